@@ -1,0 +1,1 @@
+"""Adapters: the outside world (calendar, CNAB files, the Efí gateway, storage) behind the ports."""

@@ -1,0 +1,129 @@
+"""Anticipation: present value at a monthly rate and anticipation groups (SPEC D10, B11)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+import attrs
+
+from carteira.domain.installment import Installment
+from carteira.domain.money import Money
+from carteira.errors import InvalidInput
+
+__all__ = ["AnticipatedInstallment", "Anticipation", "AnticipationStatus", "anticipate", "present_value"]
+
+_CENT = Decimal("0.01")
+_THIRTY = Decimal(30)
+_PRECISION = 28
+
+
+def _check_rate(rate: object) -> Decimal:
+    if isinstance(rate, float):
+        raise TypeError(f"monthly_rate must be a Decimal, not float {rate!r}")
+    if not isinstance(rate, Decimal) or not rate.is_finite() or not Decimal(0) <= rate <= Decimal(1):
+        raise InvalidInput("must be a Decimal fraction between 0 and 1", field="monthly_rate", raw=repr(rate))
+    return rate
+
+
+def present_value(face_value: Money, due: date, on: date, monthly_rate: Decimal) -> Money:
+    """``face_value / (1 + monthly_rate) ** (days / 30)``, rounded half up; the face value when ``due <= on``.
+
+    ``days`` are calendar days from ``on`` (the anticipation date) to ``due``; the power is taken
+    with 28 significant digits whatever the caller's decimal context.
+
+    Raises:
+        InvalidInput: a rate outside [0, 1] or a value that is not Money.
+    """
+    if type(face_value) is not Money:
+        raise InvalidInput(f"must be Money, not {type(face_value).__name__}", field="face_value")
+    rate = _check_rate(monthly_rate)
+    days = (due - on).days
+    if days <= 0:
+        return face_value
+    with localcontext() as context:
+        context.prec = _PRECISION
+        factor = (Decimal(1) + rate) ** (Decimal(days) / _THIRTY)
+        exact = face_value.amount / factor
+    return Money._of(exact.quantize(_CENT, rounding=ROUND_HALF_UP))
+
+
+class AnticipationStatus(enum.Enum):
+    """An anticipation is studied first, then approved or rejected by a person."""
+
+    IN_STUDY = "in_study"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+@attrs.frozen
+class AnticipatedInstallment:
+    """One installment inside an anticipation: face value, due date, present value and discount."""
+
+    installment_id: str
+    face_value: Money
+    due: date
+    present_value: Money
+
+    @property
+    def discount(self) -> Money:
+        """``face_value - present_value`` (derived, not rounded again)."""
+        return self.face_value - self.present_value
+
+
+@attrs.frozen
+class Anticipation:
+    """A group of installments anticipated on ``anticipated_on`` at ``monthly_rate``, with its totals."""
+
+    id: str
+    monthly_rate: Decimal
+    anticipated_on: date
+    items: tuple[AnticipatedInstallment, ...]
+    status: AnticipationStatus = AnticipationStatus.IN_STUDY
+    version: int = attrs.field(default=0, kw_only=True)
+
+    @property
+    def face_total(self) -> Money:
+        """The sum of the face values."""
+        return sum((item.face_value for item in self.items), Money.ZERO)
+
+    @property
+    def present_total(self) -> Money:
+        """The sum of the present values."""
+        return sum((item.present_value for item in self.items), Money.ZERO)
+
+    @property
+    def discount_total(self) -> Money:
+        """The sum of the discounts."""
+        return self.face_total - self.present_total
+
+
+def anticipate(
+    anticipation_id: str, installments: Iterable[Installment], on: date, monthly_rate: Decimal
+) -> Anticipation:
+    """An anticipation IN_STUDY of ``installments`` on ``on``, each open principal discounted per D10.
+
+    Raises:
+        InvalidInput: no installments, one of them twice, or a bad rate.
+    """
+    rate = _check_rate(monthly_rate)
+    items: list[AnticipatedInstallment] = []
+    seen: set[str] = set()
+    for installment in installments:
+        if installment.id in seen:
+            raise InvalidInput(f"installment {installment.id} appears twice", field="installments")
+        seen.add(installment.id)
+        face = installment.principal_open
+        items.append(
+            AnticipatedInstallment(
+                installment_id=installment.id,
+                face_value=face,
+                due=installment.due,
+                present_value=present_value(face, installment.due, on, rate),
+            )
+        )
+    if not items:
+        raise InvalidInput("an anticipation needs at least one installment", field="installments")
+    return Anticipation(id=anticipation_id, monthly_rate=rate, anticipated_on=on, items=tuple(items))

@@ -1,0 +1,168 @@
+"""Carnet planning: which parcels can go out as one carnet and which as billets (SPEC D9)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from itertools import pairwise
+from typing import Protocol
+
+import attrs
+from dateutil.relativedelta import relativedelta
+
+from carteira.domain.money import Money
+from carteira.errors import InvalidInput
+
+__all__ = ["Carnet", "CarnetLimits", "CarnetParcel", "CarnetPlan", "carnet_due_dates", "plan_carnet"]
+
+# Efí's carnet takes `repeats` 1..24 at the most; nothing larger is ever a carnet.
+CARNET_PARCELS_MAX = 24
+
+
+class CarnetParcel(Protocol):
+    """What the planner reads of a parcel; an :class:`~carteira.domain.Installment` has all of it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def due(self) -> date: ...
+    @property
+    def amount(self) -> Money: ...
+    @property
+    def description(self) -> str: ...
+
+
+@attrs.frozen
+class CarnetLimits:
+    """The gateway's minimum and maximum parcel counts for one carnet (Efí's error codes say 2-12)."""
+
+    min_parcels: int = 2
+    max_parcels: int = 12
+
+    def __attrs_post_init__(self) -> None:
+        if not 1 <= self.min_parcels <= self.max_parcels <= CARNET_PARCELS_MAX:
+            raise InvalidInput(
+                f"need 1 <= min_parcels <= max_parcels <= {CARNET_PARCELS_MAX}",
+                field="limits",
+                raw=f"{self.min_parcels}..{self.max_parcels}",
+            )
+
+
+@attrs.frozen
+class Carnet:
+    """One carnet to send: ``parcel_ids`` in order, each of ``value``, due ``first_due`` plus k months."""
+
+    parcel_ids: tuple[str, ...]
+    first_due: date
+    value: Money
+    description: str
+
+    @property
+    def repeats(self) -> int:
+        """How many parcels the gateway should generate."""
+        return len(self.parcel_ids)
+
+    @property
+    def due_dates(self) -> tuple[date, ...]:
+        """The due dates the gateway is expected to produce, to compare with what it returns."""
+        return carnet_due_dates(self.first_due, self.repeats)
+
+
+@attrs.frozen
+class CarnetPlan:
+    """The plan: ``billets`` (parcel ids sent one by one), ``carnets``, and the reason for every decision."""
+
+    billets: tuple[str, ...]
+    carnets: tuple[Carnet, ...]
+    reasons: tuple[str, ...]
+
+
+def carnet_due_dates(first_due: date, count: int) -> tuple[date, ...]:
+    """``first_due`` plus k months for k in 0..count-1, the day clamped to the month's end (never chained)."""
+    return tuple(first_due + relativedelta(months=k) for k in range(count))
+
+
+def _series_problem(parcels: Sequence[CarnetParcel]) -> str | None:
+    """Why ``parcels`` cannot be one carnet anchored on the first of them, or None when they can."""
+    first = parcels[0]
+    for parcel in parcels[1:]:
+        if parcel.description != first.description:
+            return f"parcel {parcel.id} is described {parcel.description!r}, parcel {first.id} {first.description!r}"
+        if parcel.amount != first.amount:
+            return f"parcel {parcel.id} is {parcel.amount}, parcel {first.id} {first.amount}"
+    expected = carnet_due_dates(first.due, len(parcels))
+    for parcel, wanted in zip(parcels, expected, strict=True):
+        if parcel.due != wanted:
+            return (
+                f"parcel {parcel.id} is due {parcel.due.isoformat()}, but monthly from {first.due.isoformat()} "
+                f"it would be {wanted.isoformat()}"
+            )
+    return None
+
+
+def _chunks(parcels: Sequence[CarnetParcel], limits: CarnetLimits) -> list[Sequence[CarnetParcel]]:
+    size = limits.max_parcels
+    return [parcels[start : start + size] for start in range(0, len(parcels), size)]
+
+
+def plan_carnet(parcels: Sequence[CarnetParcel], limits: CarnetLimits | None = None) -> CarnetPlan:
+    """Plan how a series goes out: one or more carnets where D9 allows, billets otherwise.
+
+    A series qualifies when every parcel has the same description and value and each due date
+    is the first plus k months. When only the first parcel differs in value (a pro-rata first
+    period) and the rest qualify anchored on parcel 2, the first goes as a billet. Series longer
+    than ``limits.max_parcels`` are cut into carnets of that size, each checked on its own; a
+    remainder below ``limits.min_parcels`` goes as billets.
+
+    Raises:
+        InvalidInput: no parcels, or parcels not in due-date order.
+    """
+    limits = limits or CarnetLimits()
+    if not parcels:
+        raise InvalidInput("the series is empty", field="parcels")
+    ordered = list(parcels)
+    if any(later.due < earlier.due for earlier, later in pairwise(ordered)):
+        raise InvalidInput("parcels must be in due-date order", field="parcels")
+    reasons: list[str] = []
+    billets: list[str] = []
+    problem = _series_problem(ordered)
+    if problem is not None and len(ordered) > 1:
+        rest_problem = _series_problem(ordered[1:]) if len(ordered) > 2 else "too few parcels"
+        only_first_value = ordered[0].amount != ordered[1].amount and ordered[0].description == ordered[1].description
+        if rest_problem is None and only_first_value:
+            reasons.append(
+                f"parcel {ordered[0].id} ({ordered[0].amount}) differs in value only: it goes as a billet "
+                f"and the carnet starts at parcel {ordered[1].id}"
+            )
+            billets.append(ordered[0].id)
+            ordered = ordered[1:]
+            problem = None
+    if problem is not None:
+        reasons.append(f"not a carnet: {problem}; every parcel goes as a billet")
+        return CarnetPlan(billets=tuple(p.id for p in parcels), carnets=(), reasons=tuple(reasons))
+    carnets: list[Carnet] = []
+    for chunk in _chunks(ordered, limits):
+        chunk_problem = _series_problem(chunk)
+        if len(chunk) < limits.min_parcels:
+            reasons.append(
+                f"parcels {chunk[0].id}..{chunk[-1].id}: {len(chunk)} parcel(s), fewer than the gateway's "
+                f"minimum of {limits.min_parcels}: billets"
+            )
+            billets.extend(p.id for p in chunk)
+        elif chunk_problem is not None:
+            reasons.append(f"parcels {chunk[0].id}..{chunk[-1].id}: {chunk_problem}: billets")
+            billets.extend(p.id for p in chunk)
+        else:
+            carnets.append(
+                Carnet(
+                    parcel_ids=tuple(p.id for p in chunk),
+                    first_due=chunk[0].due,
+                    value=chunk[0].amount,
+                    description=chunk[0].description,
+                )
+            )
+            reasons.append(
+                f"parcels {chunk[0].id}..{chunk[-1].id}: one carnet of {len(chunk)} monthly from "
+                f"{chunk[0].due.isoformat()}"
+            )
+    return CarnetPlan(billets=tuple(billets), carnets=tuple(carnets), reasons=tuple(reasons))

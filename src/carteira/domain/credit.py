@@ -1,0 +1,96 @@
+"""Credit letters: a customer's credit created by an over-payment, usable later (SPEC D6)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+
+import attrs
+
+from carteira.domain.money import Money
+from carteira.errors import InvalidInput, RuleViolation
+
+__all__ = ["CreditLetter", "CreditLetterStatus"]
+
+
+class CreditLetterStatus(enum.Enum):
+    """ACTIVE letters can be used; a letter is CANCELLED when the settlement that created it is reversed."""
+
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+
+
+@attrs.frozen
+class CreditLetter:
+    """A customer's credit: ``amount`` created by settlement ``origin_settlement_id`` on ``created_on``.
+
+    ``balance`` is what is left to use; it never goes below zero nor above ``amount``.
+    ``version`` is storage's optimistic-concurrency counter.
+    """
+
+    id: str
+    customer_id: str
+    amount: Money
+    origin_settlement_id: str
+    created_on: date
+    balance: Money = attrs.field(kw_only=True)
+    status: CreditLetterStatus = attrs.field(default=CreditLetterStatus.ACTIVE, kw_only=True)
+    version: int = attrs.field(default=0, kw_only=True)
+
+    @balance.default
+    def _full_balance(self) -> Money:
+        return self.amount
+
+    def __attrs_post_init__(self) -> None:
+        if type(self.amount) is not Money or self.amount <= Money.ZERO:
+            raise InvalidInput("must be Money more than zero", field="amount", raw=repr(self.amount))
+        if type(self.balance) is not Money or not Money.ZERO <= self.balance <= self.amount:
+            raise InvalidInput(
+                f"must be between 0.00 and the letter's amount {self.amount}", field="balance", raw=repr(self.balance)
+            )
+
+    @property
+    def used(self) -> Money:
+        """How much of the letter has been used."""
+        return self.amount - self.balance
+
+    def draw(self, value: Money) -> CreditLetter:
+        """The letter after ``value`` is used from it.
+
+        Raises:
+            RuleViolation: the letter is cancelled, or ``value`` exceeds the balance (D6: never negative).
+        """
+        if self.status is not CreditLetterStatus.ACTIVE:
+            raise RuleViolation(f"credit letter {self.id} is cancelled and cannot be used", rule="D6", subject=self.id)
+        if value <= Money.ZERO or value > self.balance:
+            raise RuleViolation(
+                f"cannot use {value} of credit letter {self.id}: its balance is {self.balance}",
+                rule="D6",
+                subject=self.id,
+            )
+        return attrs.evolve(self, balance=self.balance - value)
+
+    def refund(self, value: Money) -> CreditLetter:
+        """The letter after a use of ``value`` is reversed: the amount goes back to the balance."""
+        if value <= Money.ZERO or self.balance + value > self.amount:
+            raise RuleViolation(
+                f"cannot give {value} back to credit letter {self.id}: only {self.used} of it was used",
+                rule="D8",
+                subject=self.id,
+            )
+        return attrs.evolve(self, balance=self.balance + value)
+
+    def cancel(self) -> CreditLetter:
+        """The letter cancelled, because the settlement that created it was reversed.
+
+        Raises:
+            RuleViolation: part of the letter was already used (D8).
+        """
+        if self.balance != self.amount:
+            raise RuleViolation(
+                f"credit letter {self.id} was already used ({self.used} of {self.amount}); "
+                "reverse the settlements that used it first",
+                rule="D8",
+                subject=self.id,
+            )
+        return attrs.evolve(self, balance=Money.ZERO, status=CreditLetterStatus.CANCELLED)

@@ -1,0 +1,225 @@
+"""Installments, their open state, and the amount due on a date (SPEC D2, D11)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from typing import Any
+
+import attrs
+
+from carteira.domain.calendar import BusinessCalendar
+from carteira.domain.money import Money
+from carteira.domain.terms import AmountDue, ChargeTerms, is_on_time
+from carteira.errors import InvalidInput
+
+__all__ = ["Installment", "InstallmentState", "InstallmentStatus", "RevenueKind", "amount_due"]
+
+
+class InstallmentStatus(enum.Enum):
+    """Where an installment stands: nothing paid, partly paid, or settled."""
+
+    OPEN = "open"
+    PARTIALLY_SETTLED = "partially_settled"
+    SETTLED = "settled"
+
+
+class RevenueKind(enum.Enum):
+    """How a settlement is booked (D11): through a bank agreement, or as cash."""
+
+    BANK = "bank"
+    CASH = "cash"
+
+
+def _is_date(name: str) -> Any:
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        # datetime is a date subclass, and comparing one with a date raises later: refuse it here.
+        if not isinstance(value, date) or type(value).__name__ == "datetime":
+            raise InvalidInput(f"must be a datetime.date, not {type(value).__name__}", field=name, raw=repr(value))
+
+    return check
+
+
+def _is_optional_date(name: str) -> Any:
+    inner = _is_date(name)
+
+    def check(instance: object, attribute: object, value: object) -> None:
+        if value is not None:
+            inner(instance, attribute, value)
+
+    return check
+
+
+def _is_money(name: str, *, positive: bool = False, non_negative: bool = False) -> Any:
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        if type(value) is not Money:
+            raise InvalidInput(
+                f"must be Money, not {type(value).__name__}", field=name, raw=repr(value), hint="write Money('10.50')"
+            )
+        if positive and value <= Money.ZERO:
+            raise InvalidInput("must be more than zero", field=name, raw=str(value))
+        if non_negative and value < Money.ZERO:
+            raise InvalidInput("must not be negative", field=name, raw=str(value))
+
+    return check
+
+
+def _is_text(name: str, *, optional: bool = False) -> Any:
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, str):
+            raise InvalidInput(f"must be a str, not {type(value).__name__}", field=name, raw=repr(value))
+
+    return check
+
+
+@attrs.frozen
+class InstallmentState:
+    """The mutable part of an installment, as a value: what a settlement saves so a reversal restores it exactly."""
+
+    principal_open: Money
+    fine_open: Money
+    interest_open: Money
+    fine_charged: bool
+    interest_from: date | None
+    status: InstallmentStatus
+    latest_settlement_id: str | None
+
+
+@attrs.frozen
+class Installment:
+    """One amount owed on one due date; a new one is open for its whole ``amount``.
+
+    The state fields (keyword-only: ``principal_open``, ``fine_open``, ``interest_open``,
+    ``fine_charged``, ``interest_from``, ``status``, ``latest_settlement_id``, ``settlements_made``)
+    move only through
+    :func:`~carteira.domain.settle`, :func:`~carteira.domain.reverse` and
+    :func:`~carteira.domain.use_credit_letter`; storage adapters pass them when restoring a
+    saved installment. ``version`` is storage's optimistic-concurrency counter: the domain
+    carries it unchanged.
+    """
+
+    id: str = attrs.field(validator=_is_text("id"))
+    customer_id: str = attrs.field(validator=_is_text("customer_id"))
+    due: date = attrs.field(validator=_is_date("due"))
+    amount: Money = attrs.field(validator=_is_money("amount", positive=True))
+    terms: ChargeTerms = attrs.field()
+    contract_id: str | None = attrs.field(default=None, kw_only=True, validator=_is_text("contract_id", optional=True))
+    number: int = attrs.field(default=1, kw_only=True)
+    description: str = attrs.field(default="", kw_only=True, validator=_is_text("description"))
+    bank_title_number: str | None = attrs.field(
+        default=None, kw_only=True, validator=_is_text("bank_title_number", optional=True)
+    )
+    document_number: str | None = attrs.field(
+        default=None, kw_only=True, validator=_is_text("document_number", optional=True)
+    )
+    bank_contract: str | None = attrs.field(
+        default=None, kw_only=True, validator=_is_text("bank_contract", optional=True)
+    )
+    principal_open: Money = attrs.field(
+        default=attrs.Factory(lambda self: self.amount, takes_self=True),
+        kw_only=True,
+        validator=_is_money("principal_open", non_negative=True),
+    )
+    fine_open: Money = attrs.field(
+        default=Money.ZERO, kw_only=True, validator=_is_money("fine_open", non_negative=True)
+    )
+    interest_open: Money = attrs.field(
+        default=Money.ZERO, kw_only=True, validator=_is_money("interest_open", non_negative=True)
+    )
+    fine_charged: bool = attrs.field(default=False, kw_only=True)
+    interest_from: date | None = attrs.field(default=None, kw_only=True, validator=_is_optional_date("interest_from"))
+    status: InstallmentStatus = attrs.field(default=InstallmentStatus.OPEN, kw_only=True)
+    latest_settlement_id: str | None = attrs.field(default=None, kw_only=True)
+    settlements_made: int = attrs.field(default=0, kw_only=True)
+    version: int = attrs.field(default=0, kw_only=True)
+
+    @terms.validator
+    def _check_terms(self, _attribute: object, value: object) -> None:
+        if not isinstance(value, ChargeTerms):
+            raise InvalidInput(f"must be ChargeTerms, not {type(value).__name__}", field="terms", raw=repr(value))
+
+    @number.validator
+    def _check_number(self, _attribute: object, value: object) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidInput("must be a positive int", field="number", raw=repr(value))
+
+    @property
+    def state(self) -> InstallmentState:
+        """The open state as one value (what a settlement records for reversal)."""
+        return InstallmentState(
+            principal_open=self.principal_open,
+            fine_open=self.fine_open,
+            interest_open=self.interest_open,
+            fine_charged=self.fine_charged,
+            interest_from=self.interest_from,
+            status=self.status,
+            latest_settlement_id=self.latest_settlement_id,
+        )
+
+    def with_state(self, state: InstallmentState) -> Installment:
+        """This installment with ``state`` as its open state (everything else unchanged)."""
+        return attrs.evolve(
+            self,
+            principal_open=state.principal_open,
+            fine_open=state.fine_open,
+            interest_open=state.interest_open,
+            fine_charged=state.fine_charged,
+            interest_from=state.interest_from,
+            status=state.status,
+            latest_settlement_id=state.latest_settlement_id,
+        )
+
+    @property
+    def balance(self) -> Money:
+        """Open principal plus open fine and interest, without charges accrued since."""
+        return self.principal_open + self.fine_open + self.interest_open
+
+    @property
+    def is_open(self) -> bool:
+        """Whether anything is still owed."""
+        return self.status is not InstallmentStatus.SETTLED
+
+    @property
+    def revenue_kind(self) -> RevenueKind:
+        """BANK when linked to a bank agreement, else CASH (D11)."""
+        return RevenueKind.BANK if self.bank_contract is not None else RevenueKind.CASH
+
+
+def amount_due(installment: Installment, on: date, calendar: BusinessCalendar | None = None) -> AmountDue:
+    """What ``installment`` owes if paid on ``on``: open balances plus fine and interest accrued (D2).
+
+    The fine is charged once per installment, on the open principal; interest is simple, on the
+    open principal only, in calendar days from the interest start (the original due date, or
+    the date of the last late partial payment). Without a ``calendar`` weekends and holidays are
+    ordinary days.
+
+    Raises:
+        InvalidInput: ``on`` is not a date.
+    """
+    if not isinstance(on, date) or type(on).__name__ == "datetime":
+        raise InvalidInput(f"must be a datetime.date, not {type(on).__name__}", field="on", raw=repr(on))
+    terms = installment.terms
+    principal = installment.principal_open
+    if installment.status is InstallmentStatus.SETTLED or is_on_time(on, installment.due, terms.grace_days, calendar):
+        late = False
+        fine = interest = Money.ZERO
+        days = 0
+    else:
+        late = True
+        fine = Money.ZERO if installment.fine_charged else terms.fine_on(principal)
+        start = installment.interest_from or installment.due
+        days = max((on - start).days, 0)
+        interest = terms.interest_on(principal, days)
+    total = principal + installment.fine_open + installment.interest_open + fine + interest
+    return AmountDue(
+        principal=principal,
+        fine_open=installment.fine_open,
+        interest_open=installment.interest_open,
+        fine=fine,
+        interest=interest,
+        total=total,
+        late=late,
+        interest_days=days,
+    )

@@ -1,0 +1,169 @@
+"""Money: exact BRL amounts in whole cents (SPEC D1)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import ClassVar
+
+import attrs
+
+from carteira.errors import InvalidInput, MoneyTypeError
+
+__all__ = ["Money"]
+
+_CENT = Decimal("0.01")
+
+
+def _exact(value: object) -> Decimal:
+    """Turn a str, int or Decimal into whole cents, refusing anything that would lose or invent a cent."""
+    if isinstance(value, float):
+        raise MoneyTypeError(
+            f"Money refuses float {value!r}: pass a str ('10.50'), a Decimal, or use Money.from_cents()",
+            argument="amount",
+        )
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise MoneyTypeError(f"Money takes str, int or Decimal, not {type(value).__name__}", argument="amount")
+    try:
+        amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
+    except InvalidOperation:
+        raise InvalidInput("is not a number", field="amount", raw=str(value)) from None
+    if not amount.is_finite():
+        raise InvalidInput("is not a finite amount", field="amount", raw=str(value))
+    quantized = amount.quantize(_CENT, rounding=ROUND_HALF_UP)
+    if quantized != amount:
+        raise InvalidInput(
+            "is not a whole number of cents",
+            field="amount",
+            raw=str(value),
+            hint="round derived amounts explicitly with Money.rounded()",
+        )
+    return quantized
+
+
+def _refuse_mixed(operation: str, other: object) -> MoneyTypeError:
+    return MoneyTypeError(
+        f"Money {operation} {type(other).__name__} ({other!r}): both operands must be Money; "
+        f"wrap the number as Money('...') first",
+        argument="other",
+    )
+
+
+@attrs.frozen(eq=False, repr=False)
+class Money:
+    """An exact amount of Brazilian reais, always a whole number of cents.
+
+    Build it from a ``str``, ``int`` or ``Decimal`` (``Money("10.50")``) or from integer cents
+    (``Money.from_cents(1050)``). A float or bool raises :class:`~carteira.errors.MoneyTypeError`
+    (a ``TypeError``); more than two decimal places raises ``InvalidInput``, so a derived amount
+    goes through :meth:`rounded`, which rounds half up as SPEC D1 says.
+    """
+
+    amount: Decimal = attrs.field(converter=_exact)
+
+    ZERO: ClassVar[Money]
+
+    @classmethod
+    def _of(cls, amount: Decimal) -> Money:
+        # Hot path for results of exact arithmetic on two-place values: skip re-validation.
+        instance = object.__new__(cls)
+        object.__setattr__(instance, "amount", amount)
+        return instance
+
+    @classmethod
+    def from_cents(cls, cents: int) -> Money:
+        """The amount of ``cents`` centavos; ``cents`` must be an ``int`` (not a bool or float)."""
+        if isinstance(cents, bool) or not isinstance(cents, int):
+            raise MoneyTypeError(f"Money.from_cents takes an int, not {type(cents).__name__}", argument="cents")
+        return cls._of(Decimal(cents).scaleb(-2))
+
+    @classmethod
+    def rounded(cls, exact: Decimal) -> Money:
+        """``exact`` rounded to the cent, ROUND_HALF_UP (never the context's HALF_EVEN)."""
+        if not isinstance(exact, Decimal):
+            raise MoneyTypeError(f"Money.rounded takes a Decimal, not {type(exact).__name__}", argument="exact")
+        if not exact.is_finite():
+            raise InvalidInput("is not a finite amount", field="exact", raw=str(exact))
+        return cls._of(exact.quantize(_CENT, rounding=ROUND_HALF_UP))
+
+    @property
+    def cents(self) -> int:
+        """The amount as integer centavos (``Money("10.50").cents == 1050``)."""
+        return int(self.amount.scaleb(2))
+
+    def is_zero(self) -> bool:
+        """Whether this is R$ 0,00."""
+        return not self.amount
+
+    def __add__(self, other: Money) -> Money:
+        if type(other) is not Money:
+            raise _refuse_mixed("+", other)
+        return Money._of(self.amount + other.amount)
+
+    def __sub__(self, other: Money) -> Money:
+        if type(other) is not Money:
+            raise _refuse_mixed("-", other)
+        return Money._of(self.amount - other.amount)
+
+    def __neg__(self) -> Money:
+        return Money._of(-self.amount)
+
+    def __abs__(self) -> Money:
+        return Money._of(abs(self.amount))
+
+    def __mul__(self, factor: Decimal | int) -> Money:
+        """Money times a rate or count, the product computed whole and rounded half up to the cent."""
+        if isinstance(factor, (float, bool)) or not isinstance(factor, (Decimal, int)):
+            raise MoneyTypeError(
+                f"Money * {type(factor).__name__} ({factor!r}): multiply by a Decimal or an int",
+                argument="factor",
+            )
+        return Money._of((self.amount * factor).quantize(_CENT, rounding=ROUND_HALF_UP))
+
+    __rmul__ = __mul__
+
+    def _check(self, other: object, operation: str) -> Money:
+        if type(other) is not Money:
+            raise _refuse_mixed(operation, other)
+        return other
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is Money:
+            return self.amount == other.amount
+        if isinstance(other, (int, float, Decimal)):
+            # `paid == 0` silently being False is how money bugs start: refuse it outright.
+            raise _refuse_mixed("==", other)
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def __hash__(self) -> int:
+        return hash(self.amount)
+
+    def __lt__(self, other: Money) -> bool:
+        return self.amount < self._check(other, "<").amount
+
+    def __le__(self, other: Money) -> bool:
+        return self.amount <= self._check(other, "<=").amount
+
+    def __gt__(self, other: Money) -> bool:
+        return self.amount > self._check(other, ">").amount
+
+    def __ge__(self, other: Money) -> bool:
+        return self.amount >= self._check(other, ">=").amount
+
+    def __bool__(self) -> bool:
+        raise MoneyTypeError(
+            "the truth value of Money is ambiguous: compare with Money.ZERO or call .is_zero()",
+            argument="self",
+        )
+
+    def __repr__(self) -> str:
+        return f"Money('{self.amount}')"
+
+    def __str__(self) -> str:
+        return str(self.amount)
+
+
+Money.ZERO = Money._of(Decimal("0.00"))

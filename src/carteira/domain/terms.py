@@ -1,0 +1,143 @@
+"""Charge terms and the amount due on a date (SPEC D1, D2)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import attrs
+
+from carteira.domain.calendar import BusinessCalendar, next_business_day
+from carteira.domain.money import Money
+from carteira.errors import InvalidInput
+
+__all__ = ["AmountDue", "ChargeTerms", "Imputation", "InterestMode", "is_on_time"]
+
+_CENT = Decimal("0.01")
+_THIRTY = Decimal(30)
+GRACE_DAYS_MAX = 366
+
+
+class InterestMode(enum.Enum):
+    """How late interest is computed from the monthly rate."""
+
+    PRO_RATA = "pro_rata"
+    """``round(P × rate × days / 30)``: the product computed whole, then rounded (the default)."""
+    DAILY_AMOUNT = "daily_amount"
+    """``round(P × rate / 30) × days``: a rounded amount per day, as boletos registered "R$ per day" and Efí charge."""
+
+
+class Imputation(enum.Enum):
+    """The order in which a partial payment is applied to open balances (Código Civil art. 354)."""
+
+    INTEREST_FINE_PRINCIPAL = "interest_fine_principal"
+    """Interest, then fine, then principal: the legal default absent a contract clause."""
+    FINE_INTEREST_PRINCIPAL = "fine_interest_principal"
+    """Fine, then interest, then principal."""
+    PRINCIPAL_INTEREST_FINE = "principal_interest_fine"
+    """Principal first, then interest, then fine (only where the contract says so)."""
+
+
+def _rate(name: str) -> Any:
+    def check(_instance: object, _attribute: attrs.Attribute[Decimal], value: object) -> None:
+        if isinstance(value, float):
+            raise TypeError(f"{name} must be a Decimal, not float {value!r}: write Decimal('{value}')")
+        if not isinstance(value, Decimal):
+            raise InvalidInput(f"must be a Decimal fraction, not {type(value).__name__}", field=name, raw=repr(value))
+        if not value.is_finite() or not Decimal(0) <= value <= Decimal(1):
+            raise InvalidInput(
+                "must be a fraction between 0 and 1",
+                field=name,
+                raw=str(value),
+                hint="2 % is Decimal('0.02')",
+            )
+
+    return check
+
+
+def _grace(_instance: object, _attribute: attrs.Attribute[int], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"must be an int number of days, not {type(value).__name__}", field="grace_days")
+    if not 0 <= value <= GRACE_DAYS_MAX:
+        raise InvalidInput(f"must be between 0 and {GRACE_DAYS_MAX} days", field="grace_days", raw=str(value))
+
+
+def _enum(kind: type[enum.Enum], name: str) -> Any:
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        if not isinstance(value, kind):
+            raise InvalidInput(f"must be a {kind.__name__}", field=name, raw=repr(value))
+
+    return check
+
+
+@attrs.frozen
+class ChargeTerms:
+    """A contract's late-payment terms: fine and monthly interest rates (``Decimal`` fractions), grace, modes.
+
+    ``fine_rate`` is charged once per installment on the open principal when it goes late;
+    ``monthly_interest_rate`` accrues as simple interest per ``interest_mode``; ``grace_days``
+    are days after the due date in which nothing is charged (after them, charges run from the
+    due date). The domain enforces no legal cap: consumer contracts cap the fine at 2 % (CDC art. 52).
+    """
+
+    fine_rate: Decimal = attrs.field(validator=_rate("fine_rate"))
+    monthly_interest_rate: Decimal = attrs.field(validator=_rate("monthly_interest_rate"))
+    grace_days: int = attrs.field(default=0, validator=_grace)
+    interest_mode: InterestMode = attrs.field(
+        default=InterestMode.PRO_RATA,
+        validator=_enum(InterestMode, "interest_mode"),
+    )
+    imputation: Imputation = attrs.field(
+        default=Imputation.INTEREST_FINE_PRINCIPAL,
+        validator=_enum(Imputation, "imputation"),
+    )
+
+    def fine_on(self, principal: Money) -> Money:
+        """The fine on ``principal``, rounded half up to the cent."""
+        return Money._of((principal.amount * self.fine_rate).quantize(_CENT, rounding=ROUND_HALF_UP))
+
+    def interest_on(self, principal: Money, days: int) -> Money:
+        """Simple interest on ``principal`` for ``days`` calendar days, per ``interest_mode``."""
+        if days <= 0:
+            return Money.ZERO
+        if self.interest_mode is InterestMode.DAILY_AMOUNT:
+            daily = (principal.amount * self.monthly_interest_rate / _THIRTY).quantize(_CENT, rounding=ROUND_HALF_UP)
+            return Money._of(daily * days)
+        # The whole product before the division: a pre-rounded daily rate drifts (A12).
+        exact = principal.amount * self.monthly_interest_rate * days / _THIRTY
+        return Money._of(exact.quantize(_CENT, rounding=ROUND_HALF_UP))
+
+
+def is_on_time(paid_on: date, due: date, grace_days: int, calendar: BusinessCalendar | None) -> bool:
+    """Whether a payment on ``paid_on`` of a title due on ``due`` bears no charges (D2, Lei 7.089/83).
+
+    On time when ``paid_on <= due + grace_days``, or when ``due`` is not a business day and
+    ``paid_on`` is on or before the next business day.
+    """
+    if paid_on <= due + timedelta(days=grace_days):
+        return True
+    if calendar is None or calendar.is_business_day(due):
+        return False
+    return paid_on <= next_business_day(calendar, due)
+
+
+@attrs.frozen
+class AmountDue:
+    """What an installment owes on a date: open balances, new charges, and their total.
+
+    ``fine_open`` and ``interest_open`` are balances left by earlier partial payments; ``fine``
+    and ``interest`` are the new charges accrued on that date; ``late`` says whether the date is
+    past the due date (grace and business days considered) and ``interest_days`` how many
+    calendar days of interest were counted.
+    """
+
+    principal: Money
+    fine_open: Money
+    interest_open: Money
+    fine: Money
+    interest: Money
+    total: Money
+    late: bool = False
+    interest_days: int = 0

@@ -1,0 +1,1 @@
+"""Use cases that wire the domain to the ports, one at a time (later issues)."""
