@@ -1,0 +1,1 @@
+"""Public test kit: strategies, fakes, contract suites and the Efí emulator."""
