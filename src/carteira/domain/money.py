@@ -104,6 +104,13 @@ class Money:
             raise _refuse_mixed("-", other)
         return Money._of(self.amount - other.amount)
 
+    def __radd__(self, other: object) -> Money:
+        # Reached for `Decimal + Money` and for `sum(amounts)` without a Money start: both hide a bare number.
+        raise _refuse_mixed("+", other)
+
+    def __rsub__(self, other: object) -> Money:
+        raise _refuse_mixed("-", other)
+
     def __neg__(self) -> Money:
         return Money._of(-self.amount)
 

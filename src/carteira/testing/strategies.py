@@ -126,7 +126,7 @@ def _payment(draw: st.DrawFn, installment: Installment | None, max_days_late: in
 
 
 def payments(*, installment: Installment | None = None, max_days_late: int = 400) -> st.SearchStrategy[Payment]:
-    """A ``Payment``; given an ``installment``, one plausible for it (early to ``max_days_late``, up to twice its value).
+    """A ``Payment``; given an ``installment``, a plausible one: early to ``max_days_late``, up to twice its value.
 
     Discount plus abatement never exceed the installment's open principal.
     """
