@@ -640,6 +640,12 @@ def use_credit_letter(
             rule="D6",
             subject=letter.id,
         )
+    if not installment.is_open:
+        raise RuleViolation(
+            f"installment {installment.id} is already settled; nothing to use the letter on",
+            rule="D6",
+            subject=installment.id,
+        )
     due = amount_due(installment, on, calendar)
     value = min(letter.balance, due.total)
     partial_ok = attrs.evolve(policy, settle_beyond_tolerance=True)
