@@ -1,0 +1,335 @@
+"""The payment gateway port: what carteira asks of Efí (or any other gateway), in domain words.
+
+:class:`PaymentGateway` is the ``typing.Protocol`` the services drive; the requests and results
+around it are frozen attrs classes holding :class:`~carteira.domain.Money` and ``date``, never a
+gateway's JSON. Adapters translate them at the edge (``carteira.adapters.efi``), and
+:class:`carteira.testing.fake_gateway.FakeGateway` implements the same port in memory.
+
+Errors: every method raises a subclass of :class:`~carteira.errors.GatewayError`.
+:class:`~carteira.errors.GatewayValidationError` (content or state refused, locally before
+sending or by the gateway; ``field`` names what), :class:`~carteira.errors.GatewayAuthenticationError`,
+:class:`~carteira.errors.GatewayUnavailable` (safe to retry) and
+:class:`~carteira.errors.GatewayOutcomeUnknown` (a create may have happened: call
+:func:`find_created` before issuing again).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Protocol
+
+import attrs
+
+from carteira.domain.money import Money
+from carteira.errors import GatewayError, GatewayValidationError
+
+__all__ = [
+    "Address",
+    "BilletOutcome",
+    "BilletRequest",
+    "CarnetRequest",
+    "ChargeStatus",
+    "ChargeSummary",
+    "IssuedBillet",
+    "IssuedCarnet",
+    "IssuedParcel",
+    "Item",
+    "NotificationEvent",
+    "Payer",
+    "PaymentGateway",
+    "find_created",
+]
+
+
+class ChargeStatus(enum.Enum):
+    """The life cycle of one charge (a billet or a carnet parcel) at the gateway."""
+
+    NEW = "new"
+    """Created, no payment method yet."""
+    WAITING = "waiting"
+    """Billet issued, payment awaited."""
+    IDENTIFIED = "identified"
+    """Payment spotted, money not yet credited."""
+    APPROVED = "approved"
+    """Card approved, not yet credited (card charges only)."""
+    PAID = "paid"
+    """Paid through the bank; the notification event carries the value and the bank date."""
+    UNPAID = "unpaid"
+    """Overdue: the due date passed without payment (it can still be paid late)."""
+    REFUNDED = "refunded"
+    """Refunded (card charges only)."""
+    CONTESTED = "contested"
+    """Chargeback in progress (card charges only)."""
+    CANCELED = "canceled"
+    """Cancelled by the merchant; a billet printed before can still be paid at a bank."""
+    SETTLED = "settled"
+    """Marked as paid by hand (no money moved through the gateway, no value recorded)."""
+    LINK = "link"
+    """Attached to a payment link."""
+    EXPIRED = "expired"
+    """A payment link that passed its date (links only)."""
+
+
+@attrs.frozen
+class Address:
+    """The payer's postal address; every field but ``complement`` is required when an address is given."""
+
+    street: str
+    number: str
+    neighborhood: str
+    zipcode: str
+    city: str
+    state: str
+    complement: str | None = None
+
+
+@attrs.frozen
+class Payer:
+    """Who pays: a person (``tax_id`` is an 11-digit CPF, ``name`` needs two words) or a company (14-digit CNPJ).
+
+    ``tax_id`` may carry punctuation (``123.456.789-09``); a ``phone`` that is not a Brazilian
+    number with area code is left out of the request rather than refused (SPEC G2).
+    """
+
+    name: str
+    tax_id: str
+    email: str | None = None
+    phone: str | None = None
+    birth: date | None = None
+    address: Address | None = None
+
+
+@attrs.frozen
+class Item:
+    """One line of a charge: ``quantity`` times ``value``."""
+
+    name: str
+    value: Money
+    quantity: int = 1
+
+
+@attrs.frozen(kw_only=True)
+class BilletRequest:
+    """A billet to issue in one step: what is charged, to whom, when it is due and on what late terms.
+
+    ``fine_rate`` and ``monthly_interest_rate`` are ``Decimal`` fractions (``Decimal("0.02")`` is 2 %),
+    as in :class:`~carteira.domain.ChargeTerms`. ``custom_id`` should be the operation id, unique per
+    attempt to create: it is how an unknown outcome is resolved (:func:`find_created`).
+    """
+
+    items: tuple[Item, ...] = attrs.field(converter=tuple)
+    payer: Payer
+    due: date
+    custom_id: str | None = None
+    notification_url: str | None = None
+    fine_rate: Decimal = Decimal(0)
+    monthly_interest_rate: Decimal = Decimal(0)
+    days_to_write_off: int | None = None
+    message: str = ""
+    shipping: Money | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CarnetRequest:
+    """A carnet: ``repeats`` monthly parcels from ``first_due``, each of the items' total (or a share of it).
+
+    With ``split_items`` the items' total is divided among the parcels; otherwise every parcel
+    costs the full total, as Efí does.
+    """
+
+    items: tuple[Item, ...] = attrs.field(converter=tuple)
+    payer: Payer
+    first_due: date
+    repeats: int
+    split_items: bool = False
+    custom_id: str | None = None
+    notification_url: str | None = None
+    fine_rate: Decimal = Decimal(0)
+    monthly_interest_rate: Decimal = Decimal(0)
+    message: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class IssuedBillet:
+    """A billet the gateway issued; ``adjustments`` lists what was changed to fit the gateway (a rounded rate,
+    a phone left out), in words an operator can read."""
+
+    charge_id: int
+    custom_id: str | None
+    status: ChargeStatus
+    total: Money
+    due: date
+    barcode: str
+    link: str | None = None
+    pdf: str | None = None
+    adjustments: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class IssuedParcel:
+    """One parcel of an issued carnet; each parcel is a charge with its own ``charge_id``."""
+
+    parcel: int
+    charge_id: int
+    status: ChargeStatus
+    value: Money
+    due: date
+    barcode: str
+    link: str | None = None
+    pdf: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class IssuedCarnet:
+    """A carnet the gateway issued, with its parcels in order (compare their due dates with the plan, G3)."""
+
+    carnet_id: int
+    custom_id: str | None
+    status: str
+    parcels: tuple[IssuedParcel, ...]
+    link: str | None = None
+    pdf: str | None = None
+    adjustments: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class BilletOutcome:
+    """What happened to one request of :meth:`PaymentGateway.create_billets`: ``billet`` or ``error``, never both."""
+
+    request: BilletRequest
+    billet: IssuedBillet | None = None
+    error: GatewayError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the billet was issued."""
+        return self.billet is not None
+
+
+@attrs.frozen(kw_only=True)
+class ChargeSummary:
+    """A charge found by a search; ``carnet_id`` is set for a carnet parcel, ``paid_value`` and ``paid_on``
+    only once the bank paid it."""
+
+    charge_id: int
+    custom_id: str | None
+    status: ChargeStatus
+    total: Money
+    carnet_id: int | None = None
+    created_at: datetime | None = None
+    paid_value: Money | None = None
+    paid_on: date | None = None
+
+
+@attrs.frozen(kw_only=True)
+class NotificationEvent:
+    """One status change behind a notification token; ``(token, event_id)`` identifies it across deliveries.
+
+    ``kind`` is the gateway's type (``charge``, ``carnet``, ``carnet_charge``, ...); ``paid_value``
+    and ``paid_on`` (the bank's date) come only with a payment.
+    """
+
+    token: str
+    event_id: int
+    kind: str
+    status: str
+    previous_status: str | None
+    custom_id: str | None
+    charge_id: int | None
+    carnet_id: int | None
+    created_at: datetime
+    paid_value: Money | None = None
+    paid_on: date | None = None
+
+
+class PaymentGateway(Protocol):
+    """What carteira asks of a payment gateway (SPEC G2-G7), one method per business action.
+
+    State changes are idempotent in effect: settling or cancelling something already in that
+    state returns ``False`` instead of raising, so a retry after a lost answer is harmless (G5).
+    A refused state change raises :class:`~carteira.errors.GatewayValidationError` with the
+    gateway's code.
+    """
+
+    def create_billet(self, request: BilletRequest) -> IssuedBillet:
+        """Issue one billet; raises ``GatewayOutcomeUnknown`` when it may have been created without an answer."""
+        ...
+
+    def create_billets(self, requests: Sequence[BilletRequest], *, concurrency: int = 8) -> list[BilletOutcome]:
+        """Issue many billets, at most ``concurrency`` at a time; one outcome per request, in order, never raising
+        for one request's failure."""
+        ...
+
+    def create_carnet(self, request: CarnetRequest) -> IssuedCarnet:
+        """Issue a carnet of ``request.repeats`` parcels."""
+        ...
+
+    def change_due_date(self, charge_id: int, due: date) -> None:
+        """Move a billet's due date; a date on or before today is refused before anything is sent (G4)."""
+        ...
+
+    def change_parcel_due_date(self, carnet_id: int, parcel: int, due: date) -> None:
+        """Move one carnet parcel's due date, under the same rule as :meth:`change_due_date`."""
+        ...
+
+    def settle_charge(self, charge_id: int) -> bool:
+        """Mark a billet as paid by hand; ``False`` when it already was settled."""
+        ...
+
+    def settle_parcel(self, carnet_id: int, parcel: int) -> bool:
+        """Mark one carnet parcel as paid by hand; ``False`` when it already was settled."""
+        ...
+
+    def cancel_charge(self, charge_id: int) -> bool:
+        """Cancel a billet; ``False`` when it already was cancelled."""
+        ...
+
+    def cancel_carnet(self, carnet_id: int) -> bool:
+        """Cancel a whole carnet; ``False`` when it already was cancelled."""
+        ...
+
+    def cancel_parcel(self, carnet_id: int, parcel: int) -> bool:
+        """Cancel one carnet parcel; ``False`` when it already was cancelled."""
+        ...
+
+    def resend_billet(self, charge_id: int, email: str) -> None:
+        """E-mail a billet again (only while it awaits payment)."""
+        ...
+
+    def resend_carnet(self, carnet_id: int, email: str) -> None:
+        """E-mail a whole carnet again."""
+        ...
+
+    def resend_parcel(self, carnet_id: int, parcel: int, email: str) -> None:
+        """E-mail one carnet parcel again."""
+        ...
+
+    def notification_events(self, token: str) -> list[NotificationEvent]:
+        """Every event behind a notification token, oldest first (the whole history, so events repeat)."""
+        ...
+
+    def find_charges(self, custom_id: str) -> list[ChargeSummary]:
+        """The charges created with ``custom_id`` (empty when none): how an unknown outcome is resolved."""
+        ...
+
+
+def find_created(gateway: PaymentGateway, custom_id: str) -> ChargeSummary | None:
+    """Resolve a billet create that ended in ``GatewayOutcomeUnknown``: the charge made with ``custom_id``, or ``None``.
+
+    ``None`` means the gateway has no such charge and issuing again is safe. More than one
+    match means the same operation was issued twice (which is why ``custom_id`` must be unique
+    per operation) and raises ``GatewayValidationError`` for a person to sort out. For a carnet,
+    call :meth:`PaymentGateway.find_charges` and group the parcels by ``carnet_id``.
+    """
+    found = gateway.find_charges(custom_id)
+    if len(found) > 1:
+        ids = ", ".join(str(charge.charge_id) for charge in found)
+        raise GatewayValidationError(
+            f"custom_id {custom_id!r} matches {len(found)} charges ({ids}): the operation was issued more than once; "
+            "cancel the extra charges by hand",
+            field="custom_id",
+        )
+    return found[0] if found else None

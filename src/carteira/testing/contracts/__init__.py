@@ -1,0 +1,1 @@
+"""Contract suites every adapter of a port must pass."""
