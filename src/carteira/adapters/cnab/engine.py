@@ -1,0 +1,267 @@
+"""Compiles a :class:`Layout` once into a specialised function that turns record lines into a ReturnRecord.
+
+A layout is data, but interpreting it field by field for every line of a million-record file would
+spend most of the time looking things up. So each layout is compiled once: the slices become literal
+indices, each field's converter is picked ahead of time, and conversions of raw slices that repeat
+(zeros, the same date on every line, the same tariff) are served from small bounded caches. The
+generated source is kept on :class:`CompiledLayout` so a failure can be read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Final
+
+import attrs
+
+from carteira.adapters.cnab.layout import DateFormat, Field, FieldType, Layout
+from carteira.domain.money import Money
+from carteira.ports.return_files import FieldValue, MovementCategory, ReturnRecord
+
+__all__ = ["BadField", "CompiledLayout", "compile_layout"]
+
+CACHE_ENTRIES_MAX: Final = 4096
+"""Per converter: enough for the zeros, dates and tariffs that repeat, small enough to stay bounded."""
+
+_MISS: Final = object()
+_EMPTY: Final[Mapping[str, FieldValue]] = MappingProxyType({})
+
+
+class BadField(Exception):
+    """Raised by a compiled builder: ``field`` could not be read from ``raw`` because of ``reason``."""
+
+    def __init__(self, field: str, raw: str, reason: str) -> None:
+        self.field = field
+        self.raw = raw
+        self.reason = reason
+        super().__init__(field, raw, reason)
+
+
+def _money_converter(decimals: int, cache: dict[str, Money | None]) -> Callable[[str, str], Money | None]:
+    scale = 10 ** (2 - decimals)
+
+    def convert(raw: str, name: str) -> Money | None:
+        # isdecimal, not int() alone: int() also takes ' 12', '+12' and '1_2', which are not CNAB numbers.
+        if raw.isdecimal():
+            value: Money | None = Money._of(Decimal(int(raw) * scale).scaleb(-2))
+        elif raw.isspace() or not raw:
+            value = None
+        else:
+            raise BadField(name, raw, "is not a number (digits only, implied decimals)")
+        if len(cache) < CACHE_ENTRIES_MAX:
+            cache[raw] = value
+        return value
+
+    return convert
+
+
+def _date_converter(fmt: DateFormat, cache: dict[str, date | None]) -> Callable[[str, str], date | None]:
+    def convert(raw: str, name: str) -> date | None:
+        if raw.isdecimal():
+            if int(raw) == 0:
+                value: date | None = None
+            else:
+                if fmt is DateFormat.YYYYMMDD:
+                    year, month, day = int(raw[:4]), int(raw[4:6]), int(raw[6:8])
+                else:
+                    day, month = int(raw[:2]), int(raw[2:4])
+                    year = int(raw[4:]) + (2000 if fmt is DateFormat.DDMMYY else 0)
+                try:
+                    value = date(year, month, day)
+                except ValueError:
+                    raise BadField(name, raw, f"is not a real date ({fmt.value})") from None
+        elif raw.isspace() or not raw:
+            value = None
+        else:
+            raise BadField(name, raw, f"is not a date ({fmt.value}, digits only)")
+        if len(cache) < CACHE_ENTRIES_MAX:
+            cache[raw] = value
+        return value
+
+    return convert
+
+
+def _integer(raw: str, name: str) -> int | None:
+    if raw.isdecimal():
+        return int(raw)
+    if raw.isspace() or not raw:
+        return None
+    raise BadField(name, raw, "is not a number (digits only)")
+
+
+def _percent_converter(decimals: int) -> Callable[[str, str], Decimal | None]:
+    def convert(raw: str, name: str) -> Decimal | None:
+        if raw.isdecimal():
+            return Decimal(int(raw)).scaleb(-(decimals + 2))
+        if raw.isspace() or not raw:
+            return None
+        raise BadField(name, raw, "is not a number (digits only, implied decimals)")
+
+    return convert
+
+
+def _sum(*values: Money | None) -> Money | None:
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    total = present[0]
+    for value in present[1:]:
+        total = total + value
+    return total
+
+
+# Shared by every layout: a raw slice converts the same way whatever layout it came from.
+_MONEY_CACHES: dict[int, dict[str, Money | None]] = {}
+_DATE_CACHES: dict[DateFormat, dict[str, date | None]] = {}
+
+_RECORD_ORDER: Final = (
+    "movement_code",
+    "category",
+    "bank_title_number_raw",
+    "bank_title_number",
+    "document_number",
+    "due_date",
+    "face_value",
+    "paid",
+    "net_credited",
+    "tariff",
+    "interest_and_fine",
+    "discount",
+    "abatement",
+    "iof",
+    "other_expenses",
+    "other_credits",
+    "occurrence_date",
+    "credit_date",
+    "anticipation_id",
+    "anticipation_rate",
+)
+
+
+@attrs.frozen
+class CompiledLayout:
+    """A layout compiled into ``build``: ``build(line, number)`` for CNAB 400, ``build(t, u, nt, nu)`` for 240.
+
+    ``min_length`` maps each record (``""``, ``"T"``, ``"U"``) to the shortest line that still holds every
+    number the layout reads from it (trailing blanks may be stripped, digits may not);
+    ``field_record`` says which record each field comes from, to name the right line in an error.
+    """
+
+    layout: Layout
+    build: Callable[..., ReturnRecord]
+    min_length: Mapping[str, int]
+    field_record: Mapping[str, str]
+    source_code: str
+
+
+def compile_layout(layout: Layout) -> CompiledLayout:
+    """Compile ``layout`` into a specialised record builder (done once per layout and cached by the reader)."""
+    paired = layout.format == "cnab240"
+    names: dict[str, object] = {
+        "_MISS": _MISS,
+        "_BadField": BadField,
+        "_Record": ReturnRecord,
+        "_integer": _integer,
+        "_sum": _sum,
+        "_EMPTY": _EMPTY,
+        "_OTHER": MovementCategory.OTHER,
+        "_CATEGORIES": dict(layout.movements),
+    }
+    body: list[str] = []
+    values: dict[str, str] = {}
+    min_length: dict[str, int] = {"T": 8, "U": 8} if paired else {"": 1}
+    field_record: dict[str, str] = {}
+
+    def var_of(record: str) -> str:
+        return {"T": "t", "U": "u"}.get(record, "s")
+
+    for index, item in enumerate(layout.fields):
+        var = f"v{index}"
+        line = var_of(item.record)
+        cut = f"{line}[{item.start - 1}:{item.end}]"
+        field_record[item.name] = item.record
+        if item.type is not FieldType.TEXT:
+            min_length[item.record] = max(min_length.get(item.record, 0), item.end)
+        body.extend(_field_code(item, var, cut, names, index))
+        if item.negative_when is not None:
+            flag = item.negative_when
+            min_length[item.record] = max(min_length.get(item.record, 0), flag.position)
+            names[f"_neg{index}"] = frozenset(flag.negative)
+            body.append(f"    if {var} is not None and {line}[{flag.position - 1}] in _neg{index}: {var} = -{var}")
+        values[item.name] = var
+    if "movement_code" in values:
+        var = values["movement_code"]
+        body.append(f"    if not {var}: raise _BadField('movement_code', {var}, 'is blank')")
+        body.append(f"    category = _CATEGORIES.get({var}, _OTHER)")
+    else:  # pragma: no cover - the layout reader requires a movement code
+        raise AssertionError(layout.id)
+    values["category"] = "category"
+    for index, derived in enumerate(layout.derived):
+        terms = ", ".join(
+            f"-{values[t[1:]]} if {values[t[1:]]} is not None else None" if t.startswith("-") else values[t]
+            for t in derived.terms
+        )
+        expression = f"_sum({terms},)"
+        if derived.when:
+            names[f"_when{index}"] = frozenset(derived.when)
+            expression = f"({expression} if category in _when{index} else None)"
+        body.append(f"    d{index} = {expression}")
+        values[derived.name] = f"d{index}"
+    raw_title = values["bank_title_number"]
+    values["bank_title_number_raw"] = raw_title
+    if layout.title_number:
+        parts = " + ".join(f"{var_of(p.record)}[{p.start - 1}:{p.start - 1 + p.length}]" for p in layout.title_number)
+        body.append(f"    title = ({parts}).strip().lstrip('0') or None")
+    else:
+        body.append(f"    title = {raw_title}.strip().lstrip('0') or None")
+    values["bank_title_number"] = "title"
+    extras = [f.name for f in layout.fields if f.name not in _RECORD_ORDER]
+    extras += [d.name for d in layout.derived if d.name not in _RECORD_ORDER]
+    extra = "{" + ", ".join(f"{name!r}: {values[name]}" for name in extras) + "}" if extras else "_EMPTY"
+    arguments = ", ".join(values.get(name, "None") for name in _RECORD_ORDER)
+    if paired:
+        header = "def build(t, u, nt, nu):"
+        lines = "nt, (nt, nu)"
+    else:
+        header = "def build(s, n):"
+        lines = "n, (n,)"
+    body.append(f"    return _Record({lines}, {arguments}, {extra})")
+    source = "\n".join([header, *body]) + "\n"
+    namespace: dict[str, object] = dict(names)
+    exec(compile(source, f"<cnab layout {layout.id}>", "exec"), namespace)
+    build = namespace["build"]
+    if not callable(build):  # pragma: no cover - exec above always defines it
+        raise AssertionError(layout.id)
+    return CompiledLayout(layout, build, MappingProxyType(min_length), MappingProxyType(field_record), source)
+
+
+def _field_code(item: Field, var: str, cut: str, names: dict[str, object], index: int) -> list[str]:
+    """The lines that read ``item`` into ``var``: a cache hit costs one dict lookup."""
+    name = repr(item.name)
+    if item.type is FieldType.TEXT:
+        if item.name == "bank_title_number":
+            return [f"    {var} = {cut}"]
+        if item.name == "movement_code":
+            return [f"    {var} = {cut}.strip()"]
+        return [f"    {var} = {cut}.strip() or None"]
+    if item.type is FieldType.MONEY:
+        cache_m = _MONEY_CACHES.setdefault(item.decimals, {})
+        names[f"_c{index}"] = cache_m
+        names[f"_f{index}"] = _money_converter(item.decimals, cache_m)
+    elif item.type is FieldType.DATE:
+        cache_d = _DATE_CACHES.setdefault(item.date_format, {})
+        names[f"_c{index}"] = cache_d
+        names[f"_f{index}"] = _date_converter(item.date_format, cache_d)
+    elif item.type is FieldType.INTEGER:
+        return [f"    {var} = _integer({cut}, {name})"]
+    else:
+        names[f"_f{index}"] = _percent_converter(item.decimals)
+        return [f"    {var} = _f{index}({cut}, {name})"]
+    return [
+        f"    r = {cut}",
+        f"    {var} = _c{index}.get(r, _MISS)",
+        f"    if {var} is _MISS: {var} = _f{index}(r, {name})",
+    ]

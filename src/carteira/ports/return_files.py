@@ -1,0 +1,137 @@
+"""The return-file port: what a bank return file parser gives the services (SPEC B1, B2).
+
+A parser turns the bank's bytes into a :class:`ReturnFile`: the header facts a service needs to
+detect a duplicate import (bank, agreement, file sequence number) and one :class:`ReturnRecord`
+per title, with exact :class:`~carteira.domain.Money` amounts and :class:`datetime.date` dates.
+``carteira.adapters.cnab`` implements it for CNAB 240 and CNAB 400; a user may bring their own.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from datetime import date
+from decimal import Decimal
+from typing import BinaryIO, Protocol, runtime_checkable
+
+import attrs
+
+from carteira.domain.money import Money
+
+__all__ = [
+    "FieldValue",
+    "MovementCategory",
+    "ReturnFile",
+    "ReturnFileParser",
+    "ReturnRecord",
+]
+
+FieldValue = str | int | Money | Decimal | date | None
+"""What one layout field holds once converted: text, integer, money, a rate, a date, or ``None`` when blank."""
+
+
+class MovementCategory(enum.Enum):
+    """What a record's movement (occurrence) code means for an installment, per the bank's own table.
+
+    Only ``SETTLED`` records pay anything (SPEC B4); ``REVERSED`` undoes an earlier payment (a returned
+    cheque, an *estorno*); everything a layout does not classify is ``OTHER`` (tariffs, position reports,
+    instructions, cheques awaiting clearing).
+    """
+
+    SETTLED = "settled"
+    ENTRY_CONFIRMED = "entry_confirmed"
+    REJECTED = "rejected"
+    WRITTEN_OFF = "written_off"
+    REVERSED = "reversed"
+    OTHER = "other"
+
+
+@attrs.frozen(unsafe_hash=False)
+class ReturnRecord:
+    """One title as the bank reported it: a CNAB 400 detail line, or a CNAB 240 T+U pair.
+
+    ``line`` is the 1-based line of the record (the T line in CNAB 240) and ``lines`` every line it was
+    read from. ``bank_title_number_raw`` is the exact slice of the file (blanks included);
+    ``bank_title_number`` is the bank's title number as printed on the boleto, without filler, carteira
+    or modality prefixes, blanks or leading zeros (``None`` when blank), which is what linking compares.
+    Amounts and dates the layout does not give, or that the bank left blank, are ``None``; an all-zero
+    date is ``None`` too. ``anticipation_rate`` is a monthly rate as a fraction (``Decimal("0.015")``).
+    ``extra`` holds the layout's other fields by name (reason codes, payment channel...).
+    """
+
+    line: int
+    lines: tuple[int, ...]
+    movement_code: str
+    category: MovementCategory
+    bank_title_number_raw: str
+    bank_title_number: str | None
+    document_number: str | None
+    due_date: date | None
+    face_value: Money | None
+    paid: Money | None
+    net_credited: Money | None
+    tariff: Money | None
+    interest_and_fine: Money | None
+    discount: Money | None
+    abatement: Money | None
+    iof: Money | None
+    other_expenses: Money | None
+    other_credits: Money | None
+    occurrence_date: date | None
+    credit_date: date | None
+    anticipation_id: str | None
+    anticipation_rate: Decimal | None
+    extra: Mapping[str, FieldValue]
+
+    @property
+    def is_settlement(self) -> bool:
+        """Whether this record pays its title (the only kind that settles an installment, SPEC B4)."""
+        return self.category is MovementCategory.SETTLED
+
+
+@attrs.frozen(unsafe_hash=False)
+class ReturnFile:
+    """A whole parsed return file: its header facts and its records, in file order.
+
+    ``bank_code``, ``agreement`` and ``file_sequence`` identify the file for duplicate detection (SPEC
+    B2); ``generated_on`` is the header's generation date. ``layout_id`` names the layout used and
+    ``layout_detected`` says whether it was detected from the header rather than given. ``warnings``
+    lists what was accepted but odd (a header field that could not be read, a trailer whose counts do not
+    match the file), each with its line.
+    """
+
+    source: str
+    layout_id: str
+    layout_detected: bool
+    format: str
+    bank_code: str
+    agreement: str | None
+    file_sequence: int | None
+    generated_on: date | None
+    line_count: int
+    records: tuple[ReturnRecord, ...]
+    warnings: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[ReturnRecord]:
+        return iter(self.records)
+
+
+@runtime_checkable
+class ReturnFileParser(Protocol):
+    """Parses a bank return file; every malformed input raises :class:`~carteira.errors.InvalidInput`.
+
+    ``parse`` refuses a malformed file whole (nothing half read is returned); ``iter_records`` reads a
+    binary stream in bounded memory and raises at the first bad record, after yielding the good ones
+    before it, so a caller that must be all-or-nothing collects first.
+    """
+
+    def parse(self, data: bytes, *, source: str = "") -> ReturnFile:
+        """The whole file ``data``, or ``InvalidInput`` naming the line, field, raw slice and reason."""
+        ...
+
+    def iter_records(self, stream: BinaryIO, *, source: str = "") -> Iterator[ReturnRecord]:
+        """The records of ``stream`` one at a time, reading it line by line."""
+        ...
