@@ -228,7 +228,8 @@ def _check_payer(payer: Payer) -> tuple[CheckedPayer, list[str]]:
     notes: list[str] = []
     kind, digits = tax_id_digits(payer.tax_id)
     _check_text(payer.name, "payer.name", required=True)
-    if kind == "cpf" and not _TWO_WORDS.fullmatch(payer.name):
+    # Efí's pattern lets surrounding blanks pass for a second word ("  Maria  "); counting words does not.
+    if kind == "cpf" and (len(payer.name.split()) < 2 or not _TWO_WORDS.fullmatch(payer.name)):
         raise _refuse("payer.name", f"{payer.name!r} must have at least two words (first name and surname)")
     if payer.email is not None:
         check_email(payer.email, field="payer.email")
