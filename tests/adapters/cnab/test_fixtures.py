@@ -1,0 +1,251 @@
+"""Every value of MANIFEST.md, for every one of the 34 real return files, read back by the parser."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from carteira.adapters.cnab import LAYOUTS, MovementCategory, ReturnFile, ReturnRecord, iter_records, parse_return
+from carteira.domain.money import Money
+from carteira.errors import InvalidInput
+from tests.adapters.cnab.manifest import FILES, REJECTED_REMESSA, ROWS_240, ROWS_400, TWINS
+from tests.support import CNAB_FIXTURES, unavailable
+
+pytestmark = pytest.mark.fixtures
+
+MONEY_FIELDS = frozenset(
+    {
+        "face_value",
+        "paid",
+        "net_credited",
+        "tariff",
+        "interest_and_fine",
+        "discount",
+        "abatement",
+        "iof",
+        "other_expenses",
+        "other_credits",
+        "interest",
+        "fine",
+    }
+)
+DATE_FIELDS = frozenset({"due_date", "occurrence_date", "credit_date"})
+
+
+def fixture_path(name: str) -> Path:
+    path = CNAB_FIXTURES / name
+    if not path.is_file():
+        unavailable(f"CNAB fixture {path} is not there (the shared fixtures folder is missing)")
+    return path
+
+
+@cache
+def parsed(name: str) -> ReturnFile:
+    return parse_return(fixture_path(name).read_bytes(), source=name)
+
+
+def record_at(name: str, line: int) -> ReturnRecord:
+    matches = [r for r in parsed(name).records if r.line == line]
+    assert len(matches) == 1, f"{name}: no single record starts at line {line}"
+    return matches[0]
+
+
+def expected_value(field: str, text: str | None) -> object:
+    if text is None:
+        return None
+    if field in MONEY_FIELDS:
+        return Money(text)
+    if field in DATE_FIELDS:
+        return date.fromisoformat(text)
+    return text
+
+
+def actual_value(record: ReturnRecord, field: str) -> object:
+    if hasattr(record, field):
+        return getattr(record, field)
+    assert field in record.extra, f"the record has no field or extra called {field!r}"
+    return record.extra[field]
+
+
+def _cases() -> list[tuple[str, int, str, str | None]]:
+    cases: list[tuple[str, int, str, str | None]] = []
+    for row in ROWS_240:
+        name, t_line, u_line = row[0], row[1], row[2]
+        names = (
+            "movement_code",
+            "bank_title_number_raw",
+            "bank_title_number",
+            "document_number",
+            "due_date",
+            "face_value",
+            "tariff",
+            "interest_and_fine",
+            "discount",
+            "abatement",
+            "iof",
+            "paid",
+            "net_credited",
+            "other_expenses",
+            "other_credits",
+            "occurrence_date",
+            "credit_date",
+        )
+        cases.extend((name, t_line, field, value) for field, value in zip(names, row[3:], strict=True))
+        cases.append((name, t_line, "lines", f"{t_line},{u_line}"))
+    for row400 in ROWS_400:
+        name, line = row400[0], row400[1]
+        itau, sicredi = name.startswith("itau-"), name.startswith("sicredi-")
+        names = (
+            "movement_code",
+            "bank_title_number_raw",
+            "bank_title_number",
+            "document_number",
+            "due_date",
+            "face_value",
+            "tariff",
+            "interest" if sicredi else "interest_and_fine",  # 267-279
+            "discount",
+            "abatement",
+            "iof",
+            "net_credited" if itau else "paid",  # 254-266: Itaú's is the net amount
+            "fine" if sicredi else "other_credits",  # 280-292
+            "occurrence_date",
+            "credit_date",
+        )
+        cases.extend((name, line, field, value) for field, value in zip(names, row400[2:17], strict=True))
+        cases.extend((name, line, field, value) for field, value in row400[17].items())
+    return cases
+
+
+CASES = _cases()
+
+
+@pytest.mark.parametrize(("name", "line", "field", "expected"), CASES, ids=[f"{c[0]}:{c[1]}:{c[2]}" for c in CASES])
+def test_manifest_value(name: str, line: int, field: str, expected: str | None) -> None:
+    record = record_at(name, line)
+    if field == "lines":
+        assert record.lines == tuple(int(n) for n in (expected or "").split(","))
+        return
+    assert actual_value(record, field) == expected_value(field, expected)
+
+
+def test_every_fixture_file_is_covered() -> None:
+    if not CNAB_FIXTURES.is_dir():
+        unavailable(f"CNAB fixtures folder {CNAB_FIXTURES} is missing")
+    on_disk = {p.name for p in CNAB_FIXTURES.glob("*.ret")}
+    assert on_disk == set(FILES) | {REJECTED_REMESSA}
+    assert len(on_disk) == 34
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_layout_count_and_movements(name: str) -> None:
+    layout_id, count, movements = FILES[name]
+    result = parsed(name)
+    assert result.layout_id == layout_id
+    assert result.layout_detected
+    assert len(result.records) == count
+    assert Counter(r.movement_code for r in result.records) == Counter(movements)
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_streaming_gives_the_same_records(name: str) -> None:
+    with fixture_path(name).open("rb") as stream:
+        records = tuple(iter_records(stream, source=name))
+    assert records == parsed(name).records
+
+
+@pytest.mark.parametrize(("first", "second"), TWINS)
+def test_twin_files_give_identical_records(first: str, second: str) -> None:
+    one, other = parsed(first), parsed(second)
+    assert one.records == other.records
+    assert (one.bank_code, one.agreement, one.file_sequence, one.generated_on) == (
+        other.bank_code,
+        other.agreement,
+        other.file_sequence,
+        other.generated_on,
+    )
+
+
+def test_a_remessa_rejection_report_is_refused_not_read_as_empty() -> None:
+    data = fixture_path(REJECTED_REMESSA).read_bytes()
+    with pytest.raises(InvalidInput, match="rejection of a remessa") as caught:
+        parse_return(data, source=REJECTED_REMESSA)
+    assert caught.value.line == 1
+    assert caught.value.source == REJECTED_REMESSA
+
+
+def test_itau_paid_is_net_plus_tariff_on_settlements_only() -> None:
+    # MANIFEST: 254-266 is net of the tariff at Itaú (40.00 - 2.10 = 37.90); the payer paid 40.00.
+    settled = record_at("itau-400-brcobranca-cnab400itau.ret", 2)
+    assert settled.category is MovementCategory.SETTLED
+    assert settled.paid == Money("40.00")
+    written_off = record_at("itau-400-brcobranca-cnab400itau.ret", 53)
+    assert written_off.category is MovementCategory.WRITTEN_OFF
+    assert written_off.paid is None
+    assert record_at("itau-400-laravel-itau.ret", 4).paid == Money("395.42")  # 392.09 + 3.33
+
+
+def test_sicredi_interest_and_fine_is_juros_plus_multa() -> None:
+    record = record_at("sicredi-400-boletonet.ret", 3)
+    assert record.interest_and_fine == Money("13.82")  # 3.06 + 10.76; 538.03 + 13.82 = 551.85 paid
+    assert record.face_value is not None
+    assert record.interest_and_fine is not None
+    assert record.face_value + record.interest_and_fine == record.paid
+
+
+def test_bb_net_entries_are_paid_minus_tariff() -> None:
+    for record in parsed("bb-400-ya-conv7.ret").records:
+        assert record.paid is not None
+        assert record.tariff is not None
+        assert record.net_credited == record.paid - record.tariff
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "category"),
+    [
+        ("caixa-240-opencnab-retornocef091116.ret", 3, MovementCategory.SETTLED),
+        ("caixa-240-opencnab-retornocef091116.ret", 5, MovementCategory.OTHER),  # 28: tariff debit
+        ("itau-240-python-cnab.ret", 3, MovementCategory.ENTRY_CONFIRMED),
+        ("bb-240-ya-iedcbr3615.ret", 3, MovementCategory.SETTLED),
+        ("bb-240-brcobranca-cnab240.ret", 3, MovementCategory.SETTLED),  # 17: paid after write-off
+        ("bb-400-ya-conv6-baixa.ret", 2, MovementCategory.WRITTEN_OFF),
+        ("bb-400-ya-conv6-sem-registro.ret", 2, MovementCategory.SETTLED),  # 05: paid, unregistered title
+        ("bradesco-400-brcobranca.ret", 2, MovementCategory.ENTRY_CONFIRMED),  # 02 despite a value at 254-266
+        ("bradesco-400-brcobranca.ret", 7, MovementCategory.WRITTEN_OFF),
+        ("itau-400-opencnab-cn04116a.ret", 2, MovementCategory.REJECTED),  # 16: instruction rejected
+        ("sicredi-400-br-boleto.ret", 3, MovementCategory.OTHER),  # 28: tariff, settles nothing
+        ("bnb-400-laravel-bnb.ret", 2, MovementCategory.ENTRY_CONFIRMED),
+        ("santander-240-br-boleto.ret", 13, MovementCategory.SETTLED),
+    ],
+)
+def test_movement_categories(name: str, line: int, category: MovementCategory) -> None:
+    assert record_at(name, line).category is category
+
+
+def test_header_facts_for_duplicate_detection() -> None:
+    result = parsed("bb-400-ya-conv7.ret")
+    assert (result.bank_code, result.agreement, result.file_sequence) == ("001", "2250771", 19)
+    assert result.generated_on == date(2011, 5, 2)
+    sicredi = parsed("sicredi-400-boletonet.ret")
+    assert (sicredi.bank_code, sicredi.agreement, sicredi.file_sequence) == ("748", "81111", 471)
+    assert sicredi.generated_on == date(2017, 2, 3)  # header 95-102 is YYYYMMDD
+    caixa = parsed("caixa-240-laravel-caixa.ret")
+    assert (caixa.bank_code, caixa.file_sequence, caixa.generated_on) == ("104", 1622, date(2014, 1, 6))
+
+
+def test_a_malformed_header_is_read_leniently_with_a_warning() -> None:
+    # MANIFEST: the Sicoob 240 file header lost its bank-name area, so fields from 103 on are shifted.
+    result = parsed("sicoob-240-brcobranca-cnab240sicoob.ret")
+    assert result.generated_on is None
+    assert any("generated_on" in warning for warning in result.warnings)
+    assert len(result.records) == 3
+
+
+def test_every_built_in_layout_is_exercised_or_documented_as_unchecked() -> None:
+    used = {layout_id for layout_id, _, _ in FILES.values()}
+    unchecked = {"febraban-240", "santander-400", "caixa-400"}  # no fixture exists (MANIFEST, "Looked at")
+    assert set(LAYOUTS) == used | unchecked
