@@ -1,0 +1,118 @@
+"""The PaymentGateway contract, run against FakeGateway and against EfiGateway over the Efí emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+
+from carteira.adapters.efi import EfiGateway
+from carteira.domain.money import Money
+from carteira.ports.gateway import PaymentGateway
+from carteira.testing.contracts.gateway import GatewayHarness, PaymentGatewayContract
+from carteira.testing.fake_gateway import FakeGateway
+from tests.support import unavailable
+
+TODAY = date(2026, 1, 10)
+CALLBACK = "https://erp.example/efi/callback"
+
+
+class FakeHarness:
+    """The contract's view of a FakeGateway."""
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+        self.fake = FakeGateway(today=TODAY, on_notification=self._deliver)
+
+    def _deliver(self, url: str, token: str) -> None:
+        if url == CALLBACK:
+            self.tokens.append(token)
+
+    @property
+    def gateway(self) -> PaymentGateway:
+        return self.fake
+
+    @property
+    def today(self) -> date:
+        return self.fake.today
+
+    @property
+    def callback_url(self) -> str:
+        return CALLBACK
+
+    def pay(self, charge_id: int, value: Money | None = None, paid_on: date | None = None) -> None:
+        self.fake.pay(charge_id, value, paid_on)
+
+    def delivered_tokens(self) -> list[str]:
+        return list(self.tokens)
+
+
+def _token_from(*args: Any, **kwargs: Any) -> str | None:
+    """The token of an emulator callback, whatever shape the emulator passes it in."""
+    for value in [*args, *kwargs.values()]:
+        if isinstance(value, str) and not value.startswith("http"):
+            return value
+        if isinstance(value, dict) and "notification" in value:
+            return str(value["notification"])
+    return None
+
+
+class EmulatorHarness:
+    """The contract's view of EfiGateway talking to the emulator through its in-process transport."""
+
+    def __init__(self) -> None:
+        try:
+            from carteira.testing.efi_emulator import EfiEmulator
+        except ImportError as exc:
+            unavailable(f"the Efí emulator is not importable yet ({exc})")
+        self.emulator = EfiEmulator(client_id="cid", client_secret="csecret", today=TODAY)
+        self.tokens: list[str] = []
+        self.emulator.register_callback(CALLBACK, self._deliver)
+        self.efi = EfiGateway(
+            "cid",
+            "csecret",
+            "sandbox",
+            transport=self.emulator.transport(),
+            today=lambda: self.emulator.today,
+            sleep=lambda _s: None,
+        )
+
+    def _deliver(self, *args: Any, **kwargs: Any) -> None:
+        token = _token_from(*args, **kwargs)
+        if token is not None:
+            self.tokens.append(token)
+
+    @property
+    def gateway(self) -> PaymentGateway:
+        return self.efi
+
+    @property
+    def today(self) -> date:
+        today: date = self.emulator.today
+        return today
+
+    @property
+    def callback_url(self) -> str:
+        return CALLBACK
+
+    def pay(self, charge_id: int, value: Money | None = None, paid_on: date | None = None) -> None:
+        self.emulator.pay(charge_id, value_cents=None if value is None else value.cents, paid_on=paid_on)
+
+    def delivered_tokens(self) -> list[str]:
+        return list(self.tokens)
+
+
+class TestFakeGateway(PaymentGatewayContract):
+    @pytest.fixture
+    def harness(self) -> GatewayHarness:
+        return FakeHarness()
+
+
+class TestEfiGatewayOnEmulator(PaymentGatewayContract):
+    @pytest.fixture
+    def harness(self) -> Iterator[GatewayHarness]:  # type: ignore[override]
+        harness = EmulatorHarness()
+        with harness.efi:
+            yield harness
