@@ -97,6 +97,7 @@ class FakeGateway:
         self._next_charge_id = 1001
         self._next_carnet_id = 501
         self._failures: list[GatewayError] = []
+        self._identical: dict[tuple[object, ...], int] = {}  # Efí refuses the third identical charge (4600210)
 
     def __repr__(self) -> str:
         return f"FakeGateway(today={self._today.isoformat()}, charges={len(self._charges)})"
@@ -161,6 +162,10 @@ class FakeGateway:
         with self._lock:
             self._maybe_fail()
             checked = rules.check_billet(request, self._today)
+            likeness = (checked.payer.tax_id, request.items, request.due, request.shipping)
+            if self._identical.get(likeness, 0) >= 2:
+                raise _refused(4600210, "two identical charges exist already: change the description, due or value")
+            self._identical[likeness] = self._identical.get(likeness, 0) + 1
             charge = self._new_charge(
                 request.custom_id, checked.total, request.due, request.notification_url, token=None
             )

@@ -89,11 +89,13 @@ class PaymentGatewayContract:
 
     def billet(self, harness: GatewayHarness, **changes: Any) -> BilletRequest:
         """A billet every gateway accepts, with ``changes`` applied."""
+        custom_id = self.custom_id()
         fields: dict[str, Any] = {
-            "items": (Item("Mensalidade", Money("125.00")),),
+            # a description of its own: Efí refuses the third identical charge (4600210)
+            "items": (Item(f"Mensalidade {custom_id}", Money("125.00")),),
             "payer": Payer("Maria da Silva", _CPF, email="maria@example.com", phone="(11) 98765-4321"),
             "due": harness.today + timedelta(days=30),
-            "custom_id": self.custom_id(),
+            "custom_id": custom_id,
         }
         fields.update(changes)
         return BilletRequest(**fields)
@@ -184,6 +186,15 @@ class PaymentGatewayContract:
         assert isinstance(outcomes[2].error, GatewayValidationError)
         ids = [o.billet.charge_id for o in outcomes if o.billet is not None]
         assert len(set(ids)) == 3
+
+    def test_the_third_identical_billet_is_refused(self, harness: GatewayHarness) -> None:
+        same = {"items": (Item("Mensalidade", Money("99.90")),), "due": harness.today + timedelta(days=15)}
+        harness.gateway.create_billet(self.billet(harness, **same))
+        harness.gateway.create_billet(self.billet(harness, **same))  # a duplicate is not refused: custom_id matters
+        with pytest.raises(GatewayValidationError) as caught:
+            harness.gateway.create_billet(self.billet(harness, **same))
+        assert caught.value.code == 4600210
+        assert caught.value.retryable is False
 
     # --- state changes -------------------------------------------------------------------------
 
