@@ -75,7 +75,7 @@ def _cases() -> list[tuple[str, int, str, str | None]]:
     cases: list[tuple[str, int, str, str | None]] = []
     for row in ROWS_240:
         name, t_line, u_line = row[0], row[1], row[2]
-        names = (
+        names: tuple[str, ...] = (
             "movement_code",
             "bank_title_number_raw",
             "bank_title_number",

@@ -369,7 +369,9 @@ class _LayoutReader:
             raise self.fail("bank_code", "must be the 3-digit bank code (e.g. '341'), or '' for any bank", bank_code)
         length = RECORD_LENGTH[fmt]
         detail_types, skip_types = self.records(data.get("records", {}), fmt)
-        fields, derived = self.fields(data.get("fields"), fmt, length)
+        if "fields" not in data:
+            raise self.fail("fields", "is missing: a layout must give at least " + ", ".join(REQUIRED_FIELDS))
+        fields, derived = self.fields(data["fields"], fmt, length)
         header = self.header(data.get("header", {}), length)
         movements = self.movements(data.get("movements", {}))
         title_number = self.title_number(data.get("bank_title_number", {}), fmt, length)
@@ -480,8 +482,6 @@ class _LayoutReader:
         )
 
     def fields(self, value: object, fmt: str, length: int) -> tuple[tuple[Field, ...], tuple[DerivedField, ...]]:
-        if value is None:
-            raise self.fail("fields", "is missing: a layout must give at least " + ", ".join(REQUIRED_FIELDS))
         table = _expect_table(value, "fields", self.source)
         fields: list[Field] = []
         derived_specs: list[tuple[str, Mapping[str, Any]]] = []

@@ -1,0 +1,103 @@
+"""Fuzzing (SPEC Q8): whatever the bytes, the reader either parses or raises InvalidInput; nothing else escapes."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from functools import cache
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from carteira.adapters.cnab import LAYOUTS, iter_records, parse_return
+from carteira.errors import InvalidInput
+from tests.adapters.cnab.manifest import FILES
+from tests.adapters.cnab.synthetic import bb240_file, itau_file, to_bytes
+from tests.support import CNAB_FIXTURES, unavailable
+
+SEEDS = (to_bytes(itau_file(3)), to_bytes(bb240_file(3)), to_bytes(bb240_file(2), "\r\n"))
+# Bytes that matter to a CNAB reader: digits, blanks, line ends, the record-type and segment letters.
+INTERESTING = st.sampled_from(list(b"0123456789 \r\n\x1aTUWY79RETORNO\xc7\xef\xbb\xbf"))
+
+
+def outcome(data: bytes) -> object:
+    """Parse ``data`` both ways; anything but success or InvalidInput fails the test."""
+    try:
+        whole = parse_return(data, source="fuzz")
+    except InvalidInput:
+        whole = None
+    try:
+        streamed = tuple(iter_records(io.BytesIO(data), source="fuzz"))
+    except InvalidInput:
+        streamed = None
+    if whole is not None:
+        # A file that parses whole also streams to the same records.
+        assert streamed == whole.records
+    return whole
+
+
+@st.composite
+def mutated(draw: st.DrawFn, seeds: tuple[bytes, ...]) -> bytes:
+    data = bytearray(draw(st.sampled_from(seeds)))
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["replace", "delete", "insert", "truncate", "duplicate_line", "drop_line"]))
+        at = draw(st.integers(0, max(len(data) - 1, 0)))
+        if kind == "replace" and data:
+            data[at] = draw(st.one_of(INTERESTING, st.integers(0, 255)))
+        elif kind == "delete":
+            del data[at : at + draw(st.integers(1, 300))]
+        elif kind == "insert":
+            data[at:at] = draw(st.binary(min_size=1, max_size=20))
+        elif kind == "truncate":
+            del data[at:]
+        else:
+            lines = bytes(data).split(b"\n")
+            index = draw(st.integers(0, len(lines) - 1))
+            if kind == "duplicate_line":
+                lines.insert(index, lines[index])
+            else:
+                del lines[index]
+            data = bytearray(b"\n".join(lines))
+    return bytes(data)
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=2000))
+def test_random_bytes_parse_or_raise_invalid_input(data: bytes) -> None:
+    outcome(data)
+
+
+@settings(max_examples=300)
+@given(st.lists(INTERESTING, max_size=1500).map(bytes))
+def test_cnab_like_noise_parses_or_raises_invalid_input(data: bytes) -> None:
+    outcome(data)
+
+
+@settings(max_examples=400)
+@given(mutated(SEEDS))
+def test_mutated_synthetic_files_parse_or_raise_invalid_input(data: bytes) -> None:
+    outcome(data)
+
+
+@cache
+def fixture_seeds() -> tuple[bytes, ...]:
+    paths = [CNAB_FIXTURES / name for name in sorted(FILES)]
+    if not all(path.is_file() for path in paths):
+        unavailable(f"CNAB fixtures are missing from {CNAB_FIXTURES}")
+    # The small files keep each example cheap; every bank and both formats are among them.
+    return tuple(p.read_bytes() for p in paths if p.stat().st_size < 20_000)
+
+
+@pytest.mark.fixtures
+@settings(max_examples=400)
+@given(st.data())
+def test_mutated_real_files_parse_or_raise_invalid_input(data: st.DataObject) -> None:
+    data.draw(mutated(fixture_seeds()).map(outcome))
+
+
+@settings(max_examples=100)
+@given(mutated(SEEDS), st.sampled_from(sorted(LAYOUTS)))
+def test_any_layout_on_any_bytes_parses_or_raises_invalid_input(data: bytes, layout_id: str) -> None:
+    with contextlib.suppress(InvalidInput):
+        parse_return(data, LAYOUTS[layout_id])
