@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import enum
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
 from carteira.domain.calendar import BusinessCalendar
-from carteira.domain.money import Money
+from carteira.domain.money import Money, _money
 from carteira.domain.terms import AmountDue, ChargeTerms, is_on_time
 from carteira.errors import InvalidInput
 
@@ -87,7 +87,7 @@ class InstallmentState:
     latest_settlement_id: str | None
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Installment:
     """One amount owed on one due date; a new one is open for its whole ``amount``.
 
@@ -187,6 +187,49 @@ class Installment:
         return RevenueKind.BANK if self.bank_contract is not None else RevenueKind.CASH
 
 
+_new_instance = object.__new__
+
+
+class _StateValues(Protocol):
+    @property
+    def principal_open(self) -> Money: ...
+    @property
+    def fine_open(self) -> Money: ...
+    @property
+    def interest_open(self) -> Money: ...
+    @property
+    def fine_charged(self) -> bool: ...
+    @property
+    def interest_from(self) -> date | None: ...
+    @property
+    def status(self) -> InstallmentStatus: ...
+    @property
+    def latest_settlement_id(self) -> str | None: ...
+
+
+def _advance(installment: Installment, state: _StateValues, settlements_made: int) -> Installment:
+    """``installment`` in ``state`` after one more settlement, built without re-running the validators.
+
+    Settlement is the hot path and its new state is checked by paired assertions where it is
+    computed; re-validating every identity field on each call would only cost time. Installment
+    keeps a ``__dict__`` (no slots) so that this copy is one dictionary update.
+    """
+    new: Installment = _new_instance(Installment)
+    fields = new.__dict__
+    fields.update(installment.__dict__)
+    fields.update(
+        principal_open=state.principal_open,
+        fine_open=state.fine_open,
+        interest_open=state.interest_open,
+        fine_charged=state.fine_charged,
+        interest_from=state.interest_from,
+        status=state.status,
+        latest_settlement_id=state.latest_settlement_id,
+        settlements_made=settlements_made,
+    )
+    return new
+
+
 def amount_due(installment: Installment, on: date, calendar: BusinessCalendar | None = None) -> AmountDue:
     """What ``installment`` owes if paid on ``on``: open balances plus fine and interest accrued (D2).
 
@@ -212,7 +255,13 @@ def amount_due(installment: Installment, on: date, calendar: BusinessCalendar | 
         start = installment.interest_from or installment.due
         days = max((on - start).days, 0)
         interest = terms.interest_on(principal, days)
-    total = principal + installment.fine_open + installment.interest_open + fine + interest
+    total = _money(
+        principal.amount
+        + installment.fine_open.amount
+        + installment.interest_open.amount
+        + fine.amount
+        + interest.amount
+    )
     return AmountDue(
         principal=principal,
         fine_open=installment.fine_open,

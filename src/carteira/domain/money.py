@@ -62,19 +62,17 @@ class Money:
 
     ZERO: ClassVar[Money]
 
-    @classmethod
-    def _of(cls, amount: Decimal) -> Money:
-        # Hot path for results of exact arithmetic on two-place values: skip re-validation.
-        instance = object.__new__(cls)
-        object.__setattr__(instance, "amount", amount)
-        return instance
+    @staticmethod
+    def _of(amount: Decimal) -> Money:
+        """Wrap a Decimal already known to be whole cents (replaced below by the fast path)."""
+        raise NotImplementedError
 
     @classmethod
     def from_cents(cls, cents: int) -> Money:
         """The amount of ``cents`` centavos; ``cents`` must be an ``int`` (not a bool or float)."""
         if isinstance(cents, bool) or not isinstance(cents, int):
             raise MoneyTypeError(f"Money.from_cents takes an int, not {type(cents).__name__}", argument="cents")
-        return cls._of(Decimal(cents).scaleb(-2))
+        return _money(Decimal(cents).scaleb(-2))
 
     @classmethod
     def rounded(cls, exact: Decimal) -> Money:
@@ -83,7 +81,7 @@ class Money:
             raise MoneyTypeError(f"Money.rounded takes a Decimal, not {type(exact).__name__}", argument="exact")
         if not exact.is_finite():
             raise InvalidInput("is not a finite amount", field="exact", raw=str(exact))
-        return cls._of(exact.quantize(_CENT, rounding=ROUND_HALF_UP))
+        return _money(exact.quantize(_CENT, rounding=ROUND_HALF_UP))
 
     @property
     def cents(self) -> int:
@@ -97,12 +95,12 @@ class Money:
     def __add__(self, other: Money) -> Money:
         if type(other) is not Money:
             raise _refuse_mixed("+", other)
-        return Money._of(self.amount + other.amount)
+        return _money(self.amount + other.amount)
 
     def __sub__(self, other: Money) -> Money:
         if type(other) is not Money:
             raise _refuse_mixed("-", other)
-        return Money._of(self.amount - other.amount)
+        return _money(self.amount - other.amount)
 
     def __radd__(self, other: object) -> Money:
         # Reached for `Decimal + Money` and for `sum(amounts)` without a Money start: both hide a bare number.
@@ -112,10 +110,10 @@ class Money:
         raise _refuse_mixed("-", other)
 
     def __neg__(self) -> Money:
-        return Money._of(-self.amount)
+        return _money(-self.amount)
 
     def __abs__(self) -> Money:
-        return Money._of(abs(self.amount))
+        return _money(abs(self.amount))
 
     def __mul__(self, factor: Decimal | int) -> Money:
         """Money times a rate or count, the product computed whole and rounded half up to the cent."""
@@ -124,7 +122,7 @@ class Money:
                 f"Money * {type(factor).__name__} ({factor!r}): multiply by a Decimal or an int",
                 argument="factor",
             )
-        return Money._of((self.amount * factor).quantize(_CENT, rounding=ROUND_HALF_UP))
+        return _money((self.amount * factor).quantize(_CENT, rounding=ROUND_HALF_UP))
 
     __rmul__ = __mul__
 
@@ -173,4 +171,17 @@ class Money:
         return str(self.amount)
 
 
-Money.ZERO = Money._of(Decimal("0.00"))
+_new_instance = object.__new__
+_set_amount = Money.__dict__["amount"].__set__
+
+
+def _money(amount: Decimal) -> Money:
+    # The hot path for results of exact arithmetic on two-place values: no re-validation, and the
+    # slot is written through its descriptor because frozen classes refuse ordinary assignment.
+    instance: Money = _new_instance(Money)
+    _set_amount(instance, amount)
+    return instance
+
+
+Money._of = staticmethod(_money)  # type: ignore[method-assign]
+Money.ZERO = _money(Decimal("0.00"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -16,9 +16,10 @@ from carteira.domain.installment import (
     InstallmentState,
     InstallmentStatus,
     RevenueKind,
+    _advance,
     amount_due,
 )
-from carteira.domain.money import Money
+from carteira.domain.money import Money, _money
 from carteira.domain.terms import AmountDue, Imputation
 from carteira.errors import ClosedPeriod, InvalidInput, RuleViolation
 
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 _CENT = Decimal("0.01")
+_ZERO = Decimal("0.00")
 
 
 def _money_or_none(name: str) -> Any:
@@ -73,13 +75,14 @@ class Tolerance:
 
     def limit(self, expected: Money) -> Money:
         """The largest difference accepted on ``expected`` (percent rounded half up to the cent)."""
-        limits: list[Money] = []
-        if self.amount is not None:
-            limits.append(self.amount)
-        if self.rate is not None:
-            base = abs(expected.amount)
-            limits.append(Money._of((base * self.rate).quantize(_CENT, rounding=ROUND_HALF_UP)))
-        return min(limits) if limits else Money.ZERO
+        return _money(self._limit(expected.amount))
+
+    def _limit(self, expected: Decimal) -> Decimal:
+        amount = self.amount
+        if self.rate is None:
+            return _ZERO if amount is None else amount.amount
+        by_rate = (abs(expected) * self.rate).quantize(_CENT, rounding=ROUND_HALF_UP)
+        return by_rate if amount is None or by_rate < amount.amount else amount.amount
 
 
 def _optional_date(name: str) -> Any:
@@ -209,8 +212,14 @@ class Settlement:
 
     def conserves(self) -> bool:
         """Whether the parts add up to the cent (D12)."""
-        received = self.paid + self.discount + self.abatement + self.extra_discount
-        closed = self.principal + self.interest + self.fine + self.extra_charge + self.credit_letter_amount
+        received = self.paid.amount + self.discount.amount + self.abatement.amount + self.extra_discount.amount
+        closed = (
+            self.principal.amount
+            + self.interest.amount
+            + self.fine.amount
+            + self.extra_charge.amount
+            + self.credit_letter_amount.amount
+        )
         return received == closed
 
 
@@ -245,14 +254,26 @@ class Reversal:
     credit_letter: CreditLetter | None
 
 
+class _After(NamedTuple):
+    """The state a settlement leaves, before it becomes the new installment (cheaper than an attrs value)."""
+
+    principal_open: Money
+    fine_open: Money
+    interest_open: Money
+    fine_charged: bool
+    interest_from: date | None
+    status: InstallmentStatus
+    latest_settlement_id: str
+
+
 def _refuse(
     installment: Installment,
     reason: str,
     refusal: RefusalReason,
     due: AmountDue,
-    expected: Money,
-    difference: Money,
-    limit: Money,
+    expected: Decimal,
+    difference: Decimal,
+    limit: Decimal,
 ) -> SettlementOutcome:
     return SettlementOutcome(
         kind=OutcomeKind.REFUSED,
@@ -260,31 +281,33 @@ def _refuse(
         settlement=None,
         credit_letter=None,
         reason=reason,
-        difference=difference,
-        expected=expected,
-        limit=limit,
+        difference=_money(difference),
+        expected=_money(expected),
+        limit=_money(limit),
         due=due,
         refusal=refusal,
     )
 
 
+_IMPUTATION_ORDER = {
+    Imputation.INTEREST_FINE_PRINCIPAL: (0, 1, 2),
+    Imputation.FINE_INTEREST_PRINCIPAL: (1, 0, 2),
+    Imputation.PRINCIPAL_INTEREST_FINE: (2, 0, 1),
+}
+
+
 def _impute(
-    order: Imputation, paid: Money, interest: Money, fine: Money, principal: Money
-) -> tuple[Money, Money, Money]:
+    order: Imputation, paid: Decimal, interest: Decimal, fine: Decimal, principal: Decimal
+) -> tuple[Decimal, Decimal, Decimal]:
     """Split ``paid`` across the open balances in the contract's order; returns (interest, fine, principal) paid."""
-    taken = {"interest": Money.ZERO, "fine": Money.ZERO, "principal": Money.ZERO}
-    balances = {"interest": interest, "fine": fine, "principal": principal}
-    sequence = {
-        Imputation.INTEREST_FINE_PRINCIPAL: ("interest", "fine", "principal"),
-        Imputation.FINE_INTEREST_PRINCIPAL: ("fine", "interest", "principal"),
-        Imputation.PRINCIPAL_INTEREST_FINE: ("principal", "interest", "fine"),
-    }[order]
+    balances = (interest, fine, principal)
+    taken = [_ZERO, _ZERO, _ZERO]
     left = paid
-    for name in sequence:
-        part = min(left, balances[name])
-        taken[name] = part
-        left = left - part
-    return taken["interest"], taken["fine"], taken["principal"]
+    for index in _IMPUTATION_ORDER[order]:
+        part = min(left, balances[index])
+        taken[index] = part
+        left -= part
+    return taken[0], taken[1], taken[2]
 
 
 def settle(
@@ -319,35 +342,35 @@ def _settle(
     _check_types(installment, payment, policy)
     on = payment.paid_on
     due = amount_due(installment, on, calendar)
-    adjustments = payment.discount + payment.abatement
-    expected = due.total - adjustments
-    difference = payment.amount - expected
+    adjustments = payment.discount.amount + payment.abatement.amount
+    expected = due.total.amount - adjustments
+    difference = payment.amount.amount - expected
     if not installment.is_open:
         return _refuse(
             installment, f"installment {installment.id} is already settled", RefusalReason.NOT_OPEN,
-            due, expected, difference, Money.ZERO,
+            due, expected, difference, _ZERO,
         )  # fmt: skip
     if policy.closing_date is not None and on < policy.closing_date:
         return _refuse(
             installment,
             f"installment {installment.id}: settlement date {on.isoformat()} is before the closing date "
             f"{policy.closing_date.isoformat()}",
-            RefusalReason.CLOSED_PERIOD, due, expected, difference, Money.ZERO,
+            RefusalReason.CLOSED_PERIOD, due, expected, difference, _ZERO,
         )  # fmt: skip
-    if adjustments > due.principal:
+    if adjustments > due.principal.amount:
         return _refuse(
             installment,
-            f"installment {installment.id}: discount plus abatement {adjustments} exceed the open principal "
+            f"installment {installment.id}: discount plus abatement {_money(adjustments)} exceed the open principal "
             f"{due.principal}",
-            RefusalReason.ADJUSTMENTS_EXCEED_PRINCIPAL, due, expected, difference, Money.ZERO,
+            RefusalReason.ADJUSTMENTS_EXCEED_PRINCIPAL, due, expected, difference, _ZERO,
         )  # fmt: skip
-    over = difference > Money.ZERO
-    limit = (policy.over if over else policy.under).limit(expected)
+    over = difference > _ZERO
+    limit = (policy.over if over else policy.under)._limit(expected)
     within = abs(difference) <= limit
     if not within and not policy.settle_beyond_tolerance:
         word = "overpaid" if over else "underpaid"
         return _refuse(
-            installment, f"{word} {abs(difference)}, limit {limit}", RefusalReason.BEYOND_TOLERANCE,
+            installment, f"{word} {_money(abs(difference))}, limit {_money(limit)}", RefusalReason.BEYOND_TOLERANCE,
             due, expected, difference, limit,
         )  # fmt: skip
     if within or over:
@@ -356,39 +379,36 @@ def _settle(
 
 
 def _check_types(installment: object, payment: object, policy: object) -> None:
-    if not isinstance(installment, Installment):
+    if type(installment) is not Installment and not isinstance(installment, Installment):
         raise InvalidInput(f"must be an Installment, not {type(installment).__name__}", field="installment")
-    if not isinstance(payment, Payment):
+    if type(payment) is not Payment and not isinstance(payment, Payment):
         raise InvalidInput(f"must be a Payment, not {type(payment).__name__}", field="payment")
-    if not isinstance(policy, SettlementPolicy):
+    if type(policy) is not SettlementPolicy and not isinstance(policy, SettlementPolicy):
         raise InvalidInput(f"must be a SettlementPolicy, not {type(policy).__name__}", field="policy")
-
-
-def _next_id(installment: Installment) -> str:
-    return f"{installment.id}/S{installment.settlements_made + 1}"
 
 
 def _settle_full(
     installment: Installment,
     payment: Payment,
     due: AmountDue,
-    expected: Money,
-    difference: Money,
-    limit: Money,
+    expected: Decimal,
+    difference: Decimal,
+    limit: Decimal,
     within: bool,
     source_letter_id: str | None,
 ) -> SettlementOutcome:
-    settlement_id = _next_id(installment)
+    settlement_id = f"{installment.id}/S{installment.settlements_made + 1}"
+    difference_money = _money(difference)
     extra_charge = extra_discount = letter_amount = Money.ZERO
-    if within and difference > Money.ZERO:
-        extra_charge = difference
-    elif within:
-        extra_discount = -difference
-    else:
-        letter_amount = difference
+    if within and difference > _ZERO:
+        extra_charge = difference_money
+    elif within and difference < _ZERO:
+        extra_discount = _money(-difference)
+    elif not within:
+        letter_amount = difference_money
     kind = OutcomeKind.FULL if within else OutcomeKind.CREDIT_LETTER
     letter = None
-    if letter_amount > Money.ZERO:
+    if not within:
         letter = CreditLetter(
             id=f"{settlement_id}/L",
             customer_id=installment.customer_id,
@@ -398,11 +418,13 @@ def _settle_full(
         )
     settlement = _record(
         installment, payment, settlement_id, kind, due,
-        principal=due.principal, interest=due.interest_open + due.interest, fine=due.fine_open + due.fine,
+        principal=due.principal,
+        interest=_money(due.interest_open.amount + due.interest.amount),
+        fine=_money(due.fine_open.amount + due.fine.amount),
         extra_charge=extra_charge, extra_discount=extra_discount, letter_amount=letter_amount,
         credit_letter_id=None if letter is None else letter.id, source_letter_id=source_letter_id,
     )  # fmt: skip
-    after = InstallmentState(
+    after = _After(
         principal_open=Money.ZERO,
         fine_open=Money.ZERO,
         interest_open=Money.ZERO,
@@ -411,45 +433,51 @@ def _settle_full(
         status=InstallmentStatus.SETTLED,
         latest_settlement_id=settlement_id,
     )
-    reason = "" if within else f"overpaid {difference}, limit {limit}: credit letter {letter_amount}"
-    return _outcome(installment, settlement, after, kind, letter, reason, difference, expected, limit, due)
+    reason = "" if within else f"overpaid {difference_money}, limit {_money(limit)}: credit letter {letter_amount}"
+    return _outcome(installment, settlement, after, kind, letter, reason, difference_money, expected, limit, due)
 
 
 def _settle_partial(
     installment: Installment,
     payment: Payment,
     due: AmountDue,
-    expected: Money,
-    difference: Money,
-    limit: Money,
+    expected: Decimal,
+    difference: Decimal,
+    limit: Decimal,
     source_letter_id: str | None,
 ) -> SettlementOutcome:
-    settlement_id = _next_id(installment)
-    interest_total = due.interest_open + due.interest
-    fine_total = due.fine_open + due.fine
-    principal_base = due.principal - payment.discount - payment.abatement
+    settlement_id = f"{installment.id}/S{installment.settlements_made + 1}"
+    interest_total = due.interest_open.amount + due.interest.amount
+    fine_total = due.fine_open.amount + due.fine.amount
+    adjustments = payment.discount.amount + payment.abatement.amount
     interest_paid, fine_paid, principal_paid = _impute(
-        installment.terms.imputation, payment.amount, interest_total, fine_total, principal_base
+        installment.terms.imputation,
+        payment.amount.amount,
+        interest_total,
+        fine_total,
+        due.principal.amount - adjustments,
     )
-    closed_principal = payment.discount + payment.abatement + principal_paid
+    closed_principal = adjustments + principal_paid
     settlement = _record(
         installment, payment, settlement_id, OutcomeKind.PARTIAL, due,
-        principal=closed_principal, interest=interest_paid, fine=fine_paid,
+        principal=_money(closed_principal), interest=_money(interest_paid), fine=_money(fine_paid),
         extra_charge=Money.ZERO, extra_discount=Money.ZERO, letter_amount=Money.ZERO,
         credit_letter_id=None, source_letter_id=source_letter_id,
     )  # fmt: skip
-    after = InstallmentState(
-        principal_open=due.principal - closed_principal,
-        fine_open=fine_total - fine_paid,
-        interest_open=interest_total - interest_paid,
+    after = _After(
+        principal_open=_money(due.principal.amount - closed_principal),
+        fine_open=_money(fine_total - fine_paid),
+        interest_open=_money(interest_total - interest_paid),
         # A late partial payment charges the fine for good and moves the interest start (D5).
         fine_charged=installment.fine_charged or due.late,
         interest_from=payment.paid_on if due.late else installment.interest_from,
         status=InstallmentStatus.PARTIALLY_SETTLED,
         latest_settlement_id=settlement_id,
     )
-    reason = f"underpaid {abs(difference)}, limit {limit}: partial settlement"
-    return _outcome(installment, settlement, after, OutcomeKind.PARTIAL, None, reason, difference, expected, limit, due)
+    reason = f"underpaid {_money(-difference)}, limit {_money(limit)}: partial settlement"
+    return _outcome(
+        installment, settlement, after, OutcomeKind.PARTIAL, None, reason, _money(difference), expected, limit, due
+    )
 
 
 def _record(
@@ -488,7 +516,7 @@ def _record(
         other=payment.other,
         fine_accrued=due.fine,
         interest_accrued=due.interest,
-        revenue_kind=installment.revenue_kind,
+        revenue_kind=RevenueKind.BANK if installment.bank_contract is not None else RevenueKind.CASH,
         before=installment.state,
         credit_letter_id=credit_letter_id,
         source_letter_id=source_letter_id,
@@ -498,33 +526,32 @@ def _record(
 def _outcome(
     installment: Installment,
     settlement: Settlement,
-    after: InstallmentState,
+    after: _After,
     kind: OutcomeKind,
     letter: CreditLetter | None,
     reason: str,
     difference: Money,
-    expected: Money,
-    limit: Money,
+    expected: Decimal,
+    limit: Decimal,
     due: AmountDue,
 ) -> SettlementOutcome:
     # Paired invariants: the parts add up (D12), and each balance moved by exactly what was closed.
     assert settlement.conserves(), settlement
-    assert after.principal_open == due.principal - settlement.principal, (after, settlement)
-    assert after.fine_open == due.fine_open + due.fine - settlement.fine, (after, settlement)
-    assert after.interest_open == due.interest_open + due.interest - settlement.interest, (after, settlement)
-    assert after.principal_open >= Money.ZERO, after
-    assert after.fine_open >= Money.ZERO, after
-    assert after.interest_open >= Money.ZERO, after
-    new = attrs.evolve(installment.with_state(after), settlements_made=installment.settlements_made + 1)
+    assert after.principal_open.amount == due.principal.amount - settlement.principal.amount, (after, settlement)
+    assert after.fine_open.amount == due.fine_open.amount + due.fine.amount - settlement.fine.amount, after
+    assert after.interest_open.amount == (
+        due.interest_open.amount + due.interest.amount - settlement.interest.amount
+    ), after
+    assert min(after.principal_open.amount, after.fine_open.amount, after.interest_open.amount) >= _ZERO, after
     return SettlementOutcome(
         kind=kind,
-        installment=new,
+        installment=_advance(installment, after, installment.settlements_made + 1),
         settlement=settlement,
         credit_letter=letter,
         reason=reason,
         difference=difference,
-        expected=expected,
-        limit=limit,
+        expected=_money(expected),
+        limit=_money(limit),
         due=due,
     )
 

@@ -1,0 +1,124 @@
+"""Settlements per second for `settle()` on late payments, against a plain-Decimal floor measured in the same run.
+
+The floor is the same arithmetic (amount due with fine and pro-rata interest, tolerance limit,
+full or partial imputation) inlined on bare Decimals with no objects, no validation and no
+records. Run: `python benchmarks/domain.py [--count 100000] [--rounds 5]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from carteira.domain import (
+    ChargeTerms,
+    Installment,
+    Money,
+    OutcomeKind,
+    Payment,
+    SettlementPolicy,
+    Tolerance,
+    settle,
+)
+
+CENT = Decimal("0.01")
+DUE = date(2025, 3, 10)
+
+
+def make_cases(count: int, seed: int = 20251123) -> list[tuple[int, int, int]]:
+    """(principal cents, days late, paid cents): late payments that land within, over and under tolerance."""
+    rng = random.Random(seed)
+    cases = []
+    for _ in range(count):
+        principal = rng.randint(1_000, 1_000_000)
+        days = rng.randint(1, 120)
+        due_cents = principal + principal * 2 // 100 + principal * days // 3000
+        paid = due_cents + rng.choice((0, -30, 40, -5_000, 5_000, rng.randint(-200, 200)))
+        cases.append((principal, days, max(paid, 1)))
+    return cases
+
+
+def floor_run(cases: list[tuple[int, int, int]]) -> tuple[float, Decimal]:
+    fine_rate, monthly = Decimal("0.02"), Decimal("0.01")
+    over_amount, over_rate = Decimal("1.00"), Decimal("0.005")
+    under_amount, under_rate = Decimal("0.50"), Decimal("0.001")
+    inputs = [(Decimal(p).scaleb(-2), d, Decimal(x).scaleb(-2)) for p, d, x in cases]
+    checksum = Decimal(0)
+    start = time.perf_counter()
+    for principal, days, paid in inputs:
+        fine = (principal * fine_rate).quantize(CENT, rounding=ROUND_HALF_UP)
+        interest = (principal * monthly * days / 30).quantize(CENT, rounding=ROUND_HALF_UP)
+        expected = principal + fine + interest
+        diff = paid - expected
+        if diff > 0:
+            limit = min(over_amount, (expected * over_rate).quantize(CENT, rounding=ROUND_HALF_UP))
+        else:
+            limit = min(under_amount, (expected * under_rate).quantize(CENT, rounding=ROUND_HALF_UP))
+        if abs(diff) <= limit or diff > 0:
+            closed = principal
+            letter = diff if abs(diff) > limit else Decimal(0)
+        else:
+            left = paid
+            paid_interest = min(left, interest)
+            left -= paid_interest
+            paid_fine = min(left, fine)
+            left -= paid_fine
+            closed = min(left, principal)
+            letter = Decimal(0)
+        checksum += closed + letter
+    return time.perf_counter() - start, checksum
+
+
+def library_run(cases: list[tuple[int, int, int]]) -> tuple[float, Decimal]:
+    terms = ChargeTerms(fine_rate=Decimal("0.02"), monthly_interest_rate=Decimal("0.01"))
+    policy = SettlementPolicy(
+        over=Tolerance(amount=Money("1.00"), rate=Decimal("0.005")),
+        under=Tolerance(amount=Money("0.50"), rate=Decimal("0.001")),
+        settle_beyond_tolerance=True,
+    )
+    inputs = [
+        (
+            Installment(f"i{n}", "c", DUE, Money.from_cents(p), terms),
+            Payment(Money.from_cents(x), DUE + timedelta(days=d)),
+        )
+        for n, (p, d, x) in enumerate(cases)
+    ]
+    checksum = Decimal(0)
+    start = time.perf_counter()
+    for installment, payment in inputs:
+        outcome = settle(installment, payment, policy)
+        settlement = outcome.settlement
+        assert settlement is not None
+        assert outcome.kind is not OutcomeKind.REFUSED
+        checksum += settlement.principal.amount + settlement.credit_letter_amount.amount
+    return time.perf_counter() - start, checksum
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    cases = make_cases(args.count)
+    floors, libs, ratios = [], [], []
+    for _ in range(args.rounds):
+        floor_s, floor_sum = floor_run(cases)
+        lib_s, lib_sum = library_run(cases)
+        if floor_sum != lib_sum:
+            raise SystemExit(f"checksums differ: floor {floor_sum}, library {lib_sum}")
+        floors.append(floor_s)
+        libs.append(lib_s)
+        ratios.append(lib_s / floor_s)
+    floor_med, lib_med = statistics.median(floors), statistics.median(libs)
+    print(f"settle(): {args.count:,} late payments, {args.rounds} rounds (medians)")
+    print(f"  floor (plain Decimal, inlined): {args.count / floor_med:>10,.0f} settlements/s")
+    print(f"  carteira.domain.settle():       {args.count / lib_med:>10,.0f} settlements/s")
+    print(f"  ratio to floor: median {statistics.median(ratios):.2f}x (min {min(ratios):.2f}x, max {max(ratios):.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
