@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from carteira.adapters.efi import EfiGateway, RetryPolicy
@@ -57,8 +58,22 @@ def _gateway(emu: Any, *, secret: str = SECRET, sleeps: list[float] | None = Non
     )
 
 
+class _Counting(httpx.BaseTransport):
+    """Wraps the emulator's transport to count what went over it."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.paths: list[tuple[str, int]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        self.paths.append((request.url.path, response.status_code))
+        return response
+
+
 def test_a_token_expired_early_is_renewed_transparently(emulator: Any) -> None:
-    with _gateway(emulator) as efi:
+    counting = _Counting(emulator.transport())
+    with EfiGateway("cid", SECRET, "sandbox", transport=counting, today=lambda: emulator.today) as efi:
         first = efi.create_billet(billet(custom_id="t-1"))
         emulator.expire_tokens()
         second = efi.create_billet(billet(custom_id="t-2"))
@@ -66,6 +81,10 @@ def test_a_token_expired_early_is_renewed_transparently(emulator: Any) -> None:
         assert efi.settle_charge(first.charge_id) is True
     assert second.charge_id != first.charge_id
     assert len(emulator.charges) == 2  # the 401s did not create anything twice
+    authorizations = [status for path, status in counting.paths if path == "/v1/authorize"]
+    refused = [path for path, status in counting.paths if status == 401]
+    assert authorizations == [200, 200, 200]  # the first, then one renewal per expiry
+    assert len(refused) == 2  # each expiry cost exactly one refused call, replayed with the new token
 
 
 def test_bad_credentials_give_a_clear_error_that_never_shows_the_secret(
