@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import threading
 from collections.abc import Iterator
@@ -87,15 +88,20 @@ def test_a_token_expired_early_is_renewed_transparently(emulator: Any) -> None:
     assert len(refused) == 2  # each expiry cost exactly one refused call, replayed with the new token
 
 
+@pytest.mark.parametrize("wire", ["in-process", "loopback"])
 def test_bad_credentials_give_a_clear_error_that_never_shows_the_secret(
-    emulator: Any, caplog: pytest.LogCaptureFixture
+    emulator: Any, caplog: pytest.LogCaptureFixture, wire: str
 ) -> None:
-    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG)  # httpx and httpcore included: they must not log the Basic header either
     wrong = "wrong-" + SECRET
-    efi = _gateway(emulator, secret=wrong)
-    with pytest.raises(GatewayAuthenticationError) as caught:
-        efi.create_billet(billet())
-    efi.close()
+    with contextlib.ExitStack() as stack:
+        if wire == "loopback":
+            url = stack.enter_context(serve(emulator, host="127.0.0.1", port=0))
+            efi = EfiGateway("cid", wrong, "sandbox", base_url=url, today=lambda: emulator.today, timeout=5.0)
+        else:
+            efi = _gateway(emulator, secret=wrong)
+        with efi, pytest.raises(GatewayAuthenticationError) as caught:
+            efi.create_billet(billet())
     error = caught.value
     assert "cid" in str(error)
     assert "client id and secret" in str(error)
@@ -108,6 +114,18 @@ def test_bad_credentials_give_a_clear_error_that_never_shows_the_secret(
         for text in texts:
             assert secret not in text
             assert encoded not in text
+
+
+def test_32_threads_share_one_client_and_one_token(emulator: Any) -> None:
+    counting = _Counting(emulator.transport())
+    batch = [billet(custom_id=f"run-{i}", items=(Item(f"Mensalidade {i}", Money("80.00")),)) for i in range(96)]
+    with EfiGateway("cid", SECRET, "sandbox", transport=counting, today=lambda: emulator.today) as efi:
+        outcomes = efi.create_billets(batch, concurrency=32)
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes if o.error]
+    ids = [o.billet.charge_id for o in outcomes if o.billet]
+    assert len(set(ids)) == 96
+    assert {emulator.charges[i]["custom_id"] for i in ids} == {f"run-{i}" for i in range(96)}
+    assert [path for path, _ in counting.paths].count("/v1/authorize") == 1
 
 
 def test_5xx_and_timeouts_on_state_changes_are_retried_until_they_pass(emulator: Any) -> None:
