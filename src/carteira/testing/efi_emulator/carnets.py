@@ -8,7 +8,7 @@ from typing import Any
 from carteira.testing.efi_emulator import responses, schema
 from carteira.testing.efi_emulator.charges import OK, Params, Query, description, due_date_body, email, note, ok
 from carteira.testing.efi_emulator.ledger import Ledger
-from carteira.testing.efi_emulator.records import DUE_DATE_MOVABLE, Carnet, Charge
+from carteira.testing.efi_emulator.records import CANCELLABLE, DUE_DATE_MOVABLE, Carnet, Charge
 from carteira.testing.efi_emulator.refusals import EfiRefusal, invalid, missing, rule
 
 
@@ -105,7 +105,10 @@ def _bulk_entries(body: Any) -> list[tuple[int, Any]]:
         if "parcel" not in entry:
             raise missing(f"{at}/parcel")
         number = schema.integer(entry["parcel"], f"{at}/parcel", 1)
-        entries.append((number, due_date_body(entry, at)))
+        if "expire_at" not in entry:
+            raise missing(f"{at}/expire_at")
+        schema.calendar_date(entry["expire_at"], f"{at}/expire_at")
+        entries.append((number, entry["expire_at"]))
     return entries
 
 
@@ -140,11 +143,11 @@ def cancel(ledger: Ledger, params: Params, query: Query, body: Any) -> dict[str,
     """`PUT /carnet/:id/cancel`: every open parcel is cancelled; the carnê takes the switch's status."""
     carnet = ledger.carnet(int(params[0]))
     _open(ledger, carnet)
+    # The carnê changes first, so its parcels' cancellations do not derive `finished` on the way.
+    ledger.set_carnet_status(carnet, ledger.switches.carnet_status_after_cancel, carnet.status)
     for parcel in ledger.parcels(carnet):
-        if parcel.status in ("new", "link", "waiting", "unpaid"):
+        if parcel.status in CANCELLABLE:
             ledger.set_status(parcel, "canceled")
-    if carnet.status != "finished":
-        ledger.set_carnet_status(carnet, ledger.switches.carnet_status_after_cancel, carnet.status)
     return OK
 
 
