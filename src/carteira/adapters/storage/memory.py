@@ -1,0 +1,455 @@
+"""MemoryStore: the storage ports in process memory, with the same unit-of-work and version semantics.
+
+A unit works on a snapshot of the committed records (the values are frozen, so a shallow copy
+of each dict is a snapshot) and applies its own writes to the committed state on ``commit()``,
+after checking under a lock that nobody committed a newer version of any record it wrote.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+from types import TracebackType
+from typing import Generic, Self, TypeVar
+
+from carteira.adapters.storage.versions import with_version
+from carteira.domain import (
+    Anticipation,
+    AnticipationStatus,
+    Contract,
+    CreditLetter,
+    Customer,
+    Installment,
+    InstallmentStatus,
+    Money,
+    Observation,
+    PortfolioSettings,
+    Settlement,
+)
+from carteira.errors import Conflict, InvalidInput, NotFound
+
+__all__ = ["MemoryStore", "MemoryUnitOfWork"]
+
+T = TypeVar("T", Customer, Contract, Installment, Settlement, CreditLetter, Anticipation, PortfolioSettings)
+
+_SETTINGS_KEY = "settings"
+
+
+class _Committed:
+    """What a MemoryStore holds between units: one dict per kind, plus the order records were first stored."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[str, object]] = {
+            kind: {}
+            for kind in (
+                "customer",
+                "contract",
+                "installment",
+                "settlement",
+                "credit letter",
+                "anticipation",
+                "observation",
+                "settings",
+            )
+        }
+        self.order: dict[str, int] = {}  # "kind/key" -> sequence number, for "latest first" and "oldest first"
+
+
+class _Table(Generic[T]):
+    """One kind of versioned record inside a unit: the snapshot, this unit's writes, and the version rule."""
+
+    def __init__(self, unit: MemoryUnitOfWork, kind: str) -> None:
+        self._unit = unit
+        self.kind = kind
+        self.rows: dict[str, T] = {}
+        self.written: dict[str, int] = {}  # key -> the committed version this unit's write is based on
+
+    def begin(self, committed: dict[str, object]) -> None:
+        self.rows = dict(committed)  # type: ignore[arg-type]
+        self.written = {}
+
+    def get(self, key: str) -> T:
+        self._unit.check_active()
+        try:
+            return self.rows[key]
+        except KeyError:
+            raise NotFound(self.kind, key) from None
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, T]:
+        self._unit.check_active()
+        rows = self.rows
+        return {key: rows[key] for key in keys if key in rows}
+
+    def put(self, key: str, record: T) -> T:
+        self._unit.check_active()
+        current = self.rows.get(key)
+        stored = 0 if current is None else current.version
+        if record.version != stored:
+            detail = "it already exists" if record.version == 0 else f"the store holds version {stored}"
+            if current is None:
+                detail = "it does not exist in the store"
+            raise self._unit.spoil(Conflict(self.kind, key, expected_version=record.version, detail=detail))
+        if key not in self.written:
+            self.written[key] = stored
+        new = with_version(record, stored + 1)
+        self.rows[key] = new
+        return new
+
+    def put_many(self, keyed: Sequence[tuple[str, T]], argument: str) -> list[T]:
+        self._unit.check_active()
+        _refuse_twice([key for key, _ in keyed], argument)
+        return [self.put(key, record) for key, record in keyed]
+
+    def values(self) -> Iterable[T]:
+        self._unit.check_active()
+        return self.rows.values()
+
+
+def _refuse_twice(keys: Sequence[str], argument: str) -> None:
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            raise InvalidInput(f"{key!r} appears twice in one put_many; put each record once", field=argument)
+        seen.add(key)
+
+
+def _open_sorted(rows: Iterable[Installment], keep: Callable[[Installment], bool]) -> list[Installment]:
+    return sorted((row for row in rows if keep(row)), key=lambda row: (row.due, row.id))
+
+
+class _Customers:
+    def __init__(self, table: _Table[Customer]) -> None:
+        self._t = table
+
+    def get(self, customer_id: str) -> Customer:
+        return self._t.get(customer_id)
+
+    def get_many(self, customer_ids: Iterable[str]) -> dict[str, Customer]:
+        return self._t.get_many(customer_ids)
+
+    def put(self, customer: Customer) -> Customer:
+        return self._t.put(customer.id, customer)
+
+
+class _Contracts:
+    def __init__(self, table: _Table[Contract]) -> None:
+        self._t = table
+
+    def get(self, contract_id: str) -> Contract:
+        return self._t.get(contract_id)
+
+    def put(self, contract: Contract) -> Contract:
+        return self._t.put(contract.id, contract)
+
+    def of_customer(self, customer_id: str) -> list[Contract]:
+        return sorted((c for c in self._t.values() if c.customer_id == customer_id), key=lambda c: c.id)
+
+
+class _Installments:
+    def __init__(self, table: _Table[Installment]) -> None:
+        self._t = table
+
+    def get(self, installment_id: str) -> Installment:
+        return self._t.get(installment_id)
+
+    def get_many(self, installment_ids: Iterable[str]) -> dict[str, Installment]:
+        return self._t.get_many(installment_ids)
+
+    def put(self, installment: Installment) -> Installment:
+        return self._t.put(installment.id, installment)
+
+    def put_many(self, installments: Sequence[Installment]) -> list[Installment]:
+        return self._t.put_many([(i.id, i) for i in installments], "installments")
+
+    def open_of_customer(self, customer_id: str) -> list[Installment]:
+        return _open_sorted(self._t.values(), lambda i: i.customer_id == customer_id and i.is_open)
+
+    def open_of_contract(self, contract_id: str) -> list[Installment]:
+        return _open_sorted(self._t.values(), lambda i: i.contract_id == contract_id and i.is_open)
+
+    def by_bank_title_numbers(self, numbers: Iterable[str]) -> list[Installment]:
+        wanted = set(numbers)
+        return _open_sorted(self._t.values(), lambda i: i.bank_title_number in wanted)
+
+    def by_document_numbers(self, numbers: Iterable[str]) -> list[Installment]:
+        wanted = set(numbers)
+        return _open_sorted(self._t.values(), lambda i: i.document_number in wanted)
+
+    def open_by_due_and_amount(self, keys: Iterable[tuple[date, Money]]) -> list[Installment]:
+        wanted = {(due, amount.cents) for due, amount in keys}
+        return _open_sorted(
+            self._t.values(),
+            lambda i: i.status is not InstallmentStatus.SETTLED and (i.due, i.amount.cents) in wanted,
+        )
+
+
+class _Settlements:
+    def __init__(self, table: _Table[Settlement], unit: MemoryUnitOfWork) -> None:
+        self._t = table
+        self._unit = unit
+
+    def get(self, settlement_id: str) -> Settlement:
+        return self._t.get(settlement_id)
+
+    def put(self, settlement: Settlement) -> Settlement:
+        stored = self._t.put(settlement.id, settlement)
+        self._unit.ordered("settlement", settlement.id)
+        return stored
+
+    def put_many(self, settlements: Sequence[Settlement]) -> list[Settlement]:
+        stored = self._t.put_many([(s.id, s) for s in settlements], "settlements")
+        for settlement in settlements:
+            self._unit.ordered("settlement", settlement.id)
+        return stored
+
+    def of_installment(self, installment_id: str) -> list[Settlement]:
+        found = [s for s in self._t.values() if s.installment_id == installment_id]
+        return sorted(found, key=lambda s: self._unit.position("settlement", s.id), reverse=True)
+
+
+class _CreditLetters:
+    def __init__(self, table: _Table[CreditLetter]) -> None:
+        self._t = table
+
+    def get(self, letter_id: str) -> CreditLetter:
+        return self._t.get(letter_id)
+
+    def put(self, letter: CreditLetter) -> CreditLetter:
+        return self._t.put(letter.id, letter)
+
+    def of_customer(self, customer_id: str) -> list[CreditLetter]:
+        found = [c for c in self._t.values() if c.customer_id == customer_id]
+        return sorted(found, key=lambda c: (c.created_on, c.id))
+
+
+class _Anticipations:
+    def __init__(self, table: _Table[Anticipation]) -> None:
+        self._t = table
+
+    def get(self, anticipation_id: str) -> Anticipation:
+        return self._t.get(anticipation_id)
+
+    def put(self, anticipation: Anticipation) -> Anticipation:
+        return self._t.put(anticipation.id, anticipation)
+
+    def with_status(self, status: AnticipationStatus) -> list[Anticipation]:
+        found = [a for a in self._t.values() if a.status is status]
+        return sorted(found, key=lambda a: (a.anticipated_on, a.id))
+
+
+class _Observations:
+    def __init__(self, unit: MemoryUnitOfWork) -> None:
+        self._unit = unit
+        self.rows: dict[str, Observation] = {}
+        self.added: list[str] = []
+
+    def begin(self, committed: dict[str, object]) -> None:
+        self.rows = dict(committed)  # type: ignore[arg-type]
+        self.added = []
+
+    def add(self, observation: Observation) -> None:
+        self._unit.check_active()
+        if observation.id in self.rows:
+            raise self._unit.spoil(Conflict("observation", observation.id, detail="it already exists"))
+        self.rows[observation.id] = observation
+        self.added.append(observation.id)
+        self._unit.ordered("observation", observation.id)
+
+    def of_installment(self, installment_id: str) -> list[Observation]:
+        self._unit.check_active()
+        found = [o for o in self.rows.values() if o.installment_id == installment_id]
+        return sorted(found, key=lambda o: self._unit.position("observation", o.id))
+
+
+class _Settings:
+    def __init__(self, table: _Table[PortfolioSettings]) -> None:
+        self._t = table
+
+    def get(self) -> PortfolioSettings:
+        try:
+            return self._t.get(_SETTINGS_KEY)
+        except NotFound:
+            return PortfolioSettings()
+
+    def put(self, settings: PortfolioSettings) -> PortfolioSettings:
+        return self._t.put(_SETTINGS_KEY, settings)
+
+
+class MemoryUnitOfWork:
+    """A unit of work over a :class:`MemoryStore`: a snapshot, this unit's writes, applied on ``commit()``."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._active = False
+        self._spoiled: Conflict | None = None
+        self._order: dict[str, int] = {}
+        self._customers: _Table[Customer] = _Table(self, "customer")
+        self._contracts: _Table[Contract] = _Table(self, "contract")
+        self._installments: _Table[Installment] = _Table(self, "installment")
+        self._settlements: _Table[Settlement] = _Table(self, "settlement")
+        self._letters: _Table[CreditLetter] = _Table(self, "credit letter")
+        self._anticipations: _Table[Anticipation] = _Table(self, "anticipation")
+        self._settings: _Table[PortfolioSettings] = _Table(self, "settings")
+        self._observations = _Observations(self)
+        self._tables: dict[str, _Table[Customer] | _Table[Contract] | _Table[Installment] | _Table[Settlement]
+                           | _Table[CreditLetter] | _Table[Anticipation] | _Table[PortfolioSettings]] = {
+            "customer": self._customers,
+            "contract": self._contracts,
+            "installment": self._installments,
+            "settlement": self._settlements,
+            "credit letter": self._letters,
+            "anticipation": self._anticipations,
+            "settings": self._settings,
+        }  # fmt: skip
+        self._repositories = (
+            _Customers(self._customers),
+            _Contracts(self._contracts),
+            _Installments(self._installments),
+            _Settlements(self._settlements, self),
+            _CreditLetters(self._letters),
+            _Anticipations(self._anticipations),
+            _Settings(self._settings),
+        )
+
+    @property
+    def customers(self) -> _Customers:
+        """The customers."""
+        return self._repositories[0]
+
+    @property
+    def contracts(self) -> _Contracts:
+        """The contracts."""
+        return self._repositories[1]
+
+    @property
+    def installments(self) -> _Installments:
+        """The installments."""
+        return self._repositories[2]
+
+    @property
+    def settlements(self) -> _Settlements:
+        """The settlements."""
+        return self._repositories[3]
+
+    @property
+    def credit_letters(self) -> _CreditLetters:
+        """The credit letters."""
+        return self._repositories[4]
+
+    @property
+    def anticipations(self) -> _Anticipations:
+        """The anticipations."""
+        return self._repositories[5]
+
+    @property
+    def observations(self) -> _Observations:
+        """The observations."""
+        return self._observations
+
+    @property
+    def settings(self) -> _Settings:
+        """The portfolio's settings."""
+        return self._repositories[6]
+
+    def check_active(self) -> None:
+        """Refuse use outside the ``with`` block (a programming error, not a data problem)."""
+        if not self._active:
+            raise InvalidInput("the unit of work is used outside its with block", field="unit_of_work")
+
+    def spoil(self, conflict: Conflict) -> Conflict:
+        """Remember ``conflict`` so that ``commit()`` refuses to keep any of this unit; returns it to raise."""
+        self._spoiled = conflict
+        return conflict
+
+    def ordered(self, kind: str, key: str) -> None:
+        """Give ``key`` a place in the order records were first stored, if it has none yet."""
+        name = f"{kind}/{key}"
+        if name not in self._order and name not in self._store._committed.order:
+            self._order[name] = next(self._store._sequence)
+
+    def position(self, kind: str, key: str) -> int:
+        """Where ``key`` stands in the order records were first stored."""
+        name = f"{kind}/{key}"
+        return self._order.get(name) or self._store._committed.order.get(name, 0)
+
+    def _begin(self) -> None:
+        with self._store._lock:
+            committed = self._store._committed
+            for kind, table in self._tables.items():
+                table.begin(committed.tables[kind])
+            self._observations.begin(committed.tables["observation"])
+        self._order = {}
+        self._spoiled = None
+
+    def __enter__(self) -> Self:
+        self._begin()
+        self._active = True
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # Dropping the snapshot is the rollback: nothing reached the committed state.
+        self._active = False
+
+    def commit(self) -> None:
+        """Apply this unit's writes to the store, after checking no other unit wrote the same records first."""
+        self.check_active()
+        if self._spoiled is not None:
+            raise self._spoiled
+        with self._store._lock:
+            committed = self._store._committed
+            for kind, table in self._tables.items():
+                rows = committed.tables[kind]
+                for key, base in table.written.items():
+                    current = rows.get(key)
+                    found = 0 if current is None else current.version  # type: ignore[attr-defined]
+                    if found != base:
+                        raise self.spoil(
+                            Conflict(
+                                kind,
+                                key,
+                                expected_version=base,
+                                detail=f"another unit committed version {found} first",
+                            )
+                        )
+            observations = committed.tables["observation"]
+            for key in self._observations.added:
+                if key in observations:
+                    raise self.spoil(Conflict("observation", key, detail="another unit added it first"))
+            for kind, table in self._tables.items():
+                rows = committed.tables[kind]
+                for key in table.written:
+                    rows[key] = table.rows[key]
+            for key in self._observations.added:
+                observations[key] = self._observations.rows[key]
+            committed.order.update(self._order)
+        self._begin()
+
+
+class MemoryStore:
+    """The storage ports in process memory: for tests and for trying carteira out; gone when the process ends.
+
+    It keeps the same semantics as the database adapters: units of work that roll back unless
+    committed, and the version rule with :class:`~carteira.errors.Conflict` on a stale write.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._committed = _Committed()
+        self._sequence = itertools.count(1)
+
+    def __repr__(self) -> str:
+        return "MemoryStore()"
+
+    def migrate(self) -> None:
+        """Nothing to build in memory; present so that every store is used the same way."""
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        """A new unit of work over this store."""
+        return MemoryUnitOfWork(self)
+
+    def close(self) -> None:
+        """Nothing to release in memory."""

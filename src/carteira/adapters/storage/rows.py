@@ -1,0 +1,513 @@
+"""How each aggregate becomes a database row and back, for both SQL dialects.
+
+Money goes in as integer cents; dates, rates and flags go through a :class:`Codec`, because
+SQLite keeps them as ISO text, decimal text and 0/1 while PostgreSQL has DATE, NUMERIC and
+BOOLEAN. Restoring always goes through the domain's full constructors, so a row that the
+domain would refuse (a negative balance, a rate above 1) fails loudly on load.
+
+A row tuple holds every column but ``version``, in :attr:`Table.columns` order with the key
+first; the SQL adapters add the version themselves when they insert or update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from carteira.domain import (
+    AnticipatedInstallment,
+    Anticipation,
+    AnticipationStatus,
+    ChargeTerms,
+    Contract,
+    CreditLetter,
+    CreditLetterStatus,
+    Customer,
+    Imputation,
+    Installment,
+    InstallmentState,
+    InstallmentStatus,
+    InterestMode,
+    Money,
+    Observation,
+    OutcomeKind,
+    PortfolioSettings,
+    RevenueKind,
+    Settlement,
+    SettlementPolicy,
+    Tolerance,
+)
+
+__all__ = [
+    "ANTICIPATIONS",
+    "CONTRACTS",
+    "CREDIT_LETTERS",
+    "CUSTOMERS",
+    "INSTALLMENTS",
+    "ITEM_COLUMNS",
+    "OBSERVATIONS",
+    "SETTINGS",
+    "SETTLEMENTS",
+    "Codec",
+    "Row",
+    "Table",
+    "item_from_row",
+    "item_to_row",
+]
+
+Row = tuple[Any, ...]
+T = TypeVar("T")
+
+_TERMS_CACHE_MAX = 4_096
+
+
+class Codec:
+    """Turns dates, rates and flags into a dialect's column values and back; caches identical charge terms."""
+
+    def __init__(
+        self,
+        *,
+        date_out: Callable[[date], Any],
+        date_in: Callable[[Any], date],
+        rate_out: Callable[[Decimal], Any],
+        rate_in: Callable[[Any], Decimal],
+        flag_out: Callable[[bool], Any],
+        flag_in: Callable[[Any], bool],
+    ) -> None:
+        self.date_out = date_out
+        self.date_in = date_in
+        self.rate_out = rate_out
+        self.rate_in = rate_in
+        self.flag_out = flag_out
+        self.flag_in = flag_in
+        self._terms: dict[tuple[Any, ...], ChargeTerms] = {}
+
+    def optional_date_out(self, value: date | None) -> Any:
+        """``date_out`` that lets ``None`` through."""
+        return None if value is None else self.date_out(value)
+
+    def optional_date_in(self, value: Any) -> date | None:
+        """``date_in`` that lets ``None`` through."""
+        return None if value is None else self.date_in(value)
+
+    def terms(self, fine_rate: Any, interest_rate: Any, grace_days: int, mode: str, imputation: str) -> ChargeTerms:
+        """The charge terms of a row; most installments of a portfolio share a few terms, built once each."""
+        key = (fine_rate, interest_rate, grace_days, mode, imputation)
+        terms = self._terms.get(key)
+        if terms is None:
+            if len(self._terms) >= _TERMS_CACHE_MAX:
+                self._terms.clear()
+            terms = self._terms[key] = ChargeTerms(
+                fine_rate=self.rate_in(fine_rate),
+                monthly_interest_rate=self.rate_in(interest_rate),
+                grace_days=grace_days,
+                interest_mode=InterestMode(mode),
+                imputation=Imputation(imputation),
+            )
+        return terms
+
+
+@attrs.frozen
+class Table(Generic[T]):
+    """One aggregate's table: its name, the kind named in errors, its columns, and the row mappers."""
+
+    name: str
+    kind: str
+    columns: tuple[str, ...]
+    to_row: Callable[[T, Codec], Row]
+    from_row: Callable[[Sequence[Any], Codec], T]
+    order_by: str
+
+
+def _cents(value: int) -> Money:
+    return Money.from_cents(value)
+
+
+def _optional_cents(value: int | None) -> Money | None:
+    return None if value is None else Money.from_cents(value)
+
+
+def _customer_row(c: Customer, _codec: Codec) -> Row:
+    return (c.id, c.name, c.tax_id, c.email, c.phone)
+
+
+def _customer(row: Sequence[Any], _codec: Codec) -> Customer:
+    return Customer(row[0], row[1], row[2], row[3], row[4], version=row[5])
+
+
+CUSTOMERS: Table[Customer] = Table(
+    "customers", "customer", ("id", "name", "tax_id", "email", "phone"), _customer_row, _customer, "id"
+)
+
+
+def _contract_row(c: Contract, _codec: Codec) -> Row:
+    return (c.id, c.customer_id, c.description, c.bank_contract)
+
+
+def _contract(row: Sequence[Any], _codec: Codec) -> Contract:
+    return Contract(row[0], row[1], row[2], row[3], version=row[4])
+
+
+CONTRACTS: Table[Contract] = Table(
+    "contracts", "contract", ("id", "customer_id", "description", "bank_contract"), _contract_row, _contract, "id"
+)
+
+
+def _installment_row(i: Installment, codec: Codec) -> Row:
+    terms = i.terms
+    return (
+        i.id,
+        i.customer_id,
+        i.contract_id,
+        codec.date_out(i.due),
+        i.amount.cents,
+        i.number,
+        i.description,
+        i.bank_title_number,
+        i.document_number,
+        i.bank_contract,
+        codec.rate_out(terms.fine_rate),
+        codec.rate_out(terms.monthly_interest_rate),
+        terms.grace_days,
+        terms.interest_mode.value,
+        terms.imputation.value,
+        i.principal_open.cents,
+        i.fine_open.cents,
+        i.interest_open.cents,
+        codec.flag_out(i.fine_charged),
+        codec.optional_date_out(i.interest_from),
+        i.status.value,
+        i.latest_settlement_id,
+        i.settlements_made,
+    )
+
+
+def _installment(row: Sequence[Any], codec: Codec) -> Installment:
+    return Installment(
+        row[0],
+        row[1],
+        codec.date_in(row[3]),
+        Money.from_cents(row[4]),
+        codec.terms(row[10], row[11], row[12], row[13], row[14]),
+        contract_id=row[2],
+        number=row[5],
+        description=row[6],
+        bank_title_number=row[7],
+        document_number=row[8],
+        bank_contract=row[9],
+        principal_open=Money.from_cents(row[15]),
+        fine_open=Money.from_cents(row[16]),
+        interest_open=Money.from_cents(row[17]),
+        fine_charged=codec.flag_in(row[18]),
+        interest_from=codec.optional_date_in(row[19]),
+        status=InstallmentStatus(row[20]),
+        latest_settlement_id=row[21],
+        settlements_made=row[22],
+        version=row[23],
+    )
+
+
+INSTALLMENTS: Table[Installment] = Table(
+    "installments",
+    "installment",
+    (
+        "id",
+        "customer_id",
+        "contract_id",
+        "due",
+        "amount_cents",
+        "number",
+        "description",
+        "bank_title_number",
+        "document_number",
+        "bank_contract",
+        "fine_rate",
+        "monthly_interest_rate",
+        "grace_days",
+        "interest_mode",
+        "imputation",
+        "principal_open_cents",
+        "fine_open_cents",
+        "interest_open_cents",
+        "fine_charged",
+        "interest_from",
+        "status",
+        "latest_settlement_id",
+        "settlements_made",
+    ),
+    _installment_row,
+    _installment,
+    "due, id",
+)
+
+
+def _settlement_row(s: Settlement, codec: Codec) -> Row:
+    before = s.before
+    return (
+        s.id,
+        s.installment_id,
+        s.customer_id,
+        s.kind.value,
+        s.paid.cents,
+        codec.date_out(s.paid_on),
+        codec.optional_date_out(s.credited_on),
+        s.principal.cents,
+        s.interest.cents,
+        s.fine.cents,
+        s.extra_charge.cents,
+        s.extra_discount.cents,
+        s.discount.cents,
+        s.abatement.cents,
+        s.credit_letter_amount.cents,
+        s.bank_charges.cents,
+        s.other.cents,
+        s.fine_accrued.cents,
+        s.interest_accrued.cents,
+        s.revenue_kind.value,
+        before.principal_open.cents,
+        before.fine_open.cents,
+        before.interest_open.cents,
+        codec.flag_out(before.fine_charged),
+        codec.optional_date_out(before.interest_from),
+        before.status.value,
+        before.latest_settlement_id,
+        s.credit_letter_id,
+        s.source_letter_id,
+        codec.optional_date_out(s.reversed_on),
+    )
+
+
+def _settlement(row: Sequence[Any], codec: Codec) -> Settlement:
+    return Settlement(
+        id=row[0],
+        installment_id=row[1],
+        customer_id=row[2],
+        kind=OutcomeKind(row[3]),
+        paid=_cents(row[4]),
+        paid_on=codec.date_in(row[5]),
+        credited_on=codec.optional_date_in(row[6]),
+        principal=_cents(row[7]),
+        interest=_cents(row[8]),
+        fine=_cents(row[9]),
+        extra_charge=_cents(row[10]),
+        extra_discount=_cents(row[11]),
+        discount=_cents(row[12]),
+        abatement=_cents(row[13]),
+        credit_letter_amount=_cents(row[14]),
+        bank_charges=_cents(row[15]),
+        other=_cents(row[16]),
+        fine_accrued=_cents(row[17]),
+        interest_accrued=_cents(row[18]),
+        revenue_kind=RevenueKind(row[19]),
+        before=InstallmentState(
+            principal_open=_cents(row[20]),
+            fine_open=_cents(row[21]),
+            interest_open=_cents(row[22]),
+            fine_charged=codec.flag_in(row[23]),
+            interest_from=codec.optional_date_in(row[24]),
+            status=InstallmentStatus(row[25]),
+            latest_settlement_id=row[26],
+        ),
+        credit_letter_id=row[27],
+        source_letter_id=row[28],
+        reversed_on=codec.optional_date_in(row[29]),
+        version=row[30],
+    )
+
+
+SETTLEMENTS: Table[Settlement] = Table(
+    "settlements",
+    "settlement",
+    (
+        "id",
+        "installment_id",
+        "customer_id",
+        "kind",
+        "paid_cents",
+        "paid_on",
+        "credited_on",
+        "principal_cents",
+        "interest_cents",
+        "fine_cents",
+        "extra_charge_cents",
+        "extra_discount_cents",
+        "discount_cents",
+        "abatement_cents",
+        "credit_letter_amount_cents",
+        "bank_charges_cents",
+        "other_cents",
+        "fine_accrued_cents",
+        "interest_accrued_cents",
+        "revenue_kind",
+        "before_principal_open_cents",
+        "before_fine_open_cents",
+        "before_interest_open_cents",
+        "before_fine_charged",
+        "before_interest_from",
+        "before_status",
+        "before_latest_settlement_id",
+        "credit_letter_id",
+        "source_letter_id",
+        "reversed_on",
+    ),
+    _settlement_row,
+    _settlement,
+    "seq DESC",
+)
+
+
+def _letter_row(c: CreditLetter, codec: Codec) -> Row:
+    return (
+        c.id,
+        c.customer_id,
+        c.amount.cents,
+        c.origin_settlement_id,
+        codec.date_out(c.created_on),
+        c.balance.cents,
+        c.status.value,
+    )
+
+
+def _letter(row: Sequence[Any], codec: Codec) -> CreditLetter:
+    return CreditLetter(
+        row[0],
+        row[1],
+        _cents(row[2]),
+        row[3],
+        codec.date_in(row[4]),
+        balance=_cents(row[5]),
+        status=CreditLetterStatus(row[6]),
+        version=row[7],
+    )
+
+
+CREDIT_LETTERS: Table[CreditLetter] = Table(
+    "credit_letters",
+    "credit letter",
+    ("id", "customer_id", "amount_cents", "origin_settlement_id", "created_on", "balance_cents", "status"),
+    _letter_row,
+    _letter,
+    "created_on, id",
+)
+
+
+def _anticipation_row(a: Anticipation, codec: Codec) -> Row:
+    return (a.id, codec.rate_out(a.monthly_rate), codec.date_out(a.anticipated_on), a.status.value)
+
+
+def _anticipation(row: Sequence[Any], codec: Codec) -> Anticipation:
+    # Items are loaded apart (one query for a batch of anticipations) and set by the repository.
+    return Anticipation(
+        row[0],
+        codec.rate_in(row[1]),
+        codec.date_in(row[2]),
+        (),
+        AnticipationStatus(row[3]),
+        version=row[4],
+    )
+
+
+ANTICIPATIONS: Table[Anticipation] = Table(
+    "anticipations",
+    "anticipation",
+    ("id", "monthly_rate", "anticipated_on", "status"),
+    _anticipation_row,
+    _anticipation,
+    "anticipated_on, id",
+)
+
+ITEM_COLUMNS = ("anticipation_id", "position", "installment_id", "face_value_cents", "due", "present_value_cents")
+
+
+def item_to_row(anticipation_id: str, position: int, item: AnticipatedInstallment, codec: Codec) -> Row:
+    """One anticipated installment as a row of ``anticipated_installments``."""
+    return (
+        anticipation_id,
+        position,
+        item.installment_id,
+        item.face_value.cents,
+        codec.date_out(item.due),
+        item.present_value.cents,
+    )
+
+
+def item_from_row(row: Sequence[Any], codec: Codec) -> AnticipatedInstallment:
+    """An anticipated installment from the row's columns after ``anticipation_id`` and ``position``."""
+    return AnticipatedInstallment(
+        installment_id=row[2],
+        face_value=_cents(row[3]),
+        due=codec.date_in(row[4]),
+        present_value=_cents(row[5]),
+    )
+
+
+def _observation_row(o: Observation, codec: Codec) -> Row:
+    return (o.id, o.installment_id, codec.date_out(o.written_on), o.text)
+
+
+def _observation(row: Sequence[Any], codec: Codec) -> Observation:
+    return Observation(row[0], row[1], codec.date_in(row[2]), row[3])
+
+
+OBSERVATIONS: Table[Observation] = Table(
+    "observations",
+    "observation",
+    ("id", "installment_id", "written_on", "text"),
+    _observation_row,
+    _observation,
+    "seq",
+)
+
+
+def _rate_or_none(codec: Codec, value: Decimal | None) -> Any:
+    return None if value is None else codec.rate_out(value)
+
+
+def _settings_row(s: PortfolioSettings, codec: Codec) -> Row:
+    policy = s.policy
+    return (
+        1,
+        None if policy.over.amount is None else policy.over.amount.cents,
+        _rate_or_none(codec, policy.over.rate),
+        None if policy.under.amount is None else policy.under.amount.cents,
+        _rate_or_none(codec, policy.under.rate),
+        codec.flag_out(policy.settle_beyond_tolerance),
+        codec.optional_date_out(policy.closing_date),
+        codec.flag_out(s.generate_anticipations_as_approved),
+    )
+
+
+def _settings(row: Sequence[Any], codec: Codec) -> PortfolioSettings:
+    return PortfolioSettings(
+        policy=SettlementPolicy(
+            over=Tolerance(_optional_cents(row[1]), None if row[2] is None else codec.rate_in(row[2])),
+            under=Tolerance(_optional_cents(row[3]), None if row[4] is None else codec.rate_in(row[4])),
+            settle_beyond_tolerance=codec.flag_in(row[5]),
+            closing_date=codec.optional_date_in(row[6]),
+        ),
+        generate_anticipations_as_approved=codec.flag_in(row[7]),
+        version=row[8],
+    )
+
+
+SETTINGS: Table[PortfolioSettings] = Table(
+    "portfolio_settings",
+    "settings",
+    (
+        "id",
+        "over_amount_cents",
+        "over_rate",
+        "under_amount_cents",
+        "under_rate",
+        "settle_beyond_tolerance",
+        "closing_date",
+        "generate_anticipations_as_approved",
+    ),
+    _settings_row,
+    _settings,
+    "id",
+)

@@ -1,0 +1,487 @@
+"""The repositories and the unit of work shared by the SQL adapters, written once over a few primitives.
+
+A dialect (:mod:`~carteira.adapters.storage.sqlite`, :mod:`~carteira.adapters.storage.postgres`)
+supplies how to run one statement, read rows for a list of keys, insert many rows and update
+many rows under the version rule; everything else (the version rule's errors, bulk shape,
+savepoints to name the record of a conflict) lives here. SQL is written with ``?`` placeholders;
+a dialect that wants ``%s`` translates them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+
+from carteira.adapters.storage import rows as r
+from carteira.adapters.storage.versions import Versioned, with_version
+from carteira.domain import (
+    Anticipation,
+    AnticipationStatus,
+    Contract,
+    CreditLetter,
+    Customer,
+    Installment,
+    Money,
+    Observation,
+    PortfolioSettings,
+    Settlement,
+)
+from carteira.errors import Conflict, InvalidInput, NotFound
+
+__all__ = ["DuplicateKey", "SqlUnitOfWork"]
+
+T = TypeVar("T", Customer, Contract, Installment, Settlement, CreditLetter, Anticipation, PortfolioSettings)
+
+V = TypeVar("V", bound=Versioned)
+
+_SETTINGS_KEY = "portfolio"
+
+
+class DuplicateKey(Exception):
+    """Raised by a dialect's insert when a key already exists; turned into ``Conflict`` here."""
+
+
+def _refuse_twice(keys: Sequence[str], argument: str) -> None:
+    if len(set(keys)) == len(keys):
+        return
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            raise InvalidInput(f"{key!r} appears twice in one put_many; put each record once", field=argument)
+        seen.add(key)
+
+
+class _Repository(Generic[T]):
+    """get, get_many and put_many under the version rule, for one table."""
+
+    def __init__(self, unit: SqlUnitOfWork, table: r.Table[T]) -> None:
+        self._unit = unit
+        self._table: r.Table[T] = table
+        columns = ", ".join(table.columns)
+        self._select = f"SELECT {columns}, version FROM {table.name}"
+
+    def _load(self, rows: list[Sequence[Any]]) -> list[T]:
+        codec = self._unit.codec
+        from_row = self._table.from_row
+        return [from_row(row, codec) for row in rows]
+
+    def _where(self, condition: str, params: Sequence[Any]) -> list[T]:
+        self._unit.check_active()
+        return self._load(self._unit.fetch(f"{self._select} WHERE {condition}", params))
+
+    def _where_in(self, column: str, values: Iterable[Any], condition: str = "") -> list[T]:
+        self._unit.check_active()
+        unique = list(dict.fromkeys(values))
+        if not unique:
+            return []
+        prefix = f"{condition} AND " if condition else ""
+        return self._load(self._unit.fetch_in(f"{self._select} WHERE {prefix}{column} {{IN}}", unique))
+
+    def _get(self, key: str) -> T:
+        found = self._where(f"{self._table.columns[0]} = ?", (key,))
+        if not found:
+            raise NotFound(self._table.kind, key)
+        return found[0]
+
+    def _get_many(self, keys: Iterable[str]) -> dict[str, T]:
+        return {self._key(record): record for record in self._where_in(self._table.columns[0], keys)}
+
+    @staticmethod
+    def _key(record: T) -> str:
+        key: str = getattr(record, "id")  # noqa: B009 - every keyed aggregate has an id; settings is not keyed
+        return key
+
+    def _put_many(self, records: Sequence[T], keys: Sequence[str], argument: str) -> list[T]:
+        unit = self._unit
+        unit.check_active()
+        if unit._spoiled is not None:
+            raise unit._spoiled
+        _refuse_twice(keys, argument)
+        table: r.Table[T] = self._table
+        new, old = _split(records, table.to_row, unit.codec)
+        columns = (*table.columns, "version")
+        # The savepoint lets a failed write be undone and the database looked at as it was, to name
+        # the record of the conflict; the whole unit is spoiled either way.
+        unit.savepoint()
+        try:
+            if new:
+                try:
+                    unit.insert_many(table.name, columns, new)
+                except DuplicateKey:
+                    unit.rollback_to_savepoint()
+                    raise unit.spoil(self._diagnose({row[0]: 0 for row in new})) from None
+            if old:
+                updated = unit.update_many(table.name, columns, old)
+                if updated != len(old):
+                    unit.rollback_to_savepoint()
+                    raise unit.spoil(self._diagnose({row[0]: row[-1] for row in old}))
+        finally:
+            unit.release_savepoint()
+        return [with_version(record, record.version + 1) for record in records]
+
+    def _diagnose(self, expected: dict[Any, int]) -> Conflict:
+        """The conflict of the first record whose stored version is not the ``expected`` one (0: absent)."""
+        key_column = self._table.columns[0]
+        sql = f"SELECT {key_column}, version FROM {self._table.name} WHERE {key_column} {{IN}}"
+        stored = {row[0]: row[1] for row in self._unit.fetch_in(sql, list(expected))}
+        for key, version in expected.items():
+            found = stored.get(key, 0)
+            if found != version:
+                return _conflict(self._table.kind, str(key), version, found)
+        # Another unit changed a record and changed it back between the write and this look.
+        first = str(next(iter(expected)))
+        return Conflict(self._table.kind, first, detail=f"one of {len(expected)} records changed while being written")
+
+
+def _split(records: Sequence[V], to_row: Callable[[V, r.Codec], r.Row], codec: r.Codec) -> tuple[list[r.Row], ...]:
+    """Rows to insert (version 0, stored as 1) and rows to update (ending with the version they expect)."""
+    new: list[r.Row] = []
+    old: list[r.Row] = []
+    for record in records:
+        version = record.version
+        if version == 0:
+            new.append((*to_row(record, codec), 1))
+        else:
+            old.append((*to_row(record, codec), version))
+    return new, old
+
+
+def _conflict(kind: str, key: str, expected: int, found: int) -> Conflict:
+    if found == 0:
+        detail = "it does not exist in the store"
+    elif expected == 0:
+        detail = f"it already exists (version {found})"
+    else:
+        detail = f"the store holds version {found}"
+    return Conflict(kind, key, expected_version=expected, detail=detail)
+
+
+class _Customers(_Repository[Customer]):
+    def get(self, customer_id: str) -> Customer:
+        return self._get(customer_id)
+
+    def get_many(self, customer_ids: Iterable[str]) -> dict[str, Customer]:
+        return self._get_many(customer_ids)
+
+    def put(self, customer: Customer) -> Customer:
+        return self._put_many([customer], [customer.id], "customer")[0]
+
+
+class _Contracts(_Repository[Contract]):
+    def get(self, contract_id: str) -> Contract:
+        return self._get(contract_id)
+
+    def put(self, contract: Contract) -> Contract:
+        return self._put_many([contract], [contract.id], "contract")[0]
+
+    def of_customer(self, customer_id: str) -> list[Contract]:
+        return sorted(self._where("customer_id = ?", (customer_id,)), key=lambda c: c.id)
+
+
+def _by_due(found: list[Installment]) -> list[Installment]:
+    found.sort(key=lambda i: (i.due, i.id))
+    return found
+
+
+class _Installments(_Repository[Installment]):
+    _OPEN = "status <> 'settled'"
+
+    def get(self, installment_id: str) -> Installment:
+        return self._get(installment_id)
+
+    def get_many(self, installment_ids: Iterable[str]) -> dict[str, Installment]:
+        return self._get_many(installment_ids)
+
+    def put(self, installment: Installment) -> Installment:
+        return self._put_many([installment], [installment.id], "installment")[0]
+
+    def put_many(self, installments: Sequence[Installment]) -> list[Installment]:
+        return self._put_many(installments, [i.id for i in installments], "installments")
+
+    def open_of_customer(self, customer_id: str) -> list[Installment]:
+        return _by_due(self._where(f"customer_id = ? AND {self._OPEN}", (customer_id,)))
+
+    def open_of_contract(self, contract_id: str) -> list[Installment]:
+        return _by_due(self._where(f"contract_id = ? AND {self._OPEN}", (contract_id,)))
+
+    def by_bank_title_numbers(self, numbers: Iterable[str]) -> list[Installment]:
+        return _by_due(self._where_in("bank_title_number", numbers))
+
+    def by_document_numbers(self, numbers: Iterable[str]) -> list[Installment]:
+        return _by_due(self._where_in("document_number", numbers))
+
+    def open_by_due_and_amount(self, keys: Iterable[tuple[date, Money]]) -> list[Installment]:
+        self._unit.check_active()
+        codec = self._unit.codec
+        pairs = list(dict.fromkeys((codec.date_out(due), amount.cents) for due, amount in keys))
+        if not pairs:
+            return []
+        sql = f"{self._select} WHERE {self._OPEN} AND (due, amount_cents) {{PAIRS}}"
+        return _by_due(self._load(self._unit.fetch_in_pairs(sql, pairs)))
+
+
+class _Settlements(_Repository[Settlement]):
+    def get(self, settlement_id: str) -> Settlement:
+        return self._get(settlement_id)
+
+    def put(self, settlement: Settlement) -> Settlement:
+        return self._put_many([settlement], [settlement.id], "settlement")[0]
+
+    def put_many(self, settlements: Sequence[Settlement]) -> list[Settlement]:
+        return self._put_many(settlements, [s.id for s in settlements], "settlements")
+
+    def of_installment(self, installment_id: str) -> list[Settlement]:
+        return self._where("installment_id = ? ORDER BY seq DESC", (installment_id,))
+
+
+class _CreditLetters(_Repository[CreditLetter]):
+    def get(self, letter_id: str) -> CreditLetter:
+        return self._get(letter_id)
+
+    def put(self, letter: CreditLetter) -> CreditLetter:
+        return self._put_many([letter], [letter.id], "credit_letter")[0]
+
+    def of_customer(self, customer_id: str) -> list[CreditLetter]:
+        return self._where("customer_id = ? ORDER BY created_on, id", (customer_id,))
+
+
+class _Anticipations(_Repository[Anticipation]):
+    def _load(self, rows: list[Sequence[Any]]) -> list[Anticipation]:
+        if not rows:
+            return []
+        codec = self._unit.codec
+        ids = [row[0] for row in rows]
+        items: dict[str, list[Any]] = {key: [] for key in ids}
+        columns = ", ".join(r.ITEM_COLUMNS)
+        sql = f"SELECT {columns} FROM anticipated_installments WHERE anticipation_id {{IN}}"
+        for item in sorted(self._unit.fetch_in(sql, ids), key=lambda row: (row[0], row[1])):
+            items[item[0]].append(r.item_from_row(item, codec))
+        return [
+            Anticipation(
+                row[0],
+                codec.rate_in(row[1]),
+                codec.date_in(row[2]),
+                tuple(items[row[0]]),
+                AnticipationStatus(row[3]),
+                version=row[4],
+            )
+            for row in rows
+        ]
+
+    def get(self, anticipation_id: str) -> Anticipation:
+        return self._get(anticipation_id)
+
+    def put(self, anticipation: Anticipation) -> Anticipation:
+        stored = self._put_many([anticipation], [anticipation.id], "anticipation")[0]
+        # The header's version check passed, so this unit owns the items: replace them whole.
+        unit = self._unit
+        unit.execute("DELETE FROM anticipated_installments WHERE anticipation_id = ?", (anticipation.id,))
+        rows = [r.item_to_row(anticipation.id, n, item, unit.codec) for n, item in enumerate(anticipation.items)]
+        if rows:
+            unit.insert_many("anticipated_installments", r.ITEM_COLUMNS, rows)
+        return stored
+
+    def with_status(self, status: AnticipationStatus) -> list[Anticipation]:
+        return self._where("status = ? ORDER BY anticipated_on, id", (status.value,))
+
+
+class _Observations:
+    def __init__(self, unit: SqlUnitOfWork) -> None:
+        self._unit = unit
+        table = r.OBSERVATIONS
+        self._select = f"SELECT {', '.join(table.columns)} FROM {table.name}"
+
+    def add(self, observation: Observation) -> None:
+        unit = self._unit
+        unit.check_active()
+        if unit._spoiled is not None:
+            raise unit._spoiled
+        unit.savepoint()
+        try:
+            unit.insert_many("observations", r.OBSERVATIONS.columns, [r.OBSERVATIONS.to_row(observation, unit.codec)])
+        except DuplicateKey:
+            unit.rollback_to_savepoint()
+            raise unit.spoil(Conflict("observation", observation.id, detail="it already exists")) from None
+        finally:
+            unit.release_savepoint()
+
+    def of_installment(self, installment_id: str) -> list[Observation]:
+        unit = self._unit
+        unit.check_active()
+        rows = unit.fetch(f"{self._select} WHERE installment_id = ? ORDER BY seq", (installment_id,))
+        return [r.OBSERVATIONS.from_row(row, unit.codec) for row in rows]
+
+
+class _Settings(_Repository[PortfolioSettings]):
+    def get(self) -> PortfolioSettings:
+        found = self._where("id = 1", ())
+        return found[0] if found else PortfolioSettings()
+
+    def put(self, settings: PortfolioSettings) -> PortfolioSettings:
+        unit = self._unit
+        unit.check_active()
+        if unit._spoiled is not None:
+            raise unit._spoiled
+        row = r.SETTINGS.to_row(settings, unit.codec)
+        columns = (*r.SETTINGS.columns, "version")
+        if settings.version == 0:
+            unit.savepoint()
+            try:
+                unit.insert_many(r.SETTINGS.name, columns, [(*row, 1)])
+            except DuplicateKey:
+                unit.rollback_to_savepoint()
+                found = self.get().version
+                raise unit.spoil(_conflict("settings", _SETTINGS_KEY, 0, found)) from None
+            finally:
+                unit.release_savepoint()
+        elif unit.update_many(r.SETTINGS.name, columns, [(*row, settings.version)]) != 1:
+            found = self.get().version
+            raise unit.spoil(_conflict("settings", _SETTINGS_KEY, settings.version, found))
+        return with_version(settings, settings.version + 1)
+
+
+class SqlUnitOfWork:
+    """A unit of work over one database connection: the dialect fills in the primitives below."""
+
+    codec: r.Codec
+
+    def __init__(self) -> None:
+        self._spoiled: Conflict | None = None
+        self._active = False
+        self._customers = _Customers(self, r.CUSTOMERS)
+        self._contracts = _Contracts(self, r.CONTRACTS)
+        self._installments = _Installments(self, r.INSTALLMENTS)
+        self._settlements = _Settlements(self, r.SETTLEMENTS)
+        self._letters = _CreditLetters(self, r.CREDIT_LETTERS)
+        self._anticipations = _Anticipations(self, r.ANTICIPATIONS)
+        self._observations = _Observations(self)
+        self._settings = _Settings(self, r.SETTINGS)
+
+    # -- the primitives a dialect supplies -------------------------------------------------------
+
+    def begin(self) -> None:
+        """Open the connection's transaction."""
+        raise NotImplementedError
+
+    def end(self, commit: bool) -> None:
+        """Commit or roll back the transaction."""
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Give the connection back."""
+        raise NotImplementedError
+
+    def fetch(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+        """The rows of one query."""
+        raise NotImplementedError
+
+    def fetch_in(self, sql: str, values: Sequence[Any]) -> list[Sequence[Any]]:
+        """The rows of ``sql`` whose last condition ``{IN}`` is ``column IN values``, batched as the dialect likes."""
+        raise NotImplementedError
+
+    def fetch_in_pairs(self, sql: str, pairs: Sequence[tuple[Any, Any]]) -> list[Sequence[Any]]:
+        """The rows of ``sql`` whose ``(a, b) {PAIRS}`` condition is ``(a, b) IN pairs``, batched by the dialect."""
+        raise NotImplementedError
+
+    def execute(self, sql: str, params: Sequence[Any]) -> int:
+        """Run one statement; the number of rows it changed."""
+        raise NotImplementedError
+
+    def insert_many(self, table: str, columns: Sequence[str], rows: Sequence[r.Row]) -> None:
+        """Insert ``rows``; raises :class:`DuplicateKey` when a key exists (the transaction stays usable)."""
+        raise NotImplementedError
+
+    def update_many(self, table: str, columns: Sequence[str], rows: Sequence[r.Row]) -> int:
+        """Update by ``columns[0]`` where the stored version is the row's last value, setting it one higher.
+
+        ``rows`` hold ``columns`` then the expected version; returns how many rows were updated.
+        """
+        raise NotImplementedError
+
+    def savepoint(self) -> None:
+        """Mark a point this unit can roll back to (to look at the database as it was before a failed write)."""
+        raise NotImplementedError
+
+    def rollback_to_savepoint(self) -> None:
+        """Undo what was done since :meth:`savepoint`."""
+        raise NotImplementedError
+
+    def release_savepoint(self) -> None:
+        """Forget the mark set by :meth:`savepoint`."""
+        raise NotImplementedError
+
+    # -- the unit of work ------------------------------------------------------------------------
+
+    @property
+    def customers(self) -> _Customers:
+        """The customers."""
+        return self._customers
+
+    @property
+    def contracts(self) -> _Contracts:
+        """The contracts."""
+        return self._contracts
+
+    @property
+    def installments(self) -> _Installments:
+        """The installments."""
+        return self._installments
+
+    @property
+    def settlements(self) -> _Settlements:
+        """The settlements."""
+        return self._settlements
+
+    @property
+    def credit_letters(self) -> _CreditLetters:
+        """The credit letters."""
+        return self._letters
+
+    @property
+    def anticipations(self) -> _Anticipations:
+        """The anticipations."""
+        return self._anticipations
+
+    @property
+    def observations(self) -> _Observations:
+        """The observations."""
+        return self._observations
+
+    @property
+    def settings(self) -> _Settings:
+        """The portfolio's settings."""
+        return self._settings
+
+    def __enter__(self) -> Self:
+        self.begin()
+        self._active = True
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._active = False
+        try:
+            self.end(commit=False)
+        finally:
+            self.release()
+
+    def commit(self) -> None:
+        """Keep everything done in this unit so far; a spoiled unit raises its ``Conflict`` and keeps nothing."""
+        self.check_active()
+        if self._spoiled is not None:
+            raise self._spoiled
+        self.end(commit=True)
+        self.begin()
+
+    def check_active(self) -> None:
+        """Refuse use outside the ``with`` block (a programming error, not a data problem)."""
+        if not self._active:
+            raise InvalidInput("the unit of work is used outside its with block", field="unit_of_work")
+
+    def spoil(self, conflict: Conflict) -> Conflict:
+        """Remember ``conflict`` so that ``commit()`` refuses to keep any of this unit; returns it to raise."""
+        self._spoiled = conflict
+        return conflict

@@ -1,0 +1,261 @@
+"""SqliteStore: the embedded default, one database file through the standard library's sqlite3.
+
+The file runs in WAL mode with ``synchronous=FULL``; each unit of work opens its own connection
+(``isolation_level=None``: this module issues ``BEGIN IMMEDIATE``/``COMMIT``/``ROLLBACK`` itself)
+and takes the write lock when it begins, so units from several threads or processes run one
+after the other, waiting up to ``timeout_s`` for the lock. For several workers at once, use
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, NoReturn
+
+from carteira.adapters.storage import rows as r
+from carteira.adapters.storage.schema import SCHEMA_VERSION, migrations, newer_schema_message
+from carteira.adapters.storage.sql import DuplicateKey, SqlUnitOfWork
+from carteira.errors import SchemaVersionError, StoreUnavailable
+
+__all__ = ["SqliteStore", "SqliteUnitOfWork"]
+
+# SQLite's default limit is 32,766 bound variables per statement; stay well under it.
+KEYS_PER_QUERY_MAX = 10_000
+
+
+def _codec() -> r.Codec:
+    return r.Codec(
+        date_out=date.isoformat,
+        date_in=date.fromisoformat,
+        rate_out=str,
+        rate_in=Decimal,
+        flag_out=int,
+        flag_in=bool,
+    )
+
+
+class SqliteUnitOfWork(SqlUnitOfWork):
+    """A unit of work on one SQLite connection, inside ``BEGIN IMMEDIATE`` … ``COMMIT``/``ROLLBACK``."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        super().__init__()
+        self._store = store
+        self.codec = store._codec
+        self._conn: sqlite3.Connection | None = None
+
+    def _fail(self, exc: sqlite3.Error) -> NoReturn:
+        raise self._store._unavailable(exc) from exc
+
+    @property
+    def _c(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = self._store._connect()
+        return self._conn
+
+    def begin(self) -> None:
+        """Take the write lock now, so that two units never both read and then fail to write."""
+        self._store._check_schema()
+        try:
+            self._c.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            self.release()
+            self._fail(exc)
+
+    def end(self, commit: bool) -> None:
+        """COMMIT or ROLLBACK."""
+        conn = self._conn
+        if conn is None or not conn.in_transaction:
+            return
+        try:
+            conn.execute("COMMIT" if commit else "ROLLBACK")
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def release(self) -> None:
+        """Close the unit's connection."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def fetch(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+        """The rows of one query."""
+        try:
+            return self._c.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def fetch_in(self, sql: str, values: Sequence[Any]) -> list[Sequence[Any]]:
+        """Chunks of ``IN (?, …)`` of at most :data:`KEYS_PER_QUERY_MAX` keys."""
+        found: list[Sequence[Any]] = []
+        for start in range(0, len(values), KEYS_PER_QUERY_MAX):
+            chunk = values[start : start + KEYS_PER_QUERY_MAX]
+            found.extend(self.fetch(sql.replace("{IN}", f"IN ({', '.join('?' * len(chunk))})"), chunk))
+        return found
+
+    def fetch_in_pairs(self, sql: str, pairs: Sequence[tuple[Any, Any]]) -> list[Sequence[Any]]:
+        """Chunks of ``IN (VALUES (?, ?), …)``."""
+        found: list[Sequence[Any]] = []
+        step = KEYS_PER_QUERY_MAX // 2
+        for start in range(0, len(pairs), step):
+            chunk = pairs[start : start + step]
+            values = ", ".join("(?, ?)" for _ in chunk)
+            found.extend(self.fetch(sql.replace("{PAIRS}", f"IN (VALUES {values})"), [v for p in chunk for v in p]))
+        return found
+
+    def execute(self, sql: str, params: Sequence[Any]) -> int:
+        """Run one statement; the rows it changed."""
+        try:
+            return self._c.execute(sql, params).rowcount
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def insert_many(self, table: str, columns: Sequence[str], rows: Sequence[r.Row]) -> None:
+        """One ``executemany`` of ``INSERT``."""
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        try:
+            self._c.executemany(sql, rows)
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateKey(str(exc)) from exc
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def update_many(self, table: str, columns: Sequence[str], rows: Sequence[r.Row]) -> int:
+        """One ``executemany`` of ``UPDATE … WHERE key = ?1 AND version = ?N`` (numbered, so rows go as they are)."""
+        last = len(columns)
+        assignments = ", ".join(f"{column} = ?{n}" for n, column in enumerate(columns[1:-1], start=2))
+        sql = f"UPDATE {table} SET {assignments}, version = ?{last} + 1 WHERE {columns[0]} = ?1 AND version = ?{last}"
+        try:
+            return self._c.executemany(sql, rows).rowcount
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def savepoint(self) -> None:
+        """``SAVEPOINT carteira_write``."""
+        self.execute("SAVEPOINT carteira_write", ())
+
+    def rollback_to_savepoint(self) -> None:
+        """``ROLLBACK TO carteira_write``."""
+        self.execute("ROLLBACK TO carteira_write", ())
+
+    def release_savepoint(self) -> None:
+        """``RELEASE carteira_write``."""
+        self.execute("RELEASE carteira_write", ())
+
+
+class SqliteStore:
+    """The portfolio in one SQLite file at ``path`` (created if missing); call :meth:`migrate` once first.
+
+    Args:
+        path: the database file.
+        timeout_s: how long a unit waits for another unit's write lock before giving up.
+
+    Raises:
+        StoreUnavailable: (from ``migrate`` and ``unit_of_work``) the file is not a SQLite database,
+            cannot be opened, or stayed locked longer than ``timeout_s``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout_s: float = 30.0) -> None:
+        self._path = Path(path)
+        self._timeout_s = timeout_s
+        self._codec = _codec()
+        self._schema_checked = False
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({str(self._path)!r})"
+
+    def _unavailable(self, exc: sqlite3.Error) -> StoreUnavailable:
+        text = str(exc)
+        if "not a database" in text or "malformed" in text:
+            hint = "point SqliteStore at a carteira database file, or at a path that does not exist yet"
+        elif "locked" in text or "busy" in text:
+            hint = f"another process held the write lock for more than {self._timeout_s} s; retry the unit later"
+        else:
+            hint = "check that the path is right, the folder exists and is writable"
+        return StoreUnavailable(f"SQLite database {str(self._path)!r} cannot be used ({text}); {hint}")
+
+    def _connect(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(self._path, isolation_level=None, timeout=self._timeout_s, check_same_thread=False)
+            # Reading the journal mode reads the file header: a file that is not a database fails here.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+        except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
+            raise self._unavailable(exc) from exc
+        return conn
+
+    def _check_schema(self) -> None:
+        if self._schema_checked:
+            return
+        conn = self._connect()
+        try:
+            found = _schema_version(conn)
+        except sqlite3.Error as exc:
+            raise self._unavailable(exc) from exc
+        finally:
+            conn.close()
+        if found is None:
+            raise SchemaVersionError(
+                f"SQLite database {str(self._path)!r} has no carteira schema; call store.migrate() first",
+                found=None,
+                supported=SCHEMA_VERSION,
+            )
+        if found > SCHEMA_VERSION:
+            raise SchemaVersionError(newer_schema_message(repr(str(self._path)), found), found=found,
+                                     supported=SCHEMA_VERSION)  # fmt: skip
+        self._schema_checked = found == SCHEMA_VERSION
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema in one transaction; safe to call every time the application starts.
+
+        Raises:
+            SchemaVersionError: the file's schema is newer than this library (nothing is written).
+            StoreUnavailable: the file is not a SQLite database or cannot be opened.
+        """
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_on TEXT NOT NULL)"
+            )
+            found = _schema_version(conn) or 0
+            if found > SCHEMA_VERSION:
+                conn.execute("ROLLBACK")
+                raise SchemaVersionError(newer_schema_message(repr(str(self._path)), found), found=found,
+                                         supported=SCHEMA_VERSION)  # fmt: skip
+            for version, statements in migrations("sqlite"):
+                if version <= found:
+                    continue
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_version (version, applied_on) VALUES (?, date('now'))", (version,))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise self._unavailable(exc) from exc
+        finally:
+            conn.close()
+        self._schema_checked = True
+
+    def unit_of_work(self) -> SqliteUnitOfWork:
+        """A new unit of work; it begins (and takes the write lock) when its ``with`` block is entered."""
+        return SqliteUnitOfWork(self)
+
+    def close(self) -> None:
+        """Nothing stays open between units; present so that every store is used the same way."""
+
+
+def _schema_version(conn: sqlite3.Connection) -> int | None:
+    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").fetchone()
+    if exists is None:
+        return None
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return None if row is None or row[0] is None else int(row[0])

@@ -1,0 +1,41 @@
+"""The version rule's mechanics shared by every adapter: bumping a record's version after a write."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, TypeVar
+
+import attrs
+
+__all__ = ["Versioned", "with_version"]
+
+
+class Versioned(Protocol):
+    """An aggregate that carries storage's optimistic-concurrency counter."""
+
+    @property
+    def version(self) -> int:
+        """How many times the record was written (0 for a record never stored)."""
+        ...
+
+
+V = TypeVar("V", bound=Versioned)
+
+_FIELDS: dict[type[Any], tuple[str, ...]] = {}
+
+
+def with_version(record: V, version: int) -> V:
+    """``record`` with ``version`` set, every other field shared with it.
+
+    ``attrs.evolve`` would run every validator again (about 9 µs an installment); the record was
+    valid and only its version changes, so the fields are copied as they are. This is what keeps
+    returning the stored records from ``put_many`` cheap for a unit of 100,000 installments.
+    """
+    cls = type(record)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(field.name for field in attrs.fields(cls))  # type: ignore[arg-type]
+    copy = object.__new__(cls)
+    for name in names:
+        object.__setattr__(copy, name, getattr(record, name))
+    object.__setattr__(copy, "version", version)
+    return copy

@@ -1,0 +1,290 @@
+"""Storage ports: repositories that read like collections, a unit of work around them, and the store.
+
+Nothing here knows SQL. A service opens one unit of work, loads what it needs, calls the pure
+domain, puts the results back and commits; whatever is not committed is rolled back::
+
+    with store.unit_of_work() as uow:
+        installment = uow.installments.get("inst-1")
+        outcome = settle(installment, payment, uow.settings.get().policy)
+        uow.installments.put(outcome.installment)
+        uow.settlements.put(outcome.settlement)
+        uow.commit()
+
+The version rule (optimistic concurrency), the same for every adapter:
+
+- Every versioned aggregate (all but :class:`~carteira.domain.Observation`) carries ``version``.
+  A new record is put with version 0 and stored as version 1. A record read at version ``v``
+  and put back is stored as ``v + 1``.
+- ``put`` returns the record as stored, with its new version, and ``get`` in the same unit
+  returns that too. To write a record twice in one unit, put what the first ``put`` returned.
+- A put whose version is not the stored one (another unit wrote the record since it was read,
+  or a version 0 record that already exists) raises :class:`~carteira.errors.Conflict` naming
+  the record. The check happens at ``put``, against the database as it stands (a PostgreSQL
+  write waits for a concurrent unit holding the row to finish, then checks); ``MemoryStore``
+  checks again at ``commit``. After a ``Conflict`` the unit is spoiled: ``commit`` raises the
+  same ``Conflict`` and nothing of the unit is kept. Reload and retry the whole unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from types import TracebackType
+from typing import Protocol, Self
+
+from carteira.domain import (
+    Anticipation,
+    AnticipationStatus,
+    Contract,
+    CreditLetter,
+    Customer,
+    Installment,
+    Money,
+    Observation,
+    PortfolioSettings,
+    Settlement,
+)
+
+__all__ = [
+    "AnticipationRepository",
+    "ContractRepository",
+    "CreditLetterRepository",
+    "CustomerRepository",
+    "InstallmentRepository",
+    "ObservationRepository",
+    "SettingsRepository",
+    "SettlementRepository",
+    "Store",
+    "UnitOfWork",
+]
+
+
+class CustomerRepository(Protocol):
+    """The customers (payers) of the portfolio."""
+
+    def get(self, customer_id: str) -> Customer:
+        """The customer ``customer_id``; raises :class:`~carteira.errors.NotFound` when there is none."""
+        ...
+
+    def get_many(self, customer_ids: Iterable[str]) -> dict[str, Customer]:
+        """The customers among ``customer_ids``, by id; ids that do not exist are left out."""
+        ...
+
+    def put(self, customer: Customer) -> Customer:
+        """Insert (version 0) or update ``customer``; returns it as stored, version bumped; raises ``Conflict``."""
+        ...
+
+
+class ContractRepository(Protocol):
+    """The customers' contracts, with their bank-contract link (D11)."""
+
+    def get(self, contract_id: str) -> Contract:
+        """The contract ``contract_id``; raises :class:`~carteira.errors.NotFound` when there is none."""
+        ...
+
+    def put(self, contract: Contract) -> Contract:
+        """Insert (version 0) or update ``contract``; returns it as stored, version bumped; raises ``Conflict``."""
+        ...
+
+    def of_customer(self, customer_id: str) -> list[Contract]:
+        """The contracts of ``customer_id``, ordered by id."""
+        ...
+
+
+class InstallmentRepository(Protocol):
+    """Installments with their full open state; finders work in bulk and return lists ordered by (due, id)."""
+
+    def get(self, installment_id: str) -> Installment:
+        """The installment ``installment_id``; raises :class:`~carteira.errors.NotFound` when there is none."""
+        ...
+
+    def get_many(self, installment_ids: Iterable[str]) -> dict[str, Installment]:
+        """The installments among ``installment_ids``, by id, in one batched read; unknown ids are left out."""
+        ...
+
+    def put(self, installment: Installment) -> Installment:
+        """Insert (version 0) or update ``installment``; returns it as stored, version bumped; raises ``Conflict``."""
+        ...
+
+    def put_many(self, installments: Sequence[Installment]) -> list[Installment]:
+        """``put`` for many at once, in bulk, in the order given; an id twice raises ``InvalidInput``."""
+        ...
+
+    def open_of_customer(self, customer_id: str) -> list[Installment]:
+        """The installments of ``customer_id`` that are not settled."""
+        ...
+
+    def open_of_contract(self, contract_id: str) -> list[Installment]:
+        """The installments of ``contract_id`` that are not settled."""
+        ...
+
+    def by_bank_title_numbers(self, numbers: Iterable[str]) -> list[Installment]:
+        """The installments whose bank title number (nosso número) is among ``numbers``, whatever their status."""
+        ...
+
+    def by_document_numbers(self, numbers: Iterable[str]) -> list[Installment]:
+        """The installments whose document number (seu número) is among ``numbers``, whatever their status."""
+        ...
+
+    def open_by_due_and_amount(self, keys: Iterable[tuple[date, Money]]) -> list[Installment]:
+        """The installments not settled whose (due date, face amount) is among ``keys`` (B4's last resort)."""
+        ...
+
+
+class SettlementRepository(Protocol):
+    """Settlements, with the state before each (what reversal restores)."""
+
+    def get(self, settlement_id: str) -> Settlement:
+        """The settlement ``settlement_id``; raises :class:`~carteira.errors.NotFound` when there is none."""
+        ...
+
+    def put(self, settlement: Settlement) -> Settlement:
+        """Insert (version 0) or update (a reversal) ``settlement``; returns it as stored; raises ``Conflict``."""
+        ...
+
+    def put_many(self, settlements: Sequence[Settlement]) -> list[Settlement]:
+        """``put`` for many at once, in bulk, in the order given; an id twice raises ``InvalidInput``."""
+        ...
+
+    def of_installment(self, installment_id: str) -> list[Settlement]:
+        """The settlements of ``installment_id``, the latest recorded first (reversed ones included)."""
+        ...
+
+
+class CreditLetterRepository(Protocol):
+    """Customers' credit letters (D6)."""
+
+    def get(self, letter_id: str) -> CreditLetter:
+        """The letter ``letter_id``; raises :class:`~carteira.errors.NotFound` when there is none."""
+        ...
+
+    def put(self, letter: CreditLetter) -> CreditLetter:
+        """Insert (version 0) or update ``letter``; returns it as stored, version bumped; raises ``Conflict``."""
+        ...
+
+    def of_customer(self, customer_id: str) -> list[CreditLetter]:
+        """The letters of ``customer_id`` (cancelled and used ones too), ordered by (created_on, id)."""
+        ...
+
+
+class AnticipationRepository(Protocol):
+    """Anticipations and the installments in each (D10, B11)."""
+
+    def get(self, anticipation_id: str) -> Anticipation:
+        """The anticipation ``anticipation_id``; raises :class:`~carteira.errors.NotFound` when there is none."""
+        ...
+
+    def put(self, anticipation: Anticipation) -> Anticipation:
+        """Insert (version 0) or update ``anticipation`` with its items; returns it as stored; raises ``Conflict``."""
+        ...
+
+    def with_status(self, status: AnticipationStatus) -> list[Anticipation]:
+        """The anticipations in ``status``, ordered by (anticipated_on, id)."""
+        ...
+
+
+class ObservationRepository(Protocol):
+    """Dated notes on installments; append-only, so they carry no version."""
+
+    def add(self, observation: Observation) -> None:
+        """Record ``observation``; an id that already exists raises :class:`~carteira.errors.Conflict`."""
+        ...
+
+    def of_installment(self, installment_id: str) -> list[Observation]:
+        """The observations of ``installment_id``, oldest recorded first."""
+        ...
+
+
+class SettingsRepository(Protocol):
+    """The portfolio's parameters: one record per store."""
+
+    def get(self) -> PortfolioSettings:
+        """The stored settings, or ``PortfolioSettings()`` at version 0 when none were ever put."""
+        ...
+
+    def put(self, settings: PortfolioSettings) -> PortfolioSettings:
+        """Replace the settings; returns them as stored, version bumped; raises ``Conflict`` when stale."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository: all of it is kept by ``commit()``, or none of it.
+
+    Leaving the ``with`` block without ``commit()`` (normally or by an exception) rolls back.
+    ``commit()`` may be called more than once: each call keeps what was done since the last.
+    """
+
+    @property
+    def customers(self) -> CustomerRepository:
+        """The customers."""
+        ...
+
+    @property
+    def contracts(self) -> ContractRepository:
+        """The contracts."""
+        ...
+
+    @property
+    def installments(self) -> InstallmentRepository:
+        """The installments."""
+        ...
+
+    @property
+    def settlements(self) -> SettlementRepository:
+        """The settlements."""
+        ...
+
+    @property
+    def credit_letters(self) -> CreditLetterRepository:
+        """The credit letters."""
+        ...
+
+    @property
+    def anticipations(self) -> AnticipationRepository:
+        """The anticipations."""
+        ...
+
+    @property
+    def observations(self) -> ObservationRepository:
+        """The observations."""
+        ...
+
+    @property
+    def settings(self) -> SettingsRepository:
+        """The portfolio's settings."""
+        ...
+
+    def __enter__(self) -> Self:
+        """Begin the transaction."""
+        ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Roll back whatever was not committed, and release the connection."""
+        ...
+
+    def commit(self) -> None:
+        """Keep everything done in this unit so far; raises the unit's ``Conflict`` if one was raised in it."""
+        ...
+
+
+class Store(Protocol):
+    """A place to keep the portfolio: builds its schema and opens units of work."""
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema to this library's version; idempotent.
+
+        Raises:
+            SchemaVersionError: the store's schema is newer than this library.
+            StoreUnavailable: the store cannot be opened or reached.
+        """
+        ...
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A new unit of work, to be used as a context manager."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the store is not used afterwards."""
+        ...
