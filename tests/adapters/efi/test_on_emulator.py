@@ -20,8 +20,9 @@ from carteira.errors import (
     GatewayError,
     GatewayOutcomeUnknown,
     GatewayUnavailable,
+    GatewayValidationError,
 )
-from carteira.ports.gateway import ChargeStatus, Item, find_created
+from carteira.ports.gateway import ChargeStatus, Item, Payer, find_created
 from tests.support import unavailable
 
 from .scripted import TODAY, billet
@@ -239,3 +240,61 @@ def test_a_fresh_clock_day_refuses_old_due_dates_locally(emulator: Any) -> None:
         with pytest.raises(GatewayError) as caught:
             efi.change_due_date(issued.charge_id, date(2026, 2, 1))
         assert caught.value.field == "due"
+
+
+def test_business_refusals_sent_as_http_500_are_not_retried(emulator: Any) -> None:
+    emulator.switches.business_error_status = 500
+    emulator.switches.validation_error_status = 500
+    sleeps: list[float] = []
+    with _gateway(emulator, sleeps=sleeps) as efi:
+        issued = efi.create_billet(billet())
+        emulator.pay(issued.charge_id)
+        with pytest.raises(GatewayValidationError) as caught:
+            efi.cancel_charge(issued.charge_id)
+    assert caught.value.status == 500
+    assert caught.value.code is not None
+    assert caught.value.retryable is False
+    assert sleeps == []
+
+
+def test_efi_refusals_carry_code_and_property_pointer(emulator: Any) -> None:
+    emulator.switches.phone_number_required = True  # the 2022 rule (reference §12 point 1)
+    emulator.switches.inconsistent_documents = frozenset({"52998224725"})
+    with _gateway(emulator) as efi:
+        with pytest.raises(GatewayValidationError) as caught:
+            efi.create_billet(billet(payer=Payer("Maria da Silva", "529.982.247-25", phone="ramal 3")))
+        assert caught.value.code == 3500034
+        assert caught.value.field is not None
+        assert "phone_number" in caught.value.field
+        with pytest.raises(GatewayValidationError) as caught:
+            efi.create_billet(billet())
+        assert caught.value.code == 4600142
+    assert not emulator.charges
+
+
+def test_the_daily_limit_is_retried_then_reported_as_safe_to_retry(emulator: Any) -> None:
+    sleeps: list[float] = []
+    with _gateway(emulator, sleeps=sleeps) as efi:
+        issued = efi.create_billet(billet())
+        emulator.switches.daily_request_limit = 1
+        efi.resend_billet(issued.charge_id, "maria@example.com")
+        with pytest.raises(GatewayUnavailable) as caught:
+            efi.resend_billet(issued.charge_id, "maria@example.com")
+    assert caught.value.code in (3500049, 3500055)
+    assert caught.value.retryable is True
+    assert len(sleeps) == 3
+
+
+def test_an_overdue_billet_can_be_moved_and_paid_late(emulator: Any) -> None:
+    with _gateway(emulator) as efi:
+        issued = efi.create_billet(billet(due=TODAY + timedelta(days=5), custom_id="late-1"))
+        emulator.today = TODAY + timedelta(days=10)
+        found = find_created(efi, "late-1")
+        assert found is not None
+        assert found.status is ChargeStatus.UNPAID
+        efi.change_due_date(issued.charge_id, TODAY + timedelta(days=20))
+        emulator.pay(issued.charge_id, value_cents=12_600)
+        found = find_created(efi, "late-1")
+    assert found is not None
+    assert found.status is ChargeStatus.PAID
+    assert found.paid_value == Money("126.00")
