@@ -95,3 +95,16 @@ def test_the_secret_never_shows_in_repr_or_logs(emu: EfiEmulator, api: httpx.Cli
 def test_setting_today_moves_token_lifetimes_too(emu: EfiEmulator, api: httpx.Client) -> None:
     emu.today = date(2026, 1, 11)
     assert api.get("/v1/charge/1").status_code == 401
+
+
+def test_a_pair_bound_to_production_is_refused_on_the_sandbox_hosts() -> None:
+    emu = EfiEmulator(CLIENT_ID, CLIENT_SECRET, today=TODAY, environment="production")
+    for host, expected in [("https://cobrancas.api.efipay.com.br", 200), ("https://api.gerencianet.com.br", 200),
+                           ("https://cobrancas-h.api.efipay.com.br", 401), ("https://sandbox.gerencianet.com.br", 401)]:
+        with httpx.Client(transport=emu.transport(), base_url=host) as client:
+            assert authorize(client).status_code == expected, host
+    with httpx.Client(transport=emu.transport(), base_url="https://cobrancas.api.efipay.com.br") as client:
+        token = authorize(client).json()["access_token"]
+    with httpx.Client(transport=emu.transport(), base_url="https://cobrancas-h.api.efipay.com.br") as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        assert client.get("/v1/charge/1").status_code == 401

@@ -13,7 +13,7 @@ from carteira.testing.efi_emulator.refusals import EfiRefusal, invalid, missing,
 
 
 def _fingerprint(checked: dict[str, Any]) -> str:
-    return json.dumps([checked["items"], schema.payer_document(checked["customer"]), checked["expire_at"],
+    return json.dumps(["carnet", checked["items"], schema.payer_document(checked["customer"]), checked["expire_at"],
                        checked["repeats"], checked["split_items"]], sort_keys=True, default=str)
 
 
@@ -35,13 +35,14 @@ def create_carnet(ledger: Ledger, params: Params, query: Query, body: Any) -> di
             raise rule(4600057, "O valor da parcela ultrapassa o limite permitido para a conta.")
     ledger.payer_rules(schema.payer_document(checked["customer"]), sum(values))
     fingerprint = _fingerprint(checked)
-    ledger.refuse_third_identical(fingerprint, ((c.fingerprint, c.status) for c in ledger.carnets.values()))
+    ledger.refuse_third_identical(fingerprint, lambda carnet_id: ledger.carnets[carnet_id].status)
     metadata = checked["metadata"]
     carnet = Carnet(carnet_id=ledger.next_carnet_id(), token=ledger.book.new_token(), created_at=ledger.clock.now(),
                     terms=checked, custom_id=metadata.get("custom_id"),
                     notification_url=metadata.get("notification_url"), status=switches.carnet_active_status,
                     charge_ids=[], fingerprint=fingerprint)
     ledger.carnets[carnet.carnet_id] = carnet
+    ledger.remember_identical(fingerprint, carnet.carnet_id)
     ledger.set_carnet_status(carnet, None, None)
     for index, value in enumerate(values):
         due = schema.add_months(checked["expire_at"], index, switches.parcel_day_overflow)

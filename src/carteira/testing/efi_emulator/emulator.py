@@ -29,6 +29,12 @@ from carteira.testing.efi_emulator.views import carnet_view, charge_view
 _log = logging.getLogger("carteira.testing.efi_emulator")
 
 CallbackMode = Literal["inline", "background", "manual"]
+Environment = Literal["production", "sandbox"]
+#: Reference §1: the current and the old Gerencianet host of each environment.
+HOSTS: dict[str, Environment] = {
+    "cobrancas.api.efipay.com.br": "production", "api.gerencianet.com.br": "production",
+    "cobrancas-h.api.efipay.com.br": "sandbox", "sandbox.gerencianet.com.br": "sandbox",
+}
 JSON_HEADERS = (("content-type", "application/json; charset=utf-8"),)
 TOKEN_TTL_S = 600  # reference §2: expires_in is 600 s
 RATE_LIMITS = {"GET /notification/:token": 2}  # the notification endpoint gets twice the daily quota
@@ -66,16 +72,20 @@ class EfiEmulator:
             "background" from a worker thread (like Efí), "manual" only on `deliver_callbacks()`.
         first_charge_id, first_carnet_id: where the deterministic id sequences start (apart, so a charge id
             passed as a carnê id names nothing).
+        environment: bind the credential pair to "production" or "sandbox": a request to the other
+            environment's host gets 401, as Efí's pairs are not interchangeable. None (default) serves both;
+            loopback and unknown hosts always count as the bound environment.
     """
 
     def __init__(self, client_id: str, client_secret: str, *, today: date | None = None,
                  token_ttl_s: int = TOKEN_TTL_S, switches: Switches | None = None, latency_s: float = 0.0,
                  callback_mode: CallbackMode = "inline", first_charge_id: int = 1_000_001,
-                 first_carnet_id: int = 900_001) -> None:
+                 first_carnet_id: int = 900_001, environment: Environment | None = None) -> None:
         self._credentials = Credentials(client_id, client_secret)
         self._clock = Clock(None if today is None else datetime.combine(today, time_of_day(9, 0)))
         self.switches = switches or Switches()
         self.latency_s = latency_s
+        self.environment = environment
         self.callback_mode: CallbackMode = callback_mode
         self.timeout_hang_s = 30.0  # how long the HTTP server holds a "timed out" request before dropping it
         self._lock = threading.RLock()
@@ -241,6 +251,10 @@ class EfiEmulator:
         if path.startswith(control.PREFIX):
             status, payload = control.handle(self, method, path, body)
             return Reply(status, JSON_HEADERS, encode(payload))
+        if self._wrong_environment(lowered):
+            error = "invalid_client" if path == routing.AUTHORIZE else "invalid_token"
+            return self._refusal(EfiRefusal(401, f"Credenciais não pertencem ao ambiente {self.environment}.",
+                                            kind="auth", error=error))
         if method == "POST" and path == routing.AUTHORIZE:
             return self._authorize(lowered, body)
         found = routing.resolve(method, path)
@@ -258,6 +272,10 @@ class EfiEmulator:
         lost = self._faults.after()
         self._after_call()
         return attrs.evolve(reply, fault="lost") if lost else reply
+
+    def _wrong_environment(self, headers: Mapping[str, str]) -> bool:
+        host = headers.get("host", "").rsplit(":", 1)[0].lower()
+        return self.environment is not None and HOSTS.get(host, self.environment) != self.environment
 
     def _dispatch(self, found: tuple[routing.Route, tuple[str, ...]], query: str, headers: Mapping[str, str],
                   body: bytes) -> Reply:

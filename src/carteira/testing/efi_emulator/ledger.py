@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -51,6 +51,7 @@ class Ledger:
         self._charge_ids = itertools.count(first_charge_id)
         self._carnet_ids = itertools.count(first_carnet_id)
         self._ticked_on: date | None = None
+        self._identical: dict[str, list[int]] = {}  # fingerprint -> ids of the charges or carnês that share it
 
     def next_carnet_id(self) -> int:
         """The id the next carnê gets (deterministic, in a range apart from charge ids)."""
@@ -172,26 +173,31 @@ class Ledger:
         if limit is not None and total > limit:
             raise rule(4600037, "O valor da emissão ultrapassa o limite de operação da conta.")
 
-    def refuse_third_identical(self, fingerprint: str, existing: Iterator[tuple[str | None, str]]) -> None:
-        """4600210 when two live charges (or carnês) with the same fingerprint exist already."""
+    def refuse_third_identical(self, fingerprint: str, statuses: Callable[[int], str]) -> None:
+        """4600210 when two live (not cancelled) charges or carnês with the same fingerprint exist already."""
         if not self.switches.refuse_third_identical:
             return
-        same = sum(1 for fp, status in existing if fp == fingerprint and status != "canceled")
+        same = sum(1 for i in self._identical.get(fingerprint, ()) if statuses(i) != "canceled")
         if same >= IDENTICAL_ALLOWED:
             raise rule(4600210, "Emissão recusada: já existem duas cobranças idênticas. "
                                 "Altere a descrição, o vencimento ou o valor.")
+
+    def remember_identical(self, fingerprint: str, record_id: int) -> None:
+        """Index a created charge or carnê under its fingerprint for 4600210."""
+        self._identical.setdefault(fingerprint, []).append(record_id)
 
     def billet_fingerprint(self, charge_items: list[dict[str, Any]], charge_shippings: list[dict[str, Any]],
                            total: int, billet: dict[str, Any]) -> str:
         """What makes two boletos "identical" for 4600210: description, value, due date and payer, not custom_id."""
         document = str(billet["customer"].get("juridical_person", {}).get("cnpj") or billet["customer"].get("cpf"))
-        fingerprint = _fingerprint(charge_items, charge_shippings, billet["expire_at"], document, total)
-        self.refuse_third_identical(fingerprint, ((c.fingerprint, c.status) for c in self.charges.values()))
+        fingerprint = _fingerprint("charge", charge_items, charge_shippings, billet["expire_at"], document, total)
+        self.refuse_third_identical(fingerprint, lambda charge_id: self.charges[charge_id].status)
         return fingerprint
 
     def attach_billet(self, charge: Charge, billet: dict[str, Any], fingerprint: str) -> None:
         """Give `charge` its boleto (`new → waiting`)."""
         charge.billet, charge.method, charge.fingerprint = billet, "banking_billet", fingerprint
+        self.remember_identical(fingerprint, charge.charge_id)
         charge.payment_created_at = self.clock.now()
         self.set_status(charge, "waiting")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import heapq
 import ipaddress
 import itertools
 import logging
@@ -116,7 +117,8 @@ class Courier:
         self._book = book
         self._book_lock = book_lock
         self._lock = threading.Lock()
-        self._pending: list[Delivery] = []
+        self._pending: list[tuple[datetime, int, Delivery]] = []  # a heap by due time
+        self._sequence = itertools.count()
         self._callables: dict[str, CallbackFn] = {}
         self._records: list[DeliveryRecord] = []
         self._http: httpx.Client | None = None
@@ -130,8 +132,11 @@ class Courier:
     def enqueue(self, url: str, token: str) -> None:
         """Queue a first delivery of `token` to `url`, due now."""
         now = self._clock.now()
+        self._push(Delivery(url, token, now, 1, now))
+
+    def _push(self, delivery: Delivery) -> None:
         with self._lock:
-            self._pending.append(Delivery(url, token, now, 1, now))
+            heapq.heappush(self._pending, (delivery.due_at, next(self._sequence), delivery))
 
     @property
     def records(self) -> list[DeliveryRecord]:
@@ -143,14 +148,15 @@ class Courier:
     def pending(self) -> list[Delivery]:
         """Callbacks queued and not yet sent (first deliveries and scheduled retries)."""
         with self._lock:
-            return list(self._pending)
+            return [delivery for _, _, delivery in sorted(self._pending)]
 
     def deliver_due(self) -> int:
         """Send every queued callback whose time has come; return how many POSTs were made."""
         now = self._clock.now()
+        due = []
         with self._lock:
-            due = [d for d in self._pending if d.due_at <= now]
-            self._pending = [d for d in self._pending if d.due_at > now]
+            while self._pending and self._pending[0][0] <= now:
+                due.append(heapq.heappop(self._pending)[2])
         sent = 0
         for delivery in due:
             sent += self._deliver(delivery, now)
@@ -162,10 +168,11 @@ class Courier:
                 if self._book.queried_since(delivery.token, delivery.first_at):
                     return 0
         statuses = [self._post(delivery, now) for _ in range(1 + self._switches.callback_duplicates)]
+        if all(s is None for s in statuses):
+            return len(statuses)  # nobody can receive this URL here: re-sending would only grow the queue
         retry = self._next_attempt(delivery, now, delivered=any(s is not None and 200 <= s < 300 for s in statuses))
         if retry is not None:
-            with self._lock:
-                self._pending.append(retry)
+            self._push(retry)
         return len(statuses)
 
     def _next_attempt(self, delivery: Delivery, now: datetime, *, delivered: bool) -> Delivery | None:
