@@ -74,7 +74,7 @@ def _is_text(name: str, *, optional: bool = False) -> Any:
     return check
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class InstallmentState:
     """The mutable part of an installment, as a value: what a settlement saves so a reversal restores it exactly."""
 

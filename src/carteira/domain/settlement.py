@@ -130,7 +130,7 @@ def _a_date(name: str) -> Any:
     return check
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Payment:
     """A payment as the bank or gateway reports it.
 
@@ -167,7 +167,7 @@ class RefusalReason(enum.Enum):
     ADJUSTMENTS_EXCEED_PRINCIPAL = "adjustments_exceed_principal"
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Settlement:
     """One settlement of one installment, with every component of D12 and the state before it.
 
@@ -223,7 +223,7 @@ class Settlement:
         return received == closed
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class SettlementOutcome:
     """The result of :func:`settle`: its ``kind``, the new ``installment`` state, and what was recorded.
 
@@ -245,7 +245,7 @@ class SettlementOutcome:
     refusal: RefusalReason | None = None
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Reversal:
     """The result of :func:`reverse`: the installment restored, the settlement marked reversed, the letter."""
 

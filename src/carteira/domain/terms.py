@@ -123,7 +123,7 @@ def is_on_time(paid_on: date, due: date, grace_days: int, calendar: BusinessCale
     return paid_on <= next_business_day(calendar, due)
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class AmountDue:
     """What an installment owes on a date: open balances, new charges, and their total.
 
