@@ -227,3 +227,15 @@ def test_background_mode_delivers_from_a_worker() -> None:
         authorize(api)
         one_step(api)
         assert done.wait(5)
+
+
+def test_events_older_than_six_months_drop_out(emu: EfiEmulator, api: httpx.Client) -> None:
+    charge_id = one_step(api)
+    token = emu.charges[charge_id]["notification_token"]
+    emu.advance(100 * 24 * 3600)
+    emu.pay(charge_id, paid_on=date(2026, 3, 10))
+    emu.advance(90 * 24 * 3600)
+    authorize(api)
+    events = _events(api, token)
+    # new and waiting are 190 days old; unpaid and paid (day 100) stay, with their numbers
+    assert [(e["id"], e["status"]["current"]) for e in events] == [(3, "unpaid"), (4, "paid")]

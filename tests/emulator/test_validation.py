@@ -228,3 +228,11 @@ def test_phone_outside_the_pattern_is_refused_by_the_api(phone: str) -> None:
         assert response.status_code == 200
     else:
         assert refusal(response) == (3500034, f"{P}/customer/phone_number")
+
+
+def test_a_cancelled_twin_does_not_count_towards_the_third(api: httpx.Client) -> None:
+    first = api.post("/v1/charge/one-step", json=billet()).json()["data"]["charge_id"]
+    api.post("/v1/charge/one-step", json=billet())
+    assert api.put(f"/v1/charge/{first}/cancel").status_code == 200
+    assert api.post("/v1/charge/one-step", json=billet()).status_code == 200
+    assert refusal(api.post("/v1/charge/one-step", json=billet()))[0] == 4600210
