@@ -14,7 +14,7 @@ from datetime import date
 from types import TracebackType
 from typing import Generic, Self, TypeVar
 
-from carteira.adapters.storage.versions import with_version
+from carteira.adapters.storage.versions import stale, with_version
 from carteira.domain import (
     Anticipation,
     AnticipationStatus,
@@ -83,14 +83,11 @@ class _Table(Generic[T]):
         return {key: rows[key] for key in keys if key in rows}
 
     def put(self, key: str, record: T) -> T:
-        self._unit.check_active()
+        self._unit.check_writable()
         current = self.rows.get(key)
         stored = 0 if current is None else current.version
         if record.version != stored:
-            detail = "it already exists" if record.version == 0 else f"the store holds version {stored}"
-            if current is None:
-                detail = "it does not exist in the store"
-            raise self._unit.spoil(Conflict(self.kind, key, expected_version=record.version, detail=detail))
+            raise self._unit.spoil(stale(self.kind, key, record.version, stored))
         if key not in self.written:
             self.written[key] = stored
         new = with_version(record, stored + 1)
@@ -250,7 +247,7 @@ class _Observations:
         self.added = []
 
     def add(self, observation: Observation) -> None:
-        self._unit.check_active()
+        self._unit.check_writable()
         if observation.id in self.rows:
             raise self._unit.spoil(Conflict("observation", observation.id, detail="it already exists"))
         self.rows[observation.id] = observation
@@ -358,6 +355,12 @@ class MemoryUnitOfWork:
         if not self._active:
             raise InvalidInput("the unit of work is used outside its with block", field="unit_of_work")
 
+    def check_writable(self) -> None:
+        """Refuse writes to a unit spoiled by a ``Conflict``: nothing more of it can be kept."""
+        self.check_active()
+        if self._spoiled is not None:
+            raise self._spoiled
+
     def spoil(self, conflict: Conflict) -> Conflict:
         """Remember ``conflict`` so that ``commit()`` refuses to keep any of this unit; returns it to raise."""
         self._spoiled = conflict
@@ -396,9 +399,7 @@ class MemoryUnitOfWork:
 
     def commit(self) -> None:
         """Apply this unit's writes to the store, after checking no other unit wrote the same records first."""
-        self.check_active()
-        if self._spoiled is not None:
-            raise self._spoiled
+        self.check_writable()
         with self._store._lock:
             committed = self._store._committed
             for kind, table in self._tables.items():

@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 from carteira.adapters.storage import rows as r
-from carteira.adapters.storage.versions import Versioned, with_version
+from carteira.adapters.storage.versions import Versioned, stale, with_version
 from carteira.domain import (
     Anticipation,
     AnticipationStatus,
@@ -129,7 +129,7 @@ class _Repository(Generic[T]):
         for key, version in expected.items():
             found = stored.get(key, 0)
             if found != version:
-                return _conflict(self._table.kind, str(key), version, found)
+                return stale(self._table.kind, str(key), version, found)
         # Another unit changed a record and changed it back between the write and this look.
         first = str(next(iter(expected)))
         return Conflict(self._table.kind, first, detail=f"one of {len(expected)} records changed while being written")
@@ -146,16 +146,6 @@ def _split(records: Sequence[V], to_row: Callable[[V, r.Codec], r.Row], codec: r
         else:
             old.append((*to_row(record, codec), version))
     return new, old
-
-
-def _conflict(kind: str, key: str, expected: int, found: int) -> Conflict:
-    if found == 0:
-        detail = "it does not exist in the store"
-    elif expected == 0:
-        detail = f"it already exists (version {found})"
-    else:
-        detail = f"the store holds version {found}"
-    return Conflict(kind, key, expected_version=expected, detail=detail)
 
 
 class _Customers(_Repository[Customer]):
@@ -333,12 +323,12 @@ class _Settings(_Repository[PortfolioSettings]):
             except DuplicateKey:
                 unit.rollback_to_savepoint()
                 found = self.get().version
-                raise unit.spoil(_conflict("settings", _SETTINGS_KEY, 0, found)) from None
+                raise unit.spoil(stale("settings", _SETTINGS_KEY, 0, found)) from None
             finally:
                 unit.release_savepoint()
         elif unit.update_many(r.SETTINGS.name, columns, [(*row, settings.version)]) != 1:
             found = self.get().version
-            raise unit.spoil(_conflict("settings", _SETTINGS_KEY, settings.version, found))
+            raise unit.spoil(stale("settings", _SETTINGS_KEY, settings.version, found))
         return with_version(settings, settings.version + 1)
 
 

@@ -6,7 +6,9 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
-__all__ = ["Versioned", "with_version"]
+from carteira.errors import Conflict
+
+__all__ = ["Versioned", "stale", "with_version"]
 
 
 class Versioned(Protocol):
@@ -39,3 +41,14 @@ def with_version(record: V, version: int) -> V:
         object.__setattr__(copy, name, getattr(record, name))
     object.__setattr__(copy, "version", version)
     return copy
+
+
+def stale(kind: str, key: str, expected: int, found: int) -> Conflict:
+    """The ``Conflict`` for writing ``key`` read at version ``expected`` when the store holds ``found`` (0: none)."""
+    if found == 0:
+        detail = "it does not exist in the store"
+    elif expected == 0:
+        detail = f"it already exists (version {found})"
+    else:
+        detail = f"the store holds version {found}"
+    return Conflict(kind, key, expected_version=expected, detail=detail)

@@ -1,0 +1,114 @@
+"""Bad input to the stores: a DSN that does not connect, a file that is not a database, a newer schema."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from carteira.adapters.storage import SCHEMA_VERSION, PostgresStore, SqliteStore
+from carteira.errors import InvalidInput, SchemaVersionError, StoreUnavailable
+from tests.adapters.storage.postgres_schema import empty, postgres_schema
+from tests.support import POSTGRES_DSN
+
+__all__ = ["postgres_schema"]
+
+SECRET = "s3cret-Pa55"
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    content = b"these are my notes, not a database\n" * 200
+    path.write_bytes(content)
+    store = SqliteStore(path)
+    with pytest.raises(StoreUnavailable, match=r"is not a database.*point SqliteStore at a carteira database"):
+        store.migrate()
+    with pytest.raises(StoreUnavailable), store.unit_of_work():
+        pass
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.db"]
+
+
+def test_a_folder_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailable, match="folder exists"):
+        SqliteStore(tmp_path / "missing" / "carteira.db").migrate()
+
+
+def test_a_store_never_migrated_says_to_migrate(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "new.db")
+    with pytest.raises(SchemaVersionError, match=r"call store.migrate\(\) first") as raised, store.unit_of_work():
+        pass
+    assert raised.value.found is None
+
+
+def test_a_sqlite_schema_newer_than_the_library_is_refused_and_nothing_written(tmp_path: Path) -> None:
+    path = tmp_path / "carteira.db"
+    SqliteStore(path).migrate()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO schema_version VALUES (99, '2030-01-01')")
+    before = _dump(path)
+    store = SqliteStore(path)
+    with pytest.raises(SchemaVersionError, match=r"newer than the 1 this carteira understands.*Upgrade") as raised:
+        store.migrate()
+    assert (raised.value.found, raised.value.supported) == (99, SCHEMA_VERSION)
+    with pytest.raises(SchemaVersionError), store.unit_of_work():
+        pass
+    assert _dump(path) == before
+
+
+def _dump(path: Path) -> list[str]:
+    with sqlite3.connect(path) as conn:
+        return list(conn.iterdump())
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        f"postgresql://carteira:{SECRET}@127.0.0.1:1/test",
+        f"host=127.0.0.1 port=1 user=carteira password={SECRET} dbname=test",
+        f"postgresql://postgres:{SECRET}@127.0.0.1:5432/carteira_no_such_database",
+    ],
+)
+def test_a_dsn_that_does_not_connect_is_refused_without_showing_the_password(dsn: str) -> None:
+    store = PostgresStore(dsn, timeout_s=2)
+    assert SECRET not in repr(store)
+    with pytest.raises(StoreUnavailable) as raised:
+        store.migrate()
+    message = str(raised.value)
+    assert SECRET not in message
+    assert "check that the server is running" in message
+    assert raised.value.__cause__ is None  # the driver's error, which holds the password, is not chained
+    with pytest.raises(StoreUnavailable), store.unit_of_work():
+        pass
+
+
+def test_a_schema_name_that_is_not_an_identifier_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="plain identifier"):
+        PostgresStore(POSTGRES_DSN, schema="carteira; DROP TABLE x")
+
+
+@pytest.mark.postgres
+def test_a_postgres_schema_newer_than_the_library_is_refused_and_nothing_written(postgres_schema: str) -> None:
+    empty(postgres_schema)
+    store = PostgresStore(POSTGRES_DSN, schema=postgres_schema, max_size=2)
+    try:
+        store.migrate()
+        with psycopg.connect(POSTGRES_DSN, autocommit=True) as admin:
+            admin.execute(f"INSERT INTO {postgres_schema}.schema_version VALUES (99, '2030-01-01')")
+            newer = PostgresStore(POSTGRES_DSN, schema=postgres_schema, max_size=2)
+            try:
+                with pytest.raises(SchemaVersionError, match="newer than the 1") as raised:
+                    newer.migrate()
+                assert raised.value.found == 99
+                with pytest.raises(SchemaVersionError), newer.unit_of_work():
+                    pass
+            finally:
+                newer.close()
+            rows = admin.execute(f"SELECT version FROM {postgres_schema}.schema_version ORDER BY 1").fetchall()
+            admin.execute(f"DELETE FROM {postgres_schema}.schema_version WHERE version = 99")
+        assert rows == [(1,), (99,)]
+    finally:
+        store.close()
