@@ -444,3 +444,25 @@ def test_create_billets_gives_one_outcome_per_request_in_order() -> None:
     assert isinstance(outcomes[3].error, GatewayError)
     assert outcomes[3].error.code == 4600142
     assert len(script.api_requests()) == 4  # the locally refused one never left
+
+
+def test_efi_names_stay_out_of_the_port_and_the_domain() -> None:
+    """The wire format lives in carteira.adapters.efi.wire only (style E9)."""
+    from tests.support import ROOT
+
+    wire_words = ("expire_at", "juridical_person", "banking_billet", "phone_number", 'custom_id":')
+    sources = [ROOT / "src" / "carteira" / "ports" / "gateway.py", *(ROOT / "src" / "carteira" / "domain").glob("*.py")]
+    for source in sources:
+        text = source.read_text(encoding="utf-8")
+        assert not [word for word in wire_words if word in text], source
+
+
+def test_a_gateway_cannot_be_pickled_and_its_repr_names_no_secret() -> None:
+    import pickle
+
+    efi = gateway(ScriptedEfi())
+    assert SECRET not in repr(efi)
+    assert "client-id" in repr(efi)
+    with pytest.raises(TypeError, match="pickled"):
+        pickle.dumps(efi)
+    efi.close()
