@@ -24,7 +24,8 @@ from carteira.ports.return_files import FieldValue, MovementCategory, ReturnReco
 __all__ = ["BadField", "CompiledLayout", "compile_layout"]
 
 CACHE_ENTRIES_MAX: Final = 4096
-"""Per converter: enough for the zeros, dates and tariffs that repeat, small enough to stay bounded."""
+"""Per cache: enough for the zeros, dates and tariffs that repeat, small enough to stay bounded; a full
+cache is emptied and refilled, so values that stop repeating make room for those that start."""
 
 _MISS: Final = object()
 _EMPTY: Final[Mapping[str, FieldValue]] = MappingProxyType({})
@@ -51,8 +52,9 @@ def _money_converter(decimals: int, cache: dict[str, Money | None]) -> Callable[
             value = None
         else:
             raise BadField(name, raw, "is not a number (digits only, implied decimals)")
-        if len(cache) < CACHE_ENTRIES_MAX:
-            cache[raw] = value
+        if len(cache) >= CACHE_ENTRIES_MAX:
+            cache.clear()  # a new file's repeating values (its tariff, its dates) must get in again
+        cache[raw] = value
         return value
 
     return convert
@@ -77,8 +79,9 @@ def _date_converter(fmt: DateFormat, cache: dict[str, date | None]) -> Callable[
             value = None
         else:
             raise BadField(name, raw, f"is not a date ({fmt.value}, digits only)")
-        if len(cache) < CACHE_ENTRIES_MAX:
-            cache[raw] = value
+        if len(cache) >= CACHE_ENTRIES_MAX:
+            cache.clear()  # a new file's repeating values (its tariff, its dates) must get in again
+        cache[raw] = value
         return value
 
     return convert
@@ -140,6 +143,10 @@ _RECORD_ORDER: Final = (
     "anticipation_rate",
 )
 
+_SLOTS: Final = ("line", "lines", *_RECORD_ORDER, "extra")
+if tuple(a.name for a in attrs.fields(ReturnRecord)) != _SLOTS:  # pragma: no cover - a changed record
+    raise ImportError("ReturnRecord's attributes changed: update engine._RECORD_ORDER")
+
 
 @attrs.frozen
 class CompiledLayout:
@@ -167,6 +174,10 @@ def compile_layout(layout: Layout) -> CompiledLayout:
         "_integer": _integer,
         "_sum": _sum,
         "_EMPTY": _EMPTY,
+        "_new": object.__new__,
+        "_Money": Money,
+        "_set_amount": Money.__dict__["amount"].__set__,
+        "_Decimal": Decimal,
         "_OTHER": MovementCategory.OTHER,
         "_CATEGORIES": dict(layout.movements),
     }
@@ -221,14 +232,20 @@ def compile_layout(layout: Layout) -> CompiledLayout:
     extras = [f.name for f in layout.fields if f.name not in _RECORD_ORDER]
     extras += [d.name for d in layout.derived if d.name not in _RECORD_ORDER]
     extra = "{" + ", ".join(f"{name!r}: {values[name]}" for name in extras) + "}" if extras else "_EMPTY"
-    arguments = ", ".join(values.get(name, "None") for name in _RECORD_ORDER)
     if paired:
         header = "def build(t, u, nt, nu):"
         lines = "nt, (nt, nu)"
     else:
         header = "def build(s, n):"
         lines = "n, (n,)"
-    body.append(f"    return _Record({lines}, {arguments}, {extra})")
+    # Slot descriptors write the frozen record directly: the same result as ReturnRecord(...), without
+    # attrs' per-attribute __setattr__ lookups, which cost as much as reading the fields.
+    body.append("    o = _new(_Record)")
+    assigned = [*lines.split(", ", 1), *(values.get(name, "None") for name in _RECORD_ORDER), extra]
+    for slot, expression in zip(_SLOTS, assigned, strict=True):
+        names[f"_set_{slot}"] = ReturnRecord.__dict__[slot].__set__
+        body.append(f"    _set_{slot}(o, {expression})")
+    body.append("    return o")
     source = "\n".join([header, *body]) + "\n"
     namespace: dict[str, object] = dict(names)
     exec(compile(source, f"<cnab layout {layout.id}>", "exec"), namespace)
@@ -260,8 +277,22 @@ def _field_code(item: Field, var: str, cut: str, names: dict[str, object], index
     else:
         names[f"_f{index}"] = _percent_converter(item.decimals)
         return [f"    {var} = _f{index}({cut}, {name})"]
-    return [
+    lines = [
         f"    r = {cut}",
         f"    {var} = _c{index}.get(r, _MISS)",
-        f"    if {var} is _MISS: {var} = _f{index}(r, {name})",
+        f"    if {var} is _MISS:",
     ]
+    if item.type is FieldType.MONEY and item.decimals == 2:
+        # The common miss (a value not seen yet) is converted inline, the Money written through its slot as
+        # Money._of does (digits with two implied places are whole cents by construction); blanks and
+        # errors take the slow path.
+        lines.append("        if r.isdecimal():")
+        lines.append(f"            {var} = _new(_Money)")
+        lines.append(f"            _set_amount({var}, _Decimal(int(r)).scaleb(-2))")
+        lines.append("        else:")
+        lines.append(f"            {var} = _f{index}(r, {name})")
+        lines.append(f"        if len(_c{index}) >= {CACHE_ENTRIES_MAX}: _c{index}.clear()")
+        lines.append(f"        _c{index}[r] = {var}")
+    else:
+        lines.append(f"        {var} = _f{index}(r, {name})")
+    return lines

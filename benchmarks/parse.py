@@ -1,0 +1,286 @@
+"""Benchmark: parsing CNAB return files (issue #4). Prints figures; not a timed test.
+
+Writes synthetic, layout-correct files (CNAB 240 Banco do Brasil and CNAB 400 Bradesco, 100,000 titles
+each by default), then, in the same run:
+
+* the floor: read the file and split it into lines (median of several rounds);
+* ``parse_return`` (full validation, typed records: Money, date): titles per second and the ratio to the floor;
+* ``iter_records`` over the same files;
+* peer parsers from PyPI, when a Python with them installed is given (``--peers-python``), timed on the same
+  file in a subprocess, with their totals checked against the generated ones;
+* the peak memory of ``iter_records`` over a 999,997-title CNAB 400 file, streamed from a temporary file in a
+  subprocess (peak RSS of the whole process, and the tracemalloc peak of Python allocations).
+
+Run from the project root: ``.venv/bin/python benchmarks/parse.py [--titles N] [--rounds R]
+[--peers-python /tmp/peers-venv/bin/python] [--skip-memory]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+from carteira.adapters.cnab import LAYOUTS, DateFormat, Field, FieldType, Layout, iter_records, parse_return
+
+MEMORY_TITLES = 999_997  # the most a 6-digit record counter allows with a header and a trailer
+MEMORY_LIMIT_MB = 50.0
+
+
+# --- synthetic files -------------------------------------------------------------------------------
+
+
+def _encode(item: Field, value: object) -> str:
+    if item.type is FieldType.DATE:
+        assert isinstance(value, date)
+        pattern = {DateFormat.DDMMYYYY: "%d%m%Y", DateFormat.DDMMYY: "%d%m%y", DateFormat.YYYYMMDD: "%Y%m%d"}
+        return value.strftime(pattern[item.date_format])
+    if item.type in (FieldType.MONEY, FieldType.INTEGER):
+        return str(value).zfill(item.length)
+    return str(value).ljust(item.length)[: item.length]
+
+
+def _renderer(layout: Layout, record: str, prefix: str, names: list[str]) -> Callable[[dict[str, object]], str]:
+    """A fast line writer: a blank template with the prefix, cut around the variable fields."""
+    length = layout.record_length
+    items = sorted((f for f in layout.fields if f.record == record and f.name in names), key=lambda f: f.start)
+    template = (prefix + " " * length)[:length]
+
+    def render(values: dict[str, object]) -> str:
+        parts, at = [], 0
+        for item in items:
+            parts.append(template[at : item.start - 1])
+            parts.append(_encode(item, values[item.name]))
+            at = item.end
+        parts.append(template[at:])
+        return "".join(parts)
+
+    return render
+
+
+def _titles(count: int, seed: int = 4) -> Iterator[dict[str, object]]:
+    rnd = random.Random(seed)
+    days = [date(2024, 1, 2) + timedelta(days=d) for d in range(60)]
+    for n in range(1, count + 1):
+        face = rnd.randrange(1_000, 500_000)
+        late = rnd.random() < 0.1
+        interest = rnd.randrange(1, 5_000) if late else 0
+        paid = face + interest
+        on = rnd.choice(days)
+        yield {
+            "movement_code": "06" if rnd.random() < 0.9 else "02",
+            "bank_title_number": f"{n:011d}",
+            "document_number": f"D{n}",
+            "due_date": on - timedelta(days=3 if late else 0),
+            "face_value": face,
+            "interest_and_fine": interest,
+            "discount": 0,
+            "abatement": 0,
+            "iof": 0,
+            "tariff": 250,
+            "paid": paid,
+            "net_credited": paid - 250,
+            "other_expenses": 0,
+            "other_credits": 0,
+            "occurrence_date": on,
+            "credit_date": on + timedelta(days=1),
+        }
+
+
+def write_cnab400(path: Path, count: int) -> int:
+    """A Bradesco CNAB 400 file of ``count`` titles; returns the total paid in cents."""
+    layout = LAYOUTS["bradesco-400"]
+    render = _renderer(layout, "", "1", list(next(_titles(1))))
+    total = 0
+    with path.open("w", encoding="latin-1", newline="\r\n") as out:
+        out.write(
+            ("02RETORNO01COBRANCA" + " " * 400)[:76] + "237BRADESCO".ljust(18) + "080324" + " " * 294 + "000001\n"
+        )
+        for index, values in enumerate(_titles(count), 2):
+            total += int(values["paid"])  # type: ignore[call-overload]
+            out.write(render(values)[:394] + f"{index:06d}\n")
+        out.write("9201237".ljust(394) + f"{count + 2:06d}\n")
+    return total
+
+
+def write_cnab240(path: Path, count: int) -> int:
+    """A Banco do Brasil CNAB 240 file of ``count`` titles in one lot; returns the total paid in cents."""
+    layout = LAYOUTS["bb-240"]
+    names = list(next(_titles(1)))
+    render_t = _renderer(layout, "T", "", names)
+    render_u = _renderer(layout, "U", "", names)
+    total = 0
+    with path.open("w", encoding="latin-1", newline="\r\n") as out:
+        out.write(("00100000" + " " * 134 + "2080320241200000000010400").ljust(240) + "\n")
+        out.write("00100011T0100030".ljust(240) + "\n")
+        for index, values in enumerate(_titles(count)):
+            total += int(values["paid"])  # type: ignore[call-overload]
+            seq = 2 * index + 1
+            out.write(f"00100013{seq % 100_000:05d}T " + render_t(values)[15:] + "\n")
+            out.write(f"00100013{(seq + 1) % 100_000:05d}U " + render_u(values)[15:] + "\n")
+        out.write(f"00100015         {2 * count + 2:06d}".ljust(240) + "\n")
+        out.write(f"00199999         000001{(2 * count + 4) % 1_000_000:06d}".ljust(240) + "\n")
+    return total
+
+
+# --- measurements ----------------------------------------------------------------------------------
+
+
+def median_seconds(action: Callable[[], object], rounds: int) -> float:
+    timings = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        action()
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings)
+
+
+def floor(path: Path) -> object:
+    with path.open("rb") as stream:
+        return stream.read().splitlines()
+
+
+def ours(path: Path) -> tuple[int, int]:
+    result = parse_return(path.read_bytes(), source=path.name)
+    return len(result.records), sum(r.paid.cents for r in result.records if r.paid is not None)
+
+
+def ours_streaming(path: Path) -> tuple[int, int]:
+    count = total = 0
+    with path.open("rb") as stream:
+        for record in iter_records(stream, source=path.name):
+            count += 1
+            total += record.paid.cents if record.paid is not None else 0
+    return count, total
+
+
+PEER_SCRIPT = r"""
+import json, statistics, sys, time, warnings
+warnings.simplefilter("ignore")
+from pycobranca.cnab.retorno import Retorno
+path, rounds = sys.argv[1], int(sys.argv[2])
+data = open(path, "rb").read()
+timings, result = [], None
+for _ in range(rounds):
+    start = time.perf_counter()
+    result = Retorno.ler(open(path, "rb").read())
+    timings.append(time.perf_counter() - start)
+total = sum(int(r.valor_recebido or 0) for r in result.registros)
+print(json.dumps({"seconds": statistics.median(timings), "count": len(result.registros), "total": total}))
+"""
+
+MEMORY_SCRIPT = r"""
+import json, resource, sys, time, tracemalloc
+from carteira.adapters.cnab import iter_records
+path, traced = sys.argv[1], sys.argv[2] == "trace"
+before_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+if traced:
+    tracemalloc.start()
+start = time.perf_counter()
+count = total = 0
+with open(path, "rb") as stream:
+    for record in iter_records(stream):
+        count += 1
+        total += record.paid.cents
+elapsed = time.perf_counter() - start
+peak = tracemalloc.get_traced_memory()[1] if traced else 0
+print(json.dumps({"count": count, "total": total, "seconds": elapsed, "maxrss_kb": resource.getrusage(
+    resource.RUSAGE_SELF).ru_maxrss, "before_kb": before_kb, "traced_peak": peak}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--titles", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--peers-python", default="", help="a Python with pycobranca installed (3.12+)")
+    parser.add_argument("--peer-rounds", type=int, default=3)
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="carteira-parse-") as folder:
+        files = {
+            "CNAB 240 (bb-240)": (Path(folder) / "bb240.ret", write_cnab240),
+            "CNAB 400 (bradesco-400)": (Path(folder) / "bradesco400.ret", write_cnab400),
+        }
+        print(f"{args.titles:,} titles per file; medians of {args.rounds} rounds")
+        for label, (path, writer) in files.items():
+            expected_total = writer(path, args.titles)
+            size_mb = path.stat().st_size / 1e6
+            floor_s = median_seconds(lambda p=path: floor(p), args.rounds)  # type: ignore[misc]
+            count, total = ours(path)
+            assert (count, total) == (args.titles, expected_total), (count, total, expected_total)
+            ours_s = median_seconds(lambda p=path: ours(p), args.rounds)  # type: ignore[misc]
+            stream_count, stream_total = ours_streaming(path)
+            assert (stream_count, stream_total) == (args.titles, expected_total)
+            stream_s = median_seconds(lambda p=path: ours_streaming(p), args.rounds)  # type: ignore[misc]
+            print(f"\n{label}: {size_mb:.1f} MB, total paid {expected_total / 100:,.2f}")
+            print(f"  floor (read + split lines)   {floor_s * 1000:8.1f} ms")
+            print(
+                f"  parse_return                 {ours_s * 1000:8.1f} ms  {args.titles / ours_s:>10,.0f} titles/s"
+                f"  {ours_s / floor_s:5.1f}x floor"
+            )
+            print(
+                f"  iter_records                 {stream_s * 1000:8.1f} ms  {args.titles / stream_s:>10,.0f} titles/s"
+                f"  {stream_s / floor_s:5.1f}x floor"
+            )
+            if args.peers_python:
+                done = subprocess.run(
+                    [args.peers_python, "-c", PEER_SCRIPT, str(path), str(args.peer_rounds)],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if done.returncode != 0:
+                    print(f"  pycobranca: failed: {done.stderr.strip().splitlines()[-1:]}")
+                    continue
+                peer = json.loads(done.stdout)
+                correct = peer["count"] == args.titles and peer["total"] == expected_total
+                print(
+                    f"  pycobranca 1.1.2             {peer['seconds'] * 1000:8.1f} ms"
+                    f"  {args.titles / peer['seconds']:>10,.0f} titles/s  {peer['seconds'] / floor_s:5.1f}x floor"
+                    f"  totals {'correct' if correct else 'WRONG'} ({peer['count']:,} titles,"
+                    f" {peer['total'] / 100:,.2f}); parse_return is {peer['seconds'] / ours_s:.1f}x as fast"
+                )
+            else:
+                print("  peers: not run (pass --peers-python with pycobranca installed)")
+
+        if args.skip_memory:
+            return
+        big = Path(folder) / "big400.ret"
+        start = time.perf_counter()
+        expected_total = write_cnab400(big, MEMORY_TITLES)
+        written_s = time.perf_counter() - start
+        print(
+            f"\nMemory: iter_records over {MEMORY_TITLES:,} CNAB 400 titles "
+            f"({big.stat().st_size / 1e6:.0f} MB, written in {written_s:.0f} s), in a subprocess"
+        )
+        for mode in ("plain", "trace"):
+            done = subprocess.run(
+                [sys.executable, "-c", MEMORY_SCRIPT, str(big), mode], capture_output=True, text=True, check=True
+            )
+            figures = json.loads(done.stdout)
+            assert (figures["count"], figures["total"]) == (MEMORY_TITLES, expected_total), figures
+            if mode == "plain":
+                peak_mb = figures["maxrss_kb"] / 1024
+                print(
+                    f"  peak RSS of the whole process  {peak_mb:6.1f} MB"
+                    f" (after imports {figures['before_kb'] / 1024:.1f} MB); {figures['seconds']:.1f} s,"
+                    f" {MEMORY_TITLES / figures['seconds']:,.0f} titles/s;"
+                    f" {'under' if peak_mb < MEMORY_LIMIT_MB else 'OVER'} {MEMORY_LIMIT_MB:.0f} MB"
+                )
+            else:
+                traced_mb = figures["traced_peak"] / 1e6
+                print(f"  tracemalloc peak (Python allocations while streaming)  {traced_mb:6.2f} MB")
+
+
+if __name__ == "__main__":
+    main()
