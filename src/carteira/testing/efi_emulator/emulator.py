@@ -24,6 +24,7 @@ from carteira.testing.efi_emulator.ledger import Ledger
 from carteira.testing.efi_emulator.notifications import CallbackFn, Courier, DeliveryRecord, NotificationBook
 from carteira.testing.efi_emulator.refusals import EfiRefusal, invalid
 from carteira.testing.efi_emulator.switches import Switches
+from carteira.testing.efi_emulator.transport import EmulatorTransport
 from carteira.testing.efi_emulator.views import carnet_view, charge_view
 
 _log = logging.getLogger("carteira.testing.efi_emulator")
@@ -236,8 +237,6 @@ class EfiEmulator:
 
     def transport(self) -> httpx.BaseTransport:
         """An httpx transport that answers in-process: `httpx.Client(transport=emu.transport(), base_url=...)`."""
-        from carteira.testing.efi_emulator.transport import EmulatorTransport
-
         return EmulatorTransport(self)
 
     def handle(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Reply:

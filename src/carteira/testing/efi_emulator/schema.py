@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 from carteira.testing.efi_emulator.documents import cnpj_is_valid, cpf_is_valid
-from carteira.testing.efi_emulator.refusals import EfiRefusal, invalid, rule, unknown_property
+from carteira.testing.efi_emulator.refusals import invalid, rule, unknown_property
 from carteira.testing.efi_emulator.switches import Switches
 
 DATE_PATTERN = re.compile(r"^[12][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
@@ -357,9 +357,3 @@ def parcel_values(total: int, repeats: int, *, split: bool, remainder: str) -> l
     values = [share] * repeats
     values[0 if remainder == "first" else -1] += left
     return values
-
-
-def refuse_unless(condition: bool, refusal: EfiRefusal) -> None:
-    """Raise `refusal` when `condition` is false (a business rule guard that reads as a sentence)."""
-    if not condition:
-        raise refusal
