@@ -128,3 +128,16 @@ def test_cli_prints_one_line_when_ready_and_serves() -> None:
         assert time.monotonic() - started < 10
     assert process.returncode == 0
     assert CLIENT_SECRET not in (process.stderr.read() if process.stderr else "")
+
+
+def test_the_server_reads_chunked_bodies() -> None:
+    emu = EfiEmulator(CLIENT_ID, CLIENT_SECRET, today=TODAY)
+
+    def chunks() -> Any:
+        yield b'{"grant_type": '
+        yield b'"client_credentials"}'
+
+    with serve(emu) as url, httpx.Client(base_url=url) as client:
+        response = client.post("/v1/authorize", auth=(CLIENT_ID, CLIENT_SECRET), content=chunks())
+        assert response.status_code == 200
+        assert response.json()["token_type"] == "Bearer"
