@@ -114,5 +114,5 @@ class TestEfiGatewayOnEmulator(PaymentGatewayContract):
     @pytest.fixture
     def harness(self) -> Iterator[GatewayHarness]:  # type: ignore[override]
         harness = EmulatorHarness()
-        with harness.efi:
+        with harness.emulator, harness.efi:
             yield harness
