@@ -70,8 +70,16 @@ def _store(where: str) -> Store:
     return SqliteStore(where) if where.endswith(".db") else PostgresStore(POSTGRES_DSN, schema=where, max_size=2)
 
 
+def _migrate(where: str) -> None:
+    store = _store(where)
+    try:
+        store.migrate()
+    finally:
+        store.close()
+
+
 def test_a_kill_in_the_middle_of_a_unit_keeps_none_of_it(where: str) -> None:
-    _store(where).migrate()
+    _migrate(where)
     child = _start("mid-unit", where)
     _wait_for(child, "MID")  # unit 1 has written 30,000 rows and not committed
     _kill(child)
@@ -89,7 +97,7 @@ def test_a_kill_in_the_middle_of_a_unit_keeps_none_of_it(where: str) -> None:
 
 
 def test_a_kill_at_any_moment_keeps_whole_units_only(where: str) -> None:
-    _store(where).migrate()
+    _migrate(where)
     child = _start("commit-loop", where)
     printed = _wait_for(child, "committed 0")
     time.sleep(random.uniform(0.05, 0.5))  # somewhere inside a later unit, or its commit

@@ -124,7 +124,8 @@ class Table(Generic[T]):
 
 
 def _cents(value: int) -> Money:
-    return Money.from_cents(value)
+    # Most open balances and settlement components are zero: share the one ZERO instead of building it.
+    return Money.ZERO if value == 0 else Money.from_cents(value)
 
 
 def _optional_cents(value: int | None) -> Money | None:
@@ -187,11 +188,12 @@ def _installment_row(i: Installment, codec: Codec) -> Row:
 
 
 def _installment(row: Sequence[Any], codec: Codec) -> Installment:
+    amount = Money.from_cents(row[4])
     return Installment(
         row[0],
         row[1],
         codec.date_in(row[3]),
-        Money.from_cents(row[4]),
+        amount,
         codec.terms(row[10], row[11], row[12], row[13], row[14]),
         contract_id=row[2],
         number=row[5],
@@ -199,9 +201,9 @@ def _installment(row: Sequence[Any], codec: Codec) -> Installment:
         bank_title_number=row[7],
         document_number=row[8],
         bank_contract=row[9],
-        principal_open=Money.from_cents(row[15]),
-        fine_open=Money.from_cents(row[16]),
-        interest_open=Money.from_cents(row[17]),
+        principal_open=amount if row[15] == row[4] else _cents(row[15]),  # an open one owes its whole amount
+        fine_open=_cents(row[16]),
+        interest_open=_cents(row[17]),
         fine_charged=codec.flag_in(row[18]),
         interest_from=codec.optional_date_in(row[19]),
         status=InstallmentStatus(row[20]),
