@@ -22,7 +22,7 @@ from carteira.errors import (
     GatewayUnavailable,
     GatewayValidationError,
 )
-from carteira.ports.gateway import ChargeStatus, Item, Payer, find_created
+from carteira.ports.gateway import ChargeStatus, IssuedBillet, Item, Payer, find_created
 from tests.support import unavailable
 
 from .scripted import TODAY, billet
@@ -179,6 +179,7 @@ def test_under_faults_every_call_succeeds_or_says_whether_to_retry(emulator: Any
     """A storm of 5xx, timeouts and lost answers over 16 threads: no untyped error, no duplicate charge."""
     emulator.latency_s = 0.001
     outcomes: list[object] = []
+    changes: list[object] = []
     lock = threading.Lock()
     with _gateway(emulator) as efi:
 
@@ -193,6 +194,16 @@ def test_under_faults_every_call_succeeds_or_says_whether_to_retry(emulator: Any
                     result = exc
                 with lock:
                     outcomes.append((custom_id, result))
+                if isinstance(result, IssuedBillet):
+                    try:
+                        changed: object = efi.settle_charge(result.charge_id)
+                    except GatewayError as exc:
+                        changed = exc
+                    with lock:
+                        changes.append(changed)
+                    if round_ == 1:  # more faults while the other threads are mid-flight
+                        emulator.fail_next(2, status=502)
+                        emulator.lose_next_response(1)
 
         faults = [
             lambda: emulator.fail_next(3, status=503),
@@ -215,6 +226,12 @@ def test_under_faults_every_call_succeeds_or_says_whether_to_retry(emulator: Any
             # whatever happened, the custom_id resolves to at most one charge
             assert len(efi.find_charges(custom_id)) <= 1
     assert len(outcomes) == 48
+    for changed in changes:
+        # a settle is safe to repeat: it succeeds (True, or False when a lost answer had already done it)
+        # or, once the retries are spent, says it is safe to retry
+        assert changed in (True, False) or (isinstance(changed, GatewayUnavailable) and changed.retryable), changed
+    settled = [i for i, c in emulator.charges.items() if c["status"] == "settled"]
+    assert len(settled) >= sum(1 for c in changes if c in (True, False))
     assert any(isinstance(r, GatewayOutcomeUnknown) for _, r in outcomes)
 
 
