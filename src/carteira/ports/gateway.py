@@ -16,7 +16,7 @@ sending or by the gateway; ``field`` names what), :class:`~carteira.errors.Gatew
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
@@ -258,9 +258,15 @@ class PaymentGateway(Protocol):
         """Issue one billet; raises ``GatewayOutcomeUnknown`` when it may have been created without an answer."""
         ...
 
-    def create_billets(self, requests: Sequence[BilletRequest], *, concurrency: int = 8) -> list[BilletOutcome]:
+    def create_billets(
+        self,
+        requests: Sequence[BilletRequest],
+        *,
+        concurrency: int = 8,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[BilletOutcome]:
         """Issue many billets, at most ``concurrency`` at a time; one outcome per request, in order, never raising
-        for one request's failure."""
+        for one request's failure. ``progress(done, total)`` is called after each request, with ``done`` growing."""
         ...
 
     def create_carnet(self, request: CarnetRequest) -> IssuedCarnet:

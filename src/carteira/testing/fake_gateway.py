@@ -183,7 +183,13 @@ class FakeGateway:
                 adjustments=checked.adjustments,
             )
 
-    def create_billets(self, requests: Sequence[BilletRequest], *, concurrency: int = 8) -> list[BilletOutcome]:
+    def create_billets(
+        self,
+        requests: Sequence[BilletRequest],
+        *,
+        concurrency: int = 8,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[BilletOutcome]:
         """Issue many billets, one outcome per request in order (the fake runs them one by one)."""
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 256:
             raise InvalidInput("must be a whole number from 1 to 256", field="concurrency", raw=repr(concurrency))
@@ -193,6 +199,8 @@ class FakeGateway:
                 outcomes.append(BilletOutcome(request=request, billet=self.create_billet(request)))
             except GatewayError as exc:
                 outcomes.append(BilletOutcome(request=request, error=exc))
+            if progress is not None:
+                progress(len(outcomes), len(requests))
         return outcomes
 
     def create_carnet(self, request: CarnetRequest) -> IssuedCarnet:

@@ -367,23 +367,40 @@ class EfiGateway:
         )
         return billet
 
-    def create_billets(self, requests: Sequence[BilletRequest], *, concurrency: int = 8) -> list[BilletOutcome]:
+    def create_billets(
+        self,
+        requests: Sequence[BilletRequest],
+        *,
+        concurrency: int = 8,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[BilletOutcome]:
         """Issue many billets over this one client, ``concurrency`` at a time; one outcome per request, in order.
 
         A request's ``GatewayError`` becomes its outcome's ``error``; anything else (a bug) propagates.
+        ``progress(done, total)`` is called after each request, from the sending threads but one call at
+        a time, so ``done`` only grows.
         """
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 256:
             raise InvalidInput("must be a whole number from 1 to 256", field="concurrency", raw=repr(concurrency))
+        total = len(requests)
+        done = 0
+        progress_lock = threading.Lock()
 
         def one(request: BilletRequest) -> BilletOutcome:
+            nonlocal done
             try:
-                return BilletOutcome(request=request, billet=self.create_billet(request))
+                outcome = BilletOutcome(request=request, billet=self.create_billet(request))
             except GatewayError as exc:
-                return BilletOutcome(request=request, error=exc)
+                outcome = BilletOutcome(request=request, error=exc)
+            if progress is not None:
+                with progress_lock:
+                    done += 1
+                    progress(done, total)
+            return outcome
 
-        if concurrency == 1 or len(requests) <= 1:
+        if concurrency == 1 or total <= 1:
             return [one(request) for request in requests]
-        with ThreadPoolExecutor(max_workers=min(concurrency, len(requests)), thread_name_prefix="efi") as pool:
+        with ThreadPoolExecutor(max_workers=min(concurrency, total), thread_name_prefix="efi") as pool:
             return list(pool.map(one, requests))
 
     def create_carnet(self, request: CarnetRequest) -> IssuedCarnet:

@@ -180,7 +180,11 @@ class PaymentGatewayContract:
     def test_many_billets_give_one_outcome_each_in_order(self, harness: GatewayHarness) -> None:
         requests = [self.billet(harness) for _ in range(4)]
         requests[2] = self.billet(harness, payer=Payer("Maria", _CPF))
-        outcomes = harness.gateway.create_billets(requests, concurrency=3)
+        seen: list[tuple[int, int]] = []
+        outcomes = harness.gateway.create_billets(
+            requests, concurrency=3, progress=lambda done, total: seen.append((done, total))
+        )
+        assert seen == [(n, 4) for n in range(1, 5)]
         assert [o.request for o in outcomes] == requests
         assert [o.ok for o in outcomes] == [True, True, False, True]
         assert isinstance(outcomes[2].error, GatewayValidationError)
