@@ -86,7 +86,7 @@ class PostgresUnitOfWork(SqlUnitOfWork):
         return self._conn
 
     def _fail(self, exc: Exception, table: str = "") -> NoReturn:
-        raise self._store._translate(exc, table) from exc
+        raise self.spoil(self._store._translate(exc, table)) from exc
 
     def begin(self) -> None:
         """Check the schema once, then borrow a connection (its transaction begins with the first statement)."""

@@ -35,6 +35,7 @@ __all__ = ["DuplicateKey", "SqlUnitOfWork"]
 T = TypeVar("T", Customer, Contract, Installment, Settlement, CreditLetter, Anticipation, PortfolioSettings)
 
 V = TypeVar("V", bound=Versioned)
+E = TypeVar("E", bound=Exception)
 
 _SETTINGS_KEY = "portfolio"
 
@@ -338,7 +339,7 @@ class SqlUnitOfWork:
     codec: r.Codec
 
     def __init__(self) -> None:
-        self._spoiled: Conflict | None = None
+        self._spoiled: Exception | None = None
         self._active = False
         self._customers = _Customers(self, r.CUSTOMERS)
         self._contracts = _Contracts(self, r.CONTRACTS)
@@ -459,7 +460,7 @@ class SqlUnitOfWork:
             self.release()
 
     def commit(self) -> None:
-        """Keep everything done in this unit so far; a spoiled unit raises its ``Conflict`` and keeps nothing."""
+        """Keep everything done in this unit so far; a spoiled unit raises its error again and keeps nothing."""
         self.check_active()
         if self._spoiled is not None:
             raise self._spoiled
@@ -471,7 +472,11 @@ class SqlUnitOfWork:
         if not self._active:
             raise InvalidInput("the unit of work is used outside its with block", field="unit_of_work")
 
-    def spoil(self, conflict: Conflict) -> Conflict:
-        """Remember ``conflict`` so that ``commit()`` refuses to keep any of this unit; returns it to raise."""
-        self._spoiled = conflict
-        return conflict
+    def spoil(self, error: E) -> E:
+        """Remember ``error`` so that ``commit()`` refuses to keep any of this unit; returns it to raise.
+
+        A ``Conflict`` spoils the unit, and so does any failed statement: a failed ``executemany``
+        may have written part of its rows, which must never be committed.
+        """
+        self._spoiled = error
+        return error

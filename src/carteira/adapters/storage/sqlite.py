@@ -49,7 +49,7 @@ class SqliteUnitOfWork(SqlUnitOfWork):
         self._conn: sqlite3.Connection | None = None
 
     def _fail(self, exc: sqlite3.Error) -> NoReturn:
-        raise self._store._unavailable(exc) from exc
+        raise self.spoil(self._store._unavailable(exc)) from exc
 
     @property
     def _c(self) -> sqlite3.Connection:
@@ -120,6 +120,7 @@ class SqliteUnitOfWork(SqlUnitOfWork):
         try:
             self._c.executemany(sql, rows)
         except sqlite3.IntegrityError as exc:
+            # The caller rolls back to its savepoint, undoing the rows inserted before the duplicate.
             raise DuplicateKey(str(exc)) from exc
         except sqlite3.Error as exc:
             self._fail(exc)
