@@ -407,6 +407,20 @@ def test_the_environment_is_required_and_checked() -> None:
         EfiGateway("id", SECRET)  # type: ignore[call-arg]
 
 
+@pytest.mark.parametrize(("args", "field"), [(("", SECRET), "client_id"), (("id", ""), "client_secret")])
+def test_credentials_are_required(args: tuple[str, str], field: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        EfiGateway(*args, "sandbox")
+    assert caught.value.field == field
+    assert SECRET not in str(caught.value)
+
+
+@pytest.mark.parametrize("timeout", [0, -1.0, 601, True])
+def test_the_timeout_must_be_sensible(timeout: float) -> None:
+    with pytest.raises(InvalidInput, match="timeout"):
+        EfiGateway("id", SECRET, "sandbox", timeout=timeout)
+
+
 def test_environments_reach_their_own_hosts() -> None:
     seen: list[str] = []
 

@@ -149,6 +149,10 @@ class EfiGateway:
                 raw=repr(environment),
                 hint="each Efí application has one credential pair per environment",
             )
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 600:
+            raise InvalidInput(
+                "must be a number of seconds above 0 and at most 600", field="timeout", raw=repr(timeout)
+            )
         if not isinstance(client_id, str) or not client_id:
             raise InvalidInput("is required", field="client_id")
         if not isinstance(client_secret, str) or not client_secret:
