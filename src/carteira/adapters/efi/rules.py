@@ -56,6 +56,7 @@ REPEATS_MIN = 2
 REPEATS_MAX = 12
 """Most parcels of a carnet (Efí code 4600059)."""
 DAYS_TO_WRITE_OFF_MAX = 120
+"""Most days after the due date before Efí writes a billet off."""
 TEXT_MAX = 255
 MESSAGE_LINES_MAX = 4
 MESSAGE_LINE_MAX = 100
@@ -331,8 +332,10 @@ def check_billet(request: BilletRequest, today: date) -> CheckedCharge:
     )
     check_new_due(request.due, today)
     days = request.days_to_write_off
-    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 120):
-        raise _refuse("days_to_write_off", f"{days!r} is not a whole number of days from 0 to 120")
+    if days is not None and (
+        isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= DAYS_TO_WRITE_OFF_MAX
+    ):
+        raise _refuse("days_to_write_off", f"{days!r} is not a whole number of days from 0 to {DAYS_TO_WRITE_OFF_MAX}")
     return checked
 
 
