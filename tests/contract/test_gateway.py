@@ -12,8 +12,8 @@ from carteira.adapters.efi import EfiGateway
 from carteira.domain.money import Money
 from carteira.ports.gateway import PaymentGateway
 from carteira.testing.contracts.gateway import GatewayHarness, PaymentGatewayContract
+from carteira.testing.efi_emulator import EfiEmulator
 from carteira.testing.fake_gateway import FakeGateway
-from tests.support import unavailable
 
 TODAY = date(2026, 1, 10)
 CALLBACK = "https://erp.example/efi/callback"
@@ -63,10 +63,6 @@ class EmulatorHarness:
     """The contract's view of EfiGateway talking to the emulator through its in-process transport."""
 
     def __init__(self) -> None:
-        try:
-            from carteira.testing.efi_emulator import EfiEmulator
-        except ImportError as exc:
-            unavailable(f"the Efí emulator is not importable yet ({exc})")
         self.emulator = EfiEmulator(client_id="cid", client_secret="csecret", today=TODAY)
         self.tokens: list[str] = []
         self.emulator.register_callback(CALLBACK, self._deliver)
@@ -112,7 +108,7 @@ class TestFakeGateway(PaymentGatewayContract):
 
 class TestEfiGatewayOnEmulator(PaymentGatewayContract):
     @pytest.fixture
-    def harness(self) -> Iterator[GatewayHarness]:  # type: ignore[override]
+    def harness(self) -> Iterator[GatewayHarness]:
         harness = EmulatorHarness()
         with harness.emulator, harness.efi:
             yield harness

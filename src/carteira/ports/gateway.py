@@ -16,7 +16,7 @@ sending or by the gateway; ``field`` names what), :class:`~carteira.errors.Gatew
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
@@ -111,6 +111,11 @@ class Item:
     quantity: int = 1
 
 
+def _item_tuple(items: Iterable[Item]) -> tuple[Item, ...]:
+    # A named converter, not `tuple`: mypy's attrs plugin cannot type a generic builtin as a converter.
+    return tuple(items)
+
+
 @attrs.frozen(kw_only=True)
 class BilletRequest:
     """A billet to issue in one step: what is charged, to whom, when it is due and on what late terms.
@@ -120,7 +125,7 @@ class BilletRequest:
     attempt to create: it is how an unknown outcome is resolved (:func:`find_created`).
     """
 
-    items: tuple[Item, ...] = attrs.field(converter=tuple)
+    items: tuple[Item, ...] = attrs.field(converter=_item_tuple)
     payer: Payer
     due: date
     custom_id: str | None = None
@@ -140,7 +145,7 @@ class CarnetRequest:
     costs the full total, as Efí does.
     """
 
-    items: tuple[Item, ...] = attrs.field(converter=tuple)
+    items: tuple[Item, ...] = attrs.field(converter=_item_tuple)
     payer: Payer
     first_due: date
     repeats: int

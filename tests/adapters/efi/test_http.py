@@ -431,7 +431,7 @@ def test_environments_reach_their_own_hosts() -> None:
         return ok()
 
     for environment in ("sandbox", "production"):
-        with EfiGateway("id", SECRET, environment, transport=httpx.MockTransport(handler)) as efi:  # type: ignore[arg-type]
+        with EfiGateway("id", SECRET, environment, transport=httpx.MockTransport(handler)) as efi:
             efi.resend_billet(1, "a@example.com")
     assert seen == ["cobrancas-h.api.efipay.com.br"] * 2 + ["cobrancas.api.efipay.com.br"] * 2
 

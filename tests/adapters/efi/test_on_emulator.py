@@ -23,24 +23,15 @@ from carteira.errors import (
     GatewayValidationError,
 )
 from carteira.ports.gateway import ChargeStatus, IssuedBillet, Item, Payer, find_created
-from tests.support import unavailable
+from carteira.testing.efi_emulator import EfiEmulator, serve
 
 from .scripted import TODAY, billet
 
 SECRET = "csecret-NEVER-SHOW-7f3a"
 
-try:
-    from carteira.testing.efi_emulator import EfiEmulator, serve
-except ImportError as _missing:  # the emulator is written in parallel; skip until it lands
-    EfiEmulator = None
-    serve = None
-    _MISSING = str(_missing)
-
 
 @pytest.fixture
-def emulator() -> Iterator[Any]:
-    if EfiEmulator is None:
-        unavailable(f"the Efí emulator is not importable ({_MISSING})")
+def emulator() -> Iterator[EfiEmulator]:
     emu = EfiEmulator(client_id="cid", client_secret=SECRET, today=TODAY)
     yield emu
     emu.close()
@@ -178,7 +169,7 @@ def test_a_create_that_timed_out_before_the_work_is_found_missing_and_can_be_rei
 def test_under_faults_every_call_succeeds_or_says_whether_to_retry(emulator: Any) -> None:
     """A storm of 5xx, timeouts and lost answers over 16 threads: no untyped error, no duplicate charge."""
     emulator.latency_s = 0.001
-    outcomes: list[object] = []
+    outcomes: list[tuple[str, object]] = []
     changes: list[object] = []
     lock = threading.Lock()
     with _gateway(emulator) as efi:
@@ -205,13 +196,9 @@ def test_under_faults_every_call_succeeds_or_says_whether_to_retry(emulator: Any
                         emulator.fail_next(2, status=502)
                         emulator.lose_next_response(1)
 
-        faults = [
-            lambda: emulator.fail_next(3, status=503),
-            lambda: emulator.timeout_next(3),
-            lambda: emulator.lose_next_response(3),
-        ]
-        for inject in faults:
-            inject()
+        emulator.fail_next(3, status=503)
+        emulator.timeout_next(3)
+        emulator.lose_next_response(3)
         threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]
         for thread in threads:
             thread.start()
