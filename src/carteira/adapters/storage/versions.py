@@ -33,10 +33,15 @@ def with_version(record: V, version: int) -> V:
     returning the stored records from ``put_many`` cheap for a unit of 100,000 installments.
     """
     cls = type(record)
+    copy = object.__new__(cls)
+    fields = getattr(record, "__dict__", None)
+    if fields is not None:  # a dict class (the domain's hot records): one update copies every field
+        copy.__dict__.update(fields)
+        copy.__dict__["version"] = version
+        return copy
     names = _FIELDS.get(cls)
     if names is None:
         names = _FIELDS[cls] = tuple(field.name for field in attrs.fields(cls))  # type: ignore[arg-type]
-    copy = object.__new__(cls)
     for name in names:
         object.__setattr__(copy, name, getattr(record, name))
     object.__setattr__(copy, "version", version)
