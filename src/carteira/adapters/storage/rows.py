@@ -123,6 +123,14 @@ class Table(Generic[T]):
     order_by: str
 
 
+_HUNDRED = Decimal(100)
+
+
+def _c(money: Money) -> int:
+    """``money.cents``, computed inline: a row of a settlement converts 20 amounts, and this is twice as fast."""
+    return int(money.amount * _HUNDRED)  # exact: Money always holds whole cents
+
+
 def _cents(value: int) -> Money:
     # Most open balances and settlement components are zero: share the one ZERO instead of building it.
     return Money.ZERO if value == 0 else Money.from_cents(value)
@@ -165,7 +173,7 @@ def _installment_row(i: Installment, codec: Codec) -> Row:
         i.customer_id,
         i.contract_id,
         codec.date_out(i.due),
-        i.amount.cents,
+        _c(i.amount),
         i.number,
         i.description,
         i.bank_title_number,
@@ -176,9 +184,9 @@ def _installment_row(i: Installment, codec: Codec) -> Row:
         terms.grace_days,
         terms.interest_mode.value,
         terms.imputation.value,
-        i.principal_open.cents,
-        i.fine_open.cents,
-        i.interest_open.cents,
+        _c(i.principal_open),
+        _c(i.fine_open),
+        _c(i.interest_open),
         codec.flag_out(i.fine_charged),
         codec.optional_date_out(i.interest_from),
         i.status.value,
@@ -254,25 +262,25 @@ def _settlement_row(s: Settlement, codec: Codec) -> Row:
         s.installment_id,
         s.customer_id,
         s.kind.value,
-        s.paid.cents,
+        _c(s.paid),
         codec.date_out(s.paid_on),
         codec.optional_date_out(s.credited_on),
-        s.principal.cents,
-        s.interest.cents,
-        s.fine.cents,
-        s.extra_charge.cents,
-        s.extra_discount.cents,
-        s.discount.cents,
-        s.abatement.cents,
-        s.credit_letter_amount.cents,
-        s.bank_charges.cents,
-        s.other.cents,
-        s.fine_accrued.cents,
-        s.interest_accrued.cents,
+        _c(s.principal),
+        _c(s.interest),
+        _c(s.fine),
+        _c(s.extra_charge),
+        _c(s.extra_discount),
+        _c(s.discount),
+        _c(s.abatement),
+        _c(s.credit_letter_amount),
+        _c(s.bank_charges),
+        _c(s.other),
+        _c(s.fine_accrued),
+        _c(s.interest_accrued),
         s.revenue_kind.value,
-        before.principal_open.cents,
-        before.fine_open.cents,
-        before.interest_open.cents,
+        _c(before.principal_open),
+        _c(before.fine_open),
+        _c(before.interest_open),
         codec.flag_out(before.fine_charged),
         codec.optional_date_out(before.interest_from),
         before.status.value,
@@ -366,10 +374,10 @@ def _letter_row(c: CreditLetter, codec: Codec) -> Row:
     return (
         c.id,
         c.customer_id,
-        c.amount.cents,
+        _c(c.amount),
         c.origin_settlement_id,
         codec.date_out(c.created_on),
-        c.balance.cents,
+        _c(c.balance),
         c.status.value,
     )
 
@@ -431,9 +439,9 @@ def item_to_row(anticipation_id: str, position: int, item: AnticipatedInstallmen
         anticipation_id,
         position,
         item.installment_id,
-        item.face_value.cents,
+        _c(item.face_value),
         codec.date_out(item.due),
-        item.present_value.cents,
+        _c(item.present_value),
     )
 
 
@@ -473,9 +481,9 @@ def _settings_row(s: PortfolioSettings, codec: Codec) -> Row:
     policy = s.policy
     return (
         1,
-        None if policy.over.amount is None else policy.over.amount.cents,
+        None if policy.over.amount is None else _c(policy.over.amount),
         _rate_or_none(codec, policy.over.rate),
-        None if policy.under.amount is None else policy.under.amount.cents,
+        None if policy.under.amount is None else _c(policy.under.amount),
         _rate_or_none(codec, policy.under.rate),
         codec.flag_out(policy.settle_beyond_tolerance),
         codec.optional_date_out(policy.closing_date),
