@@ -11,8 +11,11 @@ each by default), then, in the same run:
 * the peak memory of ``iter_records`` over a 999,997-title CNAB 400 file, streamed from a temporary file in a
   subprocess (peak RSS of the whole process, and the tracemalloc peak of Python allocations).
 
-Run from the project root: ``.venv/bin/python benchmarks/parse.py [--titles N] [--rounds R]
-[--peers-python /tmp/peers-venv/bin/python] [--skip-memory]``.
+Times are CPU seconds of the measuring process (``time.process_time``), so other work on a shared machine
+does not inflate them; the memory subprocess prints its wall-clock time. Run from the project root:
+
+    .venv/bin/python benchmarks/parse.py [--titles N] [--rounds R]
+        [--peers-python /tmp/peers-venv/bin/python] [--skip-memory]
 """
 
 from __future__ import annotations
@@ -137,9 +140,9 @@ def write_cnab240(path: Path, count: int) -> int:
 def median_seconds(action: Callable[[], object], rounds: int) -> float:
     timings = []
     for _ in range(rounds):
-        start = time.perf_counter()
+        start = time.process_time()
         action()
-        timings.append(time.perf_counter() - start)
+        timings.append(time.process_time() - start)
     return statistics.median(timings)
 
 
@@ -170,9 +173,9 @@ path, rounds = sys.argv[1], int(sys.argv[2])
 data = open(path, "rb").read()
 timings, result = [], None
 for _ in range(rounds):
-    start = time.perf_counter()
+    start = time.process_time()
     result = Retorno.ler(open(path, "rb").read())
-    timings.append(time.perf_counter() - start)
+    timings.append(time.process_time() - start)
 total = sum(int(r.valor_recebido or 0) for r in result.registros)
 print(json.dumps({"seconds": statistics.median(timings), "count": len(result.registros), "total": total}))
 """
@@ -180,8 +183,20 @@ print(json.dumps({"seconds": statistics.median(timings), "count": len(result.reg
 MEMORY_SCRIPT = r"""
 import json, resource, sys, time, tracemalloc
 from carteira.adapters.cnab import iter_records
+
+def peak_kb():
+    # VmHWM is this process's own peak RSS; ru_maxrss survives exec on Linux and would report the parent's.
+    try:
+        with open("/proc/self/status") as status:
+            for row in status:
+                if row.startswith("VmHWM:"):
+                    return int(row.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
 path, traced = sys.argv[1], sys.argv[2] == "trace"
-before_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before_kb = peak_kb()
 if traced:
     tracemalloc.start()
 start = time.perf_counter()
@@ -192,8 +207,8 @@ with open(path, "rb") as stream:
         total += record.paid.cents
 elapsed = time.perf_counter() - start
 peak = tracemalloc.get_traced_memory()[1] if traced else 0
-print(json.dumps({"count": count, "total": total, "seconds": elapsed, "maxrss_kb": resource.getrusage(
-    resource.RUSAGE_SELF).ru_maxrss, "before_kb": before_kb, "traced_peak": peak}))
+print(json.dumps({"count": count, "total": total, "seconds": elapsed, "maxrss_kb": peak_kb(),
+                  "before_kb": before_kb, "traced_peak": peak}))
 """
 
 

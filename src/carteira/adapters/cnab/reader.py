@@ -12,6 +12,7 @@ rejection report instead of a return, a file without its trailer.
 from __future__ import annotations
 
 import gc
+import io
 from collections.abc import Iterable, Iterator
 from datetime import date
 from functools import lru_cache
@@ -30,8 +31,8 @@ __all__ = ["CnabParser", "ErrorCollector", "RecordStream", "iter_records", "pars
 ERRORS_REPORTED_MAX: Final = 50
 """How many line errors ``parse_return`` gathers (as notes on the first) before it stops reading."""
 
-_BOM: Final = "\xef\xbb\xbf"  # a UTF-8 byte-order mark, as latin-1 decoding shows it
-_EOF: Final = "\x1a"  # DOS end-of-file left by old transfer software
+_BOM_BYTES: Final = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark, seen at the start of some files
+_LINE_END: Final = b"\r\n\x1a"  # CR, LF, and the DOS end-of-file (Ctrl-Z) old transfer software leaves
 
 
 @lru_cache(maxsize=64)
@@ -72,10 +73,6 @@ class _Header:
     bank_code: str
     line: str
     number: int
-
-
-def _clean(line: str) -> str:
-    return line.rstrip("\r").rstrip(_EOF)
 
 
 def _sniff(line: str, number: int, source: str) -> _Header:
@@ -350,35 +347,36 @@ class RecordStream(Iterator[ReturnRecord]):
     def _pairs(self, lines: Iterable[tuple[int, str]]) -> Iterator[ReturnRecord]:
         build = self._compiled.build
         bank = self.bank_code
-        pending: tuple[int, str] | None = None
+        t_line = ""  # the T waiting for its U ("" when none is)
+        t_number = 0
         trailer: int | None = None
         number = 0
         records = 0
         for number, line in lines:
             segment = line[13:14]
-            if pending is not None:
+            if t_line:
                 if segment == "U" and line[7:8] == "3":
-                    t_number, t_line = pending
-                    pending = None
                     if len(line) != 240:
                         fitted = self._fit(line, number, "U")
                         if fitted is None:
+                            t_line = ""
                             continue
                         line = fitted
                     try:
                         yield build(t_line, line, t_number, number)
                     except BadField as bad:
                         self._bad_field(bad, {"T": t_number, "U": number})
+                    t_line = ""
                     records += 1
                     continue
                 self._fail(
                     "segment T is not followed by its segment U",
                     field="segment",
-                    line=pending[0],
-                    raw=pending[1][:14],
+                    line=t_number,
+                    raw=t_line[:14],
                     hint=f"line {number} should be the U of the title",
                 )
-                pending = None
+                t_line = ""
             if segment == "T" and line[7:8] == "3" and trailer is None:
                 if line[:3] != bank:
                     self._fail(
@@ -387,12 +385,9 @@ class RecordStream(Iterator[ReturnRecord]):
                         line=number,
                         raw=line[:3],
                     )
-                elif len(line) == 240:
-                    pending = (number, line)
-                else:
-                    fitted = self._fit(line, number, "T")
-                    if fitted is not None:
-                        pending = (number, fitted)
+                    continue
+                t_line = line if len(line) == 240 else (self._fit(line, number, "T") or "")
+                t_number = number
                 continue
             kind = line[7:8]
             if not line.strip():
@@ -414,12 +409,12 @@ class RecordStream(Iterator[ReturnRecord]):
                     line=number,
                     raw=line[:14],
                 )
-        if pending is not None:
+        if t_line:
             self._fail(
                 "segment T is not followed by its segment U",
                 field="segment",
-                line=pending[0],
-                raw=pending[1][:14],
+                line=t_number,
+                raw=t_line[:14],
                 hint="the file ends after it",
             )
         self._finish(trailer, number)
@@ -431,28 +426,18 @@ class RecordStream(Iterator[ReturnRecord]):
             self.warnings.append(f"line {number}: file trailer counts {int(count)} records; the file has {number}")
 
 
-def _text_lines(data: bytes) -> Iterator[tuple[int, str]]:
-    text = data.decode("latin-1")  # one byte is one column; CNAB files are never UTF-8
-    if text.startswith(_BOM):
-        text = text[len(_BOM) :]
-    crlf = data.count(b"\r\n")  # counting bytes is several times faster than counting in the text
-    if crlf and crlf == data.count(b"\n"):
-        lines = text.split("\r\n")  # all CRLF: split once rather than copy the text to drop the CRs
-    else:
-        lines = (text.replace("\r\n", "\n") if crlf else text).split("\n")
-    while lines and not lines[-1].strip(" \r\x1a"):
-        lines.pop()
-    if lines and lines[-1].endswith(_EOF):
-        lines[-1] = lines[-1].rstrip(_EOF)
-    return enumerate(lines, 1)
+def _lines(stream: BinaryIO) -> Iterator[tuple[int, str]]:
+    """Numbered lines of ``stream``, decoded as latin-1 (one byte is one column; CNAB is never UTF-8).
 
-
-def _stream_lines(stream: BinaryIO) -> Iterator[tuple[int, str]]:
-    for number, raw in enumerate(stream, 1):
-        line = raw.decode("latin-1")
-        if number == 1 and line.startswith(_BOM):
-            line = line[len(_BOM) :]
-        yield number, _clean(line.rstrip("\n"))
+    Line ends (LF or CRLF), a DOS end-of-file (Ctrl-Z) and a UTF-8 byte-order mark are removed here, so
+    the reader sees records only.
+    """
+    first = stream.readline()
+    if first.startswith(_BOM_BYTES):
+        first = first[len(_BOM_BYTES) :]
+    yield 1, first.rstrip(_LINE_END).decode("latin-1")
+    for number, raw in enumerate(stream, 2):
+        yield number, raw.rstrip(_LINE_END).decode("latin-1")
 
 
 def parse_return(data: bytes, layout: Layout | None = None, *, source: str = "") -> ReturnFile:
@@ -474,7 +459,9 @@ def parse_return(data: bytes, layout: Layout | None = None, *, source: str = "")
     # built so far (a third of the time); the collector is paused while they are built, and restored.
     gc.disable()
     try:
-        stream = RecordStream(_text_lines(bytes(data)), layout, source=source, errors=errors)
+        # The same line source as iter_records: reading line by line from memory is faster than splitting
+        # the whole text first, which holds every line and the text at once while records are built.
+        stream = RecordStream(_lines(io.BytesIO(data)), layout, source=source, errors=errors)
         records = tuple(stream)
     finally:
         if collecting:
@@ -502,7 +489,7 @@ def iter_records(stream: BinaryIO, layout: Layout | None = None, *, source: str 
     ``InvalidInput`` when it is reached, after the good records before it were yielded: a caller
     that must be all-or-nothing keeps the records until the stream is exhausted.
     """
-    return RecordStream(_stream_lines(stream), layout, source=source, errors=ErrorCollector(collect=False))
+    return RecordStream(_lines(stream), layout, source=source, errors=ErrorCollector(collect=False))
 
 
 class CnabParser:
