@@ -16,7 +16,7 @@ import io
 from collections.abc import Iterable, Iterator
 from datetime import date
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, repeat
 from typing import BinaryIO, Final
 
 import attrs
@@ -430,14 +430,15 @@ def _lines(stream: BinaryIO) -> Iterator[tuple[int, str]]:
     """Numbered lines of ``stream``, decoded as latin-1 (one byte is one column; CNAB is never UTF-8).
 
     Line ends (LF or CRLF), a DOS end-of-file (Ctrl-Z) and a UTF-8 byte-order mark are removed here, so
-    the reader sees records only.
+    the reader sees records only. Built from C-level iterators (map, enumerate): no Python frame per line.
     """
     first = stream.readline()
+    if not isinstance(first, bytes):
+        raise TypeError(f"a CNAB file is read as bytes: open it in binary mode ('rb'), not {type(first).__name__}")
     if first.startswith(_BOM_BYTES):
         first = first[len(_BOM_BYTES) :]
-    yield 1, first.rstrip(_LINE_END).decode("latin-1")
-    for number, raw in enumerate(stream, 2):
-        yield number, raw.rstrip(_LINE_END).decode("latin-1")
+    stripped = map(bytes.rstrip, chain((first,), stream), repeat(_LINE_END))
+    return enumerate(map(bytes.decode, stripped, repeat("latin-1")), 1)
 
 
 def parse_return(data: bytes, layout: Layout | None = None, *, source: str = "") -> ReturnFile:
