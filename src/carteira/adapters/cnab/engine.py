@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -27,7 +27,6 @@ CACHE_ENTRIES_MAX: Final = 4096
 """Per cache: enough for the zeros, dates and tariffs that repeat, small enough to stay bounded; a full
 cache is emptied and refilled, so values that stop repeating make room for those that start."""
 
-_MISS: Final = object()
 _EMPTY: Final[Mapping[str, FieldValue]] = MappingProxyType({})
 
 
@@ -41,50 +40,61 @@ class BadField(Exception):
         super().__init__(field, raw, reason)
 
 
-def _money_converter(decimals: int, cache: dict[str, Money | None]) -> Callable[[str, str], Money | None]:
+def _money_converter(decimals: int) -> Callable[[str, str], Money | None]:
     scale = 10 ** (2 - decimals)
 
     def convert(raw: str, name: str) -> Money | None:
         # isdecimal, not int() alone: int() also takes ' 12', '+12' and '1_2', which are not CNAB numbers.
         if raw.isdecimal():
-            value: Money | None = Money._of(Decimal(int(raw) * scale).scaleb(-2))
-        elif raw.isspace() or not raw:
-            value = None
-        else:
-            raise BadField(name, raw, "is not a number (digits only, implied decimals)")
-        if len(cache) >= CACHE_ENTRIES_MAX:
-            cache.clear()  # a new file's repeating values (its tariff, its dates) must get in again
-        cache[raw] = value
-        return value
+            return Money._of(Decimal(int(raw) * scale).scaleb(-2))
+        if raw.isspace() or not raw:
+            return None
+        raise BadField(name, raw, "is not a number (digits only, implied decimals)")
 
     return convert
 
 
-def _date_converter(fmt: DateFormat, cache: dict[str, date | None]) -> Callable[[str, str], date | None]:
+def _date_converter(fmt: DateFormat) -> Callable[[str, str], date | None]:
     def convert(raw: str, name: str) -> date | None:
         if raw.isdecimal():
             if int(raw) == 0:
-                value: date | None = None
+                return None
+            if fmt is DateFormat.YYYYMMDD:
+                year, month, day = int(raw[:4]), int(raw[4:6]), int(raw[6:8])
             else:
-                if fmt is DateFormat.YYYYMMDD:
-                    year, month, day = int(raw[:4]), int(raw[4:6]), int(raw[6:8])
-                else:
-                    day, month = int(raw[:2]), int(raw[2:4])
-                    year = int(raw[4:]) + (2000 if fmt is DateFormat.DDMMYY else 0)
-                try:
-                    value = date(year, month, day)
-                except ValueError:
-                    raise BadField(name, raw, f"is not a real date ({fmt.value})") from None
-        elif raw.isspace() or not raw:
-            value = None
-        else:
-            raise BadField(name, raw, f"is not a date ({fmt.value}, digits only)")
-        if len(cache) >= CACHE_ENTRIES_MAX:
-            cache.clear()  # a new file's repeating values (its tariff, its dates) must get in again
-        cache[raw] = value
-        return value
+                day, month = int(raw[:2]), int(raw[2:4])
+                year = int(raw[4:]) + (2000 if fmt is DateFormat.DDMMYY else 0)
+            try:
+                return date(year, month, day)
+            except ValueError:
+                raise BadField(name, raw, f"is not a real date ({fmt.value})") from None
+        if raw.isspace() or not raw:
+            return None
+        raise BadField(name, raw, f"is not a date ({fmt.value}, digits only)")
 
     return convert
+
+
+class _Cache(dict[str, Any]):
+    """Raw slice -> converted value, filled on a miss by ``__missing__`` (so a hit is one subscript).
+
+    Shared by every field of the same kind (a raw slice converts the same way whatever field it is), and
+    bounded: when full it is emptied, so values that stop repeating make room for those that start. A bad
+    slice raises :class:`BadField` without a field name; the reader finds the field (``diagnose``).
+    """
+
+    __slots__ = ("convert",)
+
+    def __init__(self, convert: Callable[[str, str], object]) -> None:
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, raw: str) -> object:
+        value = self.convert(raw, "")
+        if len(self) >= CACHE_ENTRIES_MAX:
+            self.clear()
+        self[raw] = value
+        return value
 
 
 def _integer(raw: str, name: str) -> int | None:
@@ -117,8 +127,16 @@ def _sum(*values: Money | None) -> Money | None:
 
 
 # Shared by every layout: a raw slice converts the same way whatever layout it came from.
-_MONEY_CACHES: dict[int, dict[str, Money | None]] = {}
-_DATE_CACHES: dict[DateFormat, dict[str, date | None]] = {}
+_CACHES: dict[object, _Cache] = {}
+
+
+def _cache_for(item: Field) -> _Cache:
+    if item.type is FieldType.MONEY:
+        key: object = (FieldType.MONEY, item.decimals)
+        return _CACHES.setdefault(key, _Cache(_money_converter(item.decimals)))
+    key = (FieldType.DATE, item.date_format)
+    return _CACHES.setdefault(key, _Cache(_date_converter(item.date_format)))
+
 
 _RECORD_ORDER: Final = (
     "movement_code",
@@ -163,21 +181,29 @@ class CompiledLayout:
     field_record: Mapping[str, str]
     source_code: str
 
+    def diagnose(self, bad: BadField, lines: Mapping[str, str]) -> BadField:
+        """Name the field behind ``bad`` (the caches raise without one) by reading the fields in order."""
+        if bad.field:
+            return bad
+        for item in self.layout.fields:
+            raw = lines[item.record][item.start - 1 : item.end]
+            try:
+                convert_field(item, raw)
+            except BadField as found:
+                return found
+        return bad  # pragma: no cover - the build failed on a field, so one of them fails again
+
 
 def compile_layout(layout: Layout) -> CompiledLayout:
     """Compile ``layout`` into a specialised record builder (done once per layout and cached by the reader)."""
     paired = layout.format == "cnab240"
     names: dict[str, object] = {
-        "_MISS": _MISS,
         "_BadField": BadField,
         "_Record": ReturnRecord,
         "_integer": _integer,
         "_sum": _sum,
         "_EMPTY": _EMPTY,
         "_new": object.__new__,
-        "_Money": Money,
-        "_set_amount": Money.__dict__["amount"].__set__,
-        "_Decimal": Decimal,
         "_OTHER": MovementCategory.OTHER,
         "_CATEGORIES": dict(layout.movements),
     }
@@ -256,7 +282,7 @@ def compile_layout(layout: Layout) -> CompiledLayout:
 
 
 def _field_code(item: Field, var: str, cut: str, names: dict[str, object], index: int) -> list[str]:
-    """The lines that read ``item`` into ``var``: a cache hit costs one dict lookup."""
+    """The lines that read ``item`` into ``var``: money and dates cost one subscript of a self-filling cache."""
     name = repr(item.name)
     if item.type is FieldType.TEXT:
         if item.name == "bank_title_number":
@@ -264,35 +290,23 @@ def _field_code(item: Field, var: str, cut: str, names: dict[str, object], index
         if item.name == "movement_code":
             return [f"    {var} = {cut}.strip()"]
         return [f"    {var} = {cut}.strip() or None"]
-    if item.type is FieldType.MONEY:
-        cache_m = _MONEY_CACHES.setdefault(item.decimals, {})
-        names[f"_c{index}"] = cache_m
-        names[f"_f{index}"] = _money_converter(item.decimals, cache_m)
-    elif item.type is FieldType.DATE:
-        cache_d = _DATE_CACHES.setdefault(item.date_format, {})
-        names[f"_c{index}"] = cache_d
-        names[f"_f{index}"] = _date_converter(item.date_format, cache_d)
-    elif item.type is FieldType.INTEGER:
+    if item.type is FieldType.INTEGER:
         return [f"    {var} = _integer({cut}, {name})"]
-    else:
+    if item.type is FieldType.PERCENT:
         names[f"_f{index}"] = _percent_converter(item.decimals)
         return [f"    {var} = _f{index}({cut}, {name})"]
-    lines = [
-        f"    r = {cut}",
-        f"    {var} = _c{index}.get(r, _MISS)",
-        f"    if {var} is _MISS:",
-    ]
-    if item.type is FieldType.MONEY and item.decimals == 2:
-        # The common miss (a value not seen yet) is converted inline, the Money written through its slot as
-        # Money._of does (digits with two implied places are whole cents by construction); blanks and
-        # errors take the slow path.
-        lines.append("        if r.isdecimal():")
-        lines.append(f"            {var} = _new(_Money)")
-        lines.append(f"            _set_amount({var}, _Decimal(int(r)).scaleb(-2))")
-        lines.append("        else:")
-        lines.append(f"            {var} = _f{index}(r, {name})")
-        lines.append(f"        if len(_c{index}) >= {CACHE_ENTRIES_MAX}: _c{index}.clear()")
-        lines.append(f"        _c{index}[r] = {var}")
-    else:
-        lines.append(f"        {var} = _f{index}(r, {name})")
-    return lines
+    names[f"_c{index}"] = _cache_for(item)
+    return [f"    {var} = _c{index}[{cut}]"]
+
+
+def convert_field(item: Field, raw: str) -> FieldValue:
+    """Convert one raw slice as ``item`` says, without caches (headers and error diagnosis use it)."""
+    if item.type is FieldType.TEXT:
+        return raw.strip() or None
+    if item.type is FieldType.INTEGER:
+        return _integer(raw, item.name)
+    if item.type is FieldType.PERCENT:
+        return _percent_converter(item.decimals)(raw, item.name)
+    if item.type is FieldType.MONEY:
+        return _money_converter(item.decimals)(raw, item.name)
+    return _date_converter(item.date_format)(raw, item.name)

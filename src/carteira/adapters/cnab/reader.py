@@ -21,8 +21,8 @@ from typing import BinaryIO, Final
 
 import attrs
 
-from carteira.adapters.cnab.engine import BadField, CompiledLayout, _date_converter, _integer, compile_layout
-from carteira.adapters.cnab.layout import Field, FieldType, Layout
+from carteira.adapters.cnab.engine import BadField, CompiledLayout, compile_layout, convert_field
+from carteira.adapters.cnab.layout import Layout
 from carteira.errors import InvalidInput
 from carteira.ports.return_files import ReturnFile, ReturnRecord
 
@@ -159,15 +159,6 @@ def _choose_layout(header: _Header, first_detail: str | None, source: str) -> La
     return candidates[0]
 
 
-def _header_value(item: Field, line: str) -> object:
-    raw = line[item.start - 1 : item.end]
-    if item.type is FieldType.DATE:
-        return _date_converter(item.date_format, {})(raw, item.name)
-    if item.type is FieldType.INTEGER:
-        return _integer(raw, item.name)
-    return raw.strip() or None
-
-
 class RecordStream(Iterator[ReturnRecord]):
     """The records of one return file, read lazily; the header is read (and the layout chosen) at once.
 
@@ -234,7 +225,7 @@ class RecordStream(Iterator[ReturnRecord]):
         line = header.line.ljust(layout.record_length)
         for item in layout.header:
             try:
-                value = _header_value(item, line)
+                value = convert_field(item, line[item.start - 1 : item.end])
             except BadField as bad:
                 # A stray character in a header shifts what follows; nothing in it settles a title.
                 self.warnings.append(f"line {header.number}: header {item.name} {bad.reason}: {bad.raw!r}; ignored")
@@ -258,9 +249,11 @@ class RecordStream(Iterator[ReturnRecord]):
     def _fail(self, reason: str, *, field: str, line: int, raw: str | None, hint: str = "") -> None:
         self._errors.add(InvalidInput(reason, field=field, source=self.source, line=line, raw=raw, hint=hint))
 
-    def _bad_field(self, bad: BadField, lines: dict[str, int]) -> None:
+    def _bad_field(self, bad: BadField, lines: dict[str, tuple[int, str]]) -> None:
+        bad = self._compiled.diagnose(bad, {record: text for record, (_, text) in lines.items()})
         record = self._compiled.field_record.get(bad.field, "")
-        self._fail(bad.reason, field=bad.field, line=lines.get(record, min(lines.values())), raw=bad.raw)
+        number = lines[record][0] if record in lines else min(n for n, _ in lines.values())
+        self._fail(bad.reason, field=bad.field, line=number, raw=bad.raw)
 
     def _fit(self, line: str, number: int, record: str) -> str | None:
         """The line padded to the record length, or ``None`` (and an error) when it cannot be a record."""
@@ -324,7 +317,7 @@ class RecordStream(Iterator[ReturnRecord]):
                 try:
                     yield build(line, number)
                 except BadField as bad:
-                    self._bad_field(bad, {"": number})
+                    self._bad_field(bad, {"": (number, line)})
             elif not line.strip():
                 continue
             elif trailer is not None:
@@ -365,7 +358,7 @@ class RecordStream(Iterator[ReturnRecord]):
                     try:
                         yield build(t_line, line, t_number, number)
                     except BadField as bad:
-                        self._bad_field(bad, {"T": t_number, "U": number})
+                        self._bad_field(bad, {"T": (t_number, t_line), "U": (number, line)})
                     t_line = ""
                     records += 1
                     continue
