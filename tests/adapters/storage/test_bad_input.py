@@ -112,3 +112,8 @@ def test_a_postgres_schema_newer_than_the_library_is_refused_and_nothing_written
         assert rows == [(1,), (99,)]
     finally:
         store.close()
+
+
+def test_an_in_memory_sqlite_path_is_refused_with_the_store_to_use() -> None:
+    with pytest.raises(InvalidInput, match="MemoryStore"):
+        SqliteStore(":memory:")

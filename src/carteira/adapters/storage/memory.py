@@ -112,7 +112,7 @@ def _refuse_twice(keys: Sequence[str], argument: str) -> None:
         seen.add(key)
 
 
-def _open_sorted(rows: Iterable[Installment], keep: Callable[[Installment], bool]) -> list[Installment]:
+def _sorted_by_due(rows: Iterable[Installment], keep: Callable[[Installment], bool]) -> list[Installment]:
     return sorted((row for row in rows if keep(row)), key=lambda row: (row.due, row.id))
 
 
@@ -161,22 +161,22 @@ class _Installments:
         return self._t.put_many([(i.id, i) for i in installments], "installments")
 
     def open_of_customer(self, customer_id: str) -> list[Installment]:
-        return _open_sorted(self._t.values(), lambda i: i.customer_id == customer_id and i.is_open)
+        return _sorted_by_due(self._t.values(), lambda i: i.customer_id == customer_id and i.is_open)
 
     def open_of_contract(self, contract_id: str) -> list[Installment]:
-        return _open_sorted(self._t.values(), lambda i: i.contract_id == contract_id and i.is_open)
+        return _sorted_by_due(self._t.values(), lambda i: i.contract_id == contract_id and i.is_open)
 
     def by_bank_title_numbers(self, numbers: Iterable[str]) -> list[Installment]:
         wanted = set(numbers)
-        return _open_sorted(self._t.values(), lambda i: i.bank_title_number in wanted)
+        return _sorted_by_due(self._t.values(), lambda i: i.bank_title_number in wanted)
 
     def by_document_numbers(self, numbers: Iterable[str]) -> list[Installment]:
         wanted = set(numbers)
-        return _open_sorted(self._t.values(), lambda i: i.document_number in wanted)
+        return _sorted_by_due(self._t.values(), lambda i: i.document_number in wanted)
 
     def open_by_due_and_amount(self, keys: Iterable[tuple[date, Money]]) -> list[Installment]:
         wanted = {(due, amount.cents) for due, amount in keys}
-        return _open_sorted(
+        return _sorted_by_due(
             self._t.values(),
             lambda i: i.status is not InstallmentStatus.SETTLED and (i.due, i.amount.cents) in wanted,
         )

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import unquote, urlsplit
 
 from carteira.adapters.storage import rows as r
-from carteira.adapters.storage.schema import SCHEMA_VERSION, migrations, newer_schema_message
+from carteira.adapters.storage.schema import SCHEMA_VERSION, check_usable, migrations, newer_schema_message
 from carteira.adapters.storage.sql import DuplicateKey, SqlUnitOfWork
 from carteira.errors import Conflict, InvalidInput, SchemaVersionError, StoreUnavailable
 
@@ -368,12 +368,8 @@ class PostgresStore:
         finally:
             self._putconn(conn)
         where = f"PostgreSQL at {self._where}" + (f", schema {self._schema}" if self._schema else "")
-        if found is None:
-            raise SchemaVersionError(f"{where} has no carteira schema; call store.migrate() first", found=None,
-                                     supported=SCHEMA_VERSION)  # fmt: skip
-        if found > SCHEMA_VERSION:
-            raise SchemaVersionError(newer_schema_message(where, found), found=found, supported=SCHEMA_VERSION)
-        self._schema_checked = found == SCHEMA_VERSION
+        check_usable(where, found)
+        self._schema_checked = True
 
     def migrate(self) -> None:
         """Create the schema (and the tables) or upgrade them, in one transaction; safe to call at every start.

@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from importlib import resources
 
-__all__ = ["SCHEMA_VERSION", "migrations", "newer_schema_message"]
+from carteira.errors import SchemaVersionError
+
+__all__ = ["SCHEMA_VERSION", "check_usable", "migrations", "newer_schema_message"]
 
 SCHEMA_VERSION = 1
 """The schema version this library writes and reads."""
@@ -42,3 +44,22 @@ def newer_schema_message(where: str, found: int) -> str:
         f"{where} has schema version {found}, newer than the {SCHEMA_VERSION} this carteira understands; "
         "nothing was written. Upgrade carteira to the version that migrated this store"
     )
+
+
+def check_usable(where: str, found: int | None) -> None:
+    """Raise ``SchemaVersionError`` unless the store at ``where`` holds exactly this library's schema version.
+
+    ``found`` is the store's ``schema_version`` (``None`` when it has none).
+    """
+    if found is None:
+        raise SchemaVersionError(f"{where} has no carteira schema; call store.migrate() first", found=None,
+                                 supported=SCHEMA_VERSION)  # fmt: skip
+    if found > SCHEMA_VERSION:
+        raise SchemaVersionError(newer_schema_message(where, found), found=found, supported=SCHEMA_VERSION)
+    if found < SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"{where} has schema version {found}, older than the {SCHEMA_VERSION} this carteira uses; "
+            "call store.migrate() to upgrade it",
+            found=found,
+            supported=SCHEMA_VERSION,
+        )

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from carteira.adapters.storage import rows as r
-from carteira.adapters.storage.schema import SCHEMA_VERSION, migrations, newer_schema_message
+from carteira.adapters.storage.schema import SCHEMA_VERSION, check_usable, migrations, newer_schema_message
 from carteira.adapters.storage.sql import DuplicateKey, SqlUnitOfWork
-from carteira.errors import SchemaVersionError, StoreUnavailable
+from carteira.errors import InvalidInput, SchemaVersionError, StoreUnavailable
 
 __all__ = ["SqliteStore", "SqliteUnitOfWork"]
 
@@ -161,6 +161,11 @@ class SqliteStore:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout_s: float = 30.0) -> None:
+        if str(path) == ":memory:" or str(path).startswith("file:"):
+            # Each unit opens its own connection: an in-memory database would be a new, empty one each time.
+            raise InvalidInput(
+                "must be a file path", field="path", raw=str(path), hint="for a store in memory use MemoryStore()"
+            )
         self._path = Path(path)
         self._timeout_s = timeout_s
         self._codec = _codec()
@@ -202,16 +207,8 @@ class SqliteStore:
             raise self._unavailable(exc) from exc
         finally:
             conn.close()
-        if found is None:
-            raise SchemaVersionError(
-                f"SQLite database {str(self._path)!r} has no carteira schema; call store.migrate() first",
-                found=None,
-                supported=SCHEMA_VERSION,
-            )
-        if found > SCHEMA_VERSION:
-            raise SchemaVersionError(newer_schema_message(repr(str(self._path)), found), found=found,
-                                     supported=SCHEMA_VERSION)  # fmt: skip
-        self._schema_checked = found == SCHEMA_VERSION
+        check_usable(f"SQLite database {str(self._path)!r}", found)
+        self._schema_checked = True
 
     def migrate(self) -> None:
         """Create or upgrade the schema in one transaction; safe to call every time the application starts.
