@@ -59,7 +59,7 @@ from carteira.domain import (
 )
 from carteira.errors import Conflict, InvalidInput, NotFound
 from carteira.ports.storage import Store, UnitOfWork
-from carteira.testing.strategies import charge_terms
+from carteira.testing.strategies import charge_terms, installments, payments, policies
 
 __all__ = ["StorageContract"]
 
@@ -234,6 +234,31 @@ class StorageContract:
             with store.unit_of_work() as uow:
                 loaded = uow.installments.get_many([*_ids(portfolio), "nobody"])
             assert loaded == {i.id: i for i in stored}
+        finally:
+            store.close()
+
+    @_EXAMPLES
+    @given(data=st.data())
+    def test_settlements_letters_and_settings_round_trip(self, data: st.DataObject) -> None:
+        installment = data.draw(installments())
+        policy = data.draw(policies())
+        outcome = settle(installment, data.draw(payments(installment=installment)), policy)
+        store = self._fresh()
+        try:
+            with store.unit_of_work() as uow:
+                stored = [uow.installments.put(outcome.installment), uow.settings.put(PortfolioSettings(policy))]
+                if outcome.settlement is not None:
+                    stored.append(uow.settlements.put(outcome.settlement))
+                if outcome.credit_letter is not None:
+                    stored.append(uow.credit_letters.put(outcome.credit_letter))
+                uow.commit()
+            with store.unit_of_work() as uow:
+                loaded = [uow.installments.get(installment.id), uow.settings.get()]
+                if outcome.settlement is not None:
+                    loaded.append(uow.settlements.get(outcome.settlement.id))
+                if outcome.credit_letter is not None:
+                    loaded.append(uow.credit_letters.get(outcome.credit_letter.id))
+            assert loaded == stored
         finally:
             store.close()
 
