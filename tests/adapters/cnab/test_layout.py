@@ -160,6 +160,11 @@ def _delete(path: str) -> Any:
         (_set("fields.movement_code.format", "DDMMYY"), "fields.movement_code.format", "only date"),
         (_set("fields.document_number.decimals", 2), "fields.document_number.decimals", "only money"),
         (_set("fields.Bad-Name", {"start": 1}), "fields.Bad-Name", "lower-case"),
+        (
+            _set("fields.category", {"start": 1, "length": 2, "type": "text", "record": "T"}),
+            "fields.category",
+            "computed",
+        ),
         (_set("fields.total", {"sum": ["paid", "nothing"]}), "fields.total.sum", "'nothing'"),
         (_set("fields.total", {"sum": ["paid"], "when": ["paid"]}), "fields.total.when", "categories"),
         (_set("movements.settled", ["06", "02"]), "movements.settled", "already listed"),

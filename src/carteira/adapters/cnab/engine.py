@@ -97,6 +97,31 @@ class _Cache(dict[str, Any]):
         return value
 
 
+_new_object = object.__new__
+_set_money_amount = Money.__dict__["amount"].__set__
+
+
+class _CentsCache(_Cache):
+    """A cache of money with two implied decimals, the common case, converted without a call per miss.
+
+    Digits with two implied places are whole cents by construction, so the Money is written through its
+    slot as ``Money._of`` does; blanks and bad slices go to the general converter.
+    """
+
+    __slots__ = ()
+
+    def __missing__(self, raw: str) -> object:
+        if raw.isdecimal():
+            value: object = _new_object(Money)
+            _set_money_amount(value, Decimal(int(raw)).scaleb(-2))
+        else:
+            value = self.convert(raw, "")
+        if len(self) >= CACHE_ENTRIES_MAX:
+            self.clear()
+        self[raw] = value
+        return value
+
+
 def _integer(raw: str, name: str) -> int | None:
     if raw.isdecimal():
         return int(raw)
@@ -133,7 +158,8 @@ _CACHES: dict[object, _Cache] = {}
 def _cache_for(item: Field) -> _Cache:
     if item.type is FieldType.MONEY:
         key: object = (FieldType.MONEY, item.decimals)
-        return _CACHES.setdefault(key, _Cache(_money_converter(item.decimals)))
+        kind = _CentsCache if item.decimals == 2 else _Cache
+        return _CACHES.setdefault(key, kind(_money_converter(item.decimals)))
     key = (FieldType.DATE, item.date_format)
     return _CACHES.setdefault(key, _Cache(_date_converter(item.date_format)))
 

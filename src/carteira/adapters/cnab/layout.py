@@ -150,6 +150,7 @@ HEADER_FIELDS: Final[Mapping[str, FieldType]] = {
     "file_sequence": FieldType.INTEGER,
     "generated_on": FieldType.DATE,
 }
+_RESERVED: Final = frozenset({"line", "lines", "category", "bank_title_number_raw", "extra", "is_settlement"})
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}\Z")
 _TOP_KEYS: Final = (
     "id",
@@ -489,6 +490,8 @@ class _LayoutReader:
             path = f"fields.{name}"
             if not _NAME.match(name):
                 raise self.fail(path, "a field name is lower-case letters, digits and underscores", name)
+            if name in _RESERVED:
+                raise self.fail(path, f"{name} is computed by the reader; name the field otherwise", name)
             spec_table = _expect_table(spec, path, self.source)
             if "sum" in spec_table:
                 derived_specs.append((name, spec_table))
