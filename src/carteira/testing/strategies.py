@@ -2,7 +2,7 @@
 
 Every strategy draws integers and maps them, so failures shrink towards R$ 0,00, rate 0 and
 early dates. ``st.from_type(Money)`` (and the other registered types) works once hypothesis is
-imported, through the ``hypothesis`` entry point.
+imported, through the ``hypothesis`` entry point (:mod:`carteira.testing.registration`).
 """
 
 from __future__ import annotations
@@ -151,13 +151,3 @@ def policies(*, closing_date: st.SearchStrategy[date | None] | None = None) -> s
         settle_beyond_tolerance=st.booleans(),
         closing_date=closing_date if closing_date is not None else st.none(),
     )
-
-
-def _hypothesis_setup_hook() -> None:
-    """Register the strategies for ``st.from_type``; hypothesis calls this through its entry point."""
-    st.register_type_strategy(Money, money())
-    st.register_type_strategy(ChargeTerms, charge_terms())
-    st.register_type_strategy(Installment, installments())
-    st.register_type_strategy(Payment, payments())
-    st.register_type_strategy(Tolerance, tolerances())
-    st.register_type_strategy(SettlementPolicy, policies())
