@@ -9,7 +9,7 @@ generated source is kept on :class:`CompiledLayout` so a failure can be read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
@@ -120,6 +120,53 @@ class _CentsCache(_Cache):
             self.clear()
         self[raw] = value
         return value
+
+
+class _Extras(tuple[FieldValue, ...], Mapping[str, FieldValue]):
+    """A record's extra fields: a read-only mapping stored as a bare tuple of values.
+
+    Each layout gets its own subclass holding the names (``_names``, ``_index``), so a record pays for a
+    small tuple rather than a dict (a third of the memory, and a tenth of the time of building one
+    per record).
+    """
+
+    __slots__ = ()
+    _names: tuple[str, ...] = ()
+    _index: Mapping[str, int] = MappingProxyType({})
+
+    def __getitem__(self, key: str) -> FieldValue:  # type: ignore[override]
+        return tuple.__getitem__(self, self._index[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._index
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return dict(self.items()) == dict(other.items())
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (dict, (dict(self.items()),))
+
+
+def _extras_type(names: tuple[str, ...]) -> type[_Extras]:
+    index = MappingProxyType({name: position for position, name in enumerate(names)})
+    return type("Extras", (_Extras,), {"__slots__": (), "_names": names, "_index": index})
 
 
 def _integer(raw: str, name: str) -> int | None:
@@ -283,7 +330,12 @@ def compile_layout(layout: Layout) -> CompiledLayout:
     values["bank_title_number"] = "title"
     extras = [f.name for f in layout.fields if f.name not in _RECORD_ORDER]
     extras += [d.name for d in layout.derived if d.name not in _RECORD_ORDER]
-    extra = "{" + ", ".join(f"{name!r}: {values[name]}" for name in extras) + "}" if extras else "_EMPTY"
+    if extras:
+        names["_Extras"] = _extras_type(tuple(extras))
+        names["_tuple_new"] = tuple.__new__
+        extra = "_tuple_new(_Extras, (" + ", ".join(values[name] for name in extras) + ",))"
+    else:
+        extra = "_EMPTY"
     if paired:
         header = "def build(t, u, nt, nu):"
         lines = "nt, (nt, nu)"
