@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date
+from decimal import Decimal
 from typing import Any, Protocol
 
 import attrs
@@ -230,6 +231,9 @@ def _advance(installment: Installment, state: _StateValues, settlements_made: in
     return new
 
 
+_NO_CHARGE = Decimal("0.00")
+
+
 def amount_due(installment: Installment, on: date, calendar: BusinessCalendar | None = None) -> AmountDue:
     """What ``installment`` owes if paid on ``on``: open balances plus fine and interest accrued (D2).
 
@@ -245,23 +249,28 @@ def amount_due(installment: Installment, on: date, calendar: BusinessCalendar | 
         raise InvalidInput(f"must be a datetime.date, not {type(on).__name__}", field="on", raw=repr(on))
     terms = installment.terms
     principal = installment.principal_open
-    if installment.status is InstallmentStatus.SETTLED or is_on_time(on, installment.due, terms.grace_days, calendar):
+    due = installment.due
+    # `on <= due` first: the common on-time case needs no calendar and no date arithmetic.
+    if on <= due or installment.status is InstallmentStatus.SETTLED or is_on_time(on, due, terms.grace_days, calendar):
         late = False
         fine = interest = Money.ZERO
         days = 0
+        total_amount = principal.amount + installment.fine_open.amount + installment.interest_open.amount
     else:
         late = True
-        fine = Money.ZERO if installment.fine_charged else terms.fine_on(principal)
-        start = installment.interest_from or installment.due
-        days = max((on - start).days, 0)
-        interest = terms.interest_on(principal, days)
-    total = _money(
-        principal.amount
-        + installment.fine_open.amount
-        + installment.interest_open.amount
-        + fine.amount
-        + interest.amount
-    )
+        fine_amount = _NO_CHARGE if installment.fine_charged else terms._fine(principal.amount)
+        days = max((on - (installment.interest_from or due)).days, 0)
+        interest_amount = terms._interest(principal.amount, days)
+        fine = _money(fine_amount) if fine_amount else Money.ZERO
+        interest = _money(interest_amount) if interest_amount else Money.ZERO
+        total_amount = (
+            principal.amount
+            + installment.fine_open.amount
+            + installment.interest_open.amount
+            + fine_amount
+            + interest_amount
+        )
+    total = _money(total_amount)
     return AmountDue(
         principal=principal,
         fine_open=installment.fine_open,

@@ -339,25 +339,30 @@ def _settle(
     *,
     source_letter_id: str | None,
 ) -> SettlementOutcome:
+    # One flat function on Decimals: this is the library's hot path (benchmarks/domain.py), and
+    # each extra call layer or intermediate Money costs more than the arithmetic itself.
     _check_types(installment, payment, policy)
     on = payment.paid_on
     due = amount_due(installment, on, calendar)
+    principal = due.principal.amount
     adjustments = payment.discount.amount + payment.abatement.amount
     expected = due.total.amount - adjustments
-    difference = payment.amount.amount - expected
-    if not installment.is_open:
+    paid = payment.amount.amount
+    difference = paid - expected
+    if installment.status is InstallmentStatus.SETTLED:
         return _refuse(
             installment, f"installment {installment.id} is already settled", RefusalReason.NOT_OPEN,
             due, expected, difference, _ZERO,
         )  # fmt: skip
-    if policy.closing_date is not None and on < policy.closing_date:
+    closing = policy.closing_date
+    if closing is not None and on < closing:
         return _refuse(
             installment,
             f"installment {installment.id}: settlement date {on.isoformat()} is before the closing date "
-            f"{policy.closing_date.isoformat()}",
+            f"{closing.isoformat()}",
             RefusalReason.CLOSED_PERIOD, due, expected, difference, _ZERO,
         )  # fmt: skip
-    if adjustments > due.principal.amount:
+    if adjustments > principal:
         return _refuse(
             installment,
             f"installment {installment.id}: discount plus abatement {_money(adjustments)} exceed the open principal "
@@ -368,192 +373,110 @@ def _settle(
     limit = (policy.over if over else policy.under)._limit(expected)
     within = abs(difference) <= limit
     if not within and not policy.settle_beyond_tolerance:
-        word = "overpaid" if over else "underpaid"
         return _refuse(
-            installment, f"{word} {_money(abs(difference))}, limit {_money(limit)}", RefusalReason.BEYOND_TOLERANCE,
-            due, expected, difference, limit,
+            installment,
+            f"{'overpaid' if over else 'underpaid'} {_money(abs(difference))}, limit {_money(limit)}",
+            RefusalReason.BEYOND_TOLERANCE, due, expected, difference, limit,
         )  # fmt: skip
+    fine_total = due.fine_open.amount + due.fine.amount
+    interest_total = due.interest_open.amount + due.interest.amount
+    extra_charge = extra_discount = letter_amount = _ZERO
     if within or over:
-        return _settle_full(installment, payment, due, expected, difference, limit, within, source_letter_id)
-    return _settle_partial(installment, payment, due, expected, difference, limit, source_letter_id)
-
-
-def _check_types(installment: object, payment: object, policy: object) -> None:
-    if type(installment) is not Installment and not isinstance(installment, Installment):
-        raise InvalidInput(f"must be an Installment, not {type(installment).__name__}", field="installment")
-    if type(payment) is not Payment and not isinstance(payment, Payment):
-        raise InvalidInput(f"must be a Payment, not {type(payment).__name__}", field="payment")
-    if type(policy) is not SettlementPolicy and not isinstance(policy, SettlementPolicy):
-        raise InvalidInput(f"must be a SettlementPolicy, not {type(policy).__name__}", field="policy")
-
-
-def _settle_full(
-    installment: Installment,
-    payment: Payment,
-    due: AmountDue,
-    expected: Decimal,
-    difference: Decimal,
-    limit: Decimal,
-    within: bool,
-    source_letter_id: str | None,
-) -> SettlementOutcome:
+        kind = OutcomeKind.FULL if within else OutcomeKind.CREDIT_LETTER
+        status = InstallmentStatus.SETTLED
+        paid_interest, paid_fine, closed_principal = interest_total, fine_total, principal
+        if not within:
+            letter_amount = difference
+        elif over:
+            extra_charge = difference
+        else:
+            extra_discount = -difference
+    else:
+        kind = OutcomeKind.PARTIAL
+        status = InstallmentStatus.PARTIALLY_SETTLED
+        paid_interest, paid_fine, principal_paid = _impute(
+            installment.terms.imputation, paid, interest_total, fine_total, principal - adjustments
+        )
+        closed_principal = adjustments + principal_paid
     settlement_id = f"{installment.id}/S{installment.settlements_made + 1}"
-    difference_money = _money(difference)
-    extra_charge = extra_discount = letter_amount = Money.ZERO
-    if within and difference > _ZERO:
-        extra_charge = difference_money
-    elif within and difference < _ZERO:
-        extra_discount = _money(-difference)
-    elif not within:
-        letter_amount = difference_money
-    kind = OutcomeKind.FULL if within else OutcomeKind.CREDIT_LETTER
     letter = None
-    if not within:
+    if letter_amount:
         letter = CreditLetter(
             id=f"{settlement_id}/L",
             customer_id=installment.customer_id,
-            amount=letter_amount,
+            amount=_money(letter_amount),
             origin_settlement_id=settlement_id,
-            created_on=payment.paid_on,
+            created_on=on,
         )
-    settlement = _record(
-        installment, payment, settlement_id, kind, due,
-        principal=due.principal,
-        interest=_money(due.interest_open.amount + due.interest.amount),
-        fine=_money(due.fine_open.amount + due.fine.amount),
-        extra_charge=extra_charge, extra_discount=extra_discount, letter_amount=letter_amount,
-        credit_letter_id=None if letter is None else letter.id, source_letter_id=source_letter_id,
-    )  # fmt: skip
-    after = _After(
-        principal_open=Money.ZERO,
-        fine_open=Money.ZERO,
-        interest_open=Money.ZERO,
-        fine_charged=installment.fine_charged or due.late,
-        interest_from=payment.paid_on if due.late else installment.interest_from,
-        status=InstallmentStatus.SETTLED,
-        latest_settlement_id=settlement_id,
-    )
-    reason = "" if within else f"overpaid {difference_money}, limit {_money(limit)}: credit letter {letter_amount}"
-    return _outcome(installment, settlement, after, kind, letter, reason, difference_money, expected, limit, due)
-
-
-def _settle_partial(
-    installment: Installment,
-    payment: Payment,
-    due: AmountDue,
-    expected: Decimal,
-    difference: Decimal,
-    limit: Decimal,
-    source_letter_id: str | None,
-) -> SettlementOutcome:
-    settlement_id = f"{installment.id}/S{installment.settlements_made + 1}"
-    interest_total = due.interest_open.amount + due.interest.amount
-    fine_total = due.fine_open.amount + due.fine.amount
-    adjustments = payment.discount.amount + payment.abatement.amount
-    interest_paid, fine_paid, principal_paid = _impute(
-        installment.terms.imputation,
-        payment.amount.amount,
-        interest_total,
-        fine_total,
-        due.principal.amount - adjustments,
-    )
-    closed_principal = adjustments + principal_paid
-    settlement = _record(
-        installment, payment, settlement_id, OutcomeKind.PARTIAL, due,
-        principal=_money(closed_principal), interest=_money(interest_paid), fine=_money(fine_paid),
-        extra_charge=Money.ZERO, extra_discount=Money.ZERO, letter_amount=Money.ZERO,
-        credit_letter_id=None, source_letter_id=source_letter_id,
-    )  # fmt: skip
-    after = _After(
-        principal_open=_money(due.principal.amount - closed_principal),
-        fine_open=_money(fine_total - fine_paid),
-        interest_open=_money(interest_total - interest_paid),
-        # A late partial payment charges the fine for good and moves the interest start (D5).
-        fine_charged=installment.fine_charged or due.late,
-        interest_from=payment.paid_on if due.late else installment.interest_from,
-        status=InstallmentStatus.PARTIALLY_SETTLED,
-        latest_settlement_id=settlement_id,
-    )
-    reason = f"underpaid {_money(-difference)}, limit {_money(limit)}: partial settlement"
-    return _outcome(
-        installment, settlement, after, OutcomeKind.PARTIAL, None, reason, _money(difference), expected, limit, due
-    )
-
-
-def _record(
-    installment: Installment,
-    payment: Payment,
-    settlement_id: str,
-    kind: OutcomeKind,
-    due: AmountDue,
-    *,
-    principal: Money,
-    interest: Money,
-    fine: Money,
-    extra_charge: Money,
-    extra_discount: Money,
-    letter_amount: Money,
-    credit_letter_id: str | None,
-    source_letter_id: str | None,
-) -> Settlement:
-    return Settlement(
+    settlement = Settlement(
         id=settlement_id,
         installment_id=installment.id,
         customer_id=installment.customer_id,
         kind=kind,
         paid=payment.amount,
-        paid_on=payment.paid_on,
+        paid_on=on,
         credited_on=payment.credited_on,
-        principal=principal,
-        interest=interest,
-        fine=fine,
-        extra_charge=extra_charge,
-        extra_discount=extra_discount,
+        principal=due.principal if closed_principal == principal else _money(closed_principal),
+        interest=_cents(paid_interest),
+        fine=_cents(paid_fine),
+        extra_charge=_cents(extra_charge),
+        extra_discount=_cents(extra_discount),
         discount=payment.discount,
         abatement=payment.abatement,
-        credit_letter_amount=letter_amount,
+        credit_letter_amount=Money.ZERO if letter is None else letter.amount,
         bank_charges=payment.bank_charges,
         other=payment.other,
         fine_accrued=due.fine,
         interest_accrued=due.interest,
-        revenue_kind=RevenueKind.BANK if installment.bank_contract is not None else RevenueKind.CASH,
+        revenue_kind=RevenueKind.CASH if installment.bank_contract is None else RevenueKind.BANK,
         before=installment.state,
-        credit_letter_id=credit_letter_id,
+        credit_letter_id=None if letter is None else letter.id,
         source_letter_id=source_letter_id,
     )
-
-
-def _outcome(
-    installment: Installment,
-    settlement: Settlement,
-    after: _After,
-    kind: OutcomeKind,
-    letter: CreditLetter | None,
-    reason: str,
-    difference: Money,
-    expected: Decimal,
-    limit: Decimal,
-    due: AmountDue,
-) -> SettlementOutcome:
-    # Paired invariants: the parts add up (D12), and each balance moved by exactly what was closed.
+    after = _After(
+        principal_open=_cents(principal - closed_principal),
+        fine_open=_cents(fine_total - paid_fine),
+        interest_open=_cents(interest_total - paid_interest),
+        # A late payment charges the fine for good and moves the interest start (D5).
+        fine_charged=installment.fine_charged or due.late,
+        interest_from=on if due.late else installment.interest_from,
+        status=status,
+        latest_settlement_id=settlement_id,
+    )
+    # Paired invariants: the record's parts add up (D12), and no balance went below zero.
     assert settlement.conserves(), settlement
-    assert after.principal_open.amount == due.principal.amount - settlement.principal.amount, (after, settlement)
-    assert after.fine_open.amount == due.fine_open.amount + due.fine.amount - settlement.fine.amount, after
-    assert after.interest_open.amount == (
-        due.interest_open.amount + due.interest.amount - settlement.interest.amount
-    ), after
     assert min(after.principal_open.amount, after.fine_open.amount, after.interest_open.amount) >= _ZERO, after
+    if kind is OutcomeKind.FULL:
+        reason = ""
+    elif kind is OutcomeKind.PARTIAL:
+        reason = f"underpaid {_money(-difference)}, limit {_money(limit)}: partial settlement"
+    else:
+        reason = f"overpaid {_money(difference)}, limit {_money(limit)}: credit letter {_money(letter_amount)}"
     return SettlementOutcome(
         kind=kind,
         installment=_advance(installment, after, installment.settlements_made + 1),
         settlement=settlement,
         credit_letter=letter,
         reason=reason,
-        difference=difference,
+        difference=_money(difference),
         expected=_money(expected),
-        limit=_money(limit),
+        limit=_cents(limit),
         due=due,
     )
+
+
+def _cents(amount: Decimal) -> Money:
+    # Zero is the most common component (no extra charge, nothing left open): share one object.
+    return _money(amount) if amount else Money.ZERO
+
+
+def _check_types(installment: object, payment: object, policy: object) -> None:
+    if not isinstance(installment, Installment):
+        raise InvalidInput(f"must be an Installment, not {type(installment).__name__}", field="installment")
+    if not isinstance(payment, Payment):
+        raise InvalidInput(f"must be a Payment, not {type(payment).__name__}", field="payment")
+    if not isinstance(policy, SettlementPolicy):
+        raise InvalidInput(f"must be a SettlementPolicy, not {type(policy).__name__}", field="policy")
 
 
 def reverse(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -16,6 +16,7 @@ from carteira.errors import InvalidInput
 __all__ = ["AmountDue", "ChargeTerms", "Imputation", "InterestMode", "is_on_time"]
 
 _CENT = Decimal("0.01")
+_ZERO = Decimal("0.00")
 _THIRTY = Decimal(30)
 GRACE_DAYS_MAX = 366
 
@@ -96,18 +97,23 @@ class ChargeTerms:
 
     def fine_on(self, principal: Money) -> Money:
         """The fine on ``principal``, rounded half up to the cent."""
-        return Money._of((principal.amount * self.fine_rate).quantize(_CENT, rounding=ROUND_HALF_UP))
+        return Money._of(self._fine(principal.amount))
 
     def interest_on(self, principal: Money, days: int) -> Money:
         """Simple interest on ``principal`` for ``days`` calendar days, per ``interest_mode``."""
+        return Money._of(self._interest(principal.amount, days))
+
+    def _fine(self, principal: Decimal) -> Decimal:
+        return (principal * self.fine_rate).quantize(_CENT, rounding=ROUND_HALF_UP)
+
+    def _interest(self, principal: Decimal, days: int) -> Decimal:
         if days <= 0:
-            return Money.ZERO
+            return _ZERO
         if self.interest_mode is InterestMode.DAILY_AMOUNT:
-            daily = (principal.amount * self.monthly_interest_rate / _THIRTY).quantize(_CENT, rounding=ROUND_HALF_UP)
-            return Money._of(daily * days)
+            daily = (principal * self.monthly_interest_rate / _THIRTY).quantize(_CENT, rounding=ROUND_HALF_UP)
+            return daily * days
         # The whole product before the division: a pre-rounded daily rate drifts (A12).
-        exact = principal.amount * self.monthly_interest_rate * days / _THIRTY
-        return Money._of(exact.quantize(_CENT, rounding=ROUND_HALF_UP))
+        return (principal * self.monthly_interest_rate * days / _THIRTY).quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
 def is_on_time(paid_on: date, due: date, grace_days: int, calendar: BusinessCalendar | None) -> bool:
@@ -116,7 +122,7 @@ def is_on_time(paid_on: date, due: date, grace_days: int, calendar: BusinessCale
     On time when ``paid_on <= due + grace_days``, or when ``due`` is not a business day and
     ``paid_on`` is on or before the next business day.
     """
-    if paid_on <= due + timedelta(days=grace_days):
+    if paid_on <= due or (paid_on - due).days <= grace_days:
         return True
     if calendar is None or calendar.is_business_day(due):
         return False
