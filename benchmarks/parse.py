@@ -7,7 +7,9 @@ each by default), then, in the same run:
 * ``parse_return`` (full validation, typed records: Money, date): titles per second and the ratio to the floor;
 * ``iter_records`` over the same files;
 * peer parsers from PyPI, when a Python with them installed is given (``--peers-python``), timed on the same
-  file in a subprocess, with their totals checked against the generated ones;
+  file in a subprocess against the floor measured again in that process, with their totals checked against
+  the generated ones: pycobranca (CNAB 240 and 400) and python3-cnab (CNAB 240 only; the ``python-cnab``
+  name on PyPI does not build);
 * the peak memory of ``iter_records`` over a 999,997-title CNAB 400 file, streamed from a temporary file in a
   subprocess (peak RSS of the whole process, and the tracemalloc peak of Python allocations).
 
@@ -51,11 +53,13 @@ def _encode(item: Field, value: object) -> str:
     return str(value).ljust(item.length)[: item.length]
 
 
-def _renderer(layout: Layout, record: str, prefix: str, names: list[str]) -> Callable[[dict[str, object]], str]:
-    """A fast line writer: a blank template with the prefix, cut around the variable fields."""
+def _renderer(
+    layout: Layout, record: str, prefix: str, names: list[str], fill: str = " "
+) -> Callable[[dict[str, object]], str]:
+    """A fast line writer: a template of ``fill`` with the prefix, cut around the variable fields."""
     length = layout.record_length
     items = sorted((f for f in layout.fields if f.record == record and f.name in names), key=lambda f: f.start)
-    template = (prefix + " " * length)[:length]
+    template = (prefix + fill * length)[:length]
 
     def render(values: dict[str, object]) -> str:
         parts, at = [], 0
@@ -115,22 +119,29 @@ def write_cnab400(path: Path, count: int) -> int:
 
 
 def write_cnab240(path: Path, count: int) -> int:
-    """A Banco do Brasil CNAB 240 file of ``count`` titles in one lot; returns the total paid in cents."""
+    """A Banco do Brasil CNAB 240 file of ``count`` titles in one lot; returns the total paid in cents.
+
+    Positions no layout field uses are zeros (FEBRABAN's numeric fields), so a peer parser that converts
+    every numeric field of the segments can read the file too.
+    """
     layout = LAYOUTS["bb-240"]
     names = list(next(_titles(1)))
-    render_t = _renderer(layout, "T", "", names)
-    render_u = _renderer(layout, "U", "", names)
+    render_t = _renderer(layout, "T", "", names, fill="0")
+    render_u = _renderer(layout, "U", "", names, fill="0")
+    zeros = "0" * 240
+    header = "00100000" + " " * 9 + zeros[17:142] + "2" + "08032024" + "120000" + "000001" + "040" + zeros[166:]
+    lot_header = "00100011T0100030 " + zeros[17:]
     total = 0
     with path.open("w", encoding="latin-1", newline="\r\n") as out:
-        out.write(("00100000" + " " * 134 + "2080320241200000000010400").ljust(240) + "\n")
-        out.write("00100011T0100030".ljust(240) + "\n")
+        out.write(header + "\n")
+        out.write(lot_header + "\n")
         for index, values in enumerate(_titles(count)):
             total += int(values["paid"])  # type: ignore[call-overload]
             seq = 2 * index + 1
             out.write(f"00100013{seq % 100_000:05d}T " + render_t(values)[15:] + "\n")
             out.write(f"00100013{(seq + 1) % 100_000:05d}U " + render_u(values)[15:] + "\n")
-        out.write(f"00100015         {2 * count + 2:06d}".ljust(240) + "\n")
-        out.write(f"00199999         000001{(2 * count + 4) % 1_000_000:06d}".ljust(240) + "\n")
+        out.write(f"00100015         {2 * count + 2:06d}" + zeros[23:] + "\n")
+        out.write(f"00199999         000001{(2 * count + 4) % 1_000_000:06d}" + zeros[29:] + "\n")
     return total
 
 
@@ -174,21 +185,41 @@ def ours_streaming(path: Path) -> tuple[int, int]:
 PEER_SCRIPT = r"""
 import json, statistics, sys, time, warnings
 warnings.simplefilter("ignore")
-from pycobranca.cnab.retorno import Retorno
-path, rounds = sys.argv[1], int(sys.argv[2])
+peer, path, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if peer == "pycobranca":
+    from pycobranca.cnab.retorno import Retorno
+
+    def run():
+        result = Retorno.ler(open(path, "rb").read())
+        return len(result.registros), sum(int(r.valor_recebido or 0) for r in result.registros)
+else:  # python3-cnab (Trust-Code's python-cnab, CNAB 240 only)
+    from cnab240.bancos import banco_brasil
+    from cnab240.tipos import Arquivo
+
+    def run():
+        with open(path, encoding="latin-1") as stream:
+            lots = Arquivo(banco_brasil, arquivo=stream).lotes
+        segments = [s for lot in lots for e in lot.eventos for s in e.segmentos]
+        paid = [s.titulo_pago for s in segments if type(s).__name__ == "SegmentoU"]
+        return len(paid), int(sum(paid) * 100)
+
 timings = {"floor": [], "peer": []}
-result = None
+count = total = 0
 for _ in range(rounds):  # the floor again, in this process, interleaved: the peer's ratio is its own
     start = time.process_time()
     open(path, "rb").read().splitlines()
     timings["floor"].append(time.process_time() - start)
     start = time.process_time()
-    result = Retorno.ler(open(path, "rb").read())
+    count, total = run()
     timings["peer"].append(time.process_time() - start)
-total = sum(int(r.valor_recebido or 0) for r in result.registros)
 figures = {name: [statistics.median(values), min(values)] for name, values in timings.items()}
-print(json.dumps({"figures": figures, "count": len(result.registros), "total": total}))
+print(json.dumps({"figures": figures, "count": count, "total": total}))
 """
+
+PEERS = {
+    "pycobranca": ("pycobranca 1.1.2", ("cnab240", "cnab400")),
+    "python3-cnab": ("python3-cnab 1.0.11", ("cnab240",)),
+}
 
 MEMORY_SCRIPT = r"""
 import json, resource, sys, time, tracemalloc
@@ -226,7 +257,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--titles", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--peers-python", default="", help="a Python with pycobranca installed (3.12+)")
+    parser.add_argument(
+        "--peers-python", default="", help="a Python (3.12+) with pycobranca and python3-cnab installed"
+    )
     parser.add_argument("--peer-rounds", type=int, default=5)
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()
@@ -263,29 +296,31 @@ def main() -> None:
                 )
             ours_ratio = figures["parse_return"][0] / floor_median
             if args.peers_python:
-                done = subprocess.run(
-                    [args.peers_python, "-c", PEER_SCRIPT, str(path), str(args.peer_rounds)],
-                    capture_output=True,
-                    text=True,
-                    check=False,
-                )
-                if done.returncode != 0:
-                    print(f"  pycobranca: failed: {done.stderr.strip().splitlines()[-1:]}")
-                    continue
-                peer = json.loads(done.stdout)
-                (peer_floor, peer_floor_best), (peer_median, peer_best) = (
-                    peer["figures"]["floor"],
-                    peer["figures"]["peer"],
-                )
-                peer_ratio = peer_median / peer_floor
-                correct = peer["count"] == args.titles and peer["total"] == expected_total
-                print(
-                    f"  {'pycobranca 1.1.2':28} {peer_median * 1000:8.1f} ms (best {peer_best * 1000:.1f})"
-                    f"  {args.titles / peer_median:>9,.0f} titles/s  {peer_ratio:5.1f}x its floor"
-                    f" (best/best {peer_best / peer_floor_best:.1f}x); totals {'correct' if correct else 'WRONG'}"
-                    f" ({peer['count']:,} titles, {peer['total'] / 100:,.2f})"
-                )
-                print(f"  parse_return is {peer_ratio / ours_ratio:.1f}x as fast as pycobranca (ratio of floor ratios)")
+                fmt = "cnab240" if "240" in label else "cnab400"
+                for peer_name, (peer_label, formats) in PEERS.items():
+                    if fmt not in formats:
+                        continue
+                    done = subprocess.run(
+                        [args.peers_python, "-c", PEER_SCRIPT, peer_name, str(path), str(args.peer_rounds)],
+                        capture_output=True,
+                        text=True,
+                        check=False,
+                    )
+                    if done.returncode != 0:
+                        print(f"  {peer_label}: not run: {done.stderr.strip().splitlines()[-1:]}")
+                        continue
+                    peer = json.loads(done.stdout)
+                    (peer_floor, peer_floor_best) = peer["figures"]["floor"]
+                    (peer_median, peer_best) = peer["figures"]["peer"]
+                    peer_ratio = peer_median / peer_floor
+                    correct = peer["count"] == args.titles and peer["total"] == expected_total
+                    print(
+                        f"  {peer_label:28} {peer_median * 1000:8.1f} ms (best {peer_best * 1000:.1f})"
+                        f"  {args.titles / peer_median:>9,.0f} titles/s  {peer_ratio:5.1f}x its floor"
+                        f" (best/best {peer_best / peer_floor_best:.1f}x); totals {'correct' if correct else 'WRONG'}"
+                        f" ({peer['count']:,} titles, {peer['total'] / 100:,.2f})"
+                    )
+                    print(f"  {'':28} parse_return is {peer_ratio / ours_ratio:.1f}x as fast (ratio of floor ratios)")
             else:
                 print("  peers: not run (pass --peers-python with pycobranca installed)")
 
