@@ -11,5 +11,6 @@ def test_the_readme_tour_runs() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert blocks, "the README has no python block"
-    for block in blocks:
-        exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
+    namespace: dict[str, object] = {"__name__": "readme"}
+    for block in blocks:  # one namespace: the tour's blocks build on each other
+        exec(compile(block, "README.md", "exec"), namespace)
