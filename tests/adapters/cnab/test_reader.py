@@ -135,6 +135,14 @@ def test_not_a_number_names_the_line_field_and_raw_slice() -> None:
     assert "not a number" in error.reason
 
 
+@pytest.mark.parametrize(("start", "field"), [(33, "discount"), (63, "iof"), (123, "other_credits")])
+def test_a_bad_amount_among_amounts_read_together_is_named(start: int, field: str) -> None:
+    lines = bb240_file()
+    lines[3] = replace(lines[3], start, "00000000000X000")  # U of the first title
+    error = refused(to_bytes(lines))
+    assert (error.line, error.field, error.raw) == (4, field, "00000000000X000")
+
+
 def test_a_number_padded_with_blanks_is_not_a_number() -> None:
     lines = itau_file()
     lines[1] = replace(lines[1], 153, "        12345")
