@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 
@@ -35,7 +35,7 @@ class RevenueKind(enum.Enum):
 def _is_date(name: str) -> Any:
     def check(_instance: object, _attribute: object, value: object) -> None:
         # datetime is a date subclass, and comparing one with a date raises later: refuse it here.
-        if not isinstance(value, date) or type(value).__name__ == "datetime":
+        if not isinstance(value, date) or isinstance(value, datetime):
             raise InvalidInput(f"must be a datetime.date, not {type(value).__name__}", field=name, raw=repr(value))
 
     return check
@@ -191,25 +191,18 @@ class Installment:
 _new_instance = object.__new__
 
 
-class _StateValues(Protocol):
-    @property
-    def principal_open(self) -> Money: ...
-    @property
-    def fine_open(self) -> Money: ...
-    @property
-    def interest_open(self) -> Money: ...
-    @property
-    def fine_charged(self) -> bool: ...
-    @property
-    def interest_from(self) -> date | None: ...
-    @property
-    def status(self) -> InstallmentStatus: ...
-    @property
-    def latest_settlement_id(self) -> str | None: ...
-
-
-def _advance(installment: Installment, state: _StateValues, settlements_made: int) -> Installment:
-    """``installment`` in ``state`` after one more settlement, built without re-running the validators.
+def _advance(
+    installment: Installment,
+    *,
+    principal_open: Money,
+    fine_open: Money,
+    interest_open: Money,
+    fine_charged: bool,
+    interest_from: date | None,
+    status: InstallmentStatus,
+    latest_settlement_id: str,
+) -> Installment:
+    """``installment`` in a new state after one more settlement, built without re-running the validators.
 
     Settlement is the hot path and its new state is checked by paired assertions where it is
     computed; re-validating every identity field on each call would only cost time. Installment
@@ -219,14 +212,14 @@ def _advance(installment: Installment, state: _StateValues, settlements_made: in
     fields = new.__dict__
     fields.update(installment.__dict__)
     fields.update(
-        principal_open=state.principal_open,
-        fine_open=state.fine_open,
-        interest_open=state.interest_open,
-        fine_charged=state.fine_charged,
-        interest_from=state.interest_from,
-        status=state.status,
-        latest_settlement_id=state.latest_settlement_id,
-        settlements_made=settlements_made,
+        principal_open=principal_open,
+        fine_open=fine_open,
+        interest_open=interest_open,
+        fine_charged=fine_charged,
+        interest_from=interest_from,
+        status=status,
+        latest_settlement_id=latest_settlement_id,
+        settlements_made=installment.settlements_made + 1,
     )
     return new
 
@@ -245,7 +238,7 @@ def amount_due(installment: Installment, on: date, calendar: BusinessCalendar | 
     Raises:
         InvalidInput: ``on`` is not a date.
     """
-    if not isinstance(on, date) or type(on).__name__ == "datetime":
+    if type(on) is not date and (not isinstance(on, date) or isinstance(on, datetime)):
         raise InvalidInput(f"must be a datetime.date, not {type(on).__name__}", field="on", raw=repr(on))
     terms = installment.terms
     principal = installment.principal_open

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
 import attrs
 
@@ -87,7 +87,7 @@ class Tolerance:
 
 def _optional_date(name: str) -> Any:
     def check(_instance: object, _attribute: object, value: object) -> None:
-        if value is not None and (not isinstance(value, date) or type(value).__name__ == "datetime"):
+        if value is not None and (not isinstance(value, date) or isinstance(value, datetime)):
             raise InvalidInput(f"must be a datetime.date or None, not {type(value).__name__}", field=name)
 
     return check
@@ -124,7 +124,7 @@ def _payment_money(name: str, *, positive: bool) -> Any:
 
 def _a_date(name: str) -> Any:
     def check(_instance: object, _attribute: object, value: object) -> None:
-        if not isinstance(value, date) or type(value).__name__ == "datetime":
+        if not isinstance(value, date) or isinstance(value, datetime):
             raise InvalidInput(f"must be a datetime.date, not {type(value).__name__}", field=name, raw=repr(value))
 
     return check
@@ -252,18 +252,6 @@ class Reversal:
     installment: Installment
     settlement: Settlement
     credit_letter: CreditLetter | None
-
-
-class _After(NamedTuple):
-    """The state a settlement leaves, before it becomes the new installment (cheaper than an attrs value)."""
-
-    principal_open: Money
-    fine_open: Money
-    interest_open: Money
-    fine_charged: bool
-    interest_from: date | None
-    status: InstallmentStatus
-    latest_settlement_id: str
 
 
 def _refuse(
@@ -433,19 +421,14 @@ def _settle(
         credit_letter_id=None if letter is None else letter.id,
         source_letter_id=source_letter_id,
     )
-    after = _After(
-        principal_open=_cents(principal - closed_principal),
-        fine_open=_cents(fine_total - paid_fine),
-        interest_open=_cents(interest_total - paid_interest),
-        # A late payment charges the fine for good and moves the interest start (D5).
-        fine_charged=installment.fine_charged or due.late,
-        interest_from=on if due.late else installment.interest_from,
-        status=status,
-        latest_settlement_id=settlement_id,
-    )
-    # Paired invariants: the record's parts add up (D12), and no balance went below zero.
-    assert settlement.conserves(), settlement
-    assert min(after.principal_open.amount, after.fine_open.amount, after.interest_open.amount) >= _ZERO, after
+    principal_open = principal - closed_principal
+    fine_open = fine_total - paid_fine
+    interest_open = interest_total - paid_interest
+    # Paired invariants: the parts add up (D12), and no balance went below zero.
+    assert paid + adjustments + extra_discount == (
+        closed_principal + paid_interest + paid_fine + extra_charge + letter_amount
+    ), settlement
+    assert min(principal_open, fine_open, interest_open) >= _ZERO, (principal_open, fine_open, interest_open)
     if kind is OutcomeKind.FULL:
         reason = ""
     elif kind is OutcomeKind.PARTIAL:
@@ -454,7 +437,17 @@ def _settle(
         reason = f"overpaid {_money(difference)}, limit {_money(limit)}: credit letter {_money(letter_amount)}"
     return SettlementOutcome(
         kind=kind,
-        installment=_advance(installment, after, installment.settlements_made + 1),
+        installment=_advance(
+            installment,
+            principal_open=_cents(principal_open),
+            fine_open=_cents(fine_open),
+            interest_open=_cents(interest_open),
+            # A late payment charges the fine for good and moves the interest start (D5).
+            fine_charged=installment.fine_charged or due.late,
+            interest_from=on if due.late else installment.interest_from,
+            status=status,
+            latest_settlement_id=settlement_id,
+        ),
         settlement=settlement,
         credit_letter=letter,
         reason=reason,
@@ -497,7 +490,7 @@ def reverse(
             created a credit letter that was already used (D8).
         InvalidInput: the arguments do not belong together.
     """
-    if not isinstance(on, date) or type(on).__name__ == "datetime":
+    if type(on) is not date and (not isinstance(on, date) or isinstance(on, datetime)):
         raise InvalidInput(f"must be a datetime.date, not {type(on).__name__}", field="on", raw=repr(on))
     if settlement.installment_id != installment.id:
         raise InvalidInput(
