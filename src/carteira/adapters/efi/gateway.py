@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, TypeVar
 from urllib.parse import quote
 
 import attrs
@@ -43,6 +43,8 @@ from carteira.ports.gateway import (
     IssuedCarnet,
     NotificationEvent,
 )
+
+_Issued = TypeVar("_Issued", IssuedBillet, IssuedCarnet)
 
 __all__ = ["BASE_URLS", "EfiGateway", "Environment", "RetryPolicy", "brasilia_today"]
 
@@ -340,6 +342,15 @@ class EfiGateway:
                 raise outcome_unknown(operation, custom_id, cause, status=200) from None
             raise GatewayError(f"{operation}: {cause}", status=200) from None
 
+    def _create(
+        self, kind: str, path: str, body: Any, custom_id: str | None, decode: Callable[[Any], _Issued]
+    ) -> _Issued:
+        # A create is never resent blindly: `creates=True` turns a lost answer into GatewayOutcomeUnknown.
+        operation = f"create {kind} {custom_id or ''}".rstrip()
+        data = self._call("POST", path, operation=operation, json=body, creates=True, custom_id=custom_id)
+        issued: _Issued = self._decode(operation, lambda: decode(data), creates=True, custom_id=custom_id)
+        return issued
+
     # --- the port ------------------------------------------------------------------------------
 
     def create_billet(self, request: BilletRequest) -> IssuedBillet:
@@ -352,24 +363,16 @@ class EfiGateway:
             GatewayAuthenticationError: the credentials were refused.
         """
         checked = rules.check_billet(request, self._today())
-        operation = f"create billet {request.custom_id or ''}".rstrip()
-        data = self._call(
-            "POST",
+        body = wire.billet_body(request, checked, self._converter)
+        return self._create(
+            "billet",
             "/v1/charge/one-step",
-            operation=operation,
-            json=wire.billet_body(request, checked, self._converter),
-            creates=True,
-            custom_id=request.custom_id,
-        )
-        billet: IssuedBillet = self._decode(
-            operation,
-            lambda: wire.issued_billet(
+            body,
+            request.custom_id,
+            lambda data: wire.issued_billet(
                 data, self._converter, custom_id=request.custom_id, adjustments=checked.adjustments
             ),
-            creates=True,
-            custom_id=request.custom_id,
         )
-        return billet
 
     def create_billets(
         self,
@@ -410,24 +413,16 @@ class EfiGateway:
     def create_carnet(self, request: CarnetRequest) -> IssuedCarnet:
         """Issue a carnet (``POST /v1/carnet``) after the local checks; raises as :meth:`create_billet`."""
         checked = rules.check_carnet(request, self._today())
-        operation = f"create carnet {request.custom_id or ''}".rstrip()
-        data = self._call(
-            "POST",
+        body = wire.carnet_body(request, checked, self._converter)
+        return self._create(
+            "carnet",
             "/v1/carnet",
-            operation=operation,
-            json=wire.carnet_body(request, checked, self._converter),
-            creates=True,
-            custom_id=request.custom_id,
-        )
-        carnet: IssuedCarnet = self._decode(
-            operation,
-            lambda: wire.issued_carnet(
+            body,
+            request.custom_id,
+            lambda data: wire.issued_carnet(
                 data, self._converter, custom_id=request.custom_id, adjustments=checked.adjustments
             ),
-            creates=True,
-            custom_id=request.custom_id,
         )
-        return carnet
 
     def change_due_date(self, charge_id: int, due: date) -> None:
         """Move a billet's due date (``PUT /v1/charge/:id/billet``); on or before today is refused locally (G4)."""
