@@ -86,7 +86,7 @@ class Money:
     @property
     def cents(self) -> int:
         """The amount as integer centavos (``Money("10.50").cents == 1050``)."""
-        return int(self.amount.scaleb(2))
+        return int(self.amount * 100)  # exact: the amount is whole cents
 
     def is_zero(self) -> bool:
         """Whether this is R$ 0,00."""

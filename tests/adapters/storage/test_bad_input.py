@@ -117,3 +117,28 @@ def test_a_postgres_schema_newer_than_the_library_is_refused_and_nothing_written
 def test_an_in_memory_sqlite_path_is_refused_with_the_store_to_use() -> None:
     with pytest.raises(InvalidInput, match="MemoryStore"):
         SqliteStore(":memory:")
+
+
+def test_a_row_changed_outside_carteira_is_named_not_a_bare_key_error(tmp_path: Path) -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from carteira.domain import ChargeTerms, Installment, Money
+
+    path = tmp_path / "carteira.db"
+    store = SqliteStore(path)
+    store.migrate()
+    terms = ChargeTerms(Decimal("0.02"), Decimal("0.01"))
+    with store.unit_of_work() as uow:
+        uow.installments.put_many(
+            [Installment(f"i{n}", "c1", date(2025, 3, 10), Money("10.00"), terms) for n in range(3)]
+        )
+        uow.commit()
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE installments SET status = 'bogus' WHERE id = 'i1'")
+    with store.unit_of_work() as uow:
+        assert uow.installments.get("i0").id == "i0"
+        with pytest.raises(InvalidInput, match="'i1' cannot be read back") as caught:
+            uow.installments.get_many(["i0", "i1", "i2"])
+    assert caught.value.field == "installments"
+    store.close()

@@ -54,6 +54,23 @@ def _refuse_twice(keys: Sequence[str], argument: str) -> None:
         seen.add(key)
 
 
+def _unreadable(
+    table: str, rows: list[Sequence[Any]], from_row: Callable[[Sequence[Any], Any], object], codec: Any
+) -> InvalidInput:
+    """Name the first stored row that does not make a valid record (edited by hand, or by another program)."""
+    for row in rows:
+        try:
+            from_row(row, codec)
+        except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
+            return InvalidInput(
+                f"the stored row {row[0]!r} cannot be read back ({type(exc).__name__}: {exc})",
+                field=table,
+                source="database",
+                hint="the row was changed outside carteira; restore it from a backup or correct it",
+            )
+    return InvalidInput("a stored row cannot be read back", field=table, source="database")
+
+
 class _Repository(Generic[T]):
     """get, get_many and put_many under the version rule, for one table."""
 
@@ -66,7 +83,10 @@ class _Repository(Generic[T]):
     def _load(self, rows: list[Sequence[Any]]) -> list[T]:
         codec = self._unit.codec
         from_row = self._table.from_row
-        return [from_row(row, codec) for row in rows]
+        try:
+            return [from_row(row, codec) for row in rows]
+        except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
+            raise _unreadable(self._table.name, rows, from_row, codec) from exc
 
     def _where(self, condition: str, params: Sequence[Any]) -> list[T]:
         self._unit.check_active()
