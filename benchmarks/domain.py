@@ -1,8 +1,8 @@
 """Settlements per second for `settle()` on late payments, against a plain-Decimal floor measured in the same run.
 
-The floor is the same arithmetic (amount due with fine and pro-rata interest, tolerance limit,
-full or partial imputation) inlined on bare Decimals with no objects, no validation and no
-records. Run: `python benchmarks/domain.py [--count 100000] [--rounds 5]`.
+The floor is the same arithmetic (days late from the two dates, fine and pro-rata interest,
+tolerance limit, full or partial imputation) inlined on bare Decimals with no objects, no
+validation and no records. Run: `python benchmarks/domain.py [--count 100000] [--rounds 5]`.
 """
 
 from __future__ import annotations
@@ -46,10 +46,13 @@ def floor_run(cases: list[tuple[int, int, int]]) -> tuple[float, Decimal]:
     fine_rate, monthly = Decimal("0.02"), Decimal("0.01")
     over_amount, over_rate = Decimal("1.00"), Decimal("0.005")
     under_amount, under_rate = Decimal("0.50"), Decimal("0.001")
-    inputs = [(Decimal(p).scaleb(-2), d, Decimal(x).scaleb(-2)) for p, d, x in cases]
+    inputs = [(Decimal(p).scaleb(-2), DUE, DUE + timedelta(days=d), Decimal(x).scaleb(-2)) for p, d, x in cases]
     checksum = Decimal(0)
     start = time.perf_counter()
-    for principal, days, paid in inputs:
+    for principal, due, paid_on, paid in inputs:
+        days = (paid_on - due).days  # D2 counts calendar days between the two dates
+        if days <= 0:
+            raise AssertionError("the floor's cases are all late")
         fine = (principal * fine_rate).quantize(CENT, rounding=ROUND_HALF_UP)
         interest = (principal * monthly * days / 30).quantize(CENT, rounding=ROUND_HALF_UP)
         expected = principal + fine + interest
