@@ -12,7 +12,7 @@ import enum
 from collections.abc import Iterator, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import BinaryIO, NamedTuple, Protocol, runtime_checkable
 
 import attrs
 
@@ -46,8 +46,7 @@ class MovementCategory(enum.Enum):
     OTHER = "other"
 
 
-@attrs.frozen(unsafe_hash=False)
-class ReturnRecord:
+class ReturnRecord(NamedTuple):
     """One title as the bank reported it: a CNAB 400 detail line, or a CNAB 240 T+U pair.
 
     ``line`` is the 1-based line of the record (the T line in CNAB 240) and ``lines`` every line it was
@@ -57,6 +56,12 @@ class ReturnRecord:
     Amounts and dates the layout does not give, or that the bank left blank, are ``None``; an all-zero
     date is ``None`` too. ``anticipation_rate`` is a monthly rate as a fraction (``Decimal("0.015")``).
     ``extra`` holds the layout's other fields by name (reason codes, payment channel...).
+
+    An immutable named tuple (decision 0205): a parser builds a hundred thousand of them per file, and a
+    tuple is the cheapest typed, immutable record Python has. Fields are read by name; ``_replace`` gives
+    a changed copy and ``_asdict`` a dict. A record equals only another ``ReturnRecord`` with the same
+    values (never a bare tuple or another named tuple), records are not ordered, and they are not hashable
+    (``extra`` is a mapping).
     """
 
     line: int
@@ -87,6 +92,38 @@ class ReturnRecord:
     def is_settlement(self) -> bool:
         """Whether this record pays its title (the only kind that settles an installment, SPEC B4)."""
         return self.category is MovementCategory.SETTLED
+
+    # A record is a value, not a sequence of values: equal to a record of the same class with equal fields
+    # and to nothing else (a tuple's == would also match a bare tuple or any named tuple of equal items), and
+    # not ordered (a tuple's < would compare the fields in turn).
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return tuple.__eq__(self, other)
+        return False if isinstance(other, tuple) else NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __lt__(self, other: object) -> bool:
+        raise _unordered("<")
+
+    def __le__(self, other: object) -> bool:
+        raise _unordered("<=")
+
+    def __gt__(self, other: object) -> bool:
+        raise _unordered(">")
+
+    def __ge__(self, other: object) -> bool:
+        raise _unordered(">=")
+
+
+# Equal by value over a mapping (``extra``), so not hashable, as a frozen attrs record with eq was not.
+ReturnRecord.__hash__ = None  # type: ignore[assignment]  # a NamedTuple body may not assign it
+
+
+def _unordered(operator: str) -> TypeError:
+    return TypeError(f"{operator!r} is not supported between return records: sort them by a field (key=...)")
 
 
 @attrs.frozen(unsafe_hash=False)

@@ -234,9 +234,9 @@ _RECORD_ORDER: Final = (
     "anticipation_rate",
 )
 
-_SLOTS: Final = ("line", "lines", *_RECORD_ORDER, "extra")
-if tuple(a.name for a in attrs.fields(ReturnRecord)) != _SLOTS:  # pragma: no cover - a changed record
-    raise ImportError("ReturnRecord's attributes changed: update engine._RECORD_ORDER")
+_FIELDS: Final = ("line", "lines", *_RECORD_ORDER, "extra")
+if ReturnRecord._fields != _FIELDS:  # pragma: no cover - a changed record
+    raise ImportError("ReturnRecord's fields changed: update engine._RECORD_ORDER")
 
 
 @attrs.frozen
@@ -276,7 +276,7 @@ def compile_layout(layout: Layout) -> CompiledLayout:
         "_integer": _integer,
         "_sum": _sum,
         "_EMPTY": _EMPTY,
-        "_new": object.__new__,
+        "_tuple_new": tuple.__new__,
         "_OTHER": MovementCategory.OTHER,
         "_CATEGORIES": dict(layout.movements),
     }
@@ -332,7 +332,6 @@ def compile_layout(layout: Layout) -> CompiledLayout:
     extras += [d.name for d in layout.derived if d.name not in _RECORD_ORDER]
     if extras:
         names["_Extras"] = _extras_type(tuple(extras))
-        names["_tuple_new"] = tuple.__new__
         extra = "_tuple_new(_Extras, (" + ", ".join(values[name] for name in extras) + ",))"
     else:
         extra = "_EMPTY"
@@ -342,14 +341,10 @@ def compile_layout(layout: Layout) -> CompiledLayout:
     else:
         header = "def build(s, n):"
         lines = "n, (n,)"
-    # Slot descriptors write the frozen record directly: the same result as ReturnRecord(...), without
-    # attrs' per-attribute __setattr__ lookups, which cost as much as reading the fields.
-    body.append("    o = _new(_Record)")
+    # The record is a named tuple built straight from a tuple of its fields (tuple.__new__): the same value
+    # as ReturnRecord(...), without the keyword-argument call of the generated __new__.
     assigned = [*lines.split(", ", 1), *(values.get(name, "None") for name in _RECORD_ORDER), extra]
-    for slot, expression in zip(_SLOTS, assigned, strict=True):
-        names[f"_set_{slot}"] = ReturnRecord.__dict__[slot].__set__
-        body.append(f"    _set_{slot}(o, {expression})")
-    body.append("    return o")
+    body.append(f"    return _tuple_new(_Record, ({', '.join(assigned)}))")
     source = "\n".join([header, *body]) + "\n"
     namespace: dict[str, object] = dict(names)
     exec(compile(source, f"<cnab layout {layout.id}>", "exec"), namespace)
