@@ -17,7 +17,7 @@ Times are CPU seconds of the measuring process (``time.process_time``), so other
 does not inflate them; the memory subprocess prints its wall-clock time. Run from the project root:
 
     .venv/bin/python benchmarks/parse.py [--titles N] [--rounds R]
-        [--peers-python /tmp/peers-venv/bin/python] [--skip-memory]
+        [--peers-python /tmp/peers-venv/bin/python] [--peer-rounds R] [--slow-peer-rounds R] [--skip-memory]
 """
 
 from __future__ import annotations
@@ -261,6 +261,9 @@ def main() -> None:
         "--peers-python", default="", help="a Python (3.12+) with pycobranca and python3-cnab installed"
     )
     parser.add_argument("--peer-rounds", type=int, default=5)
+    parser.add_argument(
+        "--slow-peer-rounds", type=int, default=3, help="rounds of python3-cnab (about 30 s a round per file)"
+    )
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()
 
@@ -296,12 +299,13 @@ def main() -> None:
                 )
             ours_ratio = figures["parse_return"][0] / floor_median
             if args.peers_python:
+                rounds_of = {"pycobranca": args.peer_rounds, "python3-cnab": args.slow_peer_rounds}
                 fmt = "cnab240" if "240" in label else "cnab400"
                 for peer_name, (peer_label, formats) in PEERS.items():
                     if fmt not in formats:
                         continue
                     done = subprocess.run(
-                        [args.peers_python, "-c", PEER_SCRIPT, peer_name, str(path), str(args.peer_rounds)],
+                        [args.peers_python, "-c", PEER_SCRIPT, peer_name, str(path), str(rounds_of[peer_name])],
                         capture_output=True,
                         text=True,
                         check=False,
