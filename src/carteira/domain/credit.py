@@ -20,7 +20,7 @@ class CreditLetterStatus(enum.Enum):
     CANCELLED = "cancelled"
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class CreditLetter:
     """A customer's credit: ``amount`` created by settlement ``origin_settlement_id`` on ``created_on``.
 

@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 
 from carteira.domain.calendar import BusinessCalendar
+from carteira.domain.construction import built
 from carteira.domain.money import Money, _money
 from carteira.domain.terms import AmountDue, ChargeTerms, is_on_time
 from carteira.errors import InvalidInput
@@ -149,14 +150,18 @@ class Installment:
     @property
     def state(self) -> InstallmentState:
         """The open state as one value (what a settlement records for reversal)."""
-        return InstallmentState(
-            principal_open=self.principal_open,
-            fine_open=self.fine_open,
-            interest_open=self.interest_open,
-            fine_charged=self.fine_charged,
-            interest_from=self.interest_from,
-            status=self.status,
-            latest_settlement_id=self.latest_settlement_id,
+        fields = self.__dict__
+        return built(
+            InstallmentState,
+            {
+                "principal_open": fields["principal_open"],
+                "fine_open": fields["fine_open"],
+                "interest_open": fields["interest_open"],
+                "fine_charged": fields["fine_charged"],
+                "interest_from": fields["interest_from"],
+                "status": fields["status"],
+                "latest_settlement_id": fields["latest_settlement_id"],
+            },
         )
 
     def with_state(self, state: InstallmentState) -> Installment:
@@ -188,9 +193,6 @@ class Installment:
         return RevenueKind.BANK if self.bank_contract is not None else RevenueKind.CASH
 
 
-_new_instance = object.__new__
-
-
 def _advance(
     installment: Installment,
     *,
@@ -206,25 +208,49 @@ def _advance(
 
     Settlement is the hot path and its new state is checked by paired assertions where it is
     computed; re-validating every identity field on each call would only cost time. Installment
-    keeps a ``__dict__`` (no slots) so that this copy is one dictionary update.
+    keeps a ``__dict__`` (no slots) so that this copy is one dictionary copy.
     """
-    new: Installment = _new_instance(Installment)
-    fields = new.__dict__
-    fields.update(installment.__dict__)
-    fields.update(
-        principal_open=principal_open,
-        fine_open=fine_open,
-        interest_open=interest_open,
-        fine_charged=fine_charged,
-        interest_from=interest_from,
-        status=status,
-        latest_settlement_id=latest_settlement_id,
-        settlements_made=installment.settlements_made + 1,
-    )
-    return new
+    fields = installment.__dict__.copy()
+    fields["principal_open"] = principal_open
+    fields["fine_open"] = fine_open
+    fields["interest_open"] = interest_open
+    fields["fine_charged"] = fine_charged
+    fields["interest_from"] = interest_from
+    fields["status"] = status
+    fields["latest_settlement_id"] = latest_settlement_id
+    fields["settlements_made"] = fields["settlements_made"] + 1
+    return built(Installment, fields)
 
 
 _NO_CHARGE = Decimal("0.00")
+_ON_TIME = (False, _NO_CHARGE, _NO_CHARGE, 0)
+
+
+def _charges(
+    installment: Installment, on: date, calendar: BusinessCalendar | None
+) -> tuple[bool, Decimal, Decimal, int]:
+    """``(late, new fine, new interest, interest days)`` for a payment of ``installment`` on ``on`` (D2).
+
+    The one place the charges are computed: :func:`amount_due` wraps them in Money, and
+    :func:`~carteira.domain.settle` keeps them as Decimals down its hot path.
+    """
+    due = installment.due
+    # `on <= due` first: the common on-time case needs no calendar and no date arithmetic.
+    if on <= due or installment.status is InstallmentStatus.SETTLED:
+        return _ON_TIME
+    terms = installment.terms
+    days = (on - due).days
+    if days <= terms.grace_days or (calendar is not None and is_on_time(on, due, terms.grace_days, calendar)):
+        return _ON_TIME
+    principal = installment.principal_open.amount
+    fine = _NO_CHARGE if installment.fine_charged else terms._fine(principal)
+    interest_from = installment.interest_from
+    if interest_from is not None:
+        # A payment dated before the last late partial payment counts no interest, never negative interest.
+        days = (on - interest_from).days
+    if days <= 0:
+        return True, fine, _NO_CHARGE, 0
+    return True, fine, terms._interest(principal, days), days
 
 
 def amount_due(installment: Installment, on: date, calendar: BusinessCalendar | None = None) -> AmountDue:
@@ -240,37 +266,29 @@ def amount_due(installment: Installment, on: date, calendar: BusinessCalendar | 
     """
     if type(on) is not date and (not isinstance(on, date) or isinstance(on, datetime)):
         raise InvalidInput(f"must be a datetime.date, not {type(on).__name__}", field="on", raw=repr(on))
-    terms = installment.terms
+    late, fine, interest, days = _charges(installment, on, calendar)
+    return _amount_due(installment, late, fine, interest, days)
+
+
+def _amount_due(
+    installment: Installment, late: bool, fine: Decimal, interest: Decimal, days: int, total: Decimal | None = None
+) -> AmountDue:
+    """The :class:`AmountDue` for charges from :func:`_charges`; ``total`` when the caller has already added it up."""
     principal = installment.principal_open
-    due = installment.due
-    # `on <= due` first: the common on-time case needs no calendar and no date arithmetic.
-    if on <= due or installment.status is InstallmentStatus.SETTLED or is_on_time(on, due, terms.grace_days, calendar):
-        late = False
-        fine = interest = Money.ZERO
-        days = 0
-        total_amount = principal.amount + installment.fine_open.amount + installment.interest_open.amount
-    else:
-        late = True
-        fine_amount = _NO_CHARGE if installment.fine_charged else terms._fine(principal.amount)
-        days = max((on - (installment.interest_from or due)).days, 0)
-        interest_amount = terms._interest(principal.amount, days)
-        fine = _money(fine_amount) if fine_amount else Money.ZERO
-        interest = _money(interest_amount) if interest_amount else Money.ZERO
-        total_amount = (
-            principal.amount
-            + installment.fine_open.amount
-            + installment.interest_open.amount
-            + fine_amount
-            + interest_amount
-        )
-    total = _money(total_amount)
-    return AmountDue(
-        principal=principal,
-        fine_open=installment.fine_open,
-        interest_open=installment.interest_open,
-        fine=fine,
-        interest=interest,
-        total=total,
-        late=late,
-        interest_days=days,
+    fine_open = installment.fine_open
+    interest_open = installment.interest_open
+    if total is None:
+        total = principal.amount + fine_open.amount + interest_open.amount + fine + interest
+    return built(
+        AmountDue,
+        {
+            "principal": principal,
+            "fine_open": fine_open,
+            "interest_open": interest_open,
+            "fine": _money(fine) if fine else Money.ZERO,
+            "interest": _money(interest) if interest else Money.ZERO,
+            "total": _money(total),
+            "late": late,
+            "interest_days": days,
+        },
     )

@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 
 from carteira.domain.calendar import BusinessCalendar
+from carteira.domain.construction import built
 from carteira.domain.credit import CreditLetter, CreditLetterStatus
 from carteira.domain.installment import (
     Installment,
@@ -17,6 +18,8 @@ from carteira.domain.installment import (
     InstallmentStatus,
     RevenueKind,
     _advance,
+    _amount_due,
+    _charges,
     amount_due,
 )
 from carteira.domain.money import Money, _money
@@ -75,14 +78,15 @@ class Tolerance:
 
     def limit(self, expected: Money) -> Money:
         """The largest difference accepted on ``expected`` (percent rounded half up to the cent)."""
-        return _money(self._limit(expected.amount))
+        return self._limit(expected.amount)
 
-    def _limit(self, expected: Decimal) -> Decimal:
+    def _limit(self, expected: Decimal) -> Money:
         amount = self.amount
         if self.rate is None:
-            return _ZERO if amount is None else amount.amount
+            return Money.ZERO if amount is None else amount
         by_rate = (abs(expected) * self.rate).quantize(_CENT, rounding=ROUND_HALF_UP)
-        return by_rate if amount is None or by_rate < amount.amount else amount.amount
+        # The tolerance's own amount is returned as it is: settle() keeps it in the outcome as it is.
+        return _money(by_rate) if amount is None or by_rate < amount.amount else amount
 
 
 def _optional_date(name: str) -> Any:
@@ -258,7 +262,7 @@ def _refuse(
     installment: Installment,
     reason: str,
     refusal: RefusalReason,
-    due: AmountDue,
+    charges: tuple[bool, Decimal, Decimal, int, Decimal],
     expected: Decimal,
     difference: Decimal,
     limit: Decimal,
@@ -272,7 +276,7 @@ def _refuse(
         difference=_money(difference),
         expected=_money(expected),
         limit=_money(limit),
-        due=due,
+        due=_amount_due(installment, *charges),
         refusal=refusal,
     )
 
@@ -292,7 +296,8 @@ def _impute(
     taken = [_ZERO, _ZERO, _ZERO]
     left = paid
     for index in _IMPUTATION_ORDER[order]:
-        part = min(left, balances[index])
+        balance = balances[index]
+        part = balance if balance < left else left
         taken[index] = part
         left -= part
     return taken[0], taken[1], taken[2]
@@ -328,19 +333,26 @@ def _settle(
     source_letter_id: str | None,
 ) -> SettlementOutcome:
     # One flat function on Decimals: this is the library's hot path (benchmarks/domain.py), and
-    # each extra call layer or intermediate Money costs more than the arithmetic itself.
-    _check_types(installment, payment, policy)
+    # each extra call layer or intermediate Money costs more than the arithmetic itself. The
+    # values it returns are built without re-running validators (domain/construction.py): the
+    # inputs were validated when they were made, and the results are checked by the paired
+    # assertions below.
+    if type(installment) is not Installment or type(payment) is not Payment or type(policy) is not SettlementPolicy:
+        _check_types(installment, payment, policy)
     on = payment.paid_on
-    due = amount_due(installment, on, calendar)
-    principal = due.principal.amount
+    late, fine_new, interest_new, days = _charges(installment, on, calendar)
+    principal = installment.principal_open.amount
+    fine_total = installment.fine_open.amount + fine_new
+    interest_total = installment.interest_open.amount + interest_new
+    total = principal + fine_total + interest_total
     adjustments = payment.discount.amount + payment.abatement.amount
-    expected = due.total.amount - adjustments
+    expected = total - adjustments
     paid = payment.amount.amount
     difference = paid - expected
     if installment.status is InstallmentStatus.SETTLED:
         return _refuse(
             installment, f"installment {installment.id} is already settled", RefusalReason.NOT_OPEN,
-            due, expected, difference, _ZERO,
+            (late, fine_new, interest_new, days, total), expected, difference, _ZERO,
         )  # fmt: skip
     closing = policy.closing_date
     if closing is not None and on < closing:
@@ -348,119 +360,140 @@ def _settle(
             installment,
             f"installment {installment.id}: settlement date {on.isoformat()} is before the closing date "
             f"{closing.isoformat()}",
-            RefusalReason.CLOSED_PERIOD, due, expected, difference, _ZERO,
+            RefusalReason.CLOSED_PERIOD, (late, fine_new, interest_new, days, total), expected, difference, _ZERO,
         )  # fmt: skip
     if adjustments > principal:
         return _refuse(
             installment,
-            f"installment {installment.id}: discount plus abatement {_money(adjustments)} exceed the open principal "
-            f"{due.principal}",
-            RefusalReason.ADJUSTMENTS_EXCEED_PRINCIPAL, due, expected, difference, _ZERO,
+            f"installment {installment.id}: discount plus abatement {adjustments} exceed the open principal "
+            f"{principal}",
+            RefusalReason.ADJUSTMENTS_EXCEED_PRINCIPAL, (late, fine_new, interest_new, days, total),
+            expected, difference, _ZERO,
         )  # fmt: skip
     over = difference > _ZERO
-    limit = (policy.over if over else policy.under)._limit(expected)
+    limit_money = (policy.over if over else policy.under)._limit(expected)
+    limit = limit_money.amount
     within = abs(difference) <= limit
     if not within and not policy.settle_beyond_tolerance:
         return _refuse(
             installment,
-            f"{'overpaid' if over else 'underpaid'} {_money(abs(difference))}, limit {_money(limit)}",
-            RefusalReason.BEYOND_TOLERANCE, due, expected, difference, limit,
+            f"{'overpaid' if over else 'underpaid'} {abs(difference)}, limit {limit}",
+            RefusalReason.BEYOND_TOLERANCE, (late, fine_new, interest_new, days, total), expected, difference,
+            limit,
         )  # fmt: skip
-    fine_total = due.fine_open.amount + due.fine.amount
-    interest_total = due.interest_open.amount + due.interest.amount
     extra_charge = extra_discount = letter_amount = _ZERO
     if within or over:
-        kind = OutcomeKind.FULL if within else OutcomeKind.CREDIT_LETTER
         status = InstallmentStatus.SETTLED
         paid_interest, paid_fine, closed_principal = interest_total, fine_total, principal
         if not within:
+            kind = OutcomeKind.CREDIT_LETTER
             letter_amount = difference
-        elif over:
-            extra_charge = difference
+            reason = f"overpaid {difference!s}, limit {limit!s}: credit letter {difference!s}"
         else:
-            extra_discount = -difference
+            kind = OutcomeKind.FULL
+            reason = ""
+            if over:
+                extra_charge = difference
+            else:
+                extra_discount = -difference
     else:
         kind = OutcomeKind.PARTIAL
         status = InstallmentStatus.PARTIALLY_SETTLED
+        reason = f"underpaid {-difference!s}, limit {limit!s}: partial settlement"
         paid_interest, paid_fine, principal_paid = _impute(
             installment.terms.imputation, paid, interest_total, fine_total, principal - adjustments
         )
         closed_principal = adjustments + principal_paid
-    settlement_id = f"{installment.id}/S{installment.settlements_made + 1}"
-    letter = None
-    if letter_amount:
-        letter = CreditLetter(
-            id=f"{settlement_id}/L",
-            customer_id=installment.customer_id,
-            amount=_money(letter_amount),
-            origin_settlement_id=settlement_id,
-            created_on=on,
-        )
-    settlement = Settlement(
-        id=settlement_id,
-        installment_id=installment.id,
-        customer_id=installment.customer_id,
-        kind=kind,
-        paid=payment.amount,
-        paid_on=on,
-        credited_on=payment.credited_on,
-        principal=due.principal if closed_principal == principal else _money(closed_principal),
-        interest=_cents(paid_interest),
-        fine=_cents(paid_fine),
-        extra_charge=_cents(extra_charge),
-        extra_discount=_cents(extra_discount),
-        discount=payment.discount,
-        abatement=payment.abatement,
-        credit_letter_amount=Money.ZERO if letter is None else letter.amount,
-        bank_charges=payment.bank_charges,
-        other=payment.other,
-        fine_accrued=due.fine,
-        interest_accrued=due.interest,
-        revenue_kind=RevenueKind.CASH if installment.bank_contract is None else RevenueKind.BANK,
-        before=installment.state,
-        credit_letter_id=None if letter is None else letter.id,
-        source_letter_id=source_letter_id,
-    )
     principal_open = principal - closed_principal
     fine_open = fine_total - paid_fine
     interest_open = interest_total - paid_interest
     # Paired invariants: the parts add up (D12), and no balance went below zero.
     assert paid + adjustments + extra_discount == (
         closed_principal + paid_interest + paid_fine + extra_charge + letter_amount
-    ), settlement
+    ), (installment, payment)
     assert min(principal_open, fine_open, interest_open) >= _ZERO, (principal_open, fine_open, interest_open)
-    if kind is OutcomeKind.FULL:
-        reason = ""
-    elif kind is OutcomeKind.PARTIAL:
-        reason = f"underpaid {_money(-difference)}, limit {_money(limit)}: partial settlement"
-    else:
-        reason = f"overpaid {_money(difference)}, limit {_money(limit)}: credit letter {_money(letter_amount)}"
-    return SettlementOutcome(
-        kind=kind,
-        installment=_advance(
-            installment,
-            principal_open=_cents(principal_open),
-            fine_open=_cents(fine_open),
-            interest_open=_cents(interest_open),
-            # A late payment charges the fine for good and moves the interest start (D5).
-            fine_charged=installment.fine_charged or due.late,
-            interest_from=on if due.late else installment.interest_from,
-            status=status,
-            latest_settlement_id=settlement_id,
-        ),
-        settlement=settlement,
-        credit_letter=letter,
-        reason=reason,
-        difference=_money(difference),
-        expected=_money(expected),
-        limit=_cents(limit),
-        due=due,
+    zero = Money.ZERO
+    # An extra charge and a credit letter are the difference itself: one Money serves for both.
+    difference_money = _money(difference)
+    settlement_id = f"{installment.id}/S{installment.settlements_made + 1}"
+    letter = None
+    letter_money = zero
+    if letter_amount:
+        letter_money = difference_money
+        letter = built(
+            CreditLetter,
+            {
+                "id": f"{settlement_id}/L",
+                "customer_id": installment.customer_id,
+                "amount": letter_money,
+                "origin_settlement_id": settlement_id,
+                "created_on": on,
+                "balance": letter_money,
+                "status": CreditLetterStatus.ACTIVE,
+                "version": 0,
+            },
+        )
+    due = _amount_due(installment, late, fine_new, interest_new, days, total)
+    # Most installments have nothing open but principal: what was paid of each charge is then
+    # the charge itself, and its Money object can be shared.
+    interest_money = due.interest if paid_interest == interest_new else _money(paid_interest) if paid_interest else zero
+    fine_money = due.fine if paid_fine == fine_new else _money(paid_fine) if paid_fine else zero
+    settlement = built(
+        Settlement,
+        {
+            "id": settlement_id,
+            "installment_id": installment.id,
+            "customer_id": installment.customer_id,
+            "kind": kind,
+            "paid": payment.amount,
+            "paid_on": on,
+            "credited_on": payment.credited_on,
+            "principal": installment.principal_open if closed_principal == principal else _money(closed_principal),
+            "interest": interest_money,
+            "fine": fine_money,
+            "extra_charge": difference_money if extra_charge else zero,
+            "extra_discount": _money(extra_discount) if extra_discount else zero,
+            "discount": payment.discount,
+            "abatement": payment.abatement,
+            "credit_letter_amount": letter_money,
+            "bank_charges": payment.bank_charges,
+            "other": payment.other,
+            "fine_accrued": due.fine,
+            "interest_accrued": due.interest,
+            "revenue_kind": RevenueKind.CASH if installment.bank_contract is None else RevenueKind.BANK,
+            "before": installment.state,
+            "credit_letter_id": None if letter is None else letter.id,
+            "source_letter_id": source_letter_id,
+            "reversed_on": None,
+            "version": 0,
+        },
     )
-
-
-def _cents(amount: Decimal) -> Money:
-    # Zero is the most common component (no extra charge, nothing left open): share one object.
-    return _money(amount) if amount else Money.ZERO
+    after = _advance(
+        installment,
+        principal_open=_money(principal_open) if principal_open else zero,
+        fine_open=_money(fine_open) if fine_open else zero,
+        interest_open=_money(interest_open) if interest_open else zero,
+        # A late payment charges the fine for good and moves the interest start (D5).
+        fine_charged=installment.fine_charged or late,
+        interest_from=on if late else installment.interest_from,
+        status=status,
+        latest_settlement_id=settlement_id,
+    )
+    return built(
+        SettlementOutcome,
+        {
+            "kind": kind,
+            "installment": after,
+            "settlement": settlement,
+            "credit_letter": letter,
+            "reason": reason,
+            "difference": difference_money,
+            "expected": due.total if expected == total else _money(expected),
+            "limit": limit_money,
+            "due": due,
+            "refusal": None,
+        },
+    )
 
 
 def _check_types(installment: object, payment: object, policy: object) -> None:
