@@ -113,6 +113,10 @@ def test_fine_and_interest_are_on_the_principal_only(installment: Installment, d
 def test_every_outcome_conserves_money(case: tuple[Installment, Payment, SettlementPolicy], calendar: object) -> None:
     installment, payment, policy = case
     outcome = settle(installment, payment, policy, calendar)  # type: ignore[arg-type]
+    # settle() computes the charges on its own path; they must be those amount_due() states.
+    assert outcome.due == amount_due(installment, payment.paid_on, calendar)  # type: ignore[arg-type]
+    assert outcome.expected == outcome.due.total - payment.discount - payment.abatement
+    assert outcome.difference == payment.amount - outcome.expected
     if outcome.kind is OutcomeKind.REFUSED:
         assert outcome.settlement is None
         assert outcome.installment == installment

@@ -262,7 +262,7 @@ def _refuse(
     installment: Installment,
     reason: str,
     refusal: RefusalReason,
-    charges: tuple[bool, Decimal, Decimal, int, Decimal],
+    charges: tuple[bool, Decimal, Decimal, int],
     expected: Decimal,
     difference: Decimal,
     limit: Decimal,
@@ -340,7 +340,8 @@ def _settle(
     if type(installment) is not Installment or type(payment) is not Payment or type(policy) is not SettlementPolicy:
         _check_types(installment, payment, policy)
     on = payment.paid_on
-    late, fine_new, interest_new, days = _charges(installment, on, calendar)
+    charges = _charges(installment, on, calendar)
+    late, fine_new, interest_new, days = charges
     principal = installment.principal_open.amount
     fine_total = installment.fine_open.amount + fine_new
     interest_total = installment.interest_open.amount + interest_new
@@ -352,7 +353,7 @@ def _settle(
     if installment.status is InstallmentStatus.SETTLED:
         return _refuse(
             installment, f"installment {installment.id} is already settled", RefusalReason.NOT_OPEN,
-            (late, fine_new, interest_new, days, total), expected, difference, _ZERO,
+            charges, expected, difference, _ZERO,
         )  # fmt: skip
     closing = policy.closing_date
     if closing is not None and on < closing:
@@ -360,15 +361,14 @@ def _settle(
             installment,
             f"installment {installment.id}: settlement date {on.isoformat()} is before the closing date "
             f"{closing.isoformat()}",
-            RefusalReason.CLOSED_PERIOD, (late, fine_new, interest_new, days, total), expected, difference, _ZERO,
+            RefusalReason.CLOSED_PERIOD, charges, expected, difference, _ZERO,
         )  # fmt: skip
     if adjustments > principal:
         return _refuse(
             installment,
             f"installment {installment.id}: discount plus abatement {adjustments} exceed the open principal "
             f"{principal}",
-            RefusalReason.ADJUSTMENTS_EXCEED_PRINCIPAL, (late, fine_new, interest_new, days, total),
-            expected, difference, _ZERO,
+            RefusalReason.ADJUSTMENTS_EXCEED_PRINCIPAL, charges, expected, difference, _ZERO,
         )  # fmt: skip
     over = difference > _ZERO
     limit_money = (policy.over if over else policy.under)._limit(expected)
@@ -378,8 +378,7 @@ def _settle(
         return _refuse(
             installment,
             f"{'overpaid' if over else 'underpaid'} {abs(difference)}, limit {limit}",
-            RefusalReason.BEYOND_TOLERANCE, (late, fine_new, interest_new, days, total), expected, difference,
-            limit,
+            RefusalReason.BEYOND_TOLERANCE, charges, expected, difference, limit,
         )  # fmt: skip
     extra_charge = extra_discount = letter_amount = _ZERO
     if within or over:
@@ -412,6 +411,8 @@ def _settle(
         closed_principal + paid_interest + paid_fine + extra_charge + letter_amount
     ), (installment, payment)
     assert min(principal_open, fine_open, interest_open) >= _ZERO, (principal_open, fine_open, interest_open)
+    # Zero is the most common component (no extra charge, nothing left open): it shares one object,
+    # tested inline because a helper's call would cost more than the test.
     zero = Money.ZERO
     # An extra charge and a credit letter are the difference itself: one Money serves for both.
     difference_money = _money(difference)
