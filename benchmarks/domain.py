@@ -53,14 +53,15 @@ def floor_run(cases: list[tuple[int, int, int]]) -> tuple[float, Decimal]:
         days = (paid_on - due).days  # D2 counts calendar days between the two dates
         if days <= 0:
             raise AssertionError("the floor's cases are all late")
-        fine = (principal * fine_rate).quantize(CENT, rounding=ROUND_HALF_UP)
-        interest = (principal * monthly * days / 30).quantize(CENT, rounding=ROUND_HALF_UP)
+        # Rounding passed positionally, as the library does: the keyword form costs ~0.09 us more a call.
+        fine = (principal * fine_rate).quantize(CENT, ROUND_HALF_UP)
+        interest = (principal * monthly * days / 30).quantize(CENT, ROUND_HALF_UP)
         expected = principal + fine + interest
         diff = paid - expected
         if diff > 0:
-            limit = min(over_amount, (expected * over_rate).quantize(CENT, rounding=ROUND_HALF_UP))
+            limit = min(over_amount, (expected * over_rate).quantize(CENT, ROUND_HALF_UP))
         else:
-            limit = min(under_amount, (expected * under_rate).quantize(CENT, rounding=ROUND_HALF_UP))
+            limit = min(under_amount, (expected * under_rate).quantize(CENT, ROUND_HALF_UP))
         if abs(diff) <= limit or diff > 0:
             closed = principal
             letter = diff if abs(diff) > limit else Decimal(0)
@@ -76,7 +77,10 @@ def floor_run(cases: list[tuple[int, int, int]]) -> tuple[float, Decimal]:
     return time.perf_counter() - start, checksum
 
 
-def library_run(cases: list[tuple[int, int, int]]) -> tuple[float, Decimal]:
+def library_inputs(
+    cases: list[tuple[int, int, int]],
+) -> tuple[list[tuple[Installment, Payment]], SettlementPolicy]:
+    """The cases as installments and payments, and the policy they are settled under."""
     terms = ChargeTerms(fine_rate=Decimal("0.02"), monthly_interest_rate=Decimal("0.01"))
     policy = SettlementPolicy(
         over=Tolerance(amount=Money("1.00"), rate=Decimal("0.005")),
@@ -90,6 +94,11 @@ def library_run(cases: list[tuple[int, int, int]]) -> tuple[float, Decimal]:
         )
         for n, (p, d, x) in enumerate(cases)
     ]
+    return inputs, policy
+
+
+def library_run(cases: list[tuple[int, int, int]]) -> tuple[float, Decimal]:
+    inputs, policy = library_inputs(cases)
     checksum = Decimal(0)
     start = time.perf_counter()
     for installment, payment in inputs:

@@ -47,7 +47,7 @@ def present_value(face_value: Money, due: date, on: date, monthly_rate: Decimal)
         context.prec = _PRECISION
         factor = (Decimal(1) + rate) ** (Decimal(days) / _THIRTY)
         exact = face_value.amount / factor
-    return Money._of(exact.quantize(_CENT, rounding=ROUND_HALF_UP))
+    return Money._of(exact.quantize(_CENT, ROUND_HALF_UP))
 
 
 class AnticipationStatus(enum.Enum):

@@ -29,7 +29,7 @@ def _exact(value: object) -> Decimal:
         raise InvalidInput("is not a number", field="amount", raw=str(value)) from None
     if not amount.is_finite():
         raise InvalidInput("is not a finite amount", field="amount", raw=str(value))
-    quantized = amount.quantize(_CENT, rounding=ROUND_HALF_UP)
+    quantized = amount.quantize(_CENT, ROUND_HALF_UP)
     if quantized != amount:
         raise InvalidInput(
             "is not a whole number of cents",
@@ -81,7 +81,7 @@ class Money:
             raise MoneyTypeError(f"Money.rounded takes a Decimal, not {type(exact).__name__}", argument="exact")
         if not exact.is_finite():
             raise InvalidInput("is not a finite amount", field="exact", raw=str(exact))
-        return _money(exact.quantize(_CENT, rounding=ROUND_HALF_UP))
+        return _money(exact.quantize(_CENT, ROUND_HALF_UP))
 
     @property
     def cents(self) -> int:
@@ -122,7 +122,7 @@ class Money:
                 f"Money * {type(factor).__name__} ({factor!r}): multiply by a Decimal or an int",
                 argument="factor",
             )
-        return _money((self.amount * factor).quantize(_CENT, rounding=ROUND_HALF_UP))
+        return _money((self.amount * factor).quantize(_CENT, ROUND_HALF_UP))
 
     __rmul__ = __mul__
 

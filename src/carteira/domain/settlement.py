@@ -84,7 +84,7 @@ class Tolerance:
         amount = self.amount
         if self.rate is None:
             return Money.ZERO if amount is None else amount
-        by_rate = (abs(expected) * self.rate).quantize(_CENT, rounding=ROUND_HALF_UP)
+        by_rate = (abs(expected) * self.rate).quantize(_CENT, ROUND_HALF_UP)
         # The tolerance's own amount is returned as it is: settle() keeps it in the outcome as it is.
         return _money(by_rate) if amount is None or by_rate < amount.amount else amount
 

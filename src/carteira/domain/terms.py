@@ -104,16 +104,16 @@ class ChargeTerms:
         return Money._of(self._interest(principal.amount, days))
 
     def _fine(self, principal: Decimal) -> Decimal:
-        return (principal * self.fine_rate).quantize(_CENT, rounding=ROUND_HALF_UP)
+        return (principal * self.fine_rate).quantize(_CENT, ROUND_HALF_UP)
 
     def _interest(self, principal: Decimal, days: int) -> Decimal:
         if days <= 0:
             return _ZERO
         if self.interest_mode is InterestMode.DAILY_AMOUNT:
-            daily = (principal * self.monthly_interest_rate / _THIRTY).quantize(_CENT, rounding=ROUND_HALF_UP)
+            daily = (principal * self.monthly_interest_rate / _THIRTY).quantize(_CENT, ROUND_HALF_UP)
             return daily * days
         # The whole product before the division: a pre-rounded daily rate drifts (A12).
-        return (principal * self.monthly_interest_rate * days / _THIRTY).quantize(_CENT, rounding=ROUND_HALF_UP)
+        return (principal * self.monthly_interest_rate * days / _THIRTY).quantize(_CENT, ROUND_HALF_UP)
 
 
 def is_on_time(paid_on: date, due: date, grace_days: int, calendar: BusinessCalendar | None) -> bool:
