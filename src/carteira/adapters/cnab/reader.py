@@ -11,18 +11,18 @@ rejection report instead of a return, a file without its trailer.
 
 from __future__ import annotations
 
-import gc
 import io
 from collections.abc import Iterable, Iterator
 from datetime import date
 from functools import lru_cache
-from itertools import chain, islice, repeat
+from itertools import chain, repeat
 from typing import BinaryIO, Final
 
 import attrs
 
 from carteira.adapters.cnab.engine import BadField, CompiledLayout, compile_layout, convert_field
 from carteira.adapters.cnab.layout import Layout
+from carteira.adapters.garbage_collection import build_all
 from carteira.errors import InvalidInput
 from carteira.ports.return_files import ReturnFile, ReturnRecord
 
@@ -30,10 +30,6 @@ __all__ = ["CnabParser", "ErrorCollector", "RecordStream", "iter_records", "pars
 
 ERRORS_REPORTED_MAX: Final = 50
 """How many line errors ``parse_return`` gathers (as notes on the first) before it stops reading."""
-
-RECORDS_PER_YOUNG_COLLECTION: Final = 1000
-"""How many records ``parse_return`` builds between its own collections of the young generations (about as
-many objects as the collector's own young-generation threshold would let through)."""
 
 _BOM_BYTES: Final = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark, seen at the start of some files
 _LINE_END: Final = b"\r\n\x1a"  # CR, LF, and the DOS end-of-file (Ctrl-Z) old transfer software leaves
@@ -443,8 +439,9 @@ def parse_return(data: bytes, layout: Layout | None = None, *, source: str = "")
 
     The result says which layout was used (``layout_id``, ``layout_detected``). A malformed file is
     refused whole: nothing is returned. Automatic garbage collection is paused while the records are built
-    (they hold no cycles; the young generations are collected every ``RECORDS_PER_YOUNG_COLLECTION``
-    records instead) and restored afterwards; with the collector off, nothing is collected.
+    (they hold no cycles; the young generations are collected every
+    :data:`~carteira.adapters.garbage_collection.RECORDS_PER_YOUNG_COLLECTION` records instead) and
+    restored afterwards; with the collector off, nothing is collected.
 
     Raises:
         InvalidInput: the first problem, with ``source``, ``line``, ``field``, ``raw`` and ``reason``;
@@ -453,31 +450,11 @@ def parse_return(data: bytes, layout: Layout | None = None, *, source: str = "")
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"parse_return takes the file's bytes, not {type(data).__name__}")
     errors = ErrorCollector(collect=True)
-    collecting = gc.isenabled()
-    # Records hold no cycles, yet building 100,000 of them with the collector on triggers full collections
-    # that walk every record built so far. So automatic collection is paused while they are built, and the
-    # young generations are collected here every few thousand records, while those records are still in
-    # the CPU cache: without that, the first collection after the pause walks all of them cold (decision 0200).
-    gc.disable()
-    try:
-        # The same line source as iter_records: reading line by line from memory is faster than splitting
-        # the whole text first, which holds every line and the text at once while records are built.
-        stream = RecordStream(_lines(io.BytesIO(data)), layout, source=source, errors=errors)
-        if collecting:
-            built: list[ReturnRecord] = []
-            source_records = iter(stream)
-            while True:
-                before = len(built)
-                built.extend(islice(source_records, RECORDS_PER_YOUNG_COLLECTION))
-                gc.collect(1)  # the young generations only: the records of this batch and what came with them
-                if len(built) - before < RECORDS_PER_YOUNG_COLLECTION:
-                    break
-            records = tuple(built)
-        else:  # the caller turned the collector off: no collection at all
-            records = tuple(stream)
-    finally:
-        if collecting:
-            gc.enable()
+    # The same line source as iter_records: reading line by line from memory is faster than splitting
+    # the whole text first, which holds every line and the text at once while records are built.
+    stream = RecordStream(_lines(io.BytesIO(data)), layout, source=source, errors=errors)
+    # Records hold no cycles: build them with the collector paused (decision 0200).
+    records = tuple(build_all(stream))
     return ReturnFile(
         source=source,
         layout_id=stream.layout.id,
