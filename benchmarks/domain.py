@@ -110,11 +110,16 @@ def library_run(cases: list[tuple[int, int, int]]) -> tuple[float, Decimal]:
     return time.perf_counter() - start, checksum
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def arguments(description: str | None) -> argparse.Namespace:
+    """``--count`` (late payments, default 100,000) and ``--rounds`` (default 5), shared with domain_breakdown.py."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = arguments(__doc__)
     cases = make_cases(args.count)
     floors, libs, ratios = [], [], []
     for _ in range(args.rounds):

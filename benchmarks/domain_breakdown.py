@@ -9,7 +9,6 @@ in the source stops the script with its name. Run: `python benchmarks/domain_bre
 
 from __future__ import annotations
 
-import argparse
 import inspect
 import statistics
 import time
@@ -17,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from carteira.domain import settlement
-from domain import floor_run, library_inputs, make_cases
+from domain import arguments, floor_run, library_inputs, make_cases
 
 MARKS = (
     ("checks", "    charges = _charges("),
@@ -50,10 +49,7 @@ def _cuts() -> list[tuple[str, Callable[..., Any]]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--count", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+    args = arguments(__doc__)
     cases = make_cases(args.count)
     inputs, policy = library_inputs(cases)
     cuts = _cuts()
