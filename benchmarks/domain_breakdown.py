@@ -68,7 +68,7 @@ def main() -> None:
     previous = 0.0
     for label, _ in cuts:
         upto = statistics.median(timings[label])
-        print(f"  {label:<36} +{upto - previous:5.2f}  = {upto:5.2f}  ({upto / floor:4.2f}x the floor)")
+        print(f"  {label:<36} {upto - previous:+6.2f}  = {upto:5.2f}  ({upto / floor:4.2f}x the floor)")
         previous = upto
 
 
