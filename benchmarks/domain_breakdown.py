@@ -25,7 +25,7 @@ MARKS = (
     ("tolerance limit", "    extra_charge = extra_discount"),
     ("outcome kind, reason, imputation", "    principal_open = principal - closed_principal"),
     ("open balances", "    # Paired invariants"),
-    ("paired assertions", "    # Zero is the most common"),
+    ("paired assertions", "    zero = Money.ZERO"),
     ("difference Money, settlement id", "    letter = None"),
     ("credit letter (when created)", "    due = _amount_due("),
     ("AmountDue and its Money", "    settlement = built("),

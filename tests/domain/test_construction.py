@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import attrs
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from carteira.domain import (
     Installment,
+    Money,
     OutcomeKind,
     Payment,
     SettlementPolicy,
@@ -22,7 +23,7 @@ from carteira.domain import (
     settle,
     use_credit_letter,
 )
-from carteira.testing.strategies import installments, payments, policies
+from carteira.testing.strategies import installments, money, payments, policies
 
 
 @st.composite
@@ -76,14 +77,19 @@ def test_amount_due_returns_a_value_its_constructor_accepts(installment: Install
     _assert_as_constructed(amount_due(installment, installment.due + timedelta(days=days)))
 
 
-@given(settled())
+@given(settled(), money(min_value=Money("0.01"), max_value=Money("1000.00")))
 def test_a_created_credit_letter_is_one_its_constructor_accepts(
-    case: tuple[Installment, Payment, SettlementPolicy],
+    case: tuple[Installment, Payment, SettlementPolicy], extra: Money
 ) -> None:
-    installment, payment, policy = case
-    outcome = settle(installment, payment, attrs.evolve(policy, settle_beyond_tolerance=True))
-    if outcome.credit_letter is None:
-        return
+    installment, payment, _policy = case
+    assume(installment.is_open)
+    # Paying more than is due, with no tolerance, always creates a letter of exactly the excess.
+    policy = SettlementPolicy(settle_beyond_tolerance=True)
+    due = amount_due(installment, payment.paid_on)
+    outcome = settle(installment, Payment(due.total + extra, payment.paid_on), policy)
+    assert outcome.kind is OutcomeKind.CREDIT_LETTER
+    assert outcome.credit_letter is not None
+    assert outcome.credit_letter.amount == extra
     _assert_as_constructed(outcome.credit_letter)
     later = attrs.evolve(installment, id=f"{installment.id}-next", due=payment.paid_on)
     letter, used = use_credit_letter(outcome.credit_letter, later, payment.paid_on, policy)

@@ -150,17 +150,16 @@ class Installment:
     @property
     def state(self) -> InstallmentState:
         """The open state as one value (what a settlement records for reversal)."""
-        fields = self.__dict__
         return built(
             InstallmentState,
             {
-                "principal_open": fields["principal_open"],
-                "fine_open": fields["fine_open"],
-                "interest_open": fields["interest_open"],
-                "fine_charged": fields["fine_charged"],
-                "interest_from": fields["interest_from"],
-                "status": fields["status"],
-                "latest_settlement_id": fields["latest_settlement_id"],
+                "principal_open": self.principal_open,
+                "fine_open": self.fine_open,
+                "interest_open": self.interest_open,
+                "fine_charged": self.fine_charged,
+                "interest_from": self.interest_from,
+                "status": self.status,
+                "latest_settlement_id": self.latest_settlement_id,
             },
         )
 
@@ -239,15 +238,12 @@ def _charges(
     if on <= due or installment.status is InstallmentStatus.SETTLED:
         return _ON_TIME
     terms = installment.terms
-    days = (on - due).days
-    if days <= terms.grace_days or (calendar is not None and is_on_time(on, due, terms.grace_days, calendar)):
+    if is_on_time(on, due, terms.grace_days, calendar):
         return _ON_TIME
     principal = installment.principal_open.amount
     fine = _NO_CHARGE if installment.fine_charged else terms._fine(principal)
-    interest_from = installment.interest_from
-    if interest_from is not None:
-        # A payment dated before the last late partial payment counts no interest, never negative interest.
-        days = (on - interest_from).days
+    days = (on - (installment.interest_from or due)).days
+    # A payment dated before the last late partial payment counts no interest, never negative interest.
     if days <= 0:
         return True, fine, _NO_CHARGE, 0
     return True, fine, terms._interest(principal, days), days

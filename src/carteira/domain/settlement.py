@@ -411,8 +411,6 @@ def _settle(
         closed_principal + paid_interest + paid_fine + extra_charge + letter_amount
     ), (installment, payment)
     assert min(principal_open, fine_open, interest_open) >= _ZERO, (principal_open, fine_open, interest_open)
-    # Zero is the most common component (no extra charge, nothing left open): it shares one object,
-    # tested inline because a helper's call would cost more than the test.
     zero = Money.ZERO
     # An extra charge and a credit letter are the difference itself: one Money serves for both.
     difference_money = _money(difference)
@@ -437,8 +435,8 @@ def _settle(
     due = _amount_due(installment, late, fine_new, interest_new, days, total)
     # Most installments have nothing open but principal: what was paid of each charge is then
     # the charge itself, and its Money object can be shared.
-    interest_money = due.interest if paid_interest == interest_new else _money(paid_interest) if paid_interest else zero
-    fine_money = due.fine if paid_fine == fine_new else _money(paid_fine) if paid_fine else zero
+    interest_money = due.interest if paid_interest == interest_new else _cents(paid_interest)
+    fine_money = due.fine if paid_fine == fine_new else _cents(paid_fine)
     settlement = built(
         Settlement,
         {
@@ -453,7 +451,7 @@ def _settle(
             "interest": interest_money,
             "fine": fine_money,
             "extra_charge": difference_money if extra_charge else zero,
-            "extra_discount": _money(extra_discount) if extra_discount else zero,
+            "extra_discount": _cents(extra_discount),
             "discount": payment.discount,
             "abatement": payment.abatement,
             "credit_letter_amount": letter_money,
@@ -471,9 +469,9 @@ def _settle(
     )
     after = _advance(
         installment,
-        principal_open=_money(principal_open) if principal_open else zero,
-        fine_open=_money(fine_open) if fine_open else zero,
-        interest_open=_money(interest_open) if interest_open else zero,
+        principal_open=_cents(principal_open),
+        fine_open=_cents(fine_open),
+        interest_open=_cents(interest_open),
         # A late payment charges the fine for good and moves the interest start (D5).
         fine_charged=installment.fine_charged or late,
         interest_from=on if late else installment.interest_from,
@@ -495,6 +493,11 @@ def _settle(
             "refusal": None,
         },
     )
+
+
+def _cents(amount: Decimal) -> Money:
+    # Zero is the most common component (no extra discount, nothing left open): share one object.
+    return _money(amount) if amount else Money.ZERO
 
 
 def _check_types(installment: object, payment: object, policy: object) -> None:
