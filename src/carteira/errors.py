@@ -4,7 +4,7 @@ Every error carteira raises on purpose derives from :class:`CarteiraError`. Each
 named for what happened and carries, as attributes, what a program needs to act on it;
 its message says what was wrong, where, and what to do. Errors that correspond to a
 builtin a caller would already catch also derive from it (``InvalidInput`` is a
-``ValueError``, ``MoneyTypeError`` a ``TypeError``, ``NotFound`` a ``LookupError``).
+``ValueError``, ``InvalidType`` a ``TypeError``, ``NotFound`` a ``LookupError``).
 
 Secrets (client secrets, tokens, passwords in DSNs) never appear in any message here:
 adapters pass only what is safe to show.
@@ -25,6 +25,8 @@ __all__ = [
     "GatewayUnavailable",
     "GatewayValidationError",
     "InvalidInput",
+    "InvalidType",
+    "MissingExtra",
     "MoneyTypeError",
     "NotFound",
     "RuleViolation",
@@ -85,15 +87,29 @@ def _rebuild_invalid_input(
     return InvalidInput(reason, field=field, source=source, line=line, raw=raw, hint=hint)
 
 
-class MoneyTypeError(CarteiraError, TypeError):
-    """A value that is not money where money belongs: a float, a bool, or a bare number mixed with ``Money``.
+class InvalidType(CarteiraError, TypeError):
+    """An argument of the wrong type: a float where money or a rate belongs, a bool, a bare number mixed with ``Money``.
 
-    ``argument`` names the parameter or operand that was wrong.
+    ``field`` names the parameter, attribute or operand that was wrong. Catch it as a ``TypeError``
+    or as a ``CarteiraError``; every wrong type the library refuses on purpose is this one class.
     """
 
-    def __init__(self, message: str, *, argument: str) -> None:
-        self.argument = argument
+    def __init__(self, message: str, *, field: str) -> None:
+        self.field = field
         super().__init__(message)
+
+
+MoneyTypeError = InvalidType
+"""The former name of :class:`InvalidType` (kept while call sites move; the same class)."""
+
+
+class MissingExtra(CarteiraError, ImportError):
+    """An optional part of carteira was used without its extra installed; the message names the pip command."""
+
+    def __init__(self, feature: str, extra: str) -> None:
+        self.feature = feature
+        self.extra = extra
+        super().__init__(f"{feature} needs the '{extra}' extra: pip install 'carteira[{extra}]'")
 
 
 class RuleViolation(CarteiraError):

@@ -36,7 +36,7 @@ def test_money_refuses_float_with_a_type_error(value: float) -> None:
 def test_money_refuses_other_types(value: object) -> None:
     with pytest.raises(MoneyTypeError) as caught:
         Money(value)  # type: ignore[arg-type]
-    assert caught.value.argument == "amount"
+    assert caught.value.field == "amount"
 
 
 @pytest.mark.parametrize("value", ["10.505", "abc", "", "NaN", "Infinity", Decimal("0.001")])
@@ -62,7 +62,7 @@ def test_money_refuses_what_is_not_whole_cents(value: object) -> None:
 def test_money_does_not_mix_with_bare_numbers(operation: object, other: object) -> None:
     with pytest.raises(MoneyTypeError) as caught:
         operation(Money("1.00"), other)  # type: ignore[operator]
-    assert caught.value.argument == "other"
+    assert caught.value.field == "other"
     assert "Money(" in str(caught.value)
 
 

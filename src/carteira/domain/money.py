@@ -19,10 +19,10 @@ def _exact(value: object) -> Decimal:
     if isinstance(value, float):
         raise MoneyTypeError(
             f"Money refuses float {value!r}: pass a str ('10.50'), a Decimal, or use Money.from_cents()",
-            argument="amount",
+            field="amount",
         )
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-        raise MoneyTypeError(f"Money takes str, int or Decimal, not {type(value).__name__}", argument="amount")
+        raise MoneyTypeError(f"Money takes str, int or Decimal, not {type(value).__name__}", field="amount")
     try:
         amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
     except InvalidOperation:
@@ -44,7 +44,7 @@ def _refuse_mixed(operation: str, other: object) -> MoneyTypeError:
     return MoneyTypeError(
         f"Money {operation} {type(other).__name__} ({other!r}): both operands must be Money; "
         f"wrap the number as Money('...') first",
-        argument="other",
+        field="other",
     )
 
 
@@ -71,14 +71,14 @@ class Money:
     def from_cents(cls, cents: int) -> Money:
         """The amount of ``cents`` centavos; ``cents`` must be an ``int`` (not a bool or float)."""
         if isinstance(cents, bool) or not isinstance(cents, int):
-            raise MoneyTypeError(f"Money.from_cents takes an int, not {type(cents).__name__}", argument="cents")
+            raise MoneyTypeError(f"Money.from_cents takes an int, not {type(cents).__name__}", field="cents")
         return _money(Decimal(cents).scaleb(-2))
 
     @classmethod
     def rounded(cls, exact: Decimal) -> Money:
         """``exact`` rounded to the cent, ROUND_HALF_UP (never the context's HALF_EVEN)."""
         if not isinstance(exact, Decimal):
-            raise MoneyTypeError(f"Money.rounded takes a Decimal, not {type(exact).__name__}", argument="exact")
+            raise MoneyTypeError(f"Money.rounded takes a Decimal, not {type(exact).__name__}", field="exact")
         if not exact.is_finite():
             raise InvalidInput("is not a finite amount", field="exact", raw=str(exact))
         return _money(exact.quantize(_CENT, ROUND_HALF_UP))
@@ -120,7 +120,7 @@ class Money:
         if isinstance(factor, (float, bool)) or not isinstance(factor, (Decimal, int)):
             raise MoneyTypeError(
                 f"Money * {type(factor).__name__} ({factor!r}): multiply by a Decimal or an int",
-                argument="factor",
+                field="factor",
             )
         return _money((self.amount * factor).quantize(_CENT, ROUND_HALF_UP))
 
@@ -161,7 +161,7 @@ class Money:
     def __bool__(self) -> bool:
         raise MoneyTypeError(
             "the truth value of Money is ambiguous: compare with Money.ZERO or call .is_zero()",
-            argument="self",
+            field="self",
         )
 
     def __repr__(self) -> str:
