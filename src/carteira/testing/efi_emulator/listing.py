@@ -85,5 +85,5 @@ def list_charges(ledger: Ledger, params: tuple[str, ...], query: dict[str, list[
         if in_range and _of_type(charge, charge_type) and _matches(charge, query, value):
             selected.append(charge)
     echoed = {name: _one(query, name) for name in FILTERS if name in query and name not in ("limit", "page", "offset")}
-    return {"code": 200, "data": [responses.list_entry(c) for c in selected[start:start + limit]],
+    return {"code": 200, "data": [responses.list_entry(c, ledger.switches) for c in selected[start:start + limit]],
             "params": {**echoed, "pagination": {"limit": limit, "offset": start, "page": page}}}

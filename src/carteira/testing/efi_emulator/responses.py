@@ -8,6 +8,7 @@ from typing import Any
 
 from carteira.testing.efi_emulator.barcodes import linha_digitavel
 from carteira.testing.efi_emulator.records import Carnet, Charge
+from carteira.testing.efi_emulator.switches import Switches
 
 TIMESTAMP = "%Y-%m-%d %H:%M:%S"
 LINK_BASE = "https://efi-emulator.invalid"  # .invalid never resolves: a link cannot leak to a real host
@@ -52,21 +53,38 @@ def charge_created(charge: Charge) -> dict[str, Any]:
 
 
 def _customer(charge: Charge) -> dict[str, Any]:
+    """The payer as `GET /charge/:id` shows it (decision 0403): what was sent, with Efí's nulls filled in."""
     assert charge.billet is not None, charge
     customer = dict(charge.billet["customer"])
     company = customer.pop("juridical_person", None)
     if company is not None:
-        customer.update(company)
+        # A company payer's person fields are null, not missing, in the detail (NODE-EFI1 types them required).
+        customer = {"name": None, "cpf": None, **customer, **company}
+    if "address" in customer:
+        customer["address"] = {"complement": None, **customer["address"]}
     return customer
+
+
+def _list_customer(charge: Charge) -> dict[str, Any]:
+    """The payer as `GET /charges` shows it (decision 0403): who pays, and a phone that is null when none was sent."""
+    assert charge.billet is not None, charge
+    customer = charge.billet["customer"]
+    company = customer.get("juridical_person")
+    who = dict(company) if company is not None else {"name": customer["name"], "cpf": customer["cpf"]}
+    return {**who, "phone_number": customer.get("phone_number")}
+
+
+def _parcel_links(charge: Charge) -> dict[str, Any]:
+    base = f"{LINK_BASE}/emissao/{charge.charge_id}"
+    return {"url": base, "parcel_link": f"{base}/parcela", "pdf": {"charge": f"{base}.pdf"}}
 
 
 def _parcel_block(charge: Charge, *, bolix: bool, parcel_as_int: bool) -> dict[str, Any]:
     assert charge.expire_at is not None, charge
     assert charge.parcel is not None, charge
-    base = f"{LINK_BASE}/emissao/{charge.charge_id}"
     block: dict[str, Any] = {"parcel": charge.parcel if parcel_as_int else str(charge.parcel),
-                             "barcode": _barcode(charge), "url": base, "parcel_link": f"{base}/parcela",
-                             "pdf": {"charge": f"{base}.pdf"}, "expire_at": charge.expire_at.isoformat()}
+                             "barcode": _barcode(charge), **_parcel_links(charge),
+                             "expire_at": charge.expire_at.isoformat()}
     if bolix:
         block["pix"] = _pix(charge)
     return block
@@ -109,26 +127,48 @@ def charge_detail(charge: Charge, *, bolix: bool) -> dict[str, Any]:
     return data
 
 
-def list_entry(charge: Charge) -> dict[str, Any]:
-    """One `data[]` entry of `GET /charges`: `id`, not `charge_id`; the only place with paid_at/paid_value."""
+def _list_configurations(charge: Charge, switches: Switches) -> dict[str, Any]:
+    # A carnê sets no days_to_write_off, yet the list shows one: the account default the ledger also applies.
+    assert charge.billet is not None, charge
+    terms = charge.billet["configurations"]
+    return {"days_to_write_off": terms.get("days_to_write_off", switches.default_days_to_write_off),
+            "interest_type": terms["interest_type"], "interest": terms["interest"], "fine": terms["fine"]}
+
+
+def _list_method_block(charge: Charge, switches: Switches) -> dict[str, Any]:
+    assert charge.expire_at is not None, charge
+    if charge.method != "carnet":
+        links = _links(charge)
+        return {"banking_billet": {"barcode": _barcode(charge), "link": links["link"], "pdf": links["pdf"],
+                                   "expire_at": charge.expire_at.isoformat()}}
+    links = _parcel_links(charge)
+    # A parcel's `link` is its responsive page: the `parcel_link` of POST /carnet and GET /charge/:id.
+    block: dict[str, Any] = {"parcel": charge.parcel, "barcode": _barcode(charge), "link": links["parcel_link"],
+                             "pdf": links["pdf"], "expire_at": charge.expire_at.isoformat(),
+                             "configurations": _list_configurations(charge, switches)}
+    if switches.list_parcel_carnet_id:
+        block["carnet_id"] = charge.carnet_id
+    return {"carnet": block}
+
+
+def list_entry(charge: Charge, switches: Switches) -> dict[str, Any]:
+    """One `data[]` entry of `GET /charges`: `id`, not `charge_id`; the only place with paid_at/paid_value.
+
+    Which fields are present, null or absent follows the SDKs' list types (decision 0403).
+    """
     entry: dict[str, Any] = {"id": charge.charge_id, "total": charge.total, "status": charge.status,
                              "custom_id": charge.custom_id, "created_at": stamp(charge.created_at)}
     if charge.billet is None:
-        entry["payment"] = {"payment_method": None, "paid_at": None}
-        return entry
-    entry["customer"] = _customer(charge)
+        return entry  # a `new` charge has neither payer nor payment method yet
+    entry["customer"] = _list_customer(charge)
     payment: dict[str, Any] = {"payment_method": charge.method, "paid_at": stamp(charge.paid_at)}
     if charge.paid_value is not None:
+        assert charge.received_by_bank_at is not None, charge
         payment["paid_value"] = charge.paid_value
-        payment["received_by_bank_at"] = charge.received_by_bank_at and charge.received_by_bank_at.isoformat()
-    assert charge.expire_at is not None, charge
-    if charge.method == "carnet":
-        payment["carnet"] = {"carnet_id": charge.carnet_id, "parcel": charge.parcel, "barcode": _barcode(charge),
-                             "expire_at": charge.expire_at.isoformat()}
-    else:
-        payment["banking_billet"] = {"barcode": _barcode(charge), "link": _links(charge)["link"],
-                                     "expire_at": charge.expire_at.isoformat()}
-    entry["payment"] = payment
+        payment["received_by_bank_at"] = charge.received_by_bank_at.isoformat()
+    if switches.bolix:
+        payment["pix"] = _pix(charge)  # on the payment, not inside the boleto, in the list
+    entry["payment"] = {**payment, **_list_method_block(charge, switches)}
     return entry
 
 

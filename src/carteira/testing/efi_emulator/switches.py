@@ -60,6 +60,9 @@ class Switches:
     # §12.10: GET /charges page size when `limit` is absent, and the largest page served.
     list_default_limit: int = 100
     list_limit_max: int = 1000
+    # No source shows a `carnet_id` in a parcel's list entry (both SDKs' list types omit it), yet a lost
+    # carnê is found again through it: decision 0403. False serves the entry as the SDKs type it.
+    list_parcel_carnet_id: bool = True
     # ✗/? points of §4-§7.
     due_date_today_allowed: bool = True  # error code says >= today, the page text says > today
     due_date_max_months: int = 41  # 4600414: "about 3 years 5 months"
