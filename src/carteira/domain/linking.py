@@ -23,7 +23,7 @@ import attrs
 from carteira.domain.installment import Installment
 from carteira.domain.money import Money
 
-__all__ = ["LinkKey", "LinkProposal", "LinkCandidates", "ReturnedTitle", "propose_link"]
+__all__ = ["LinkCandidates", "LinkKey", "LinkProposal", "ReturnedTitle", "propose_link"]
 
 
 class LinkKey(enum.Enum):
