@@ -1,0 +1,79 @@
+"""A batch's records move through link, confirm and reactivation; the batch's status follows them (SPEC B3-B9)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from carteira.domain import Money
+from carteira.domain.return_batch import BatchRecord, BatchStatus, LinkOrigin, RecordFilter, batch_status
+from carteira.errors import InvalidInput, RuleViolation
+
+
+def _record(line: int, *, settlement: bool = True) -> BatchRecord:
+    return BatchRecord(
+        batch_id="b1", line=line, movement_code="06" if settlement else "02",
+        category="settled" if settlement else "entry_confirmed", is_settlement=settlement, is_rejection=False,
+        bank_title_number=str(line), document_number=None, due_date=date(2026, 3, 10), face_value=Money("10.00"),
+        paid=Money("10.00"), discount=None, abatement=None, interest_and_fine=None, tariff=None, other_credits=None,
+        occurrence_date=date(2026, 3, 10), credit_date=date(2026, 3, 11),
+    )  # fmt: skip
+
+
+def test_filters_tell_auto_manual_and_open_apart() -> None:
+    auto = _record(1).linked(["i1"], LinkOrigin.AUTO)
+    manual = _record(2).linked(["i2"], LinkOrigin.MANUAL)
+    open_ = _record(3)
+    entry = _record(4, settlement=False)
+    records = [auto, manual, open_, entry]
+    assert [r.line for r in records if r.matches(RecordFilter.AUTO)] == [1]
+    assert [r.line for r in records if r.matches(RecordFilter.MANUAL)] == [2]
+    assert [r.line for r in records if r.matches(RecordFilter.OPEN)] == [3]
+    assert len([r for r in records if r.matches(RecordFilter.ALL)]) == 4
+
+
+def test_a_non_settlement_record_is_never_linked() -> None:
+    with pytest.raises(InvalidInput, match="not a settlement"):
+        _record(1, settlement=False).linked(["i1"], LinkOrigin.MANUAL)
+
+
+def test_a_settled_record_keeps_its_links_until_reactivated() -> None:
+    settled = _record(1).linked(["i1"], LinkOrigin.AUTO).settled_by(["i1/S1"])
+    with pytest.raises(RuleViolation):
+        settled.unlinked()
+    with pytest.raises(RuleViolation):
+        settled.linked(["i2"], LinkOrigin.MANUAL)
+    assert settled.reopened().unlinked().links == ()
+
+
+def test_status_imported_then_pending_then_completed_and_back_to_pending() -> None:
+    first, second = _record(1).linked(["i1"], LinkOrigin.AUTO), _record(2).linked(["i2"], LinkOrigin.AUTO)
+    assert batch_status([first, second]) is BatchStatus.IMPORTED
+    first = first.settled_by(["i1/S1"])
+    assert batch_status([first, second]) is BatchStatus.PENDING
+    second = second.settled_by(["i2/S1"])
+    assert batch_status([first, second, _record(3, settlement=False)]) is BatchStatus.COMPLETED
+    assert batch_status([first.reopened(), second]) is BatchStatus.PENDING
+    assert batch_status([first.reopened(), second.reopened()]) is BatchStatus.PENDING
+
+
+@given(st.lists(st.sampled_from(["open", "linked", "settled", "reopened", "entry"]), max_size=8))
+def test_status_is_completed_exactly_when_no_settlement_record_is_left(states: list[str]) -> None:
+    records = []
+    for line, state in enumerate(states, 1):
+        record = _record(line, settlement=state != "entry")
+        if state in ("linked", "settled", "reopened"):
+            record = record.linked([f"i{line}"], LinkOrigin.AUTO)
+        if state in ("settled", "reopened"):
+            record = record.settled_by([f"i{line}/S1"])
+        if state == "reopened":
+            record = record.reopened()
+        records.append(record)
+    status = batch_status(records)
+    left = [r for r in records if r.is_settlement and not r.is_settled]
+    assert (status is BatchStatus.COMPLETED) == (not left)
+    if status is BatchStatus.IMPORTED:
+        assert not any(r.confirmed_once for r in records)
