@@ -1,4 +1,4 @@
-"""The PaymentGateway contract, run against FakeGateway and against EfiGateway over the Efí emulator."""
+"""The PaymentGateway contract, run against FakeGateway (numbered and UUID ids) and EfiGateway over the emulator."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 
 from carteira.adapters.efi import EfiGateway
 from carteira.domain.money import Money
-from carteira.ports.gateway import PaymentGateway
+from carteira.ports.gateway import ChargeId, PaymentGateway
 from carteira.testing.contracts.gateway import GatewayHarness, PaymentGatewayContract
 from carteira.testing.efi_emulator import EfiEmulator
-from carteira.testing.fake_gateway import FakeGateway
+from carteira.testing.fake_gateway import FakeGateway, IdScheme
 
 TODAY = date(2026, 1, 10)
 CALLBACK = "https://erp.example/efi/callback"
@@ -22,9 +22,9 @@ CALLBACK = "https://erp.example/efi/callback"
 class FakeHarness:
     """The contract's view of a FakeGateway."""
 
-    def __init__(self) -> None:
+    def __init__(self, ids: IdScheme = "sequential") -> None:
         self.tokens: list[str] = []
-        self.fake = FakeGateway(today=TODAY, on_notification=self._deliver)
+        self.fake = FakeGateway(today=TODAY, on_notification=self._deliver, ids=ids)
 
     def _deliver(self, url: str, token: str) -> None:
         if url == CALLBACK:
@@ -42,7 +42,7 @@ class FakeHarness:
     def callback_url(self) -> str:
         return CALLBACK
 
-    def pay(self, charge_id: int, value: Money | None = None, paid_on: date | None = None) -> None:
+    def pay(self, charge_id: ChargeId, value: Money | None = None, paid_on: date | None = None) -> None:
         self.fake.pay(charge_id, value, paid_on)
 
     def delivered_tokens(self) -> list[str]:
@@ -93,8 +93,9 @@ class EmulatorHarness:
     def callback_url(self) -> str:
         return CALLBACK
 
-    def pay(self, charge_id: int, value: Money | None = None, paid_on: date | None = None) -> None:
-        self.emulator.pay(charge_id, value_cents=None if value is None else value.cents, paid_on=paid_on)
+    def pay(self, charge_id: ChargeId, value: Money | None = None, paid_on: date | None = None) -> None:
+        # The emulator is Efí: its own hook takes Efí's integer id.
+        self.emulator.pay(int(charge_id), value_cents=None if value is None else value.cents, paid_on=paid_on)
 
     def delivered_tokens(self) -> list[str]:
         return list(self.tokens)
@@ -104,6 +105,28 @@ class TestFakeGateway(PaymentGatewayContract):
     @pytest.fixture
     def harness(self) -> GatewayHarness:
         return FakeHarness()
+
+
+class TestFakeGatewayWithUuidIds(PaymentGatewayContract):
+    """The same suite, unchanged, against a gateway whose ids are not numbers."""
+
+    @pytest.fixture
+    def harness(self) -> GatewayHarness:
+        return FakeHarness(ids="uuid")
+
+
+def test_the_uuid_fake_really_mints_uuids() -> None:
+    import uuid
+
+    from carteira.testing.contracts.gateway import PaymentGatewayContract as Contract
+
+    harness = FakeHarness(ids="uuid")
+    contract = Contract()
+    billet = harness.fake.create_billet(contract.billet(harness))
+    carnet = harness.fake.create_carnet(contract.carnet(harness))
+    for text in [billet.charge_id, carnet.carnet_id, *(p.charge_id for p in carnet.parcels)]:
+        assert str(uuid.UUID(text)) == text
+    assert not billet.charge_id.isdigit()
 
 
 class TestEfiGatewayOnEmulator(PaymentGatewayContract):
