@@ -20,8 +20,19 @@ from carteira.errors import (
     GatewayUnavailable,
     GatewayValidationError,
     InvalidInput,
+    InvalidType,
 )
-from carteira.ports.gateway import CarnetId, CarnetStatus, ChargeId, ChargeStatus, EventKind, Payer, find_created
+from carteira.ports.gateway import (
+    CarnetId,
+    CarnetRequest,
+    CarnetStatus,
+    ChargeId,
+    ChargeStatus,
+    EventKind,
+    Item,
+    Payer,
+    find_created,
+)
 
 from .scripted import CPF, SECRET, ScriptedEfi, billet, efi_error, gateway, ok, one_step_data
 
@@ -100,8 +111,6 @@ def test_a_carnet_answer_turns_string_parcels_into_numbers() -> None:
         ],
     }
     script = ScriptedEfi(ok(data))
-    from carteira.ports.gateway import CarnetRequest, Item
-
     request = CarnetRequest(
         items=(Item("Curso", Money("300.00")),),
         payer=Payer("João Souza", CPF),
@@ -487,3 +496,219 @@ def test_a_gateway_cannot_be_pickled_and_its_repr_names_no_secret() -> None:
     with pytest.raises(TypeError, match="pickled"):
         pickle.dumps(efi)
     efi.close()
+
+
+# --- the port's words at Efí's edge ------------------------------------------------------------
+
+
+def test_a_status_carteira_does_not_know_is_unknown_and_keeps_efis_word() -> None:
+    carnet_data = {
+        "carnet_id": 901,
+        "status": "active",  # Efí's detail samples use it; its status table does not
+        "charges": [
+            {
+                "charge_id": 5001,
+                "parcel": "1",
+                "status": "on_hold",
+                "value": 30000,
+                "expire_at": "2026-04-05",
+                "barcode": "36490",
+            },
+        ],
+    }
+    entry = {"id": 4711, "total": 14000, "status": "in_analysis", "custom_id": "op-1"}
+    script = ScriptedEfi(ok({**one_step_data(), "status": "brand_new"}), ok(carnet_data), ok([entry]), ok([]))
+    with gateway(script) as efi:
+        issued = efi.create_billet(billet())
+        carnet = efi.create_carnet(
+            CarnetRequest(
+                items=(Item("Curso", Money("300.00")),),
+                payer=Payer("João Souza", CPF),
+                first_due=date(2026, 4, 5),
+                repeats=2,
+            )
+        )
+        (found,) = efi.find_charges("op-1")
+    assert (issued.status, issued.status_raw) == (ChargeStatus.UNKNOWN, "brand_new")
+    assert (carnet.status, carnet.status_raw) == (CarnetStatus.UNKNOWN, "active")
+    assert (carnet.parcels[0].status, carnet.parcels[0].status_raw) == (ChargeStatus.UNKNOWN, "on_hold")
+    assert (found.status, found.status_raw) == (ChargeStatus.UNKNOWN, "in_analysis")
+
+
+def test_events_of_kinds_and_statuses_carteira_does_not_know_are_unknown_not_errors() -> None:
+    data = [
+        {
+            "id": 1,
+            "type": "subscription_charge",
+            "custom_id": None,
+            "status": {"current": "waiting", "previous": "new"},
+            "identifiers": {"subscription_id": 77, "charge_id": 4712},
+            "created_at": "2026-03-01 10:00:00",
+        },
+        {
+            "id": 2,
+            "type": "charge",
+            "custom_id": "op-1",
+            "status": {"current": "under_review", "previous": "waiting"},
+            "identifiers": {"charge_id": 4711},
+            "created_at": "2026-03-01 10:00:00",
+        },
+    ]
+    with gateway(ScriptedEfi(ok(data))) as efi:
+        first, second = efi.notification_events("tok")
+    assert (first.kind, first.kind_raw, first.charge_id) == (EventKind.UNKNOWN, "subscription_charge", "4712")
+    assert (second.status, second.status_raw, second.previous_status) == (
+        ChargeStatus.UNKNOWN,
+        "under_review",
+        ChargeStatus.WAITING,
+    )
+
+
+def test_parcel_events_say_which_parcel_reading_each_carnet_once() -> None:
+    def event(number: int, kind: str, charge: int | None, status: str) -> dict[str, object]:
+        identifiers: dict[str, int] = {"carnet_id": 901}
+        if charge is not None:
+            identifiers["charge_id"] = charge
+        return {
+            "id": number,
+            "type": kind,
+            "custom_id": "ct-1",
+            "status": {"current": status, "previous": None},
+            "identifiers": identifiers,
+            "created_at": "2026-03-01 10:00:00",
+        }
+
+    events = [
+        event(1, "carnet", None, "up_to_date"),
+        event(2, "carnet_charge", 5001, "waiting"),
+        event(3, "carnet_charge", 5002, "waiting"),
+        {**event(4, "carnet_charge", 5002, "paid"), "value": 30000, "received_by_bank_at": "2026-05-04"},
+    ]
+    detail = {
+        "carnet_id": 901,
+        "status": "up_to_date",
+        "charges": [
+            {"charge_id": 5001, "parcel": 1, "status": "waiting"},
+            {"charge_id": 5002, "parcel": 2, "status": "paid"},
+        ],
+    }
+    script = ScriptedEfi(ok(events), ok(detail))
+    with gateway(script) as efi:
+        read = efi.notification_events("tok")
+    assert [(e.kind, e.charge_id, e.parcel) for e in read] == [
+        (EventKind.CARNET, None, None),
+        (EventKind.PARCEL, "5001", 1),
+        (EventKind.PARCEL, "5002", 2),
+        (EventKind.PARCEL, "5002", 2),
+    ]
+    assert read[0].status is CarnetStatus.UP_TO_DATE
+    assert {e.carnet_id for e in read} == {"901"}
+    assert [r.url.path for r in script.api_requests()] == ["/v1/notification/tok", "/v1/carnet/901"]
+
+
+@pytest.mark.parametrize("bad", ["abc", "0", "12a", " 12", "3f2504e0-4f89-11d3-9a0c-0305e82c3301"])
+def test_an_id_that_is_not_efis_is_refused_before_sending_naming_the_field(bad: str) -> None:
+    script = ScriptedEfi()
+    with gateway(script) as efi:
+        with pytest.raises(GatewayValidationError) as caught:
+            efi.settle_charge(ChargeId(bad))
+        assert (caught.value.field, caught.value.code) == ("charge_id", None)
+        with pytest.raises(GatewayValidationError) as caught:
+            efi.resend_parcel(CarnetId(bad), 1, "a@example.com")
+        assert caught.value.field == "carnet_id"
+        with pytest.raises(GatewayValidationError) as caught:
+            efi.cancel_parcel(CarnetId("901"), 0)
+        assert caught.value.field == "parcel"
+    assert script.requests == []
+
+
+def test_an_integer_id_from_before_ids_were_strings_is_a_type_error() -> None:
+    with gateway(ScriptedEfi()) as efi, pytest.raises(InvalidType) as caught:
+        efi.cancel_charge(4711)  # type: ignore[arg-type]
+    assert caught.value.field == "charge_id"
+    assert isinstance(caught.value, TypeError)
+
+
+def test_an_answer_whose_id_is_not_a_number_is_an_unknown_outcome_for_a_create() -> None:
+    script = ScriptedEfi(ok({**one_step_data(), "charge_id": "ab12"}))
+    with gateway(script) as efi, pytest.raises(GatewayOutcomeUnknown, match="charge_id"):
+        efi.create_billet(billet())
+
+
+def test_carnet_limits_are_efis_by_default_and_configurable_up_to_24() -> None:
+    from carteira.domain import CarnetLimits
+
+    with gateway(ScriptedEfi()) as efi:
+        assert efi.carnet_limits == CarnetLimits(min_parcels=2, max_parcels=12)
+    script = ScriptedEfi()
+    wide = CarnetLimits(min_parcels=2, max_parcels=24)
+    with EfiGateway("id", SECRET, "sandbox", transport=httpx.MockTransport(script), carnet_limits=wide) as efi:
+        assert efi.carnet_limits is wide
+        with pytest.raises(GatewayValidationError, match="2 to 24") as caught:
+            efi.create_carnet(
+                CarnetRequest(
+                    items=(Item("Curso", Money("300.00")),),
+                    payer=Payer("João Souza", CPF),
+                    first_due=date(2026, 4, 5),
+                    repeats=25,
+                )
+            )
+        assert caught.value.field == "repeats"
+    with pytest.raises(InvalidInput, match="24") as refused:
+        EfiGateway("id", SECRET, "sandbox", carnet_limits=CarnetLimits(min_parcels=2, max_parcels=30))
+    assert refused.value.field == "carnet_limits"
+
+
+# --- the token flow ----------------------------------------------------------------------------
+
+
+def test_32_threads_that_meet_a_revoked_token_renew_it_once() -> None:
+    revoked: set[str] = set()
+    in_flight = threading.Barrier(32, timeout=10)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.headers["authorization"] not in revoked:
+            return ok()
+        in_flight.wait()  # all 32 are refused together, so all 32 flows see the 401 at once
+        return httpx.Response(401)
+
+    gate = threading.Barrier(32)
+    script = ScriptedEfi(*[answer] * 65)
+    with gateway(script) as efi:
+        efi.resend_billet(ChargeId("1"), "a@example.com")  # token-1 is fetched and cached...
+        assert script.authorizations == 1
+        revoked.add("Bearer token-1")  # ...and Efí revokes it while 32 threads are about to use it
+
+        def send() -> None:
+            gate.wait()
+            efi.resend_billet(ChargeId("1"), "a@example.com")
+
+        threads = [threading.Thread(target=send) for _ in range(32)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert script.authorizations == 2
+    sent = [r.headers["authorization"] for r in script.api_requests()[1:]]
+    assert sent.count("Bearer token-1") == 32  # each thread's first try, refused
+    assert sent.count("Bearer token-2") == 32  # each thread's one resend, with the one renewed token
+
+
+def test_the_token_flow_names_no_secret_and_refuses_async_clients() -> None:
+    import pickle
+
+    from carteira.adapters.efi import EfiAuth
+
+    script = ScriptedEfi(ok())
+    with httpx.Client(transport=httpx.MockTransport(script), base_url="https://efi.test") as client:
+        auth = EfiAuth("client-id", SECRET, "sandbox", client=client)
+        client.auth = auth
+        client.post("/v1/charge/1/billet/resend", json={"email": "a@example.com"})
+        assert SECRET not in repr(auth)
+        assert "token-1" not in repr(auth)
+        assert "token-1" not in repr(vars(auth).get("_token"))
+        with pytest.raises(TypeError, match="pickled"):
+            pickle.dumps(auth)
+    assert [r.url.path for r in script.requests] == ["/v1/authorize", "/v1/charge/1/billet/resend"]
+    with pytest.raises(InvalidType):
+        auth.async_auth_flow(httpx.Request("GET", "https://efi.test/v1/charge/1"))
