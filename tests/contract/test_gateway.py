@@ -135,3 +135,24 @@ class TestEfiGatewayOnEmulator(PaymentGatewayContract):
         harness = EmulatorHarness()
         with harness.emulator, harness.efi:
             yield harness
+
+
+def test_the_fake_takes_carnet_limits_and_refuses_what_is_not_an_id_scheme() -> None:
+    from carteira.domain import CarnetLimits
+    from carteira.errors import GatewayValidationError, InvalidInput, InvalidType
+    from carteira.testing.contracts.gateway import PaymentGatewayContract as Contract
+
+    harness = FakeHarness()
+    narrow = CarnetLimits(min_parcels=4, max_parcels=5)
+    fake = FakeGateway(today=TODAY, carnet_limits=narrow)
+    assert fake.carnet_limits is narrow
+    assert harness.fake.carnet_limits == CarnetLimits(min_parcels=2, max_parcels=12)
+    with pytest.raises(GatewayValidationError, match="4 to 5") as caught:
+        fake.create_carnet(Contract().carnet(harness))  # three parcels: fewer than 4
+    assert caught.value.field == "repeats"
+    assert [p.parcel for p in fake.create_carnet(Contract().carnet(harness, repeats=4)).parcels] == [1, 2, 3, 4]
+    with pytest.raises(InvalidInput):
+        FakeGateway(today=TODAY, ids="numbers")  # type: ignore[arg-type]
+    with pytest.raises(InvalidType) as wrong:
+        fake.settle_charge(1001)  # type: ignore[arg-type]
+    assert wrong.value.field == "charge_id"
