@@ -85,6 +85,9 @@ class EfiAuth(httpx.Auth):
         if response.status_code != 401:
             return
         _LOG.info("Efí answered 401 to %s %s: renewing the token once", request.method, request.url.path)
+        # Read the 401 to the end first: that hands its connection back to the pool, so threads queued
+        # on the renewal lock never hold the connections the one renewing needs.
+        response.read()
         self._forget(token)
         # A copy, not the same object: the 401 in the response's history keeps the request as it went out.
         request.read()  # our bodies are in memory already; this makes sure the copy can carry them
