@@ -73,7 +73,7 @@ class EfiAuth(httpx.Auth):
         return f"EfiAuth(client_id={self._client_id!r}, environment={self._environment!r})"
 
     def __getstate__(self) -> None:
-        raise TypeError("an EfiAuth holds a secret and cannot be pickled")
+        raise InvalidType("an EfiAuth holds a secret and cannot be pickled", field="auth")
 
     # --- the flow ------------------------------------------------------------------------------
 

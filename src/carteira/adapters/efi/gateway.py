@@ -38,6 +38,7 @@ from carteira.errors import (
     GatewayUnavailable,
     GatewayValidationError,
     InvalidInput,
+    InvalidType,
 )
 from carteira.ports.gateway import (
     BilletOutcome,
@@ -187,7 +188,9 @@ class EfiGateway:
 
     def __getstate__(self) -> None:
         # A gateway holds a secret, a lock and sockets: pickling it would leak the first and break the others.
-        raise TypeError("an EfiGateway cannot be pickled; build one per process from your configuration")
+        raise InvalidType(
+            "an EfiGateway cannot be pickled; build one per process from your configuration", field="gateway"
+        )
 
     def __enter__(self) -> Self:
         return self
