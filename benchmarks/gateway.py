@@ -1,8 +1,8 @@
 """Billing-run throughput: EfiGateway over the Efí emulator with 50 ms of latency per call.
 
-Sends 2,000 billets with 32 threads over ONE EfiGateway (one httpx.Client, one token), and 200
-one after the other, and prints calls per second and the speed-up against the ideal 32x. The floor
-is a bare httpx.Client over a MockTransport that only sleeps the same 50 ms, measured the same way
+Sends 2,000 billets with 32 threads over ONE EfiGateway (one httpx.Client, one token kept by its
+auth flow), and 200 one after the other, and prints calls per second and the speed-up against the
+ideal 32x. The floor is a bare httpx.Client over a MockTransport that only sleeps the same 50 ms, measured the same way
 in the same run. Each figure is the median of several rounds.
 
     .venv/bin/python benchmarks/gateway.py [--rounds 3]
@@ -38,7 +38,7 @@ def requests(count: int, tag: str) -> list[BilletRequest]:
             items=(Item(f"Mensalidade {tag}-{i}", Money("125.00")),),
             payer=payer,
             due=TODAY + timedelta(days=30),
-            custom_id=f"bench-{tag}-{i}",
+            operation_id=f"bench-{tag}-{i}",
         )
         for i in range(count)
     ]

@@ -77,7 +77,7 @@ def _series(count: int, first: date = date(2025, 1, 10)) -> list[Installment]:
 
 
 def test_a_long_series_is_cut_into_carnets_of_the_maximum() -> None:
-    plan = plan_carnet(_series(25))
+    plan = plan_carnet(_series(25), CarnetLimits(min_parcels=2, max_parcels=12))
     assert [len(c.parcel_ids) for c in plan.carnets] == [12, 12]
     assert plan.billets == ("p25",)  # a remainder of one is below the minimum of two
     assert plan.carnets[1].first_due == date(2026, 1, 10)
@@ -93,11 +93,12 @@ def test_carnet_limits_and_input_are_checked() -> None:
     with pytest.raises(InvalidInput):
         CarnetLimits(min_parcels=5, max_parcels=4)
     with pytest.raises(InvalidInput):
-        CarnetLimits(max_parcels=25)
+        CarnetLimits(min_parcels=0, max_parcels=4)
+    limits = CarnetLimits(min_parcels=2, max_parcels=12)
     with pytest.raises(InvalidInput):
-        plan_carnet([])
+        plan_carnet([], limits)
     with pytest.raises(InvalidInput, match="order"):
-        plan_carnet(list(reversed(_series(3))))
+        plan_carnet(list(reversed(_series(3))), limits)
 
 
 def test_an_anticipation_group_totals_its_items() -> None:

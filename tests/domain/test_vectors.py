@@ -384,6 +384,9 @@ def test_K5_twelve_months_after_a_leap_day() -> None:
     assert carnet_due_dates(date(2024, 2, 29), 13)[12] == date(2025, 2, 28)
 
 
+LIMITS = CarnetLimits(min_parcels=2, max_parcels=12)  # a gateway's limits, here the ones Efí's adapter uses
+
+
 def _parcels(values: list[str], dues: list[date], descriptions: list[str] | None = None) -> list[Installment]:
     descriptions = descriptions or ["Internet 300M"] * len(values)
     return [
@@ -394,14 +397,14 @@ def _parcels(values: list[str], dues: list[date], descriptions: list[str] | None
 
 def test_K6_a_clamped_monthly_series_is_one_carnet() -> None:
     dues = [date(2025, 1, 30), date(2025, 2, 28), date(2025, 3, 30), date(2025, 4, 30)]
-    plan = plan_carnet(_parcels(["99.90"] * 4, dues))
+    plan = plan_carnet(_parcels(["99.90"] * 4, dues), LIMITS)
     assert plan.billets == ()
     assert [c.parcel_ids for c in plan.carnets] == [("p1", "p2", "p3", "p4")]
     assert plan.carnets[0].due_dates == tuple(dues)
 
 
 def test_K7_a_chained_series_is_billets() -> None:
-    plan = plan_carnet(_parcels(["99.90"] * 3, [date(2025, 1, 31), date(2025, 2, 28), date(2025, 3, 28)]))
+    plan = plan_carnet(_parcels(["99.90"] * 3, [date(2025, 1, 31), date(2025, 2, 28), date(2025, 3, 28)]), LIMITS)
     assert plan.billets == ("p1", "p2", "p3")
     assert plan.carnets == ()
     assert "2025-03-31" in plan.reasons[-1]
@@ -411,7 +414,7 @@ K8_DUES = [date(2025, 1, 15), date(2025, 2, 15), date(2025, 3, 15), date(2025, 4
 
 
 def test_K8_pro_rata_first_parcel_goes_as_a_billet() -> None:
-    plan = plan_carnet(_parcels(["37.42", "99.90", "99.90", "99.90"], K8_DUES))
+    plan = plan_carnet(_parcels(["37.42", "99.90", "99.90", "99.90"], K8_DUES), LIMITS)
     assert plan.billets == ("p1",)
     assert [c.parcel_ids for c in plan.carnets] == [("p2", "p3", "p4")]
     assert plan.carnets[0].first_due == date(2025, 2, 15)
@@ -419,13 +422,15 @@ def test_K8_pro_rata_first_parcel_goes_as_a_billet() -> None:
 
 def test_K9_reanchoring_on_parcel_two_can_break_a_day_31_series() -> None:
     dues = [date(2025, 1, 31), date(2025, 2, 28), date(2025, 3, 31), date(2025, 4, 30)]
-    plan = plan_carnet(_parcels(["37.42", "99.90", "99.90", "99.90"], dues))
+    plan = plan_carnet(_parcels(["37.42", "99.90", "99.90", "99.90"], dues), LIMITS)
     assert plan.billets == ("p1", "p2", "p3", "p4")
     assert plan.carnets == ()
 
 
 def test_K10_a_minimum_the_split_cannot_meet_gives_billets() -> None:
-    plan = plan_carnet(_parcels(["37.42", "99.90", "99.90", "99.90"], K8_DUES), CarnetLimits(min_parcels=4))
+    plan = plan_carnet(
+        _parcels(["37.42", "99.90", "99.90", "99.90"], K8_DUES), CarnetLimits(min_parcels=4, max_parcels=12)
+    )
     assert plan.billets == ("p1", "p2", "p3", "p4")
     assert plan.carnets == ()
 
@@ -433,11 +438,11 @@ def test_K10_a_minimum_the_split_cannot_meet_gives_billets() -> None:
 def test_K11_different_descriptions_give_billets() -> None:
     dues = carnet_due_dates(date(2025, 1, 10), 6)
     texts = ["Plano A"] * 3 + ["Plano B"] + ["Plano A"] * 2
-    plan = plan_carnet(_parcels(["99.90"] * 6, list(dues), texts))
+    plan = plan_carnet(_parcels(["99.90"] * 6, list(dues), texts), LIMITS)
     assert plan.billets == tuple(f"p{n}" for n in range(1, 7))
     assert "Plano B" in plan.reasons[-1]
 
 
 def test_K12_a_weekly_series_is_not_a_carnet() -> None:
-    plan = plan_carnet(_parcels(["99.90"] * 3, [date(2025, 3, 3), date(2025, 3, 10), date(2025, 3, 17)]))
+    plan = plan_carnet(_parcels(["99.90"] * 3, [date(2025, 3, 3), date(2025, 3, 10), date(2025, 3, 17)]), LIMITS)
     assert plan.billets == ("p1", "p2", "p3")

@@ -11,12 +11,9 @@ import attrs
 from dateutil.relativedelta import relativedelta
 
 from carteira.domain.money import Money
-from carteira.errors import InvalidInput
+from carteira.errors import InvalidInput, InvalidType
 
 __all__ = ["Carnet", "CarnetLimits", "CarnetParcel", "CarnetPlan", "carnet_due_dates", "plan_carnet"]
-
-# Efí's carnet takes `repeats` 1..24 at the most; nothing larger is ever a carnet.
-CARNET_PARCELS_MAX = 24
 
 
 class CarnetParcel(Protocol):
@@ -34,15 +31,27 @@ class CarnetParcel(Protocol):
 
 @attrs.frozen
 class CarnetLimits:
-    """The gateway's minimum and maximum parcel counts for one carnet (Efí's error codes say 2-12)."""
+    """The fewest and the most parcels one carnet may have, as a gateway sets them.
 
-    min_parcels: int = 2
-    max_parcels: int = 12
+    The numbers are the gateway's, not the domain's: a gateway adapter supplies them
+    (``PaymentGateway.carnet_limits``; Efí's adapter says 2 to 12 unless told otherwise).
+
+    Raises:
+        InvalidType: a count that is not a whole number (a bool included).
+        InvalidInput: unless ``1 <= min_parcels <= max_parcels``.
+    """
+
+    min_parcels: int
+    max_parcels: int
 
     def __attrs_post_init__(self) -> None:
-        if not 1 <= self.min_parcels <= self.max_parcels <= CARNET_PARCELS_MAX:
+        for name in ("min_parcels", "max_parcels"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidType(f"{name} must be a whole number of parcels, not {type(value).__name__}", field=name)
+        if not 1 <= self.min_parcels <= self.max_parcels:
             raise InvalidInput(
-                f"need 1 <= min_parcels <= max_parcels <= {CARNET_PARCELS_MAX}",
+                "need 1 <= min_parcels <= max_parcels",
                 field="limits",
                 raw=f"{self.min_parcels}..{self.max_parcels}",
             )
@@ -105,7 +114,7 @@ def _chunks(parcels: Sequence[CarnetParcel], limits: CarnetLimits) -> list[Seque
     return [parcels[start : start + size] for start in range(0, len(parcels), size)]
 
 
-def plan_carnet(parcels: Sequence[CarnetParcel], limits: CarnetLimits | None = None) -> CarnetPlan:
+def plan_carnet(parcels: Sequence[CarnetParcel], limits: CarnetLimits) -> CarnetPlan:
     """Plan how a series goes out: one or more carnets where D9 allows, billets otherwise.
 
     A series qualifies when every parcel has the same description and value and each due date
@@ -114,10 +123,17 @@ def plan_carnet(parcels: Sequence[CarnetParcel], limits: CarnetLimits | None = N
     than ``limits.max_parcels`` are cut into carnets of that size, each checked on its own; a
     remainder below ``limits.min_parcels`` goes as billets.
 
+    ``limits`` are the gateway's (``gateway.carnet_limits``): the domain knows no gateway's numbers.
+
     Raises:
+        InvalidType: ``limits`` is not a :class:`CarnetLimits`.
         InvalidInput: no parcels, or parcels not in due-date order.
     """
-    limits = limits or CarnetLimits()
+    if not isinstance(limits, CarnetLimits):
+        raise InvalidType(
+            f"limits must be a CarnetLimits (the gateway's carnet_limits), not {type(limits).__name__}",
+            field="limits",
+        )
     if not parcels:
         raise InvalidInput("the series is empty", field="parcels")
     ordered = list(parcels)

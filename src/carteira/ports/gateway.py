@@ -5,6 +5,12 @@ around it are frozen attrs classes holding :class:`~carteira.domain.Money` and `
 gateway's JSON. Adapters translate them at the edge (``carteira.adapters.efi``), and
 :class:`carteira.testing.fake_gateway.FakeGateway` implements the same port in memory.
 
+The port is carteira's, not one gateway's: charge and carnet ids are strings (:data:`ChargeId`,
+:data:`CarnetId`), statuses are carteira's enums with an ``UNKNOWN`` member for whatever a
+gateway sends that carteira does not know (the gateway's own word is kept in ``status_raw``), the
+idempotency key is carteira's ``operation_id``, and the carnet limits are the adapter's
+(:attr:`PaymentGateway.carnet_limits`).
+
 Errors: every method raises a subclass of :class:`~carteira.errors.GatewayError`.
 :class:`~carteira.errors.GatewayValidationError` (content or state refused, locally before
 sending or by the gateway; ``field`` names what), :class:`~carteira.errors.GatewayAuthenticationError`,
@@ -19,10 +25,11 @@ import enum
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import NewType, Protocol, Self, TypeAlias
 
 import attrs
 
+from carteira.domain.carnet import CarnetLimits
 from carteira.domain.money import Money
 from carteira.errors import GatewayError, GatewayValidationError
 
@@ -30,9 +37,15 @@ __all__ = [
     "Address",
     "BilletOutcome",
     "BilletRequest",
+    "CarnetId",
+    "CarnetLimits",
     "CarnetRequest",
+    "CarnetStatus",
+    "ChargeId",
     "ChargeStatus",
     "ChargeSummary",
+    "EventKind",
+    "EventStatus",
     "IssuedBillet",
     "IssuedCarnet",
     "IssuedParcel",
@@ -43,8 +56,26 @@ __all__ = [
     "find_created",
 ]
 
+ChargeId = NewType("ChargeId", str)
+"""A charge's id at its gateway (a billet or one carnet parcel): an opaque string, whatever the gateway uses."""
 
-class ChargeStatus(enum.Enum):
+CarnetId = NewType("CarnetId", str)
+"""A carnet's id at its gateway: an opaque string, whatever the gateway uses."""
+
+
+class _Parsed(enum.Enum):
+    """An enum read from a gateway's word, where a word carteira does not know is ``UNKNOWN``, never an error."""
+
+    @classmethod
+    def from_raw(cls, raw: object) -> Self:
+        """The member whose value is ``raw``, or ``UNKNOWN`` for any other word (keep ``raw`` alongside)."""
+        try:
+            return cls(raw)
+        except ValueError:
+            return cls["UNKNOWN"]
+
+
+class ChargeStatus(_Parsed):
     """The life cycle of one charge (a billet or a carnet parcel) at the gateway."""
 
     NEW = "new"
@@ -71,6 +102,46 @@ class ChargeStatus(enum.Enum):
     """Attached to a payment link."""
     EXPIRED = "expired"
     """A payment link that passed its date (links only)."""
+    UNKNOWN = "unknown"
+    """A status the gateway sent that carteira does not know; the result's ``status_raw`` says which."""
+
+
+class CarnetStatus(_Parsed):
+    """The state of a whole carnet; each parcel has its own :class:`ChargeStatus` besides."""
+
+    UP_TO_DATE = "up_to_date"
+    """Issued, and no parcel is overdue."""
+    UNPAID = "unpaid"
+    """At least one parcel is overdue."""
+    FINISHED = "finished"
+    """Every parcel is resolved (paid, settled, cancelled...); it never changes again."""
+    CANCELED = "canceled"
+    """Cancelled as a whole."""
+    UNKNOWN = "unknown"
+    """A status the gateway sent that carteira does not know; the result's ``status_raw`` says which."""
+
+
+class EventKind(_Parsed):
+    """What a :class:`NotificationEvent` is about."""
+
+    CHARGE = "charge"
+    """A billet (a charge outside any carnet)."""
+    CARNET = "carnet"
+    """A carnet as a whole; its status is a :class:`CarnetStatus`."""
+    PARCEL = "parcel"
+    """One parcel of a carnet; ``parcel`` says which."""
+    UNKNOWN = "unknown"
+    """Something carteira does not handle (a subscription...); ``kind_raw`` says what."""
+
+
+EventStatus: TypeAlias = ChargeStatus | CarnetStatus
+"""An event's status: a :class:`CarnetStatus` for a carnet event, a :class:`ChargeStatus` for any other."""
+
+
+def _raw_of_status(result: object) -> str:
+    # The default `status_raw` of a result built in carteira's own words: the status's value.
+    status: enum.Enum = result.status  # type: ignore[attr-defined]
+    return str(status.value)
 
 
 @attrs.frozen
@@ -121,14 +192,15 @@ class BilletRequest:
     """A billet to issue in one step: what is charged, to whom, when it is due and on what late terms.
 
     ``fine_rate`` and ``monthly_interest_rate`` are ``Decimal`` fractions (``Decimal("0.02")`` is 2 %),
-    as in :class:`~carteira.domain.ChargeTerms`. ``custom_id`` should be the operation id, unique per
-    attempt to create: it is how an unknown outcome is resolved (:func:`find_created`).
+    as in :class:`~carteira.domain.ChargeTerms`. ``operation_id`` is carteira's id of this attempt to
+    create, unique per operation: the gateway records it with the charge, and it is how an unknown
+    outcome is resolved (:func:`find_created`).
     """
 
     items: tuple[Item, ...] = attrs.field(converter=_item_tuple)
     payer: Payer
     due: date
-    custom_id: str | None = None
+    operation_id: str | None = None
     notification_url: str | None = None
     fine_rate: Decimal = Decimal(0)
     monthly_interest_rate: Decimal = Decimal(0)
@@ -142,7 +214,8 @@ class CarnetRequest:
     """A carnet: ``repeats`` monthly parcels from ``first_due``, each of the items' total (or a share of it).
 
     With ``split_items`` the items' total is divided among the parcels; otherwise every parcel
-    costs the full total, as Efí does.
+    costs the full total. ``repeats`` must lie within the gateway's :attr:`PaymentGateway.carnet_limits`;
+    ``operation_id`` is as in :class:`BilletRequest` (every parcel carries it).
     """
 
     items: tuple[Item, ...] = attrs.field(converter=_item_tuple)
@@ -150,7 +223,7 @@ class CarnetRequest:
     first_due: date
     repeats: int
     split_items: bool = False
-    custom_id: str | None = None
+    operation_id: str | None = None
     notification_url: str | None = None
     fine_rate: Decimal = Decimal(0)
     monthly_interest_rate: Decimal = Decimal(0)
@@ -160,10 +233,10 @@ class CarnetRequest:
 @attrs.frozen(kw_only=True)
 class IssuedBillet:
     """A billet the gateway issued; ``adjustments`` lists what was changed to fit the gateway (a rounded rate,
-    a phone left out), in words an operator can read."""
+    a phone left out), in words an operator can read. ``status_raw`` is the gateway's own word for ``status``."""
 
-    charge_id: int
-    custom_id: str | None
+    charge_id: ChargeId
+    operation_id: str | None
     status: ChargeStatus
     total: Money
     due: date
@@ -171,33 +244,36 @@ class IssuedBillet:
     link: str | None = None
     pdf: str | None = None
     adjustments: tuple[str, ...] = ()
+    status_raw: str = attrs.field(default=attrs.Factory(_raw_of_status, takes_self=True))
 
 
 @attrs.frozen(kw_only=True)
 class IssuedParcel:
-    """One parcel of an issued carnet; each parcel is a charge with its own ``charge_id``."""
+    """One parcel of an issued carnet (``parcel`` counts from 1); each parcel is a charge with its own ``charge_id``."""
 
     parcel: int
-    charge_id: int
+    charge_id: ChargeId
     status: ChargeStatus
     value: Money
     due: date
     barcode: str
     link: str | None = None
     pdf: str | None = None
+    status_raw: str = attrs.field(default=attrs.Factory(_raw_of_status, takes_self=True))
 
 
 @attrs.frozen(kw_only=True)
 class IssuedCarnet:
     """A carnet the gateway issued, with its parcels in order (compare their due dates with the plan, G3)."""
 
-    carnet_id: int
-    custom_id: str | None
-    status: str
+    carnet_id: CarnetId
+    operation_id: str | None
+    status: CarnetStatus
     parcels: tuple[IssuedParcel, ...]
     link: str | None = None
     pdf: str | None = None
     adjustments: tuple[str, ...] = ()
+    status_raw: str = attrs.field(default=attrs.Factory(_raw_of_status, takes_self=True))
 
 
 @attrs.frozen(kw_only=True)
@@ -216,38 +292,45 @@ class BilletOutcome:
 
 @attrs.frozen(kw_only=True)
 class ChargeSummary:
-    """A charge found by a search; ``carnet_id`` is set for a carnet parcel, ``paid_value`` and ``paid_on``
-    only once the bank paid it."""
+    """A charge found by a search; ``carnet_id`` and ``parcel`` are set for a carnet parcel, ``paid_value`` and
+    ``paid_on`` only once the bank paid it."""
 
-    charge_id: int
-    custom_id: str | None
+    charge_id: ChargeId
+    operation_id: str | None
     status: ChargeStatus
     total: Money
-    carnet_id: int | None = None
+    carnet_id: CarnetId | None = None
+    parcel: int | None = None
     created_at: datetime | None = None
     paid_value: Money | None = None
     paid_on: date | None = None
+    status_raw: str = attrs.field(default=attrs.Factory(_raw_of_status, takes_self=True))
 
 
 @attrs.frozen(kw_only=True)
 class NotificationEvent:
     """One status change behind a notification token; ``(token, event_id)`` identifies it across deliveries.
 
-    ``kind`` is the gateway's type (``charge``, ``carnet``, ``carnet_charge``, ...); ``paid_value``
-    and ``paid_on`` (the bank's date) come only with a payment.
+    ``kind`` says what changed: a billet (``charge_id`` set), a carnet (``carnet_id`` set, ``status``
+    a :class:`CarnetStatus`) or one parcel of a carnet (``carnet_id``, ``charge_id`` and ``parcel``
+    set). ``paid_value`` and ``paid_on`` (the bank's date) come only with a payment. ``kind_raw`` and
+    ``status_raw`` keep the gateway's own words, which matter when ``kind`` or ``status`` is ``UNKNOWN``.
     """
 
     token: str
     event_id: int
-    kind: str
-    status: str
-    previous_status: str | None
-    custom_id: str | None
-    charge_id: int | None
-    carnet_id: int | None
+    kind: EventKind
+    status: EventStatus
+    previous_status: EventStatus | None
+    operation_id: str | None
+    charge_id: ChargeId | None
+    carnet_id: CarnetId | None
     created_at: datetime
+    parcel: int | None = None
     paid_value: Money | None = None
     paid_on: date | None = None
+    kind_raw: str = attrs.field(default=attrs.Factory(lambda event: str(event.kind.value), takes_self=True))
+    status_raw: str = attrs.field(default=attrs.Factory(_raw_of_status, takes_self=True))
 
 
 class PaymentGateway(Protocol):
@@ -256,8 +339,14 @@ class PaymentGateway(Protocol):
     State changes are idempotent in effect: settling or cancelling something already in that
     state returns ``False`` instead of raising, so a retry after a lost answer is harmless (G5).
     A refused state change raises :class:`~carteira.errors.GatewayValidationError` with the
-    gateway's code.
+    gateway's code. Ids are the strings the gateway's results carry; an id the gateway could never
+    have issued is refused with ``GatewayValidationError`` naming the parameter.
     """
+
+    @property
+    def carnet_limits(self) -> CarnetLimits:
+        """The fewest and most parcels this gateway issues as one carnet (what ``plan_carnet`` needs)."""
+        ...
 
     def create_billet(self, request: BilletRequest) -> IssuedBillet:
         """Issue one billet; raises ``GatewayOutcomeUnknown`` when it may have been created without an answer."""
@@ -278,43 +367,43 @@ class PaymentGateway(Protocol):
         """Issue a carnet of ``request.repeats`` parcels."""
         ...
 
-    def change_due_date(self, charge_id: int, due: date) -> None:
+    def change_due_date(self, charge_id: ChargeId, due: date) -> None:
         """Move a billet's due date; a date on or before today is refused before anything is sent (G4)."""
         ...
 
-    def change_parcel_due_date(self, carnet_id: int, parcel: int, due: date) -> None:
+    def change_parcel_due_date(self, carnet_id: CarnetId, parcel: int, due: date) -> None:
         """Move one carnet parcel's due date, under the same rule as :meth:`change_due_date`."""
         ...
 
-    def settle_charge(self, charge_id: int) -> bool:
+    def settle_charge(self, charge_id: ChargeId) -> bool:
         """Mark a billet as paid by hand; ``False`` when it already was settled."""
         ...
 
-    def settle_parcel(self, carnet_id: int, parcel: int) -> bool:
+    def settle_parcel(self, carnet_id: CarnetId, parcel: int) -> bool:
         """Mark one carnet parcel as paid by hand; ``False`` when it already was settled."""
         ...
 
-    def cancel_charge(self, charge_id: int) -> bool:
+    def cancel_charge(self, charge_id: ChargeId) -> bool:
         """Cancel a billet; ``False`` when it already was cancelled."""
         ...
 
-    def cancel_carnet(self, carnet_id: int) -> bool:
+    def cancel_carnet(self, carnet_id: CarnetId) -> bool:
         """Cancel a whole carnet; ``False`` when it already was cancelled."""
         ...
 
-    def cancel_parcel(self, carnet_id: int, parcel: int) -> bool:
+    def cancel_parcel(self, carnet_id: CarnetId, parcel: int) -> bool:
         """Cancel one carnet parcel; ``False`` when it already was cancelled."""
         ...
 
-    def resend_billet(self, charge_id: int, email: str) -> None:
+    def resend_billet(self, charge_id: ChargeId, email: str) -> None:
         """E-mail a billet again (only while it awaits payment)."""
         ...
 
-    def resend_carnet(self, carnet_id: int, email: str) -> None:
+    def resend_carnet(self, carnet_id: CarnetId, email: str) -> None:
         """E-mail a whole carnet again."""
         ...
 
-    def resend_parcel(self, carnet_id: int, parcel: int, email: str) -> None:
+    def resend_parcel(self, carnet_id: CarnetId, parcel: int, email: str) -> None:
         """E-mail one carnet parcel again."""
         ...
 
@@ -322,25 +411,25 @@ class PaymentGateway(Protocol):
         """Every event behind a notification token, oldest first (the whole history, so events repeat)."""
         ...
 
-    def find_charges(self, custom_id: str) -> list[ChargeSummary]:
-        """The charges created with ``custom_id`` (empty when none): how an unknown outcome is resolved."""
+    def find_charges(self, operation_id: str) -> list[ChargeSummary]:
+        """The charges created with ``operation_id`` (empty when none): how an unknown outcome is resolved."""
         ...
 
 
-def find_created(gateway: PaymentGateway, custom_id: str) -> ChargeSummary | None:
-    """Resolve a billet create that ended in ``GatewayOutcomeUnknown``: the charge made with ``custom_id``, or ``None``.
+def find_created(gateway: PaymentGateway, operation_id: str) -> ChargeSummary | None:
+    """Resolve a billet create that ended in ``GatewayOutcomeUnknown``: the charge of ``operation_id``, or ``None``.
 
     ``None`` means the gateway has no such charge and issuing again is safe. More than one
-    match means the same operation was issued twice (which is why ``custom_id`` must be unique
+    match means the same operation was issued twice (which is why ``operation_id`` must be unique
     per operation) and raises ``GatewayValidationError`` for a person to sort out. For a carnet,
     call :meth:`PaymentGateway.find_charges` and group the parcels by ``carnet_id``.
     """
-    found = gateway.find_charges(custom_id)
+    found = gateway.find_charges(operation_id)
     if len(found) > 1:
-        ids = ", ".join(str(charge.charge_id) for charge in found)
+        ids = ", ".join(charge.charge_id for charge in found)
         raise GatewayValidationError(
-            f"custom_id {custom_id!r} matches {len(found)} charges ({ids}): the operation was issued more than once; "
-            "cancel the extra charges by hand",
-            field="custom_id",
+            f"operation_id {operation_id!r} matches {len(found)} charges ({ids}): the operation was issued more "
+            "than once; cancel the extra charges by hand",
+            field="operation_id",
         )
     return found[0] if found else None

@@ -114,7 +114,7 @@ def billet(**changes: Any) -> BilletRequest:
         "items": (Item("Mensalidade março", Money("125.00")),),
         "payer": Payer("Maria da Silva", CPF, email="maria@example.com", phone="(11) 98765-4321"),
         "due": date(2026, 3, 10),
-        "custom_id": "op-1",
+        "operation_id": "op-1",
     }
     fields.update(changes)
     return BilletRequest(**fields)

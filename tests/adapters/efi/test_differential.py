@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from carteira.adapters.efi import EfiGateway
 from carteira.domain.money import Money
 from carteira.errors import GatewayError
-from carteira.ports.gateway import BilletRequest, Item, Payer, PaymentGateway
+from carteira.ports.gateway import BilletRequest, ChargeId, Item, Payer, PaymentGateway
 from carteira.testing.efi_emulator import EfiEmulator, PaymentRefused
 from carteira.testing.fake_gateway import FakeGateway
 
@@ -44,12 +44,12 @@ class _Side:
     def __init__(
         self,
         gateway: PaymentGateway,
-        pay: Callable[[int], None],
+        pay: Callable[[ChargeId], None],
         wait: Callable[[int], None],
         today: Callable[[], date],
     ) -> None:
         self.gateway, self.pay, self.wait, self.today = gateway, pay, wait, today
-        self.ids: list[int] = []
+        self.ids: list[ChargeId] = []
 
     def run(self, step: int, operation: Operation) -> object:
         kind, index, days = operation
@@ -58,7 +58,7 @@ class _Side:
                 items=(Item(f"Parcela {step}", Money("50.00")),),
                 payer=PAYER,
                 due=self.today() + timedelta(days=days),
-                custom_id=f"diff-{step}",
+                operation_id=f"diff-{step}",
             )
             try:
                 self.ids.append(self.gateway.create_billet(request).charge_id)
@@ -102,7 +102,7 @@ def test_fake_and_efi_on_the_emulator_agree_step_by_step(operations: list[Operat
         def wait(days: int) -> None:
             emulator.today = emulator.today + timedelta(days=days)
 
-        efi_side = _Side(efi, lambda cid: emulator.pay(cid), wait, lambda: emulator.today)
+        efi_side = _Side(efi, lambda cid: emulator.pay(int(cid)), wait, lambda: emulator.today)
         for step, operation in enumerate(operations):
             expected = efi_side.run(step, operation)
             actual = fake_side.run(step, operation)

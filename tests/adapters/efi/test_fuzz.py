@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carteira.errors import GatewayError, GatewayOutcomeUnknown
-from carteira.ports.gateway import IssuedBillet
+from carteira.ports.gateway import ChargeId, IssuedBillet
 
 from .scripted import ScriptedEfi, billet, gateway, ok, one_step_data
 
@@ -61,7 +61,7 @@ def test_any_answer_to_reads_is_a_result_or_a_gateway_error(data: Any) -> None:
 def test_any_error_answer_maps_to_a_typed_error(status: int, body: Any) -> None:
     script = ScriptedEfi(*[httpx.Response(status, json=body)] * 4)
     with gateway(script) as efi:
-        result = _outcome(lambda: efi.resend_billet(1, "a@example.com"))
+        result = _outcome(lambda: efi.resend_billet(ChargeId("1"), "a@example.com"))
     assert isinstance(result, GatewayError)
     assert result.status == status
     assert ("safe to retry" in str(result)) == result.retryable

@@ -67,9 +67,9 @@ class _Counting(httpx.BaseTransport):
 def test_a_token_expired_early_is_renewed_transparently(emulator: Any) -> None:
     counting = _Counting(emulator.transport())
     with EfiGateway("cid", SECRET, "sandbox", transport=counting, today=lambda: emulator.today) as efi:
-        first = efi.create_billet(billet(custom_id="t-1"))
+        first = efi.create_billet(billet(operation_id="t-1"))
         emulator.expire_tokens()
-        second = efi.create_billet(billet(custom_id="t-2"))
+        second = efi.create_billet(billet(operation_id="t-2"))
         emulator.advance(3600 * 2)  # the emulator's clock passes every token's expiry
         assert efi.settle_charge(first.charge_id) is True
     assert second.charge_id != first.charge_id
@@ -110,13 +110,13 @@ def test_bad_credentials_give_a_clear_error_that_never_shows_the_secret(
 
 def test_32_threads_share_one_client_and_one_token(emulator: Any) -> None:
     counting = _Counting(emulator.transport())
-    batch = [billet(custom_id=f"run-{i}", items=(Item(f"Mensalidade {i}", Money("80.00")),)) for i in range(96)]
+    batch = [billet(operation_id=f"run-{i}", items=(Item(f"Mensalidade {i}", Money("80.00")),)) for i in range(96)]
     with EfiGateway("cid", SECRET, "sandbox", transport=counting, today=lambda: emulator.today) as efi:
         outcomes = efi.create_billets(batch, concurrency=32)
     assert all(o.ok for o in outcomes), [o.error for o in outcomes if o.error]
     ids = [o.billet.charge_id for o in outcomes if o.billet]
     assert len(set(ids)) == 96
-    assert {emulator.charges[i]["custom_id"] for i in ids} == {f"run-{i}" for i in range(96)}
+    assert {emulator.charges[int(i)]["custom_id"] for i in ids} == {f"run-{i}" for i in range(96)}
     assert [path for path, _ in counting.paths].count("/v1/authorize") == 1
 
 
@@ -126,11 +126,11 @@ def test_5xx_and_timeouts_on_state_changes_are_retried_until_they_pass(emulator:
         issued = efi.create_billet(billet())
         emulator.fail_next(2, status=500)
         assert efi.cancel_charge(issued.charge_id) is True
-        other = efi.create_billet(billet(custom_id="op-2"))
+        other = efi.create_billet(billet(operation_id="op-2"))
         emulator.timeout_next(2)
         efi.change_due_date(other.charge_id, TODAY + timedelta(days=90))
     assert len(sleeps) == 4
-    assert emulator.charges[issued.charge_id]["status"] == "canceled"
+    assert emulator.charges[int(issued.charge_id)]["status"] == "canceled"
 
 
 def test_a_lost_answer_to_a_state_change_is_retried_and_counts_as_done(emulator: Any) -> None:
@@ -138,19 +138,19 @@ def test_a_lost_answer_to_a_state_change_is_retried_and_counts_as_done(emulator:
         issued = efi.create_billet(billet())
         emulator.lose_next_response(1)  # Efí settles it, the answer is lost; the retry finds it settled
         assert efi.settle_charge(issued.charge_id) is False
-    assert emulator.charges[issued.charge_id]["status"] == "settled"
+    assert emulator.charges[int(issued.charge_id)]["status"] == "settled"
 
 
-def test_a_create_whose_answer_was_lost_is_found_again_by_custom_id(emulator: Any) -> None:
+def test_a_create_whose_answer_was_lost_is_found_again_by_operation_id(emulator: Any) -> None:
     with _gateway(emulator) as efi:
         emulator.lose_next_response(1)
         with pytest.raises(GatewayOutcomeUnknown) as caught:
-            efi.create_billet(billet(custom_id="lost-1"))
+            efi.create_billet(billet(operation_id="lost-1"))
         assert caught.value.retryable is False
         assert len(emulator.charges) == 1  # Efí made it; the adapter did not send it again
         found = find_created(efi, "lost-1")
         assert found is not None
-        assert found.charge_id in emulator.charges
+        assert int(found.charge_id) in emulator.charges
         assert found.status is ChargeStatus.WAITING
         assert len(emulator.charges) == 1
 
@@ -159,11 +159,11 @@ def test_a_create_that_timed_out_before_the_work_is_found_missing_and_can_be_rei
     with _gateway(emulator) as efi:
         emulator.timeout_next(1)
         with pytest.raises(GatewayOutcomeUnknown):
-            efi.create_billet(billet(custom_id="timeout-1"))
+            efi.create_billet(billet(operation_id="timeout-1"))
         assert find_created(efi, "timeout-1") is None
-        issued = efi.create_billet(billet(custom_id="timeout-1"))
+        issued = efi.create_billet(billet(operation_id="timeout-1"))
         assert find_created(efi, "timeout-1") is not None
-    assert list(emulator.charges) == [issued.charge_id]
+    assert list(emulator.charges) == [int(issued.charge_id)]
 
 
 def test_under_faults_every_call_succeeds_or_says_whether_to_retry(emulator: Any) -> None:
@@ -176,15 +176,15 @@ def test_under_faults_every_call_succeeds_or_says_whether_to_retry(emulator: Any
 
         def work(index: int) -> None:
             for round_ in range(3):
-                custom_id = f"storm-{index}-{round_}"
+                operation_id = f"storm-{index}-{round_}"
                 try:
                     # distinct values: Efí refuses the third identical charge (4600210)
                     items = (Item("Mensalidade", Money.from_cents(10_000 + index * 10 + round_)),)
-                    result: object = efi.create_billet(billet(custom_id=custom_id, items=items))
+                    result: object = efi.create_billet(billet(operation_id=operation_id, items=items))
                 except GatewayError as exc:
                     result = exc
                 with lock:
-                    outcomes.append((custom_id, result))
+                    outcomes.append((operation_id, result))
                 if isinstance(result, IssuedBillet):
                     try:
                         changed: object = efi.settle_charge(result.charge_id)
@@ -204,14 +204,14 @@ def test_under_faults_every_call_succeeds_or_says_whether_to_retry(emulator: Any
             thread.start()
         for thread in threads:
             thread.join()
-        for custom_id, result in outcomes:
+        for operation_id, result in outcomes:
             if isinstance(result, GatewayError):
                 assert isinstance(result, (GatewayOutcomeUnknown, GatewayUnavailable)), result
                 assert ("safe to retry" in str(result)) == result.retryable
                 if isinstance(result, GatewayOutcomeUnknown):
-                    assert custom_id in str(result)
-            # whatever happened, the custom_id resolves to at most one charge
-            assert len(efi.find_charges(custom_id)) <= 1
+                    assert operation_id in str(result)
+            # whatever happened, the operation id resolves to at most one charge
+            assert len(efi.find_charges(operation_id)) <= 1
     assert len(outcomes) == 48
     for changed in changes:
         # a settle is safe to repeat: it succeeds (True, or False when a lost answer had already done it)
@@ -227,7 +227,7 @@ def test_the_adapter_works_over_real_http_on_loopback(emulator: Any) -> None:
         serve(emulator, host="127.0.0.1", port=0) as url,
         EfiGateway("cid", SECRET, "sandbox", base_url=url, today=lambda: emulator.today, timeout=5.0) as efi,
     ):
-        issued = efi.create_billet(billet(custom_id="loop-1"))
+        issued = efi.create_billet(billet(operation_id="loop-1"))
         assert issued.status is ChargeStatus.WAITING
         assert efi.settle_charge(issued.charge_id) is True
         assert efi.settle_charge(issued.charge_id) is False
@@ -252,7 +252,7 @@ def test_business_refusals_sent_as_http_500_are_not_retried(emulator: Any) -> No
     sleeps: list[float] = []
     with _gateway(emulator, sleeps=sleeps) as efi:
         issued = efi.create_billet(billet())
-        emulator.pay(issued.charge_id)
+        emulator.pay(int(issued.charge_id))
         with pytest.raises(GatewayValidationError) as caught:
             efi.cancel_charge(issued.charge_id)
     assert caught.value.status == 500
@@ -291,13 +291,13 @@ def test_the_daily_limit_is_retried_then_reported_as_safe_to_retry(emulator: Any
 
 def test_an_overdue_billet_can_be_moved_and_paid_late(emulator: Any) -> None:
     with _gateway(emulator) as efi:
-        issued = efi.create_billet(billet(due=TODAY + timedelta(days=5), custom_id="late-1"))
+        issued = efi.create_billet(billet(due=TODAY + timedelta(days=5), operation_id="late-1"))
         emulator.today = TODAY + timedelta(days=10)
         found = find_created(efi, "late-1")
         assert found is not None
         assert found.status is ChargeStatus.UNPAID
         efi.change_due_date(issued.charge_id, TODAY + timedelta(days=20))
-        emulator.pay(issued.charge_id, value_cents=12_600)
+        emulator.pay(int(issued.charge_id), value_cents=12_600)
         found = find_created(efi, "late-1")
     assert found is not None
     assert found.status is ChargeStatus.PAID

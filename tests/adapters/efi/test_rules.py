@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from carteira.adapters.efi import rules
+from carteira.domain import CarnetLimits
 from carteira.domain.money import Money
-from carteira.errors import GatewayValidationError
+from carteira.errors import GatewayValidationError, InvalidInput, InvalidType
 from carteira.ports.gateway import Address, CarnetRequest, Item, Payer
 
 from .scripted import CPF, TODAY, billet
@@ -166,7 +167,7 @@ def test_message_has_at_most_four_lines_of_100() -> None:
 
 
 @pytest.mark.parametrize("repeats", [1, 13])
-def test_carnet_repeats_are_2_to_12(repeats: int) -> None:
+def test_carnet_repeats_are_2_to_12_by_default(repeats: int) -> None:
     request = CarnetRequest(
         items=(Item("Curso", Money("300.00")),),
         payer=Payer("João Souza", CPF),
@@ -176,3 +177,57 @@ def test_carnet_repeats_are_2_to_12(repeats: int) -> None:
     with pytest.raises(GatewayValidationError) as caught:
         rules.check_carnet(request, TODAY)
     assert caught.value.field == "repeats"
+
+
+def _carnet(repeats: int) -> CarnetRequest:
+    return CarnetRequest(
+        items=(Item("Curso", Money("300.00")),),
+        payer=Payer("João Souza", CPF),
+        first_due=date(2026, 4, 5),
+        repeats=repeats,
+    )
+
+
+@pytest.mark.parametrize(("repeats", "ok"), [(2, False), (3, True), (18, True), (19, False)])
+def test_carnet_repeats_follow_the_limits_given(repeats: int, ok: bool) -> None:
+    limits = CarnetLimits(min_parcels=3, max_parcels=18)
+    if ok:
+        rules.check_carnet(_carnet(repeats), TODAY, limits)
+        return
+    with pytest.raises(GatewayValidationError, match="3 to 18") as caught:
+        rules.check_carnet(_carnet(repeats), TODAY, limits)
+    assert caught.value.field == "repeats"
+
+
+def test_efi_carnet_limits_are_2_to_12_and_at_most_24_can_be_configured() -> None:
+    assert CarnetLimits(min_parcels=2, max_parcels=12) == rules.EFI_CARNET_LIMITS
+    assert rules.check_limits(CarnetLimits(min_parcels=2, max_parcels=24)).max_parcels == 24
+    for limits in (CarnetLimits(min_parcels=2, max_parcels=25), CarnetLimits(min_parcels=1, max_parcels=12)):
+        with pytest.raises(InvalidInput) as caught:
+            rules.check_limits(limits)
+        assert caught.value.field == "carnet_limits"
+    with pytest.raises(InvalidType):
+        rules.check_limits((2, 12))  # type: ignore[arg-type]
+
+
+@given(st.integers(1, 10**18 - 1))
+def test_an_efi_id_goes_to_the_wire_and_back_unchanged(number: int) -> None:
+    assert rules.efi_id(str(number), "charge_id") == number
+
+
+@pytest.mark.parametrize(
+    "text", ["", "0", "007", "-4", "+4", " 4", "4 ", "4.0", "1e3", "٣", "1" * 19, "0b1", "3f2504e0-4f89-11d3"]
+)
+def test_an_id_efi_could_not_have_issued_is_refused_naming_the_field(text: str) -> None:
+    with pytest.raises(GatewayValidationError) as caught:
+        rules.efi_id(text, "carnet_id")
+    assert caught.value.field == "carnet_id"
+    assert caught.value.code is None
+    assert not isinstance(caught.value, ValueError) or isinstance(caught.value, GatewayValidationError)
+
+
+@pytest.mark.parametrize("value", [4711, None, 4711.0, True, b"4711"])
+def test_an_id_that_is_not_a_string_is_a_type_error_naming_the_field(value: object) -> None:
+    with pytest.raises(InvalidType) as caught:
+        rules.efi_id(value, "charge_id")  # type: ignore[arg-type]
+    assert caught.value.field == "charge_id"

@@ -6,7 +6,8 @@ no source maps every code to a status): the retryable codes (4600100, the consum
 any other code is a refusal, :class:`~carteira.errors.GatewayValidationError`, carrying Efí's
 ``property`` pointer as ``field``. Only when the body has no code does the HTTP status decide.
 A create that may have taken effect becomes :class:`~carteira.errors.GatewayOutcomeUnknown` instead
-of ``GatewayUnavailable``: it is not safe to send again before a look-up by ``custom_id``.
+of ``GatewayUnavailable``: it is not safe to send again before a look-up by the operation id
+(Efí's ``custom_id``).
 """
 
 from __future__ import annotations
@@ -69,21 +70,21 @@ def _parse(response: httpx.Response) -> tuple[int | str | None, str | None, str]
 
 
 def outcome_unknown(
-    operation: str, custom_id: str | None, cause: str, *, status: int | None = None, code: int | str | None = None
+    operation: str, operation_id: str | None, cause: str, *, status: int | None = None, code: int | str | None = None
 ) -> GatewayOutcomeUnknown:
     """The error for a create that was sent and got no usable answer: what to do next is in the message."""
-    if custom_id:
+    if operation_id:
         advice = (
-            f"it may have been created: look it up by custom_id {custom_id!r} "
+            f"it may have been created: look it up by operation_id {operation_id!r} "
             "(carteira.ports.gateway.find_created) before creating it again"
         )
     else:
-        advice = "it may have been created and, sent without a custom_id, cannot be looked up: check Efí's panel"
+        advice = "it may have been created and, sent without an operation_id, cannot be looked up: check Efí's panel"
     return GatewayOutcomeUnknown(f"{operation}: {cause}; {advice}", status=status, code=code, retryable=False)
 
 
 def error_from_response(
-    response: httpx.Response, *, operation: str, creates: bool, custom_id: str | None = None
+    response: httpx.Response, *, operation: str, creates: bool, operation_id: str | None = None
 ) -> GatewayError:
     """The typed error for an Efí answer that is not a success (401 is handled by the caller, which re-authorizes).
 
@@ -99,6 +100,6 @@ def error_from_response(
         )
     if code in INTERNAL_ERROR_CODES or (code is None and status >= 500):
         if creates:
-            return outcome_unknown(operation, custom_id, f"Efí failed with {message}", status=status, code=code)
+            return outcome_unknown(operation, operation_id, f"Efí failed with {message}", status=status, code=code)
         return GatewayUnavailable(f"{operation}: Efí failed: {message}", code=code, field=field, status=status)
     return GatewayValidationError(f"{operation}: Efí refused it: {message}", code=code, field=field, status=status)

@@ -1,12 +1,16 @@
 """EfiGateway: the PaymentGateway port over Efí's charges API, with httpx.
 
 One :class:`EfiGateway` holds one ``httpx.Client`` and one OAuth token and may be shared by
-many threads (a billing run sends from 32 threads over one client). The token is fetched with
-the client credentials, cached, renewed shortly before it expires and once more when Efí
-answers 401. Timeouts, 5xx, 4600100 and the rate-limit codes are retried with exponential
-backoff, jitter and a cap; a create whose answer was lost is never sent again blindly: it raises
+many threads (a billing run sends from 32 threads over one client). The token is the client's
+``httpx.Auth`` flow (:class:`~carteira.adapters.efi.auth.EfiAuth`): fetched with the client
+credentials, cached, renewed shortly before it expires and once more when Efí answers 401.
+Timeouts, 5xx, 4600100 and the rate-limit codes are retried with exponential backoff, jitter and
+a cap; a create whose answer was lost is never sent again blindly: it raises
 :class:`~carteira.errors.GatewayOutcomeUnknown` and the caller resolves it with
 :func:`carteira.ports.gateway.find_created`.
+
+Efí's integer ids become the port's strings at this edge: an id that is not Efí's digits is
+refused before sending, and the operation id travels as Efí's ``metadata.custom_id``.
 """
 
 from __future__ import annotations
@@ -25,20 +29,27 @@ import attrs
 import httpx
 
 from carteira.adapters.efi import rules, wire
+from carteira.adapters.efi.auth import EfiAuth
 from carteira.adapters.efi.errors import error_from_response, outcome_unknown
+from carteira.domain.carnet import CarnetLimits
 from carteira.errors import (
     GatewayAuthenticationError,
     GatewayError,
     GatewayUnavailable,
     GatewayValidationError,
     InvalidInput,
+    InvalidType,
 )
 from carteira.ports.gateway import (
     BilletOutcome,
     BilletRequest,
+    CarnetId,
     CarnetRequest,
+    CarnetStatus,
+    ChargeId,
     ChargeStatus,
     ChargeSummary,
+    EventKind,
     IssuedBillet,
     IssuedCarnet,
     NotificationEvent,
@@ -59,8 +70,6 @@ BASE_URLS: dict[str, str] = {
 _LOG = logging.getLogger("carteira.adapters.efi")
 _BRASILIA = timezone(timedelta(hours=-3))  # Brazil has kept no daylight saving time since 2019
 _SDK_HEADER = "carteira-0.1"
-_TOKEN_MARGIN_S = 30.0  # renew before Efí's expiry, so a token never dies between check and use
-_TOKEN_TTL_DEFAULT_S = 600.0
 _FIND_DAYS_BACK = 400
 _FIND_PAGE_SIZE = 100
 _FIND_PAGES_MAX = 50
@@ -99,16 +108,6 @@ class RetryPolicy:
         return half + half * draw()
 
 
-@attrs.frozen
-class _Token:
-    value: str = attrs.field(repr=False)
-    renew_at: float
-
-
-class _Unauthorized(Exception):
-    """Efí answered 401 to an API call: the token expired or was revoked."""
-
-
 class EfiGateway:
     """The :class:`~carteira.ports.gateway.PaymentGateway` over Efí's charges API.
 
@@ -124,9 +123,11 @@ class EfiGateway:
         sleep: how to wait between retries (tests pass a recorder).
         monotonic: the clock for token expiry.
         max_connections: the size of the connection pool (at least the number of sending threads).
+        carnet_limits: the fewest and most parcels of one carnet; Efí's 2 to 12 by default
+            (``rules.EFI_CARNET_LIMITS``), at most 24.
 
     Raises:
-        InvalidInput: an unknown environment or empty credentials.
+        InvalidInput: an unknown environment, empty credentials, or carnet limits Efí cannot meet.
     """
 
     def __init__(
@@ -143,6 +144,7 @@ class EfiGateway:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         max_connections: int = 64,
+        carnet_limits: CarnetLimits = rules.EFI_CARNET_LIMITS,
     ) -> None:
         if environment not in BASE_URLS:
             raise InvalidInput(
@@ -159,8 +161,8 @@ class EfiGateway:
             raise InvalidInput("is required", field="client_id")
         if not isinstance(client_secret, str) or not client_secret:
             raise InvalidInput("is required", field="client_secret")
+        self._carnet_limits = rules.check_limits(carnet_limits)
         self._client_id = client_id
-        self._auth = httpx.BasicAuth(client_id, client_secret)  # the only place the secret is kept
         self._environment: str = environment
         root = (base_url or BASE_URLS[environment]).rstrip("/")
         self._base_url = root[: -len("/v1")] if root.endswith("/v1") else root
@@ -171,13 +173,12 @@ class EfiGateway:
             headers={"api-sdk": _SDK_HEADER, "accept": "application/json"},
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         )
+        # The auth flow is the only holder of the secret; it authorizes through this same client.
+        self._http.auth = EfiAuth(client_id, client_secret, environment, client=self._http, monotonic=monotonic)
         self._retry = retry or RetryPolicy()
         self._today = today
         self._sleep = sleep
-        self._monotonic = monotonic
         self._random = random.Random()
-        self._token: _Token | None = None
-        self._token_lock = threading.Lock()
         self._converter = wire.make_converter()
 
     def __repr__(self) -> str:
@@ -187,7 +188,9 @@ class EfiGateway:
 
     def __getstate__(self) -> None:
         # A gateway holds a secret, a lock and sockets: pickling it would leak the first and break the others.
-        raise TypeError("an EfiGateway cannot be pickled; build one per process from your configuration")
+        raise InvalidType(
+            "an EfiGateway cannot be pickled; build one per process from your configuration", field="gateway"
+        )
 
     def __enter__(self) -> Self:
         return self
@@ -204,51 +207,12 @@ class EfiGateway:
         """``"sandbox"`` or ``"production"``."""
         return self._environment
 
-    # --- authorization -------------------------------------------------------------------------
+    @property
+    def carnet_limits(self) -> CarnetLimits:
+        """The fewest and most parcels of one carnet this gateway issues (Efí's 2 to 12 unless configured)."""
+        return self._carnet_limits
 
-    def _bearer(self) -> str:
-        token = self._token
-        if token is not None and self._monotonic() < token.renew_at:
-            return token.value
-        with self._token_lock:  # single flight: one thread renews, the others wait and reuse its token
-            token = self._token
-            if token is None or self._monotonic() >= token.renew_at:
-                token = self._authorize()
-                self._token = token
-            return token.value
-
-    def _forget(self, stale: str) -> None:
-        with self._token_lock:
-            if self._token is not None and self._token.value == stale:
-                self._token = None
-
-    def _authorize(self) -> _Token:
-        started = self._monotonic()
-        try:
-            response = self._http.post("/v1/authorize", json={"grant_type": "client_credentials"}, auth=self._auth)
-        except httpx.TransportError as exc:
-            raise GatewayUnavailable(f"authorize: no answer from Efí ({type(exc).__name__})") from None
-        if response.status_code in (400, 401, 403):
-            _LOG.warning("Efí refused the credentials of client_id %s (%s)", self._client_id, self._environment)
-            raise GatewayAuthenticationError(
-                f"Efí refused the credentials of client_id {self._client_id!r} in {self._environment}: check the "
-                f"client id and secret, and that they belong to the {self._environment} environment",
-                status=response.status_code,
-            )
-        if response.status_code != 200:
-            raise error_from_response(response, operation="authorize", creates=False)
-        try:
-            body = response.json()
-            access = body["access_token"]
-            ttl = float(body.get("expires_in") or _TOKEN_TTL_DEFAULT_S)
-        except (ValueError, KeyError, TypeError):
-            raise GatewayUnavailable("authorize: Efí's answer has no access_token", status=200) from None
-        if not isinstance(access, str) or not access:
-            raise GatewayUnavailable("authorize: Efí's answer has no access_token", status=200)
-        _LOG.debug("authorized client_id %s, token valid %.0f s", self._client_id, ttl)
-        return _Token(access, started + max(ttl - _TOKEN_MARGIN_S, ttl / 2))
-
-    # --- one call, with retries ----------------------------------------------------------------
+    # --- one call, with retries ---------------------------------------------------------------
 
     def _call(
         self,
@@ -259,24 +223,13 @@ class EfiGateway:
         json: Any = None,
         params: dict[str, Any] | None = None,
         creates: bool = False,
-        custom_id: str | None = None,
+        operation_id: str | None = None,
     ) -> Any:
         attempt = 0
-        reauthorized = False
         while True:
             attempt += 1
             try:
-                return self._once(method, path, operation, json, params, creates, custom_id)
-            except _Unauthorized:
-                if reauthorized:
-                    raise GatewayAuthenticationError(
-                        f"{operation}: Efí answered 401 to a fresh token for client_id {self._client_id!r}; "
-                        "check that the application may use the charges API",
-                        status=401,
-                    ) from None
-                reauthorized = True
-                attempt -= 1  # a renewed token is not a retry: the request never ran
-                continue
+                return self._once(method, path, operation, json, params, creates, operation_id)
             except GatewayError as exc:
                 if not exc.retryable or attempt >= self._retry.attempts:
                     raise
@@ -299,56 +252,57 @@ class EfiGateway:
         json: Any,
         params: dict[str, Any] | None,
         creates: bool,
-        custom_id: str | None,
+        operation_id: str | None,
     ) -> Any:
-        token = self._bearer()
         started = time.perf_counter()
         try:
-            response = self._http.request(
-                method, path, json=json, params=params, headers={"Authorization": f"Bearer {token}"}
-            )
+            # The client's auth flow adds the token, and renews it and resends once on a 401.
+            response = self._http.request(method, path, json=json, params=params)
         except _NOT_SENT as exc:
             raise GatewayUnavailable(f"{operation}: could not reach Efí ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
             cause = f"no answer from Efí after sending ({type(exc).__name__})"
             if creates:
-                raise outcome_unknown(operation, custom_id, cause) from None
+                raise outcome_unknown(operation, operation_id, cause) from None
             raise GatewayUnavailable(f"{operation}: {cause}") from None
         elapsed_ms = (time.perf_counter() - started) * 1000
         _LOG.debug("%s %s -> %d in %.0f ms", method, path, response.status_code, elapsed_ms)
-        if response.status_code == 401:
-            self._forget(token)
-            raise _Unauthorized
+        if response.status_code == 401:  # a second 401, to a token fetched a moment ago
+            raise GatewayAuthenticationError(
+                f"{operation}: Efí answered 401 to a fresh token for client_id {self._client_id!r}; "
+                "check that the application may use the charges API",
+                status=401,
+            )
         if response.status_code != 200:
-            raise error_from_response(response, operation=operation, creates=creates, custom_id=custom_id)
+            raise error_from_response(response, operation=operation, creates=creates, operation_id=operation_id)
         try:
             body = response.json()
         except ValueError:
             body = None
         if not isinstance(body, dict):
             if creates:
-                raise outcome_unknown(operation, custom_id, "Efí answered 200 without a JSON body", status=200)
+                raise outcome_unknown(operation, operation_id, "Efí answered 200 without a JSON body", status=200)
             raise GatewayUnavailable(f"{operation}: Efí answered 200 without a JSON body", status=200)
         return body.get("data")
 
     def _decode(
-        self, operation: str, decode: Callable[[], Any], *, creates: bool = False, custom_id: str | None = None
+        self, operation: str, decode: Callable[[], Any], *, creates: bool = False, operation_id: str | None = None
     ) -> Any:
         try:
             return decode()
         except wire.UnexpectedShape as exc:
             cause = f"Efí's answer has an unexpected shape ({exc})"
             if creates:
-                raise outcome_unknown(operation, custom_id, cause, status=200) from None
+                raise outcome_unknown(operation, operation_id, cause, status=200) from None
             raise GatewayError(f"{operation}: {cause}", status=200) from None
 
     def _create(
-        self, kind: str, path: str, body: Any, custom_id: str | None, decode: Callable[[Any], _Issued]
+        self, kind: str, path: str, body: Any, operation_id: str | None, decode: Callable[[Any], _Issued]
     ) -> _Issued:
         # A create is never resent blindly: `creates=True` turns a lost answer into GatewayOutcomeUnknown.
-        operation = f"create {kind} {custom_id or ''}".rstrip()
-        data = self._call("POST", path, operation=operation, json=body, creates=True, custom_id=custom_id)
-        issued: _Issued = self._decode(operation, lambda: decode(data), creates=True, custom_id=custom_id)
+        operation = f"create {kind} {operation_id or ''}".rstrip()
+        data = self._call("POST", path, operation=operation, json=body, creates=True, operation_id=operation_id)
+        issued: _Issued = self._decode(operation, lambda: decode(data), creates=True, operation_id=operation_id)
         return issued
 
     # --- the port ------------------------------------------------------------------------------
@@ -358,7 +312,7 @@ class EfiGateway:
 
         Raises:
             GatewayValidationError: refused locally (``code`` is ``None``) or by Efí (``code`` set).
-            GatewayOutcomeUnknown: sent, but no usable answer: look it up by ``custom_id`` first.
+            GatewayOutcomeUnknown: sent, but no usable answer: look it up by ``operation_id`` first.
             GatewayUnavailable: not taken, even after the retries; safe to send again later.
             GatewayAuthenticationError: the credentials were refused.
         """
@@ -368,9 +322,9 @@ class EfiGateway:
             "billet",
             "/v1/charge/one-step",
             body,
-            request.custom_id,
+            request.operation_id,
             lambda data: wire.issued_billet(
-                data, self._converter, custom_id=request.custom_id, adjustments=checked.adjustments
+                data, self._converter, operation_id=request.operation_id, adjustments=checked.adjustments
             ),
         )
 
@@ -411,137 +365,157 @@ class EfiGateway:
             return list(pool.map(one, requests))
 
     def create_carnet(self, request: CarnetRequest) -> IssuedCarnet:
-        """Issue a carnet (``POST /v1/carnet``) after the local checks; raises as :meth:`create_billet`."""
-        checked = rules.check_carnet(request, self._today())
+        """Issue a carnet (``POST /v1/carnet``) after the local checks, ``repeats`` within :attr:`carnet_limits`;
+        raises as :meth:`create_billet`."""
+        checked = rules.check_carnet(request, self._today(), self._carnet_limits)
         body = wire.carnet_body(request, checked, self._converter)
         return self._create(
             "carnet",
             "/v1/carnet",
             body,
-            request.custom_id,
+            request.operation_id,
             lambda data: wire.issued_carnet(
-                data, self._converter, custom_id=request.custom_id, adjustments=checked.adjustments
+                data, self._converter, operation_id=request.operation_id, adjustments=checked.adjustments
             ),
         )
 
-    def change_due_date(self, charge_id: int, due: date) -> None:
+    def change_due_date(self, charge_id: ChargeId, due: date) -> None:
         """Move a billet's due date (``PUT /v1/charge/:id/billet``); on or before today is refused locally (G4)."""
-        _check_id(charge_id, "charge_id")
+        number = rules.efi_id(charge_id, "charge_id")
         rules.check_new_due(due, self._today())
         self._call(
             "PUT",
-            f"/v1/charge/{charge_id}/billet",
-            operation=f"change due date of charge {charge_id}",
+            f"/v1/charge/{number}/billet",
+            operation=f"change due date of charge {number}",
             json={"expire_at": due.isoformat()},
         )
 
-    def change_parcel_due_date(self, carnet_id: int, parcel: int, due: date) -> None:
+    def change_parcel_due_date(self, carnet_id: CarnetId, parcel: int, due: date) -> None:
         """Move one parcel's due date (``PUT /v1/carnet/:id/parcel/:parcel``) under the rule of G4."""
-        _check_id(carnet_id, "carnet_id")
-        _check_id(parcel, "parcel")
+        number = rules.efi_id(carnet_id, "carnet_id")
+        rules.parcel_number(parcel)
         rules.check_new_due(due, self._today())
         self._call(
             "PUT",
-            f"/v1/carnet/{carnet_id}/parcel/{parcel}",
-            operation=f"change due date of carnet {carnet_id} parcel {parcel}",
+            f"/v1/carnet/{number}/parcel/{parcel}",
+            operation=f"change due date of carnet {number} parcel {parcel}",
             json={"expire_at": due.isoformat()},
         )
 
-    def settle_charge(self, charge_id: int) -> bool:
+    def settle_charge(self, charge_id: ChargeId) -> bool:
         """Mark a billet paid by hand (``PUT /v1/charge/:id/settle``); ``False`` when it already was (G5)."""
-        _check_id(charge_id, "charge_id")
+        number = rules.efi_id(charge_id, "charge_id")
         return self._change(
-            f"/v1/charge/{charge_id}/settle",
-            f"settle charge {charge_id}",
-            lambda: self._charge_status(charge_id) is ChargeStatus.SETTLED,
+            f"/v1/charge/{number}/settle",
+            f"settle charge {number}",
+            lambda: self._charge_status(number) is ChargeStatus.SETTLED,
         )
 
-    def settle_parcel(self, carnet_id: int, parcel: int) -> bool:
+    def settle_parcel(self, carnet_id: CarnetId, parcel: int) -> bool:
         """Mark one parcel paid by hand (``PUT /v1/carnet/:id/parcel/:parcel/settle``); ``False`` when it was."""
-        _check_id(carnet_id, "carnet_id")
-        _check_id(parcel, "parcel")
+        number = rules.efi_id(carnet_id, "carnet_id")
+        rules.parcel_number(parcel)
         return self._change(
-            f"/v1/carnet/{carnet_id}/parcel/{parcel}/settle",
-            f"settle carnet {carnet_id} parcel {parcel}",
-            lambda: self._parcel_status(carnet_id, parcel) is ChargeStatus.SETTLED,
+            f"/v1/carnet/{number}/parcel/{parcel}/settle",
+            f"settle carnet {number} parcel {parcel}",
+            lambda: self._carnet_state(number).parcels.get(parcel) is ChargeStatus.SETTLED,
         )
 
-    def cancel_charge(self, charge_id: int) -> bool:
+    def cancel_charge(self, charge_id: ChargeId) -> bool:
         """Cancel a billet (``PUT /v1/charge/:id/cancel``); ``False`` when it already was cancelled."""
-        _check_id(charge_id, "charge_id")
+        number = rules.efi_id(charge_id, "charge_id")
         return self._change(
-            f"/v1/charge/{charge_id}/cancel",
-            f"cancel charge {charge_id}",
-            lambda: self._charge_status(charge_id) is ChargeStatus.CANCELED,
+            f"/v1/charge/{number}/cancel",
+            f"cancel charge {number}",
+            lambda: self._charge_status(number) is ChargeStatus.CANCELED,
         )
 
-    def cancel_carnet(self, carnet_id: int) -> bool:
+    def cancel_carnet(self, carnet_id: CarnetId) -> bool:
         """Cancel a whole carnet (``PUT /v1/carnet/:id/cancel``); ``False`` when it already was cancelled."""
-        _check_id(carnet_id, "carnet_id")
+        number = rules.efi_id(carnet_id, "carnet_id")
 
         def already() -> bool:
-            status, parcels = self._carnet_state(carnet_id)
-            return status == "canceled" or (bool(parcels) and all(s is ChargeStatus.CANCELED for s in parcels.values()))
+            state = self._carnet_state(number)
+            statuses = state.parcels.values()
+            return state.status is CarnetStatus.CANCELED or (
+                bool(statuses) and all(s is ChargeStatus.CANCELED for s in statuses)
+            )
 
-        return self._change(f"/v1/carnet/{carnet_id}/cancel", f"cancel carnet {carnet_id}", already)
+        return self._change(f"/v1/carnet/{number}/cancel", f"cancel carnet {number}", already)
 
-    def cancel_parcel(self, carnet_id: int, parcel: int) -> bool:
+    def cancel_parcel(self, carnet_id: CarnetId, parcel: int) -> bool:
         """Cancel one parcel (``PUT /v1/carnet/:id/parcel/:parcel/cancel``); ``False`` when it already was."""
-        _check_id(carnet_id, "carnet_id")
-        _check_id(parcel, "parcel")
+        number = rules.efi_id(carnet_id, "carnet_id")
+        rules.parcel_number(parcel)
         return self._change(
-            f"/v1/carnet/{carnet_id}/parcel/{parcel}/cancel",
-            f"cancel carnet {carnet_id} parcel {parcel}",
-            lambda: self._parcel_status(carnet_id, parcel) is ChargeStatus.CANCELED,
+            f"/v1/carnet/{number}/parcel/{parcel}/cancel",
+            f"cancel carnet {number} parcel {parcel}",
+            lambda: self._carnet_state(number).parcels.get(parcel) is ChargeStatus.CANCELED,
         )
 
-    def resend_billet(self, charge_id: int, email: str) -> None:
+    def resend_billet(self, charge_id: ChargeId, email: str) -> None:
         """E-mail a billet again (``POST /v1/charge/:id/billet/resend``)."""
-        _check_id(charge_id, "charge_id")
+        number = rules.efi_id(charge_id, "charge_id")
         self._call(
             "POST",
-            f"/v1/charge/{charge_id}/billet/resend",
-            operation=f"resend charge {charge_id}",
+            f"/v1/charge/{number}/billet/resend",
+            operation=f"resend charge {number}",
             json={"email": rules.check_email(email)},
         )
 
-    def resend_carnet(self, carnet_id: int, email: str) -> None:
+    def resend_carnet(self, carnet_id: CarnetId, email: str) -> None:
         """E-mail a whole carnet again (``POST /v1/carnet/:id/resend``)."""
-        _check_id(carnet_id, "carnet_id")
+        number = rules.efi_id(carnet_id, "carnet_id")
         self._call(
             "POST",
-            f"/v1/carnet/{carnet_id}/resend",
-            operation=f"resend carnet {carnet_id}",
+            f"/v1/carnet/{number}/resend",
+            operation=f"resend carnet {number}",
             json={"email": rules.check_email(email)},
         )
 
-    def resend_parcel(self, carnet_id: int, parcel: int, email: str) -> None:
+    def resend_parcel(self, carnet_id: CarnetId, parcel: int, email: str) -> None:
         """E-mail one parcel again (``POST /v1/carnet/:id/parcel/:parcel/resend``)."""
-        _check_id(carnet_id, "carnet_id")
-        _check_id(parcel, "parcel")
+        number = rules.efi_id(carnet_id, "carnet_id")
+        rules.parcel_number(parcel)
         self._call(
             "POST",
-            f"/v1/carnet/{carnet_id}/parcel/{parcel}/resend",
-            operation=f"resend carnet {carnet_id} parcel {parcel}",
+            f"/v1/carnet/{number}/parcel/{parcel}/resend",
+            operation=f"resend carnet {number} parcel {parcel}",
             json={"email": rules.check_email(email)},
         )
 
     def notification_events(self, token: str) -> list[NotificationEvent]:
-        """The events behind a callback's token (``GET /v1/notification/:token``), never the callback's own body."""
+        """The events behind a callback's token (``GET /v1/notification/:token``), never the callback's own body.
+
+        Efí's parcel events name the charge and the carnet but not the parcel number: the gateway
+        reads each carnet concerned once (``GET /v1/carnet/:id``) to fill ``parcel`` in.
+        """
         if not isinstance(token, str) or not token.strip():
             raise GatewayValidationError("notification token: is empty (checked before sending)", field="token")
         data = self._call("GET", f"/v1/notification/{quote(token, safe='')}", operation="read notification")
         events: list[NotificationEvent] = self._decode(
             "read notification", lambda: wire.notification_events(token, data, self._converter)
         )
-        return events
+        return self._with_parcels(events)
 
-    def find_charges(self, custom_id: str) -> list[ChargeSummary]:
-        """Billets and carnet parcels created with ``custom_id`` in the last 400 days (``GET /v1/charges``)."""
-        if not isinstance(custom_id, str) or not custom_id:
-            raise GatewayValidationError("custom_id: is empty (checked before sending)", field="custom_id")
+    def _with_parcels(self, events: list[NotificationEvent]) -> list[NotificationEvent]:
+        parcel_of: dict[CarnetId, dict[ChargeId, int]] = {}
+        numbered = []
+        for event in events:
+            if event.kind is EventKind.PARCEL and event.carnet_id is not None and event.charge_id is not None:
+                if event.carnet_id not in parcel_of:
+                    parcel_of[event.carnet_id] = self._carnet_state(int(event.carnet_id)).parcel_of
+                event = attrs.evolve(event, parcel=parcel_of[event.carnet_id].get(event.charge_id))
+            numbered.append(event)
+        return numbered
+
+    def find_charges(self, operation_id: str) -> list[ChargeSummary]:
+        """Billets and carnet parcels created with ``operation_id`` in the last 400 days (``GET /v1/charges``,
+        filtered by Efí's ``custom_id``)."""
+        if not isinstance(operation_id, str) or not operation_id:
+            raise GatewayValidationError("operation_id: is empty (checked before sending)", field="operation_id")
         today = self._today()
-        found: dict[int, ChargeSummary] = {}
+        found: dict[ChargeId, ChargeSummary] = {}
         for charge_type in ("billet", "carnet"):
             for page in range(1, _FIND_PAGES_MAX + 1):
                 params = {
@@ -549,19 +523,19 @@ class EfiGateway:
                     "begin_date": (today - timedelta(days=_FIND_DAYS_BACK)).isoformat(),
                     # a day ahead: Efí records creation in Brasília time, which may be ahead of our clock
                     "end_date": (today + timedelta(days=1)).isoformat(),
-                    "custom_id": custom_id,
+                    "custom_id": operation_id,
                     "limit": _FIND_PAGE_SIZE,
                     "page": page,
                 }
-                data = self._call("GET", "/v1/charges", operation=f"find charges {custom_id}", params=params)
+                data = self._call("GET", "/v1/charges", operation=f"find charges {operation_id}", params=params)
                 batch = self._summaries(data)
                 for summary in batch:
                     # Filter again: a server that ignored the filter must not make us adopt another charge.
-                    if summary.custom_id == custom_id:
+                    if summary.operation_id == operation_id:
                         found.setdefault(summary.charge_id, summary)
                 if len(batch) < _FIND_PAGE_SIZE:
                     break
-        return sorted(found.values(), key=lambda summary: summary.charge_id)
+        return sorted(found.values(), key=lambda summary: int(summary.charge_id))
 
     def _summaries(self, data: object) -> list[ChargeSummary]:
         summaries: list[ChargeSummary] = self._decode(
@@ -582,24 +556,12 @@ class EfiGateway:
             raise
         return True
 
-    def _charge_status(self, charge_id: int) -> ChargeStatus:
-        data = self._call("GET", f"/v1/charge/{charge_id}", operation=f"read charge {charge_id}")
-        status: ChargeStatus = self._decode(f"read charge {charge_id}", lambda: wire.charge_status(data))
+    def _charge_status(self, number: int) -> ChargeStatus:
+        data = self._call("GET", f"/v1/charge/{number}", operation=f"read charge {number}")
+        status: ChargeStatus = self._decode(f"read charge {number}", lambda: wire.charge_status(data))
         return status
 
-    def _carnet_state(self, carnet_id: int) -> tuple[str, dict[int, ChargeStatus]]:
-        data = self._call("GET", f"/v1/carnet/{carnet_id}", operation=f"read carnet {carnet_id}")
-        state: tuple[str, dict[int, ChargeStatus]] = self._decode(
-            f"read carnet {carnet_id}", lambda: wire.carnet_state(data)
-        )
+    def _carnet_state(self, number: int) -> wire.CarnetState:
+        data = self._call("GET", f"/v1/carnet/{number}", operation=f"read carnet {number}")
+        state: wire.CarnetState = self._decode(f"read carnet {number}", lambda: wire.carnet_state(data))
         return state
-
-    def _parcel_status(self, carnet_id: int, parcel: int) -> ChargeStatus | None:
-        return self._carnet_state(carnet_id)[1].get(parcel)
-
-
-def _check_id(value: int, field: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise GatewayValidationError(
-            f"{field}: {value!r} is not a positive integer id (checked before sending)", field=field
-        )

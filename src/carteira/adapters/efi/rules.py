@@ -21,13 +21,16 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
 
+from carteira.domain.carnet import CarnetLimits
 from carteira.domain.money import Money
-from carteira.errors import GatewayValidationError
+from carteira.errors import GatewayValidationError, InvalidInput, InvalidType
 from carteira.ports.gateway import Address, BilletRequest, CarnetRequest, Item, Payer
 
 __all__ = [
+    "EFI_CARNET_LIMITS",
     "FINE_UNITS_MAX",
     "INTEREST_UNITS_MAX",
+    "REPEATS_CEILING",
     "REPEATS_MAX",
     "REPEATS_MIN",
     "TOTAL_MIN",
@@ -36,9 +39,12 @@ __all__ = [
     "check_billet",
     "check_carnet",
     "check_email",
+    "check_limits",
     "check_new_due",
+    "efi_id",
     "fine_units",
     "interest_units",
+    "parcel_number",
     "phone_digits",
     "tax_id_digits",
 ]
@@ -55,6 +61,10 @@ REPEATS_MIN = 2
 """Fewest parcels of a carnet (Efí code 3500041)."""
 REPEATS_MAX = 12
 """Most parcels of a carnet (Efí code 4600059)."""
+EFI_CARNET_LIMITS = CarnetLimits(min_parcels=REPEATS_MIN, max_parcels=REPEATS_MAX)
+"""The carnet limits an ``EfiGateway`` applies unless given others: 2 to 12 parcels, as Efí's error codes say."""
+REPEATS_CEILING = 24
+"""No ``EfiGateway`` is configured for more: Efí's 2024 docs allow ``repeats`` up to 24 at the most."""
 DAYS_TO_WRITE_OFF_MAX = 120
 """Most days after the due date before Efí writes a billet off."""
 TEXT_MAX = 255
@@ -69,6 +79,7 @@ _TWO_WORDS = re.compile(r"[ ]*(.+[ ]+)+.+[ ]*")
 _PHONE = re.compile(r"[1-9]{2}9?[0-9]{8}")
 _ZIPCODE = re.compile(r"[0-9]{8}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_EFI_ID = re.compile(r"[1-9][0-9]{0,17}")  # a positive integer that fits Efí's (and JSON's) 64-bit ids
 _TAX_ID_PUNCTUATION = re.compile(r"[ .\-/]")
 _STATES = frozenset(
     {"AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA"}
@@ -102,6 +113,54 @@ class CheckedCharge:
     fine: int
     interest: int
     adjustments: tuple[str, ...]
+
+
+def efi_id(value: str, field: str) -> int:
+    """Efí's integer id for a port id: the port's ids are strings, Efí's are the decimal digits of an integer.
+
+    Only what ``str(int)`` of an Efí id gives is taken (no sign, blanks or leading zeros), so the
+    id goes back to the port unchanged.
+
+    Raises:
+        InvalidType: ``value`` is not a string (an ``int`` from before ids were strings, ``None``).
+        GatewayValidationError: a string Efí could not have issued (a UUID, ``"0"``, ``" 12"``).
+    """
+    if not isinstance(value, str):
+        raise InvalidType(
+            f"{field} must be a string id (as the gateway's results carry it), not {type(value).__name__}", field=field
+        )
+    if not _EFI_ID.fullmatch(value):
+        raise _refuse(field, f"{value!r} is not an Efí id (Efí's ids are the digits of a positive integer)")
+    return int(value)
+
+
+def parcel_number(value: int, field: str = "parcel") -> int:
+    """A carnet parcel's number, counted from 1.
+
+    Raises:
+        GatewayValidationError: not a whole number of at least 1.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _refuse(field, f"{value!r} is not a parcel number (1, 2, ...)")
+    return value
+
+
+def check_limits(limits: CarnetLimits) -> CarnetLimits:
+    """``limits`` if an Efí account can be configured with them: Efí never issues more than 24 parcels.
+
+    Raises:
+        InvalidType: not a :class:`~carteira.domain.CarnetLimits`.
+        InvalidInput: ``max_parcels`` over 24, or ``min_parcels`` under Efí's 2.
+    """
+    if not isinstance(limits, CarnetLimits):
+        raise InvalidType(f"carnet_limits must be a CarnetLimits, not {type(limits).__name__}", field="carnet_limits")
+    if limits.min_parcels < REPEATS_MIN or limits.max_parcels > REPEATS_CEILING:
+        raise InvalidInput(
+            f"Efí issues carnets of {REPEATS_MIN} to at most {REPEATS_CEILING} parcels",
+            field="carnet_limits",
+            raw=f"{limits.min_parcels}..{limits.max_parcels}",
+        )
+    return limits
 
 
 def tax_id_digits(tax_id: str, *, field: str = "payer.tax_id") -> tuple[str, str]:
@@ -289,7 +348,7 @@ def _check_charge(
     fine_rate: Decimal,
     monthly_interest_rate: Decimal,
     message: str,
-    custom_id: str | None,
+    operation_id: str | None,
     notification_url: str | None,
     extra: Money,
 ) -> CheckedCharge:
@@ -304,7 +363,7 @@ def _check_charge(
     if total < TERMS_FLOOR and (fine or interest):
         notes.append(f"the total R$ {total} is under R$ {TERMS_FLOOR}: Efí applies no fine or interest to it")
     _check_message(message)
-    _check_text(custom_id, "custom_id", required=False)
+    _check_text(operation_id, "operation_id", required=False)
     _check_text(notification_url, "notification_url", required=False)
     return CheckedCharge(payer=checked_payer, total=total, fine=fine, interest=interest, adjustments=tuple(notes))
 
@@ -326,7 +385,7 @@ def check_billet(request: BilletRequest, today: date) -> CheckedCharge:
         request.fine_rate,
         request.monthly_interest_rate,
         request.message,
-        request.custom_id,
+        request.operation_id,
         request.notification_url,
         shipping,
     )
@@ -339,8 +398,8 @@ def check_billet(request: BilletRequest, today: date) -> CheckedCharge:
     return checked
 
 
-def check_carnet(request: CarnetRequest, today: date) -> CheckedCharge:
-    """Every local check of a carnet: those of a billet (per parcel value) plus ``repeats`` in 2..12.
+def check_carnet(request: CarnetRequest, today: date, limits: CarnetLimits = EFI_CARNET_LIMITS) -> CheckedCharge:
+    """Every local check of a carnet: those of a billet (per parcel value) plus ``repeats`` within ``limits``.
 
     Raises:
         GatewayValidationError: the first field Efí would refuse.
@@ -348,15 +407,16 @@ def check_carnet(request: CarnetRequest, today: date) -> CheckedCharge:
     if not isinstance(request, CarnetRequest):
         raise _refuse("request", f"must be a CarnetRequest, not {type(request).__name__}")
     repeats = request.repeats
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or not REPEATS_MIN <= repeats <= REPEATS_MAX:
-        raise _refuse("repeats", f"{repeats!r} parcels: Efí issues carnets of {REPEATS_MIN} to {REPEATS_MAX}")
+    low, high = limits.min_parcels, limits.max_parcels
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or not low <= repeats <= high:
+        raise _refuse("repeats", f"{repeats!r} parcels: this gateway issues carnets of {low} to {high}")
     checked = _check_charge(
         request.items,
         request.payer,
         request.fine_rate,
         request.monthly_interest_rate,
         request.message,
-        request.custom_id,
+        request.operation_id,
         request.notification_url,
         Money.ZERO,
     )

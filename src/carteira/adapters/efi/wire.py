@@ -1,16 +1,20 @@
 """Efí's JSON, and nothing else: the cattrs converter between the port's classes and Efí's bodies.
 
 Money travels as integer cents, dates as ``YYYY-MM-DD``, timestamps as ``YYYY-MM-DD HH:MM:SS``;
-Efí's names (``expire_at``, ``amount``, ``charges``, ``id``) are renamed here and only here, so the
-port's classes carry no wire configuration (cattrs' "serialization at the edge").
+Efí's names (``expire_at``, ``amount``, ``charges``, ``id``, ``custom_id``) are renamed here and only
+here, so the port's classes carry no wire configuration (cattrs' "serialization at the edge").
+Efí's integer ids become the port's string ids here (and a non-integer id is a wrong shape), the
+operation id travels as ``metadata.custom_id``, and a status word carteira does not know becomes
+``UNKNOWN`` with the word kept in ``status_raw``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, get_args
 
+import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
@@ -19,9 +23,14 @@ from carteira.domain.money import Money
 from carteira.ports.gateway import (
     Address,
     BilletRequest,
+    CarnetId,
     CarnetRequest,
+    CarnetStatus,
+    ChargeId,
     ChargeStatus,
     ChargeSummary,
+    EventKind,
+    EventStatus,
     IssuedBillet,
     IssuedCarnet,
     IssuedParcel,
@@ -30,6 +39,7 @@ from carteira.ports.gateway import (
 )
 
 __all__ = [
+    "CarnetState",
     "UnexpectedShape",
     "billet_body",
     "carnet_body",
@@ -69,6 +79,38 @@ def _datetime(text: object, _: object) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def _id(value: object, _: object) -> str:
+    # Efí's ids are integers; a digit string is tolerated (Efí sends `parcel` as one), anything else is a wrong shape.
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise TypeError(f"expected an integer id, got {type(value).__name__}")
+    number = int(value)
+    if number < 1:
+        raise ValueError(f"expected a positive integer id, got {value!r}")
+    return str(number)
+
+
+def _status(kind: type[ChargeStatus] | type[CarnetStatus]) -> Any:
+    def structure(raw: object, _: object) -> ChargeStatus | CarnetStatus:
+        if not isinstance(raw, str):
+            raise TypeError(f"expected a status word, got {type(raw).__name__}")
+        return kind.from_raw(raw)
+
+    return structure
+
+
+def _is_event_status(kind: object) -> bool:
+    return set(get_args(kind)) - {type(None)} == {ChargeStatus, CarnetStatus}
+
+
+def _parsed_status(value: object, kind: object) -> EventStatus | None:
+    # notification_events parses the word (its enum depends on the event's kind) before structuring.
+    if value is None and type(None) in get_args(kind):
+        return None
+    if not isinstance(value, (ChargeStatus, CarnetStatus)):
+        raise TypeError(f"expected a status word, got {type(value).__name__}")
+    return value
+
+
 def make_converter() -> cattrs.Converter:
     """A converter that knows Efí's units and names; build one per gateway (converters are objects, not globals)."""
     c = cattrs.Converter(forbid_extra_keys=False)  # Efí adds fields over time: ignore what we do not read
@@ -77,19 +119,29 @@ def make_converter() -> cattrs.Converter:
     c.register_structure_hook(date, _date)
     c.register_unstructure_hook(date, lambda day: day.isoformat())
     c.register_structure_hook(datetime, _datetime)
+    c.register_structure_hook(ChargeId, _id)
+    c.register_structure_hook(CarnetId, _id)
+    c.register_structure_hook(ChargeStatus, _status(ChargeStatus))
+    c.register_structure_hook(CarnetStatus, _status(CarnetStatus))
+    c.register_structure_hook_func(_is_event_status, _parsed_status)
     c.register_unstructure_hook(Item, make_dict_unstructure_fn(Item, c, quantity=override(rename="amount")))
     c.register_unstructure_hook(Address, make_dict_unstructure_fn(Address, c, _cattrs_omit_if_default=True))
     c.register_structure_hook(IssuedBillet, make_dict_structure_fn(IssuedBillet, c, due=override(rename="expire_at")))
     c.register_structure_hook(IssuedParcel, make_dict_structure_fn(IssuedParcel, c, due=override(rename="expire_at")))
     c.register_structure_hook(IssuedCarnet, make_dict_structure_fn(IssuedCarnet, c, parcels=override(rename="charges")))
-    c.register_structure_hook(ChargeSummary, make_dict_structure_fn(ChargeSummary, c, charge_id=override(rename="id")))
+    c.register_structure_hook(
+        ChargeSummary,
+        make_dict_structure_fn(
+            ChargeSummary, c, charge_id=override(rename="id"), operation_id=override(rename="custom_id")
+        ),
+    )
     c.register_structure_hook(
         NotificationEvent,
         make_dict_structure_fn(
             NotificationEvent,
             c,
             event_id=override(rename="id"),
-            kind=override(rename="type"),
+            operation_id=override(rename="custom_id"),
             paid_value=override(rename="value"),
             paid_on=override(rename="received_by_bank_at"),
         ),
@@ -133,10 +185,10 @@ def _customer(payer: CheckedPayer, converter: cattrs.Converter) -> dict[str, Any
     return customer
 
 
-def _metadata(custom_id: str | None, notification_url: str | None) -> dict[str, str]:
+def _metadata(operation_id: str | None, notification_url: str | None) -> dict[str, str]:
     metadata = {}
-    if custom_id:
-        metadata["custom_id"] = custom_id
+    if operation_id:
+        metadata["custom_id"] = operation_id  # Efí's idempotency field: the only place carteira's id is stored
     if notification_url:
         metadata["notification_url"] = notification_url
     return metadata
@@ -160,7 +212,7 @@ def billet_body(request: BilletRequest, checked: CheckedCharge, converter: cattr
     }
     if request.shipping is not None and request.shipping > Money.ZERO:
         body["shippings"] = [{"name": "Frete", "value": request.shipping.cents}]
-    metadata = _metadata(request.custom_id, request.notification_url)
+    metadata = _metadata(request.operation_id, request.notification_url)
     if metadata:
         body["metadata"] = metadata
     return body
@@ -178,7 +230,7 @@ def carnet_body(request: CarnetRequest, checked: CheckedCharge, converter: cattr
     }
     if request.message:
         body["message"] = request.message
-    metadata = _metadata(request.custom_id, request.notification_url)
+    metadata = _metadata(request.operation_id, request.notification_url)
     if metadata:
         body["metadata"] = metadata
     return body
@@ -189,13 +241,19 @@ def _pdf(data: Mapping[str, Any], key: str) -> str | None:
     return pdf.get(key) if isinstance(pdf, Mapping) else None
 
 
+def _with_raw_status(fields: dict[str, Any]) -> dict[str, Any]:
+    # The gateway's own word travels beside the enum, so an UNKNOWN status still says what Efí sent.
+    fields["status_raw"] = fields.get("status")
+    return fields
+
+
 def issued_billet(
-    data: object, converter: cattrs.Converter, *, custom_id: str | None, adjustments: tuple[str, ...]
+    data: object, converter: cattrs.Converter, *, operation_id: str | None, adjustments: tuple[str, ...]
 ) -> IssuedBillet:
     """The port's :class:`IssuedBillet` from a one-step answer's ``data``."""
-    fields = dict(_object(data, "$.data"))
+    fields = _with_raw_status(dict(_object(data, "$.data")))
     fields.update(
-        custom_id=custom_id,
+        operation_id=operation_id,
         adjustments=list(adjustments),
         pdf=_pdf(fields, "charge"),
         link=fields.get("billet_link") or fields.get("link"),
@@ -205,19 +263,19 @@ def issued_billet(
 
 
 def issued_carnet(
-    data: object, converter: cattrs.Converter, *, custom_id: str | None, adjustments: tuple[str, ...]
+    data: object, converter: cattrs.Converter, *, operation_id: str | None, adjustments: tuple[str, ...]
 ) -> IssuedCarnet:
     """The port's :class:`IssuedCarnet` from a carnet answer's ``data`` (``parcel`` arrives as a string)."""
-    fields = dict(_object(data, "$.data"))
+    fields = _with_raw_status(dict(_object(data, "$.data")))
     charges = fields.get("charges")
     parcels = []
     for index, charge in enumerate(charges if isinstance(charges, list) else []):
-        parcel = dict(_object(charge, f"$.data.charges[{index}]"))
+        parcel = _with_raw_status(dict(_object(charge, f"$.data.charges[{index}]")))
         parcel.update(pdf=_pdf(parcel, "charge"), link=parcel.get("parcel_link") or parcel.get("url"))
         parcels.append(parcel)
     fields.update(
         charges=parcels,
-        custom_id=custom_id,
+        operation_id=operation_id,
         adjustments=list(adjustments),
         pdf=_pdf(fields, "carnet"),
         link=fields.get("carnet_link") or fields.get("link"),
@@ -232,59 +290,109 @@ def charge_summaries(data: object, converter: cattrs.Converter) -> list[ChargeSu
         raise UnexpectedShape([f"expected a list, got {type(data).__name__} @ $.data"])
     summaries = []
     for index, entry in enumerate(data):
-        fields = dict(_object(entry, f"$.data[{index}]"))
+        fields = _with_raw_status(dict(_object(entry, f"$.data[{index}]")))
         payment = fields.get("payment")
         payment = payment if isinstance(payment, Mapping) else {}
         carnet = payment.get("carnet")
+        carnet = carnet if isinstance(carnet, Mapping) else {}
         paid_on = payment.get("received_by_bank_at") or payment.get("paid_at")
         fields.update(
             paid_value=payment.get("paid_value"),
             paid_on=paid_on,
-            carnet_id=fields.get("carnet_id") or (carnet.get("carnet_id") if isinstance(carnet, Mapping) else None),
+            carnet_id=fields.get("carnet_id") or carnet.get("carnet_id"),
+            parcel=carnet.get("parcel"),
         )
         summaries.append(_structure(converter, fields, ChargeSummary, f"$.data[{index}]"))
     return summaries
 
 
+_EVENT_KINDS = {"charge": EventKind.CHARGE, "carnet": EventKind.CARNET, "carnet_charge": EventKind.PARCEL}
+"""Efí's event ``type`` words; ``subscription`` and ``subscription_charge`` are not carteira's: UNKNOWN."""
+
+
+def _event_status(kind: EventKind, raw: object, path: str) -> EventStatus | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise UnexpectedShape([f"expected a status word, got {type(raw).__name__} @ {path}"])
+    return CarnetStatus.from_raw(raw) if kind is EventKind.CARNET else ChargeStatus.from_raw(raw)
+
+
 def notification_events(token: str, data: object, converter: cattrs.Converter) -> list[NotificationEvent]:
-    """The events of a ``GET /v1/notification/:token`` answer, oldest first as Efí lists them."""
+    """The events of a ``GET /v1/notification/:token`` answer, oldest first as Efí lists them.
+
+    Efí does not say which parcel a ``carnet_charge`` event is about: ``parcel`` is left ``None``
+    here and filled in by the gateway from the carnet's detail (:func:`carnet_state`).
+    """
     if not isinstance(data, list):
         raise UnexpectedShape([f"expected a list, got {type(data).__name__} @ $.data"])
     events = []
     for index, entry in enumerate(data):
-        fields = dict(_object(entry, f"$.data[{index}]"))
+        path = f"$.data[{index}]"
+        fields = dict(_object(entry, path))
+        kind_raw = fields.get("type")
+        if not isinstance(kind_raw, str):
+            raise UnexpectedShape([f"expected an event type, got {type(kind_raw).__name__} @ {path}.type"])
+        kind = _EVENT_KINDS.get(kind_raw, EventKind.UNKNOWN)
         status = fields.get("status")
         status = status if isinstance(status, Mapping) else {}
         identifiers = fields.get("identifiers")
         identifiers = identifiers if isinstance(identifiers, Mapping) else {}
+        current = _event_status(kind, status.get("current"), f"{path}.status.current")
         fields.update(
             token=token,
-            status=status.get("current"),
-            previous_status=status.get("previous"),
+            kind=kind,
+            kind_raw=kind_raw,
+            status=current,
+            status_raw=status.get("current"),
+            previous_status=_event_status(kind, status.get("previous"), f"{path}.status.previous"),
             charge_id=identifiers.get("charge_id"),
             carnet_id=identifiers.get("carnet_id"),
         )
-        events.append(_structure(converter, fields, NotificationEvent, f"$.data[{index}]"))
+        fields.pop("parcel", None)
+        events.append(_structure(converter, fields, NotificationEvent, path))
     return events
 
 
 def charge_status(data: object) -> ChargeStatus:
-    """The ``status`` of a ``GET /v1/charge/:id`` answer."""
-    try:
-        return ChargeStatus(_object(data, "$.data").get("status"))
-    except ValueError as exc:
-        raise UnexpectedShape([f"{exc} @ $.data.status"]) from exc
+    """The ``status`` of a ``GET /v1/charge/:id`` answer (``UNKNOWN`` for a word carteira does not know)."""
+    raw = _object(data, "$.data").get("status")
+    if not isinstance(raw, str):
+        raise UnexpectedShape([f"expected a status word, got {type(raw).__name__} @ $.data.status"])
+    return ChargeStatus.from_raw(raw)
 
 
-def carnet_state(data: object) -> tuple[str, dict[int, ChargeStatus]]:
-    """A ``GET /v1/carnet/:id`` answer's status and its parcels' statuses by parcel number."""
+@attrs.frozen
+class CarnetState:
+    """What a ``GET /v1/carnet/:id`` answer says: the carnet's status, each parcel's status, and which charge is
+    which parcel."""
+
+    status: CarnetStatus
+    parcels: dict[int, ChargeStatus]
+    parcel_of: dict[ChargeId, int]
+
+
+def carnet_state(data: object) -> CarnetState:
+    """A ``GET /v1/carnet/:id`` answer's status, its parcels' statuses by number, and its charges' parcel numbers."""
     fields = _object(data, "$.data")
     parcels: dict[int, ChargeStatus] = {}
+    parcel_of: dict[ChargeId, int] = {}
     charges = fields.get("charges")
     for index, charge in enumerate(charges if isinstance(charges, list) else []):
         entry = _object(charge, f"$.data.charges[{index}]")
         try:
-            parcels[int(entry["parcel"])] = ChargeStatus(entry["status"])
+            number = int(entry["parcel"])
+            status = entry["status"]
+            if not isinstance(status, str):
+                raise TypeError(f"expected a status word, got {type(status).__name__}")
+            parcels[number] = ChargeStatus.from_raw(status)
+            if entry.get("charge_id") is not None:
+                parcel_of[ChargeId(_id(entry["charge_id"], None))] = number
         except (KeyError, ValueError, TypeError) as exc:
             raise UnexpectedShape([f"{exc!r} @ $.data.charges[{index}]"]) from exc
-    return str(fields.get("status")), parcels
+    status = fields.get("status")
+    return CarnetState(
+        status=CarnetStatus.from_raw(status) if isinstance(status, str) else CarnetStatus.UNKNOWN,
+        parcels=parcels,
+        parcel_of=parcel_of,
+    )

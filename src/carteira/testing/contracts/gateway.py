@@ -15,6 +15,10 @@ The harness's clock must read :attr:`GatewayHarness.today` (2026-01-10 is what t
 nothing about: every date is relative to it), and a charge created with
 ``notification_url=harness.callback_url`` must have its notification tokens delivered to
 :meth:`GatewayHarness.delivered_tokens`.
+
+The suite assumes nothing about ids but that they are strings, stable and distinct (carteira runs
+it against a fake with UUID ids too), and nothing about carnet limits but that the gateway's
+:attr:`~carteira.ports.gateway.PaymentGateway.carnet_limits` allow a carnet of three parcels.
 """
 
 from __future__ import annotations
@@ -25,12 +29,17 @@ from typing import Any, Protocol
 
 import pytest
 
+from carteira.domain.carnet import CarnetLimits
 from carteira.domain.money import Money
 from carteira.errors import GatewayValidationError
 from carteira.ports.gateway import (
     BilletRequest,
+    CarnetId,
     CarnetRequest,
+    CarnetStatus,
+    ChargeId,
     ChargeStatus,
+    EventKind,
     Item,
     Payer,
     PaymentGateway,
@@ -61,7 +70,7 @@ class GatewayHarness(Protocol):
         """A ``notification_url`` whose deliveries :meth:`delivered_tokens` reports."""
         ...
 
-    def pay(self, charge_id: int, value: Money | None = None, paid_on: date | None = None) -> None:
+    def pay(self, charge_id: ChargeId, value: Money | None = None, paid_on: date | None = None) -> None:
         """Make the payer pay ``charge_id`` at the bank (the whole total when ``value`` is ``None``)."""
         ...
 
@@ -82,20 +91,20 @@ class PaymentGatewayContract:
 
     # --- builders ------------------------------------------------------------------------------
 
-    def custom_id(self) -> str:
-        """A custom_id unique within the test session."""
+    def operation_id(self) -> str:
+        """An operation id unique within the test session."""
         PaymentGatewayContract.counter += 1
         return f"contract-{PaymentGatewayContract.counter}"
 
     def billet(self, harness: GatewayHarness, **changes: Any) -> BilletRequest:
         """A billet every gateway accepts, with ``changes`` applied."""
-        custom_id = self.custom_id()
+        operation_id = self.operation_id()
         fields: dict[str, Any] = {
             # a description of its own: Efí refuses the third identical charge (4600210)
-            "items": (Item(f"Mensalidade {custom_id}", Money("125.00")),),
+            "items": (Item(f"Mensalidade {operation_id}", Money("125.00")),),
             "payer": Payer("Maria da Silva", _CPF, email="maria@example.com", phone="(11) 98765-4321"),
             "due": harness.today + timedelta(days=30),
-            "custom_id": custom_id,
+            "operation_id": operation_id,
         }
         fields.update(changes)
         return BilletRequest(**fields)
@@ -107,30 +116,33 @@ class PaymentGatewayContract:
             "payer": Payer("João Souza", _CPF, email="joao@example.com"),
             "first_due": _next_fifth(harness.today + timedelta(days=10)),
             "repeats": 3,
-            "custom_id": self.custom_id(),
+            "operation_id": self.operation_id(),
         }
         fields.update(changes)
         return CarnetRequest(**fields)
 
     # --- billets -------------------------------------------------------------------------------
 
-    def test_a_billet_is_issued_and_found_by_custom_id(self, harness: GatewayHarness) -> None:
+    def test_a_billet_is_issued_and_found_by_operation_id(self, harness: GatewayHarness) -> None:
         request = self.billet(harness, items=(Item("A", Money("100.00")), Item("B", Money("12.50"), quantity=2)))
         issued = harness.gateway.create_billet(request)
         assert issued.status is ChargeStatus.WAITING
+        assert issued.status_raw
         assert issued.total == Money("125.00")
         assert issued.due == request.due
-        assert issued.custom_id == request.custom_id
+        assert issued.operation_id == request.operation_id
+        assert isinstance(issued.charge_id, str)
+        assert issued.charge_id
         assert issued.barcode
-        assert request.custom_id is not None
-        found = harness.gateway.find_charges(request.custom_id)
-        assert [(f.charge_id, f.status, f.total) for f in found] == [
-            (issued.charge_id, ChargeStatus.WAITING, Money("125.00"))
+        assert request.operation_id is not None
+        found = harness.gateway.find_charges(request.operation_id)
+        assert [(f.charge_id, f.status, f.total, f.carnet_id, f.parcel) for f in found] == [
+            (issued.charge_id, ChargeStatus.WAITING, Money("125.00"), None, None)
         ]
-        assert find_created(harness.gateway, request.custom_id) == found[0]
+        assert find_created(harness.gateway, request.operation_id) == found[0]
 
-    def test_an_unknown_custom_id_finds_nothing(self, harness: GatewayHarness) -> None:
-        assert harness.gateway.find_charges(self.custom_id()) == []
+    def test_an_unknown_operation_id_finds_nothing(self, harness: GatewayHarness) -> None:
+        assert harness.gateway.find_charges(self.operation_id()) == []
 
     @pytest.mark.parametrize(
         ("changes", "field"),
@@ -151,8 +163,8 @@ class PaymentGatewayContract:
             harness.gateway.create_billet(request)
         assert caught.value.field == field
         assert caught.value.code is None  # refused locally: nothing was sent
-        assert request.custom_id is not None
-        assert harness.gateway.find_charges(request.custom_id) == []
+        assert request.operation_id is not None
+        assert harness.gateway.find_charges(request.operation_id) == []
 
     @pytest.mark.parametrize("days", [0, -1])
     def test_a_due_date_on_or_before_today_is_refused(self, harness: GatewayHarness, days: int) -> None:
@@ -194,7 +206,7 @@ class PaymentGatewayContract:
     def test_the_third_identical_billet_is_refused(self, harness: GatewayHarness) -> None:
         same = {"items": (Item("Mensalidade", Money("99.90")),), "due": harness.today + timedelta(days=15)}
         harness.gateway.create_billet(self.billet(harness, **same))
-        harness.gateway.create_billet(self.billet(harness, **same))  # a duplicate is not refused: custom_id matters
+        harness.gateway.create_billet(self.billet(harness, **same))  # a duplicate is not refused: operation_id matters
         with pytest.raises(GatewayValidationError) as caught:
             harness.gateway.create_billet(self.billet(harness, **same))
         assert caught.value.code == 4600210
@@ -218,7 +230,7 @@ class PaymentGatewayContract:
         assert caught.value.code is not None
         with pytest.raises(GatewayValidationError):
             harness.gateway.change_due_date(issued.charge_id, harness.today + timedelta(days=40))
-        assert self._status(harness, issued.custom_id) is ChargeStatus.SETTLED
+        assert self._status(harness, issued.operation_id) is ChargeStatus.SETTLED
 
     def test_cancel_is_idempotent_and_then_settle_and_resend_are_refused(self, harness: GatewayHarness) -> None:
         issued = harness.gateway.create_billet(self.billet(harness))
@@ -230,7 +242,7 @@ class PaymentGatewayContract:
         assert caught.value.code is not None
         with pytest.raises(GatewayValidationError):
             harness.gateway.resend_billet(issued.charge_id, "maria@example.com")
-        assert self._status(harness, issued.custom_id) is ChargeStatus.CANCELED
+        assert self._status(harness, issued.operation_id) is ChargeStatus.CANCELED
 
     def test_a_paid_billet_can_be_neither_settled_nor_cancelled(self, harness: GatewayHarness) -> None:
         issued = harness.gateway.create_billet(self.billet(harness))
@@ -238,11 +250,18 @@ class PaymentGatewayContract:
         for change in (harness.gateway.settle_charge, harness.gateway.cancel_charge):
             with pytest.raises(GatewayValidationError):
                 change(issued.charge_id)
-        assert self._status(harness, issued.custom_id) is ChargeStatus.PAID
+        assert self._status(harness, issued.operation_id) is ChargeStatus.PAID
 
-    def test_an_unknown_charge_is_refused(self, harness: GatewayHarness) -> None:
+    @pytest.mark.parametrize("unknown", ["987654321", "no-such-charge", "00000000-0000-4000-8000-000000000000"])
+    def test_an_unknown_charge_is_refused(self, harness: GatewayHarness, unknown: str) -> None:
+        # Whatever a gateway's ids look like, one it never issued is refused, not taken for another.
+        issued = harness.gateway.create_billet(self.billet(harness))
+        for change in (harness.gateway.settle_charge, harness.gateway.cancel_charge):
+            with pytest.raises(GatewayValidationError):
+                change(ChargeId(unknown))
         with pytest.raises(GatewayValidationError):
-            harness.gateway.settle_charge(987_654_321)
+            harness.gateway.cancel_carnet(CarnetId(unknown))
+        assert self._status(harness, issued.operation_id) is ChargeStatus.WAITING
 
     # --- carnets -------------------------------------------------------------------------------
 
@@ -259,11 +278,23 @@ class PaymentGatewayContract:
         assert {p.value for p in carnet.parcels} == {Money("300.00")}
         assert {p.status for p in carnet.parcels} == {ChargeStatus.WAITING}
         assert len({p.charge_id for p in carnet.parcels}) == 3
+        assert carnet.status is CarnetStatus.UP_TO_DATE
+        assert carnet.operation_id == request.operation_id
+        assert request.operation_id is not None
+        found = {s.charge_id: (s.carnet_id, s.parcel) for s in harness.gateway.find_charges(request.operation_id)}
+        assert found == {p.charge_id: (carnet.carnet_id, p.parcel) for p in carnet.parcels}
 
-    def test_a_carnet_of_one_parcel_is_refused_before_sending(self, harness: GatewayHarness) -> None:
-        with pytest.raises(GatewayValidationError) as caught:
-            harness.gateway.create_carnet(self.carnet(harness, repeats=1))
-        assert caught.value.field == "repeats"
+    def test_the_gateway_says_its_carnet_limits_and_keeps_to_them(self, harness: GatewayHarness) -> None:
+        limits = harness.gateway.carnet_limits
+        assert isinstance(limits, CarnetLimits)
+        assert limits.min_parcels <= 3 <= limits.max_parcels  # the suite's carnets have three parcels
+        for repeats in (limits.min_parcels - 1, limits.max_parcels + 1):
+            with pytest.raises(GatewayValidationError) as caught:
+                harness.gateway.create_carnet(self.carnet(harness, repeats=repeats))
+            assert caught.value.field == "repeats"
+            assert caught.value.code is None  # refused before sending
+        widest = harness.gateway.create_carnet(self.carnet(harness, repeats=limits.max_parcels))
+        assert [p.parcel for p in widest.parcels] == list(range(1, limits.max_parcels + 1))
 
     def test_parcels_change_only_through_their_carnet(self, harness: GatewayHarness) -> None:
         carnet = harness.gateway.create_carnet(self.carnet(harness))
@@ -281,21 +312,21 @@ class PaymentGatewayContract:
         assert harness.gateway.cancel_parcel(carnet.carnet_id, 2) is False
         with pytest.raises(GatewayValidationError):
             harness.gateway.settle_parcel(carnet.carnet_id, 2)
-        assert carnet.custom_id is not None
-        statuses = {s.charge_id: s.status for s in harness.gateway.find_charges(carnet.custom_id)}
+        assert carnet.operation_id is not None
+        statuses = {s.charge_id: s.status for s in harness.gateway.find_charges(carnet.operation_id)}
         assert statuses == {
             first.charge_id: ChargeStatus.SETTLED,
             second.charge_id: ChargeStatus.CANCELED,
             third.charge_id: ChargeStatus.WAITING,
         }
-        assert {s.carnet_id for s in harness.gateway.find_charges(carnet.custom_id)} == {carnet.carnet_id}
+        assert {s.carnet_id for s in harness.gateway.find_charges(carnet.operation_id)} == {carnet.carnet_id}
 
     def test_a_cancelled_carnet_stays_cancelled(self, harness: GatewayHarness) -> None:
         carnet = harness.gateway.create_carnet(self.carnet(harness))
         assert harness.gateway.cancel_carnet(carnet.carnet_id) is True
         assert harness.gateway.cancel_carnet(carnet.carnet_id) is False
-        assert carnet.custom_id is not None
-        statuses = {s.status for s in harness.gateway.find_charges(carnet.custom_id)}
+        assert carnet.operation_id is not None
+        statuses = {s.status for s in harness.gateway.find_charges(carnet.operation_id)}
         assert statuses == {ChargeStatus.CANCELED}
 
     # --- notifications -------------------------------------------------------------------------
@@ -309,8 +340,9 @@ class PaymentGatewayContract:
         events = harness.gateway.notification_events(tokens[-1])
         assert [e.event_id for e in events] == list(range(1, len(events) + 1))
         assert all(e.charge_id == issued.charge_id for e in events)
-        assert all(e.custom_id == issued.custom_id for e in events)
-        paid = [e for e in events if e.status == ChargeStatus.PAID.value]
+        assert all(e.operation_id == issued.operation_id for e in events)
+        assert {(e.kind, e.carnet_id, e.parcel) for e in events} == {(EventKind.CHARGE, None, None)}
+        paid = [e for e in events if e.status is ChargeStatus.PAID]
         assert len(paid) == 1
         assert paid[0].paid_value == Money("125.40")
         assert paid[0].paid_on == paid_on
@@ -322,14 +354,31 @@ class PaymentGatewayContract:
         issued = harness.gateway.create_billet(self.billet(harness, notification_url=harness.callback_url))
         harness.gateway.settle_charge(issued.charge_id)
         events = harness.gateway.notification_events(harness.delivered_tokens()[-1])
-        assert events[-1].status == ChargeStatus.SETTLED.value
+        assert events[-1].status is ChargeStatus.SETTLED
+        assert events[-1].previous_status is ChargeStatus.WAITING
         assert events[-1].paid_value is None
+
+    def test_a_parcel_payment_is_notified_with_its_carnet_and_parcel(self, harness: GatewayHarness) -> None:
+        carnet = harness.gateway.create_carnet(self.carnet(harness, notification_url=harness.callback_url))
+        second = carnet.parcels[1]
+        harness.pay(second.charge_id, second.value, harness.today + timedelta(days=1))
+        events = harness.gateway.notification_events(harness.delivered_tokens()[-1])
+        paid = [e for e in events if e.status is ChargeStatus.PAID]
+        assert [(e.kind, e.carnet_id, e.charge_id, e.parcel) for e in paid] == [
+            (EventKind.PARCEL, carnet.carnet_id, second.charge_id, 2)
+        ]
+        assert paid[0].paid_value == second.value
+        assert paid[0].operation_id == carnet.operation_id
+        parcels = {e.charge_id: e.parcel for e in events if e.kind is EventKind.PARCEL}
+        assert parcels == {p.charge_id: p.parcel for p in carnet.parcels}
+        assert all(isinstance(e.status, CarnetStatus) for e in events if e.kind is EventKind.CARNET)
+        assert all(e.parcel is None and e.charge_id is None for e in events if e.kind is EventKind.CARNET)
 
     # --- helpers -------------------------------------------------------------------------------
 
-    def _status(self, harness: GatewayHarness, custom_id: str | None) -> ChargeStatus:
-        assert custom_id is not None
-        (found,) = harness.gateway.find_charges(custom_id)
+    def _status(self, harness: GatewayHarness, operation_id: str | None) -> ChargeStatus:
+        assert operation_id is not None
+        (found,) = harness.gateway.find_charges(operation_id)
         return found.status
 
 
