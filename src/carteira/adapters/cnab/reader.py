@@ -22,7 +22,6 @@ import attrs
 
 from carteira.adapters.cnab.engine import BadField, CompiledLayout, compile_layout, convert_field
 from carteira.adapters.cnab.layout import Layout
-from carteira.adapters.garbage_collection import build_all
 from carteira.errors import InvalidInput
 from carteira.ports.return_files import ReturnFile, ReturnRecord
 
@@ -438,10 +437,9 @@ def parse_return(data: bytes, layout: Layout | None = None, *, source: str = "")
     """Parse a whole CNAB 240 or 400 return file; detect the layout from the header when none is given.
 
     The result says which layout was used (``layout_id``, ``layout_detected``). A malformed file is
-    refused whole: nothing is returned. Automatic garbage collection is paused while the records are built
-    (they hold no cycles; the young generations are collected every
-    :data:`~carteira.adapters.garbage_collection.RECORDS_PER_YOUNG_COLLECTION` records instead) and
-    restored afterwards; with the collector off, nothing is collected.
+    refused whole: nothing is returned. The garbage collector is left as the caller set it; a script that
+    reads large files can hold :func:`carteira.garbage_collection.paused_collection` around the call
+    (decision 0500).
 
     Raises:
         InvalidInput: the first problem, with ``source``, ``line``, ``field``, ``raw`` and ``reason``;
@@ -453,8 +451,7 @@ def parse_return(data: bytes, layout: Layout | None = None, *, source: str = "")
     # The same line source as iter_records: reading line by line from memory is faster than splitting
     # the whole text first, which holds every line and the text at once while records are built.
     stream = RecordStream(_lines(io.BytesIO(data)), layout, source=source, errors=errors)
-    # Records hold no cycles: build them with the collector paused (decision 0200).
-    records = tuple(build_all(stream))
+    records = tuple(stream)
     return ReturnFile(
         source=source,
         layout_id=stream.layout.id,

@@ -14,7 +14,6 @@ from datetime import date
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from carteira.adapters.garbage_collection import build_all
 from carteira.adapters.storage import rows as r
 from carteira.adapters.storage.versions import Versioned, stale, with_version
 from carteira.domain import (
@@ -85,7 +84,7 @@ class _Repository(Generic[T]):
         codec = self._unit.codec
         from_row = self._table.from_row
         try:
-            return build_all(from_row(row, codec) for row in rows)
+            return [from_row(row, codec) for row in rows]
         except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
             raise _unreadable(self._table.name, rows, from_row, codec) from exc
 
@@ -141,7 +140,7 @@ class _Repository(Generic[T]):
                     raise unit.spoil(self._diagnose({row[0]: row[-1] for row in old}))
         finally:
             unit.release_savepoint()
-        return build_all(with_version(record, record.version + 1) for record in records)
+        return [with_version(record, record.version + 1) for record in records]
 
     def _diagnose(self, expected: dict[Any, int]) -> Conflict:
         """The conflict of the first record whose stored version is not the ``expected`` one (0: absent)."""
@@ -159,7 +158,7 @@ class _Repository(Generic[T]):
 
 def _split(records: Sequence[V], to_row: Callable[[V, r.Codec], r.Row], codec: r.Codec) -> tuple[list[r.Row], ...]:
     """Rows to insert (version 0, stored as 1) and rows to update (ending with the version they expect)."""
-    rows = build_all((*to_row(record, codec), record.version or 1) for record in records)
+    rows = [(*to_row(record, codec), record.version or 1) for record in records]
     new = [row for record, row in zip(records, rows, strict=True) if record.version == 0]
     old = [row for record, row in zip(records, rows, strict=True) if record.version != 0]
     return new, old
