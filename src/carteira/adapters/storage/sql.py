@@ -368,7 +368,11 @@ class SqlUnitOfWork:
     # -- the primitives a dialect supplies -------------------------------------------------------
 
     def begin(self) -> None:
-        """Open the connection's transaction."""
+        """Open the connection's first transaction (when the ``with`` block is entered).
+
+        Later transactions begin with the first statement after a commit: the dialect's primitives
+        see to it (psycopg does by itself), so ``commit()`` never starts one.
+        """
         raise NotImplementedError
 
     def end(self, commit: bool) -> None:
@@ -475,12 +479,15 @@ class SqlUnitOfWork:
             self.release()
 
     def commit(self) -> None:
-        """Keep everything done in this unit so far; a spoiled unit raises its error again and keeps nothing."""
+        """Keep everything done in this unit so far; a spoiled unit raises its error again and keeps nothing.
+
+        The unit stays usable: its next statement begins a new transaction. ``commit()`` itself does
+        nothing after the COMMIT, so an error from it always means that nothing was kept.
+        """
         self.check_active()
         if self._spoiled is not None:
             raise self._spoiled
         self.end(commit=True)
-        self.begin()
 
     def check_active(self) -> None:
         """Refuse use outside the ``with`` block (a programming error, not a data problem)."""
