@@ -134,13 +134,27 @@ def _sniff(line: str, number: int, source: str) -> _Header:
     )
 
 
+_FALLBACK_240: Final = "febraban-240"
+
+
+def _fallback_warning(header: _Header) -> str:
+    return (
+        f"line {header.number}: no built-in CNAB 240 layout for bank {header.bank_code}; read with the generic "
+        f"FEBRABAN layout {_FALLBACK_240!r} (pass layout= for the bank's own, if it departs from FEBRABAN)"
+    )
+
+
 def _choose_layout(header: _Header, first_detail: str | None, source: str) -> Layout:
-    """The built-in layout for this header (and, where a bank has two, its first detail line)."""
+    """The built-in layout for this header (and, where a bank has two, its first detail line).
+
+    A CNAB 240 bank without a layout of its own gets the generic FEBRABAN one (the caller says so in
+    the warnings); a CNAB 400 bank without one is refused, CNAB 400 having no common layout.
+    """
     from carteira.adapters.cnab.builtin import LAYOUTS  # the built-ins load data files; import late
 
     candidates = [lay for lay in LAYOUTS.values() if lay.format == header.format and lay.bank_code == header.bank_code]
     if not candidates and header.format == "cnab240":
-        return LAYOUTS["febraban-240"]
+        return LAYOUTS[_FALLBACK_240]
     if not candidates:
         raise InvalidInput(
             f"no built-in CNAB 400 layout for bank {header.bank_code}",
@@ -195,6 +209,8 @@ class RecordStream(Iterator[ReturnRecord]):
         elif layout is None:
             layout = _choose_layout(header, None, source)
             self.layout_detected = True
+            if layout.id == _FALLBACK_240:
+                self.warnings.append(_fallback_warning(header))
         else:
             self.layout_detected = False
             if layout.format != header.format:
