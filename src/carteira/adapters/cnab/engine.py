@@ -19,6 +19,7 @@ import attrs
 
 from carteira.adapters.cnab.layout import DateFormat, Field, FieldType, Layout
 from carteira.domain.money import Money
+from carteira.domain.title_numbers import normalize_title_number
 from carteira.ports.return_files import FieldValue, MovementCategory, ReturnRecord
 
 __all__ = ["BadField", "CompiledLayout", "compile_layout"]
@@ -276,6 +277,7 @@ def compile_layout(layout: Layout) -> CompiledLayout:
         "_sum": _sum,
         "_EMPTY": _EMPTY,
         "_tuple_new": tuple.__new__,
+        "_normalize_title": normalize_title_number,
         "_OTHER": MovementCategory.OTHER,
         "_CATEGORIES": dict(layout.movements),
     }
@@ -323,9 +325,9 @@ def compile_layout(layout: Layout) -> CompiledLayout:
     values["bank_title_number_raw"] = raw_title
     if layout.title_number:
         parts = " + ".join(f"{var_of(p.record)}[{p.start - 1}:{p.start - 1 + p.length}]" for p in layout.title_number)
-        body.append(f"    title = ({parts}).strip().lstrip('0') or None")
+        body.append(f"    title = _normalize_title({parts})")
     else:
-        body.append(f"    title = {raw_title}.strip().lstrip('0') or None")
+        body.append(f"    title = _normalize_title({raw_title})")
     values["bank_title_number"] = "title"
     extras = [f.name for f in layout.fields if f.name not in _RECORD_ORDER]
     extras += [d.name for d in layout.derived if d.name not in _RECORD_ORDER]
