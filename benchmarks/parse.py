@@ -13,10 +13,15 @@ each by default), then, in the same run:
 * the peak memory of ``iter_records`` over a 999,997-title CNAB 400 file, streamed from a temporary file in a
   subprocess (peak RSS of the whole process, and the tracemalloc peak of Python allocations).
 
+The library leaves the garbage collector alone (decision 0500). With ``--caller-pause`` each call of
+``parse_return`` and ``iter_records`` (including freeing its records) runs inside
+``carteira.garbage_collection.paused_collection()``, as a script that owns its process would hold it; the
+floor runs as it always does, so the two modes share one reference.
+
 Times are CPU seconds of the measuring process (``time.process_time``), so other work on a shared machine
 does not inflate them; the memory subprocess prints its wall-clock time. Run from the project root:
 
-    .venv/bin/python benchmarks/parse.py [--titles N] [--rounds R]
+    .venv/bin/python benchmarks/parse.py [--titles N] [--rounds R] [--caller-pause]
         [--peers-python /tmp/peers-venv/bin/python] [--peer-rounds R] [--slow-peer-rounds R] [--skip-memory]
 """
 
@@ -31,10 +36,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, timedelta
 from pathlib import Path
 
 from carteira.adapters.cnab import LAYOUTS, DateFormat, Field, FieldType, Layout, iter_records, parse_return
+from carteira.garbage_collection import paused_collection
 
 MEMORY_TITLES = 999_997  # the most a 6-digit record counter allows with a header and a trailer
 MEMORY_LIMIT_MB = 50.0
@@ -168,14 +175,22 @@ def floor(path: Path) -> object:
         return stream.read().splitlines()
 
 
-def ours(path: Path) -> tuple[int, int]:
-    result = parse_return(path.read_bytes(), source=path.name)
-    return len(result.records), sum(r.paid.cents for r in result.records if r.paid is not None)
+def pause(caller_pause: bool) -> AbstractContextManager[object]:
+    """The caller's pause of the collector, or nothing."""
+    return paused_collection() if caller_pause else nullcontext()
 
 
-def ours_streaming(path: Path) -> tuple[int, int]:
+def ours(path: Path, caller_pause: bool = False) -> tuple[int, int]:
+    with pause(caller_pause):
+        result = parse_return(path.read_bytes(), source=path.name)
+        figures = len(result.records), sum(r.paid.cents for r in result.records if r.paid is not None)
+        del result  # the records are freed inside the pause, as a caller's job that ends would
+    return figures
+
+
+def ours_streaming(path: Path, caller_pause: bool = False) -> tuple[int, int]:
     count = total = 0
-    with path.open("rb") as stream:
+    with pause(caller_pause), path.open("rb") as stream:
         for record in iter_records(stream, source=path.name):
             count += 1
             total += record.paid.cents if record.paid is not None else 0
@@ -265,14 +280,16 @@ def main() -> None:
         "--slow-peer-rounds", type=int, default=3, help="rounds of python3-cnab (about 30 s a round per file)"
     )
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--caller-pause", action="store_true", help="run each library call inside paused_collection()")
     args = parser.parse_args()
+    mode = "inside the caller's paused_collection()" if args.caller_pause else "collector as Python left it"
 
     with tempfile.TemporaryDirectory(prefix="carteira-parse-") as folder:
         files = {
             "CNAB 240 (bb-240)": (Path(folder) / "bb240.ret", write_cnab240),
             "CNAB 400 (bradesco-400)": (Path(folder) / "bradesco400.ret", write_cnab400),
         }
-        print(f"{args.titles:,} titles per file; CPU time, medians of {args.rounds} interleaved rounds")
+        print(f"{args.titles:,} titles per file; CPU time, medians of {args.rounds} interleaved rounds; {mode}")
         for label, (path, writer) in files.items():
             expected_total = writer(path, args.titles)
             size_mb = path.stat().st_size / 1e6
@@ -282,8 +299,8 @@ def main() -> None:
             figures = interleaved(
                 {
                     "floor": lambda p=path: floor(p),  # type: ignore[misc]
-                    "parse_return": lambda p=path: ours(p),  # type: ignore[misc]
-                    "iter_records": lambda p=path: ours_streaming(p),  # type: ignore[misc]
+                    "parse_return": lambda p=path: ours(p, args.caller_pause),  # type: ignore[misc]
+                    "iter_records": lambda p=path: ours_streaming(p, args.caller_pause),  # type: ignore[misc]
                 },
                 args.rounds,
             )

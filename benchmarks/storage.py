@@ -7,7 +7,13 @@ paths in ``reference/storage.md``). Every round starts from a fresh database see
 installments; figures are medians of the rounds. Settling (the domain's ``settle()``) is timed
 apart, since the floor does no arithmetic.
 
-Run: ``python benchmarks/storage.py [--count 100000] [--rounds 3] [--dsn postgresql://…]``.
+The library leaves the garbage collector alone (decision 0500). With ``--caller-pause`` the library's
+units (the seeding one, and the one that loads, settles and saves) run inside
+``carteira.garbage_collection.paused_collection()``, as a night job that owns its process would hold
+it; the floors run as they always do, so the two modes share one reference.
+
+Run: ``python benchmarks/storage.py [--count 100000] [--rounds 3] [--skip-postgres] [--caller-pause]``
+(the server is ``$CARTEIRA_TEST_POSTGRES``, by default ``postgresql://postgres@127.0.0.1:5432/test``).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -41,6 +48,7 @@ from carteira.domain import (
     SettlementPolicy,
     settle,
 )
+from carteira.garbage_collection import paused_collection
 from carteira.ports.storage import Store
 
 DSN = os.environ.get("CARTEIRA_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -96,18 +104,24 @@ def timed(action: Callable[[], Any]) -> float:
 # -- the library's path -------------------------------------------------------------------------
 
 
-def library_round(store: Store, seed: list[Installment]) -> dict[str, float]:
-    """Seed with ``put_many``; then, in one unit, load by key, settle, save installments and settlements."""
+def library_round(store: Store, seed: list[Installment], caller_pause: bool = False) -> dict[str, float]:
+    """Seed with ``put_many``; then, in one unit, load by key, settle, save installments and settlements.
+
+    With ``caller_pause`` each unit runs inside the caller's ``paused_collection()``.
+    """
     times: dict[str, float] = {}
     ids = [i.id for i in seed]
 
+    def pause() -> AbstractContextManager[object]:
+        return paused_collection() if caller_pause else nullcontext()
+
     def insert() -> None:
-        with store.unit_of_work() as uow:
+        with pause(), store.unit_of_work() as uow:
             uow.installments.put_many(seed)
             uow.commit()
 
     times["insert"] = timed(insert)
-    with store.unit_of_work() as uow:
+    with pause(), store.unit_of_work() as uow:
         start = time.perf_counter()
         loaded = uow.installments.get_many(ids)
         times["load"] = time.perf_counter() - start
@@ -252,6 +266,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--caller-pause", action="store_true", help="run the library's units in paused_collection()")
     args = parser.parse_args()
     seed = make_installments(args.count)
     ids = [i.id for i in seed]
@@ -270,7 +285,7 @@ def main() -> None:
             floor.append(sqlite_floor_round(Path(folder) / f"floor-{n}.db", seed_rows, ids, updates, settlement_rows))
             store = SqliteStore(Path(folder) / f"library-{n}.db")
             store.migrate()
-            library.append(library_round(store, seed))
+            library.append(library_round(store, seed, args.caller_pause))
     lines += report("SQLite", args.count, library, floor)
 
     if not args.skip_postgres:
@@ -286,14 +301,15 @@ def main() -> None:
                     if kind == "floor":
                         floor.append(postgres_floor_round(schema, seed_rows, ids, full, settlement_rows))
                     else:
-                        library.append(library_round(pg, seed))
+                        library.append(library_round(pg, seed, args.caller_pause))
                 finally:
                     pg.close()
                     admin.execute(f"DROP SCHEMA {schema} CASCADE")
         admin.close()
         lines += report("PostgreSQL", args.count, library, floor)
 
-    print(f"{args.count:,} installments, medians of {args.rounds} rounds")
+    mode = "library units inside the caller's paused_collection()" if args.caller_pause else "collector left on"
+    print(f"{args.count:,} installments, medians of {args.rounds} rounds; {mode}")
     print("\n".join(lines))
 
 

@@ -249,3 +249,22 @@ def test_every_built_in_layout_is_exercised_or_documented_as_unchecked() -> None
     used = {layout_id for layout_id, _, _ in FILES.values()}
     unchecked = {"febraban-240", "santander-400", "caixa-400"}  # no fixture exists (MANIFEST, "Looked at")
     assert set(LAYOUTS) == used | unchecked
+
+
+def test_a_real_cnab_240_file_of_a_bank_without_a_layout_is_read_as_febraban_and_says_so() -> None:
+    # A real Banco do Brasil file (FEBRABAN positions) relabelled as Sicredi (748), which has no CNAB 240
+    # layout of its own: every line of a CNAB 240 file starts with the bank code, the header's included.
+    original = fixture_path("bb-240-brcobranca-cnab240.ret").read_bytes()
+    lines = original.split(b"\n")
+    assert all(line[:3] == b"001" for line in lines if line.strip())
+    relabelled = b"\n".join(b"748" + line[3:] if line.strip() else line for line in lines)
+    result = parse_return(relabelled, source="relabelled.ret")
+    assert (result.layout_id, result.layout_detected, result.bank_code) == ("febraban-240", True, "748")
+    assert any(
+        "no built-in CNAB 240 layout for bank 748" in warning and "'febraban-240'" in warning
+        for warning in result.warnings
+    ), result.warnings
+    assert result.records == parse_return(original, LAYOUTS["febraban-240"]).records
+    assert len(result.records) == 35
+    # The detected layout of the file as it came from the bank is its own, and says nothing of a fallback.
+    assert not any("febraban" in warning for warning in parse_return(original).warnings)

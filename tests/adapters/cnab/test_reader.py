@@ -111,10 +111,19 @@ def test_a_given_layout_is_used_and_reported_as_given() -> None:
     assert not result.layout_detected
 
 
-def test_an_unknown_cnab_240_bank_falls_back_to_febraban() -> None:
-    result = parse_return(to_bytes(cnab240(BB_240, [title(1)], bank="237")))
+def test_an_unknown_cnab_240_bank_falls_back_to_febraban_and_says_so() -> None:
+    data = to_bytes(cnab240(BB_240, [title(1)], bank="237"))
+    result = parse_return(data)
     assert result.layout_id == "febraban-240"
     assert result.records[0].paid == Money("100.01")
+    assert result.warnings == (
+        "line 1: no built-in CNAB 240 layout for bank 237; read with the generic FEBRABAN layout 'febraban-240' "
+        "(pass layout= for the bank's own, if it departs from FEBRABAN)",
+    )
+    streamed = iter_records(io.BytesIO(data))
+    assert streamed.warnings == list(result.warnings)  # known as soon as the header is read
+    # A layout the caller gives is not a fallback: nothing to warn about.
+    assert parse_return(data, LAYOUTS["febraban-240"]).warnings == ()
 
 
 def test_the_parser_satisfies_the_port() -> None:

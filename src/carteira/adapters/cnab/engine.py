@@ -19,6 +19,7 @@ import attrs
 
 from carteira.adapters.cnab.layout import DateFormat, Field, FieldType, Layout
 from carteira.domain.money import Money
+from carteira.domain.title_numbers import normalize_title_number
 from carteira.ports.return_files import FieldValue, MovementCategory, ReturnRecord
 
 __all__ = ["BadField", "CompiledLayout", "compile_layout"]
@@ -40,13 +41,17 @@ class BadField(Exception):
         super().__init__(field, raw, reason)
 
 
+_from_cents = Money.from_cents
+
+
 def _money_converter(decimals: int) -> Callable[[str, str], Money | None]:
     scale = 10 ** (2 - decimals)
 
     def convert(raw: str, name: str) -> Money | None:
         # isdecimal, not int() alone: int() also takes ' 12', '+12' and '1_2', which are not CNAB numbers.
         if raw.isdecimal():
-            return Money._of(Decimal(int(raw) * scale).scaleb(-2))
+            # Digits with 0-2 implied decimals scale to whole cents: from_cents is exact, no rounding to check.
+            return _from_cents(int(raw) * scale)
         if raw.isspace() or not raw:
             return None
         raise BadField(name, raw, "is not a number (digits only, implied decimals)")
@@ -97,23 +102,18 @@ class _Cache(dict[str, Any]):
         return value
 
 
-_new_object = object.__new__
-_set_money_amount = Money.__dict__["amount"].__set__
-
-
 class _CentsCache(_Cache):
-    """A cache of money with two implied decimals, the common case, converted without a call per miss.
+    """A cache of money with two implied decimals, the common case: digits are the cents, as they are.
 
-    Digits with two implied places are whole cents by construction, so the Money is written through its
-    slot as ``Money._of`` does; blanks and bad slices go to the general converter.
+    A miss of digits goes straight to :meth:`Money.from_cents` (the public constructor, exact for an
+    ``int``) without the general converter's call; blanks and bad slices go to the general converter.
     """
 
     __slots__ = ()
 
     def __missing__(self, raw: str) -> object:
         if raw.isdecimal():
-            value: object = _new_object(Money)
-            _set_money_amount(value, Decimal(int(raw)).scaleb(-2))
+            value: object = _from_cents(int(raw))
         else:
             value = self.convert(raw, "")
         if len(self) >= CACHE_ENTRIES_MAX:
@@ -277,6 +277,7 @@ def compile_layout(layout: Layout) -> CompiledLayout:
         "_sum": _sum,
         "_EMPTY": _EMPTY,
         "_tuple_new": tuple.__new__,
+        "_normalize_title": normalize_title_number,
         "_OTHER": MovementCategory.OTHER,
         "_CATEGORIES": dict(layout.movements),
     }
@@ -324,9 +325,9 @@ def compile_layout(layout: Layout) -> CompiledLayout:
     values["bank_title_number_raw"] = raw_title
     if layout.title_number:
         parts = " + ".join(f"{var_of(p.record)}[{p.start - 1}:{p.start - 1 + p.length}]" for p in layout.title_number)
-        body.append(f"    title = ({parts}).strip().lstrip('0') or None")
+        body.append(f"    title = _normalize_title({parts})")
     else:
-        body.append(f"    title = {raw_title}.strip().lstrip('0') or None")
+        body.append(f"    title = _normalize_title({raw_title})")
     values["bank_title_number"] = "title"
     extras = [f.name for f in layout.fields if f.name not in _RECORD_ORDER]
     extras += [d.name for d in layout.derived if d.name not in _RECORD_ORDER]

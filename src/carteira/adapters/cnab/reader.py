@@ -22,7 +22,6 @@ import attrs
 
 from carteira.adapters.cnab.engine import BadField, CompiledLayout, compile_layout, convert_field
 from carteira.adapters.cnab.layout import Layout
-from carteira.adapters.garbage_collection import build_all
 from carteira.errors import InvalidInput
 from carteira.ports.return_files import ReturnFile, ReturnRecord
 
@@ -135,13 +134,27 @@ def _sniff(line: str, number: int, source: str) -> _Header:
     )
 
 
+_FALLBACK_240: Final = "febraban-240"
+
+
+def _fallback_warning(header: _Header) -> str:
+    return (
+        f"line {header.number}: no built-in CNAB 240 layout for bank {header.bank_code}; read with the generic "
+        f"FEBRABAN layout {_FALLBACK_240!r} (pass layout= for the bank's own, if it departs from FEBRABAN)"
+    )
+
+
 def _choose_layout(header: _Header, first_detail: str | None, source: str) -> Layout:
-    """The built-in layout for this header (and, where a bank has two, its first detail line)."""
+    """The built-in layout for this header (and, where a bank has two, its first detail line).
+
+    A CNAB 240 bank without a layout of its own gets the generic FEBRABAN one (the caller says so in
+    the warnings); a CNAB 400 bank without one is refused, CNAB 400 having no common layout.
+    """
     from carteira.adapters.cnab.builtin import LAYOUTS  # the built-ins load data files; import late
 
     candidates = [lay for lay in LAYOUTS.values() if lay.format == header.format and lay.bank_code == header.bank_code]
     if not candidates and header.format == "cnab240":
-        return LAYOUTS["febraban-240"]
+        return LAYOUTS[_FALLBACK_240]
     if not candidates:
         raise InvalidInput(
             f"no built-in CNAB 400 layout for bank {header.bank_code}",
@@ -196,6 +209,8 @@ class RecordStream(Iterator[ReturnRecord]):
         elif layout is None:
             layout = _choose_layout(header, None, source)
             self.layout_detected = True
+            if layout.id == _FALLBACK_240:
+                self.warnings.append(_fallback_warning(header))
         else:
             self.layout_detected = False
             if layout.format != header.format:
@@ -438,10 +453,9 @@ def parse_return(data: bytes, layout: Layout | None = None, *, source: str = "")
     """Parse a whole CNAB 240 or 400 return file; detect the layout from the header when none is given.
 
     The result says which layout was used (``layout_id``, ``layout_detected``). A malformed file is
-    refused whole: nothing is returned. Automatic garbage collection is paused while the records are built
-    (they hold no cycles; the young generations are collected every
-    :data:`~carteira.adapters.garbage_collection.RECORDS_PER_YOUNG_COLLECTION` records instead) and
-    restored afterwards; with the collector off, nothing is collected.
+    refused whole: nothing is returned. The garbage collector is left as the caller set it; a script that
+    reads large files can hold :func:`carteira.garbage_collection.paused_collection` around the call
+    (decision 0500).
 
     Raises:
         InvalidInput: the first problem, with ``source``, ``line``, ``field``, ``raw`` and ``reason``;
@@ -453,8 +467,7 @@ def parse_return(data: bytes, layout: Layout | None = None, *, source: str = "")
     # The same line source as iter_records: reading line by line from memory is faster than splitting
     # the whole text first, which holds every line and the text at once while records are built.
     stream = RecordStream(_lines(io.BytesIO(data)), layout, source=source, errors=errors)
-    # Records hold no cycles: build them with the collector paused (decision 0200).
-    records = tuple(build_all(stream))
+    records = tuple(stream)
     return ReturnFile(
         source=source,
         layout_id=stream.layout.id,

@@ -1,13 +1,18 @@
 """PostgresStore: the engine for more than one process or machine, through psycopg 3 and a psycopg_pool pool.
 
-psycopg is imported when a store first connects, so ``carteira`` imports without the
-``[postgres]`` extra. Units run at READ COMMITTED; the version rule's ``UPDATE … WHERE version``
+psycopg is imported when a store is made, so ``carteira`` (and this module) imports without the
+``[postgres]`` extra; making a store without it raises :class:`~carteira.errors.MissingExtra`. Units
+run at READ COMMITTED; the version rule's ``UPDATE … WHERE version``
 waits for a concurrent unit that holds the same row and then sees its outcome, so of two units
 that write the same record one commits and the other gets :class:`~carteira.errors.Conflict`.
 
 Bulk paths follow ``reference/storage.md``: reads by key lists use ``= ANY(%s)``; inserts of many
 rows use ``COPY … FROM STDIN (FORMAT BINARY)``; updates of many rows COPY into a temporary table
-and run one ``UPDATE … FROM`` it. Passwords never appear in a repr or an error message.
+and run one ``UPDATE … FROM`` it.
+
+The DSN is parsed by psycopg's own conninfo parser (URL, key=value, a password in the URL's query:
+whatever libpq accepts); a repr or a message shows it rebuilt with every password masked, and
+driver messages are scrubbed of the passwords before they are re-worded (decision 0308).
 """
 
 from __future__ import annotations
@@ -19,12 +24,12 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NoReturn
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote
 
 from carteira.adapters.storage import rows as r
 from carteira.adapters.storage.schema import SCHEMA_VERSION, check_usable, migrations, newer_schema_message
 from carteira.adapters.storage.sql import DuplicateKey, SqlUnitOfWork
-from carteira.errors import Conflict, InvalidInput, SchemaVersionError, StoreUnavailable
+from carteira.errors import Conflict, InvalidInput, InvalidType, MissingExtra, SchemaVersionError, StoreUnavailable
 
 if TYPE_CHECKING:
     import psycopg
@@ -36,7 +41,12 @@ __all__ = ["PostgresStore", "PostgresUnitOfWork"]
 BULK_ROWS_MIN = 64
 
 _MIGRATION_LOCK = zlib.crc32(b"carteira.migrate")
-_PASSWORD_KV = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
+_SECRET_PARAMETERS = ("password", "sslpassword")  # libpq's parameters whose values are secrets
+_SHOWN_FIRST = ("host", "hostaddr", "port", "dbname", "user")  # the rest follow in the DSN's order
+# libpq's parse errors quote a piece of the DSN ('missing "=" after "…"'), which can be part of a
+# password; only the quoted separators it names ("=", "]") are kept.
+_QUOTED = re.compile(r'"[^"]*"')
+_SEPARATORS = frozenset({'"="', '"]"'})
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _ARRAY_TYPES = {date: "date", int: "bigint", str: "text", Decimal: "numeric"}
 
@@ -56,17 +66,46 @@ def _codec() -> r.Codec:
     )
 
 
-def _describe(dsn: str) -> tuple[str, str | None]:
-    """A description of ``dsn`` safe to show (no password), and the password to scrub from driver messages."""
-    if "://" in dsn:
-        parts = urlsplit(dsn)
-        password = unquote(parts.password) if parts.password else None
-        user = f"{unquote(parts.username)}@" if parts.username else ""
-        port = f":{parts.port}" if parts.port else ""
-        return f"{parts.scheme}://{user}{parts.hostname or ''}{port}{parts.path}", password
-    match = _PASSWORD_KV.search(dsn)
-    password = match.group(2).strip("'") if match else None
-    return _PASSWORD_KV.sub(r"\1***", dsn), password
+def _import_driver() -> None:
+    """Import psycopg and psycopg_pool now, or say which extra to install."""
+    try:
+        import psycopg  # noqa: F401
+        import psycopg_pool  # noqa: F401
+    except ImportError as exc:
+        raise MissingExtra("PostgresStore", "postgres") from exc
+
+
+def _read_dsn(dsn: str) -> tuple[str, tuple[str, ...]]:
+    """``dsn`` rebuilt as key=value with its passwords masked (safe to show), and the secrets to scrub.
+
+    Raises:
+        InvalidInput: libpq cannot parse ``dsn``; the message keeps libpq's reason without the piece
+            of the DSN it quotes.
+    """
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    try:
+        parameters = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError as exc:
+        reason = _QUOTED.sub(lambda quoted: quoted[0] if quoted[0] in _SEPARATORS else '"…"', str(exc)).strip()
+        raise InvalidInput(
+            f"is not a PostgreSQL connection string ({reason})",
+            field="dsn",
+            hint="write it as a URL (postgresql://user@host:5432/db) or as key=value pairs (host=… dbname=…)",
+        ) from None
+    secrets = tuple(str(parameters[name]) for name in _SECRET_PARAMETERS if parameters.get(name))
+    shown = {name: parameters[name] for name in _SHOWN_FIRST if name in parameters}
+    shown.update(parameters)
+    for name in _SECRET_PARAMETERS:
+        if name in shown:
+            shown[name] = "***"
+    return make_conninfo("", **shown), secrets
+
+
+def _forms(secret: str) -> set[str]:
+    """The ways ``secret`` can appear in text: as it is, and percent-encoded as in a URL."""
+    return {secret, quote(secret, safe=""), quote(secret)}
 
 
 class PostgresUnitOfWork(SqlUnitOfWork):
@@ -86,7 +125,11 @@ class PostgresUnitOfWork(SqlUnitOfWork):
         return self._conn
 
     def _fail(self, exc: Exception, table: str = "") -> NoReturn:
-        raise self.spoil(self._store._translate(exc, table)) from exc
+        translated = self._store._translate(exc, table)
+        if isinstance(translated, StoreUnavailable):
+            # Its message holds the driver's, scrubbed; the driver's own error is not chained to it.
+            raise self.spoil(translated) from None
+        raise self.spoil(translated) from exc
 
     def begin(self) -> None:
         """Check the schema once, then borrow a connection (its transaction begins with the first statement)."""
@@ -95,7 +138,7 @@ class PostgresUnitOfWork(SqlUnitOfWork):
         self._temporary = set()
 
     def end(self, commit: bool) -> None:
-        """COMMIT or ROLLBACK."""
+        """COMMIT or ROLLBACK; a ROLLBACK on a connection that is lost has nothing to undo, and says nothing."""
         import psycopg
 
         if self._conn is None:
@@ -105,6 +148,11 @@ class PostgresUnitOfWork(SqlUnitOfWork):
                 self._conn.commit()
             else:
                 self._conn.rollback()
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            # The server drops the transaction of a lost connection: raising here, at the end of the
+            # with block, would only hide the error that ended the unit (the pool discards the connection).
+            if commit:
+                self._fail(exc)
         except psycopg.Error as exc:
             self._fail(exc)
         self._temporary = set()
@@ -220,8 +268,9 @@ class PostgresStore:
     """The portfolio in a PostgreSQL database, through a pool of connections; call :meth:`migrate` once first.
 
     Args:
-        dsn: a libpq connection string or URL (``postgresql://user@host:5432/db``). Its password
-            is never shown in a repr or an error.
+        dsn: a libpq connection string, key=value (``host=db port=5432 dbname=erp user=app``) or a
+            URL (``postgresql://user@host:5432/db``). A repr or an error shows it as key=value with
+            every password as ``***``, whatever form the password came in.
         schema: the schema to keep the tables in (created by ``migrate``); ``None`` uses the
             server's ``search_path`` (normally ``public``).
         min_size: connections the pool keeps open.
@@ -229,9 +278,11 @@ class PostgresStore:
         timeout_s: how long to wait for the server to answer a connection, or for a free connection.
 
     Raises:
-        InvalidInput: ``schema`` is not a plain identifier.
+        MissingExtra: the ``[postgres]`` extra (psycopg 3 and psycopg_pool) is not installed.
+        InvalidInput: ``dsn`` is not a connection string libpq can read, or ``schema`` is not a
+            plain identifier.
         StoreUnavailable: (from ``migrate`` and ``unit_of_work``) the server cannot be reached or
-            refuses the connection, or the ``[postgres]`` extra is not installed.
+            refuses the connection.
     """
 
     def __init__(
@@ -243,6 +294,9 @@ class PostgresStore:
         max_size: int = 8,
         timeout_s: float = 10.0,
     ) -> None:
+        if not isinstance(dsn, str):
+            raise InvalidType(f"PostgresStore takes the DSN as a str, not {type(dsn).__name__}", field="dsn")
+        _import_driver()
         if schema is not None and not _SCHEMA_NAME.match(schema):
             raise InvalidInput(
                 "must be a plain identifier (letters, digits, _; not starting with a digit)",
@@ -250,7 +304,9 @@ class PostgresStore:
                 raw=schema,
             )
         self._dsn = dsn
-        self._where, self._password = _describe(dsn)
+        self._where, secrets = _read_dsn(dsn)
+        # Longest first, so a password that contains another one is scrubbed whole.
+        self._secrets = sorted({form for secret in secrets for form in _forms(secret)}, key=len, reverse=True)
         self._schema = schema
         self._min_size = min_size
         self._max_size = max_size
@@ -266,7 +322,10 @@ class PostgresStore:
         return f"PostgresStore({self._where!r}{schema})"
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._password, "***") if self._password else text
+        """``text`` (a driver's message) without any of the DSN's passwords."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
     def _translate(self, exc: Exception, table: str = "") -> Exception:
         import psycopg
@@ -280,8 +339,9 @@ class PostgresStore:
             )
         if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
             return StoreUnavailable(
-                f"PostgreSQL at {self._where} cannot be used ({self._scrub(str(exc)).strip()}); check that the "
-                "server is running and that the DSN's host, port, database and user are right, then retry the unit"
+                f"PostgreSQL at {self._where} cannot be used ({type(exc).__name__}: {self._scrub(str(exc)).strip()}); "
+                "check that the server is running and that the DSN's host, port, database and user are right, "
+                "then retry the unit"
             )
         return exc
 
@@ -289,14 +349,10 @@ class PostgresStore:
         with self._lock:
             if self._pool is not None:
                 return self._pool
-            try:
-                import psycopg
-                from psycopg import sql
-                from psycopg_pool import ConnectionPool
-            except ImportError as exc:  # pragma: no cover - the extra is installed wherever tests run
-                raise StoreUnavailable(
-                    "PostgresStore needs psycopg 3 and psycopg_pool: pip install 'carteira[postgres]'"
-                ) from exc
+            import psycopg
+            from psycopg import sql
+            from psycopg_pool import ConnectionPool
+
             try:
                 # One direct connection first: the pool would only say it timed out, this says why.
                 psycopg.connect(self._dsn, connect_timeout=max(1, int(self._timeout_s))).close()

@@ -14,7 +14,6 @@ from datetime import date
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from carteira.adapters.garbage_collection import build_all
 from carteira.adapters.storage import rows as r
 from carteira.adapters.storage.versions import Versioned, stale, with_version
 from carteira.domain import (
@@ -85,7 +84,7 @@ class _Repository(Generic[T]):
         codec = self._unit.codec
         from_row = self._table.from_row
         try:
-            return build_all(from_row(row, codec) for row in rows)
+            return [from_row(row, codec) for row in rows]
         except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
             raise _unreadable(self._table.name, rows, from_row, codec) from exc
 
@@ -141,7 +140,7 @@ class _Repository(Generic[T]):
                     raise unit.spoil(self._diagnose({row[0]: row[-1] for row in old}))
         finally:
             unit.release_savepoint()
-        return build_all(with_version(record, record.version + 1) for record in records)
+        return [with_version(record, record.version + 1) for record in records]
 
     def _diagnose(self, expected: dict[Any, int]) -> Conflict:
         """The conflict of the first record whose stored version is not the ``expected`` one (0: absent)."""
@@ -159,7 +158,7 @@ class _Repository(Generic[T]):
 
 def _split(records: Sequence[V], to_row: Callable[[V, r.Codec], r.Row], codec: r.Codec) -> tuple[list[r.Row], ...]:
     """Rows to insert (version 0, stored as 1) and rows to update (ending with the version they expect)."""
-    rows = build_all((*to_row(record, codec), record.version or 1) for record in records)
+    rows = [(*to_row(record, codec), record.version or 1) for record in records]
     new = [row for record, row in zip(records, rows, strict=True) if record.version == 0]
     old = [row for record, row in zip(records, rows, strict=True) if record.version != 0]
     return new, old
@@ -369,7 +368,11 @@ class SqlUnitOfWork:
     # -- the primitives a dialect supplies -------------------------------------------------------
 
     def begin(self) -> None:
-        """Open the connection's transaction."""
+        """Open the connection's first transaction (when the ``with`` block is entered).
+
+        Later transactions begin with the first statement after a commit: the dialect's primitives
+        see to it (psycopg does by itself), so ``commit()`` never starts one.
+        """
         raise NotImplementedError
 
     def end(self, commit: bool) -> None:
@@ -476,12 +479,15 @@ class SqlUnitOfWork:
             self.release()
 
     def commit(self) -> None:
-        """Keep everything done in this unit so far; a spoiled unit raises its error again and keeps nothing."""
+        """Keep everything done in this unit so far; a spoiled unit raises its error again and keeps nothing.
+
+        The unit stays usable: its next statement begins a new transaction. ``commit()`` itself does
+        nothing after the COMMIT, so an error from it always means that nothing was kept.
+        """
         self.check_active()
         if self._spoiled is not None:
             raise self._spoiled
         self.end(commit=True)
-        self.begin()
 
     def check_active(self) -> None:
         """Refuse use outside the ``with`` block (a programming error, not a data problem)."""

@@ -3,8 +3,10 @@
 The file runs in WAL mode with ``synchronous=FULL``; each unit of work opens its own connection
 (``isolation_level=None``: this module issues ``BEGIN IMMEDIATE``/``COMMIT``/``ROLLBACK`` itself)
 and takes the write lock when it begins, so units from several threads or processes run one
-after the other, waiting up to ``timeout_s`` for the lock. For several workers at once, use
-PostgreSQL.
+after the other, waiting up to ``timeout_s`` for the lock. A unit that commits gives the lock back
+at once and takes it again only with its next statement (decision 0304), so work the unit does
+after a commit without the database (a gateway call) holds nobody up. For several workers at
+once, use PostgreSQL.
 """
 
 from __future__ import annotations
@@ -40,7 +42,11 @@ def _codec() -> r.Codec:
 
 
 class SqliteUnitOfWork(SqlUnitOfWork):
-    """A unit of work on one SQLite connection, inside ``BEGIN IMMEDIATE`` … ``COMMIT``/``ROLLBACK``."""
+    """A unit of work on one SQLite connection, inside ``BEGIN IMMEDIATE`` … ``COMMIT``/``ROLLBACK``.
+
+    The first transaction begins when the ``with`` block is entered; each later one begins with the
+    first statement after a ``commit()``, never in ``commit()`` itself.
+    """
 
     def __init__(self, store: SqliteStore) -> None:
         super().__init__()
@@ -53,21 +59,34 @@ class SqliteUnitOfWork(SqlUnitOfWork):
 
     @property
     def _c(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self._conn = self._store._connect()
-        return self._conn
+        """The connection, inside a transaction: no statement of a unit ever runs in autocommit mode."""
+        conn = self._conn
+        if conn is None:
+            conn = self._conn = self._store._connect()
+        if not conn.in_transaction:
+            # The first statement after a commit: take the write lock again now, not in commit(), so a
+            # unit that has committed holds nothing while it does other work (decision 0304).
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                self._fail(exc)
+        return conn
 
     def begin(self) -> None:
         """Take the write lock now, so that two units never both read and then fail to write."""
         self._store._check_schema()
         try:
-            self._c.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
+            _ = self._c
+        except StoreUnavailable:
             self.release()
-            self._fail(exc)
+            raise
 
     def end(self, commit: bool) -> None:
-        """COMMIT or ROLLBACK."""
+        """COMMIT or ROLLBACK, when a transaction is open (none is after a commit, until the next statement).
+
+        A COMMIT that fails has kept nothing: SQLite reports an error only for a transaction it did not
+        commit, and the next transaction is not begun here, so nothing after the COMMIT can fail it.
+        """
         conn = self._conn
         if conn is None or not conn.in_transaction:
             return
@@ -179,7 +198,7 @@ class SqliteStore:
         if "not a database" in text or "malformed" in text:
             hint = "point SqliteStore at a carteira database file, or at a path that does not exist yet"
         elif "locked" in text or "busy" in text:
-            hint = f"another process held the write lock for more than {self._timeout_s} s; retry the unit later"
+            hint = f"another unit held the write lock for more than {self._timeout_s} s; retry the unit later"
         else:
             hint = "check that the path is right, the folder exists and is writable"
         return StoreUnavailable(f"SQLite database {str(self._path)!r} cannot be used ({text}); {hint}")

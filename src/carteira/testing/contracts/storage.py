@@ -14,7 +14,8 @@ pytest collects the ``test_*`` methods of the subclass (the base class's name do
 ``Test``, so it is not collected by itself). ``make_store`` is called once per test, and once per
 generated example in the property tests; the suite calls ``migrate()`` and ``close()`` itself.
 Set ``interleaved_units = False`` for a store whose units of work cannot be open at the same time in
-one thread (SQLite takes its write lock when a unit begins).
+one thread (SQLite takes its write lock when a unit begins, and again at its first statement after a
+commit). Every store lets a unit that has committed hold no other unit back.
 
 What it checks: round trips of every aggregate to the cent; rollback unless ``commit()`` was called,
 on error too; a failure in the middle of a unit leaves nothing of it; the version rule with
@@ -308,6 +309,20 @@ class StorageContract:
         with store.unit_of_work() as uow:
             assert sorted(uow.installments.get_many(["i1", "i2", "i3"])) == ["i1", "i2"]
             assert uow.installments.get("i1").version == 2
+
+    def test_a_unit_that_has_committed_holds_no_other_unit_back(self, store: Store) -> None:
+        # A use case commits and then calls a gateway inside one block: meanwhile another unit must be
+        # able to write and commit, on every store (SQLite included: it takes its lock again lazily).
+        with store.unit_of_work() as first:
+            first.installments.put(an_installment("i1"))
+            first.commit()
+            with store.unit_of_work() as second:
+                second.installments.put(an_installment("i2"))
+                second.commit()
+            first.installments.put(an_installment("i3"))
+            first.commit()
+        with store.unit_of_work() as uow:
+            assert sorted(uow.installments.get_many(["i1", "i2", "i3"])) == ["i1", "i2", "i3"]
 
     def test_a_failure_in_the_middle_of_a_unit_leaves_nothing_of_it(self, store: Store) -> None:
         with store.unit_of_work() as uow:
