@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import attrs
 
@@ -13,7 +12,16 @@ from carteira.domain.calendar import BusinessCalendar
 from carteira.domain.construction import built
 from carteira.domain.money import Money, _money
 from carteira.domain.terms import AmountDue, ChargeTerms, is_on_time
-from carteira.errors import InvalidInput
+from carteira.domain.validation import (
+    count_field,
+    date_field,
+    instance_field,
+    money_field,
+    require_calendar,
+    require_date,
+    require_instance,
+    text_field,
+)
 
 __all__ = ["Installment", "InstallmentState", "InstallmentStatus", "RevenueKind", "amount_due"]
 
@@ -31,49 +39,6 @@ class RevenueKind(enum.Enum):
 
     BANK = "bank"
     CASH = "cash"
-
-
-def _is_date(name: str) -> Any:
-    def check(_instance: object, _attribute: object, value: object) -> None:
-        # datetime is a date subclass, and comparing one with a date raises later: refuse it here.
-        if not isinstance(value, date) or isinstance(value, datetime):
-            raise InvalidInput(f"must be a datetime.date, not {type(value).__name__}", field=name, raw=repr(value))
-
-    return check
-
-
-def _is_optional_date(name: str) -> Any:
-    inner = _is_date(name)
-
-    def check(instance: object, attribute: object, value: object) -> None:
-        if value is not None:
-            inner(instance, attribute, value)
-
-    return check
-
-
-def _is_money(name: str, *, positive: bool = False, non_negative: bool = False) -> Any:
-    def check(_instance: object, _attribute: object, value: object) -> None:
-        if type(value) is not Money:
-            raise InvalidInput(
-                f"must be Money, not {type(value).__name__}", field=name, raw=repr(value), hint="write Money('10.50')"
-            )
-        if positive and value <= Money.ZERO:
-            raise InvalidInput("must be more than zero", field=name, raw=str(value))
-        if non_negative and value < Money.ZERO:
-            raise InvalidInput("must not be negative", field=name, raw=str(value))
-
-    return check
-
-
-def _is_text(name: str, *, optional: bool = False) -> Any:
-    def check(_instance: object, _attribute: object, value: object) -> None:
-        if value is None and optional:
-            return
-        if not isinstance(value, str):
-            raise InvalidInput(f"must be a str, not {type(value).__name__}", field=name, raw=repr(value))
-
-    return check
 
 
 @attrs.frozen(slots=False)
@@ -102,50 +67,40 @@ class Installment:
     carries it unchanged.
     """
 
-    id: str = attrs.field(validator=_is_text("id"))
-    customer_id: str = attrs.field(validator=_is_text("customer_id"))
-    due: date = attrs.field(validator=_is_date("due"))
-    amount: Money = attrs.field(validator=_is_money("amount", positive=True))
-    terms: ChargeTerms = attrs.field()
-    contract_id: str | None = attrs.field(default=None, kw_only=True, validator=_is_text("contract_id", optional=True))
-    number: int = attrs.field(default=1, kw_only=True)
-    description: str = attrs.field(default="", kw_only=True, validator=_is_text("description"))
+    id: str = attrs.field(validator=text_field("id"))
+    customer_id: str = attrs.field(validator=text_field("customer_id"))
+    due: date = attrs.field(validator=date_field("due"))
+    amount: Money = attrs.field(validator=money_field("amount", positive=True))
+    terms: ChargeTerms = attrs.field(validator=instance_field(ChargeTerms, "terms"))
+    contract_id: str | None = attrs.field(
+        default=None, kw_only=True, validator=text_field("contract_id", optional=True)
+    )
+    number: int = attrs.field(default=1, kw_only=True, validator=count_field("number", 1))
+    description: str = attrs.field(default="", kw_only=True, validator=text_field("description"))
     bank_title_number: str | None = attrs.field(
-        default=None, kw_only=True, validator=_is_text("bank_title_number", optional=True)
+        default=None, kw_only=True, validator=text_field("bank_title_number", optional=True)
     )
     document_number: str | None = attrs.field(
-        default=None, kw_only=True, validator=_is_text("document_number", optional=True)
+        default=None, kw_only=True, validator=text_field("document_number", optional=True)
     )
     bank_contract: str | None = attrs.field(
-        default=None, kw_only=True, validator=_is_text("bank_contract", optional=True)
+        default=None, kw_only=True, validator=text_field("bank_contract", optional=True)
     )
     principal_open: Money = attrs.field(
         default=attrs.Factory(lambda self: self.amount, takes_self=True),
         kw_only=True,
-        validator=_is_money("principal_open", non_negative=True),
+        validator=money_field("principal_open"),
     )
-    fine_open: Money = attrs.field(
-        default=Money.ZERO, kw_only=True, validator=_is_money("fine_open", non_negative=True)
-    )
-    interest_open: Money = attrs.field(
-        default=Money.ZERO, kw_only=True, validator=_is_money("interest_open", non_negative=True)
-    )
+    fine_open: Money = attrs.field(default=Money.ZERO, kw_only=True, validator=money_field("fine_open"))
+    interest_open: Money = attrs.field(default=Money.ZERO, kw_only=True, validator=money_field("interest_open"))
     fine_charged: bool = attrs.field(default=False, kw_only=True)
-    interest_from: date | None = attrs.field(default=None, kw_only=True, validator=_is_optional_date("interest_from"))
+    interest_from: date | None = attrs.field(
+        default=None, kw_only=True, validator=date_field("interest_from", optional=True)
+    )
     status: InstallmentStatus = attrs.field(default=InstallmentStatus.OPEN, kw_only=True)
     latest_settlement_id: str | None = attrs.field(default=None, kw_only=True)
     settlements_made: int = attrs.field(default=0, kw_only=True)
     version: int = attrs.field(default=0, kw_only=True)
-
-    @terms.validator
-    def _check_terms(self, _attribute: object, value: object) -> None:
-        if not isinstance(value, ChargeTerms):
-            raise InvalidInput(f"must be ChargeTerms, not {type(value).__name__}", field="terms", raw=repr(value))
-
-    @number.validator
-    def _check_number(self, _attribute: object, value: object) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidInput("must be a positive int", field="number", raw=repr(value))
 
     @property
     def state(self) -> InstallmentState:
@@ -225,9 +180,7 @@ _NO_CHARGE = Decimal("0.00")
 _ON_TIME = (False, _NO_CHARGE, _NO_CHARGE, 0)
 
 
-def _charges(
-    installment: Installment, on: date, calendar: BusinessCalendar | None
-) -> tuple[bool, Decimal, Decimal, int]:
+def _charges(installment: Installment, on: date, calendar: BusinessCalendar) -> tuple[bool, Decimal, Decimal, int]:
     """``(late, new fine, new interest, interest days)`` for a payment of ``installment`` on ``on`` (D2).
 
     The one place the charges are computed: :func:`amount_due` wraps them in Money, and
@@ -249,19 +202,21 @@ def _charges(
     return True, fine, terms._interest(principal, days), days
 
 
-def amount_due(installment: Installment, on: date, calendar: BusinessCalendar | None = None) -> AmountDue:
+def amount_due(installment: Installment, *, on: date, calendar: BusinessCalendar) -> AmountDue:
     """What ``installment`` owes if paid on ``on``: open balances plus fine and interest accrued (D2).
 
     The fine is charged once per installment, on the open principal; interest is simple, on the
     open principal only, in calendar days from the interest start (the original due date, or
-    the date of the last late partial payment). Without a ``calendar`` weekends and holidays are
-    ordinary days.
+    the date of the last late partial payment). A title due on a day ``calendar`` says is closed
+    is on time up to the next business day: pass ``BrazilBankingCalendar()`` for boletos, or
+    ``EveryDayCalendar()`` where no day is closed.
 
     Raises:
-        InvalidInput: ``on`` is not a date.
+        InvalidType: ``installment``, ``on`` or ``calendar`` of the wrong type.
     """
-    if type(on) is not date and (not isinstance(on, date) or isinstance(on, datetime)):
-        raise InvalidInput(f"must be a datetime.date, not {type(on).__name__}", field="on", raw=repr(on))
+    require_instance(installment, Installment, "installment")
+    require_date(on, "on")
+    require_calendar(calendar)
     late, fine, interest, days = _charges(installment, on, calendar)
     return _amount_due(installment, late, fine, interest, days)
 
