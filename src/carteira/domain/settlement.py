@@ -22,10 +22,11 @@ from carteira.domain.installment import (
     Installment,
     InstallmentState,
     InstallmentStatus,
+    Priced,
     RevenueKind,
     _advance,
     _amount_due,
-    _charges,
+    _price,
 )
 from carteira.domain.money import Money, _money
 from carteira.domain.terms import AmountDue, Imputation
@@ -279,11 +280,16 @@ def settle(
     return _settle(installment, payment, policy, calendar, None)
 
 
+# Enum members read through their class cost about 0.1 us each on Python 3.11, a dozen a call:
+# the stages below read these aliases instead.
+_FULL, _PARTIAL, _CREDIT_LETTER = OutcomeKind.FULL, OutcomeKind.PARTIAL, OutcomeKind.CREDIT_LETTER
+_REFUSED = OutcomeKind.REFUSED
+_SETTLED, _PARTIALLY_SETTLED = InstallmentStatus.SETTLED, InstallmentStatus.PARTIALLY_SETTLED
+_CASH, _BANK = RevenueKind.CASH, RevenueKind.BANK
+
 # The four stages of _settle pass plain tuples of Decimals between them, not records: this is the
 # library's hot path (benchmarks/domain.py), where a named tuple per stage would cost more than the
-# arithmetic of the stage. The aliases name their parts.
-_Priced = tuple[bool, Decimal, Decimal, int, Decimal, Decimal, Decimal]
-"""(late, fine accrued, interest accrued, interest days, fine owed, interest owed, total owed)."""
+# arithmetic of the stage. The aliases name their parts; the first stage's, Priced, is amount_due's too.
 _Decision = tuple[OutcomeKind, str, "RefusalReason | None", Decimal, Decimal, Decimal, Money]
 """(kind, reason, refusal, discount plus abatement, expected, difference, tolerance limit)."""
 _Parts = tuple[Decimal, Decimal, Decimal, Decimal, Decimal, Decimal]
@@ -297,25 +303,21 @@ def _settle(
     calendar: BusinessCalendar,
     source_letter_id: str | None,
 ) -> SettlementOutcome:
-    """:func:`settle` on checked arguments; ``source_letter_id`` names the credit letter paying, if any."""
+    """:func:`settle` on checked arguments, in its four stages; ``source_letter_id`` names the letter paying, if any.
+
+    Price the charges (what is owed on the payment date), decide the outcome (refused, full,
+    partial, credit letter), impute the payment (what it closes of each balance), record the
+    results (the settlement, the letter, the next installment, the outcome).
+    """
     priced = _price(installment, payment.paid_on, calendar)
     decision = _decide(installment, payment, policy, priced)
-    if decision[0] is OutcomeKind.REFUSED:
+    if decision[0] is _REFUSED:
         return _record_refusal(installment, priced, decision)
     parts = _impute_payment(installment, payment, priced, decision)
     return _record(installment, payment, priced, decision, parts, source_letter_id)
 
 
-def _price(installment: Installment, on: date, calendar: BusinessCalendar) -> _Priced:
-    """Stage 1, price the charges: what ``installment`` owes on ``on``, balance by balance (D2)."""
-    late, fine, interest, days = _charges(installment, on, calendar)
-    fine_owed = installment.fine_open.amount + fine
-    interest_owed = installment.interest_open.amount + interest
-    total = installment.principal_open.amount + fine_owed + interest_owed
-    return late, fine, interest, days, fine_owed, interest_owed, total
-
-
-def _decide(installment: Installment, payment: Payment, policy: SettlementPolicy, priced: _Priced) -> _Decision:
+def _decide(installment: Installment, payment: Payment, policy: SettlementPolicy, priced: Priced) -> _Decision:
     """Stage 2, decide the outcome: refused (D7, not open, adjustments), within tolerance, or beyond it (D3, D4).
 
     The payment is measured against ``expected``, the total owed less the bank's discount and
@@ -324,36 +326,35 @@ def _decide(installment: Installment, payment: Payment, policy: SettlementPolicy
     adjustments = payment.discount.amount + payment.abatement.amount
     expected = priced[6] - adjustments
     difference = payment.amount.amount - expected
-    refused = OutcomeKind.REFUSED
-    if installment.status is InstallmentStatus.SETTLED:
+    if installment.status is _SETTLED:
         reason = f"installment {installment.id} is already settled"
-        return refused, reason, RefusalReason.NOT_OPEN, adjustments, expected, difference, Money.ZERO
+        return _REFUSED, reason, RefusalReason.NOT_OPEN, adjustments, expected, difference, Money.ZERO
     on, closing = payment.paid_on, policy.closing_date
     if closing is not None and on < closing:
         reason = (
             f"installment {installment.id}: settlement date {on.isoformat()} is before the closing date "
             f"{closing.isoformat()}"
         )
-        return refused, reason, RefusalReason.CLOSED_PERIOD, adjustments, expected, difference, Money.ZERO
+        return _REFUSED, reason, RefusalReason.CLOSED_PERIOD, adjustments, expected, difference, Money.ZERO
     principal = installment.principal_open.amount
     if adjustments > principal:
         reason = (
             f"installment {installment.id}: discount plus abatement {adjustments} exceed the open principal {principal}"
         )
         refusal = RefusalReason.ADJUSTMENTS_EXCEED_PRINCIPAL
-        return refused, reason, refusal, adjustments, expected, difference, Money.ZERO
+        return _REFUSED, reason, refusal, adjustments, expected, difference, Money.ZERO
     over = difference > _ZERO
     limit = (policy.over if over else policy.under)._limit(expected)
     if abs(difference) <= limit.amount:
-        return OutcomeKind.FULL, "", None, adjustments, expected, difference, limit
+        return _FULL, "", None, adjustments, expected, difference, limit
     if not policy.settle_beyond_tolerance:
         reason = f"{'overpaid' if over else 'underpaid'} {abs(difference)}, limit {limit}"
-        return refused, reason, RefusalReason.BEYOND_TOLERANCE, adjustments, expected, difference, limit
+        return _REFUSED, reason, RefusalReason.BEYOND_TOLERANCE, adjustments, expected, difference, limit
     if over:
         reason = f"overpaid {difference}, limit {limit}: credit letter {difference}"
-        return OutcomeKind.CREDIT_LETTER, reason, None, adjustments, expected, difference, limit
+        return _CREDIT_LETTER, reason, None, adjustments, expected, difference, limit
     reason = f"underpaid {-difference}, limit {limit}: partial settlement"
-    return OutcomeKind.PARTIAL, reason, None, adjustments, expected, difference, limit
+    return _PARTIAL, reason, None, adjustments, expected, difference, limit
 
 
 _IMPUTATION_ORDER = {
@@ -363,7 +364,7 @@ _IMPUTATION_ORDER = {
 }
 
 
-def _impute_payment(installment: Installment, payment: Payment, priced: _Priced, decision: _Decision) -> _Parts:
+def _impute_payment(installment: Installment, payment: Payment, priced: Priced, decision: _Decision) -> _Parts:
     """Stage 3, impute the payment: what it closes of each balance, and where a difference goes (D3-D5, D12).
 
     A full settlement closes every balance and records the difference as an extra charge, an
@@ -375,14 +376,14 @@ def _impute_payment(installment: Installment, payment: Payment, priced: _Priced,
     principal = installment.principal_open.amount
     paid = payment.amount.amount
     extra_charge = extra_discount = letter = _ZERO
-    if kind is OutcomeKind.PARTIAL:
+    if kind is _PARTIAL:
         interest, fine, principal_paid = _impute(
             installment.terms.imputation, paid, interest_owed, fine_owed, principal - adjustments
         )
         closed = adjustments + principal_paid
     else:
         interest, fine, closed = interest_owed, fine_owed, principal
-        if kind is OutcomeKind.CREDIT_LETTER:
+        if kind is _CREDIT_LETTER:
             letter = difference
         elif difference > _ZERO:
             extra_charge = difference
@@ -417,7 +418,7 @@ def _impute(
 def _record(
     installment: Installment,
     payment: Payment,
-    priced: _Priced,
+    priced: Priced,
     decision: _Decision,
     parts: _Parts,
     source_letter_id: str | None,
@@ -428,10 +429,10 @@ def _record(
     parts were validated when they came in, derived by the stages above and checked by their
     paired assertions; tests/domain/test_construction.py rebuilds each through its constructor.
     """
-    late, fine_new, interest_new, days, fine_owed, interest_owed, total = priced
+    late, _fine, _interest, _days, fine_owed, interest_owed, total = priced
     kind, reason, _refusal, _adjustments, expected, difference, limit = decision
     closed, interest, fine, _extra_charge, _extra_discount, letter_amount = parts
-    due = _amount_due(installment, late, fine_new, interest_new, days, total)
+    due = _amount_due(installment, priced)
     # An extra charge and a credit letter are the difference itself: one Money serves for both.
     difference_money = _money(difference)
     settlement_id = f"{installment.id}/S{installment.settlements_made + 1}"
@@ -449,7 +450,7 @@ def _record(
         # A late payment charges the fine for good and moves the interest start (D5).
         fine_charged=installment.fine_charged or late,
         interest_from=payment.paid_on if late else installment.interest_from,
-        status=InstallmentStatus.PARTIALLY_SETTLED if kind is OutcomeKind.PARTIAL else InstallmentStatus.SETTLED,
+        status=_PARTIALLY_SETTLED if kind is _PARTIAL else _SETTLED,
         latest_settlement_id=settlement_id,
     )
     return built(
@@ -525,7 +526,7 @@ def _settlement(
             "other": payment.other,
             "fine_accrued": due.fine,
             "interest_accrued": due.interest,
-            "revenue_kind": RevenueKind.CASH if installment.bank_contract is None else RevenueKind.BANK,
+            "revenue_kind": _CASH if installment.bank_contract is None else _BANK,
             "before": installment.state,
             "credit_letter_id": None if letter is None else letter.id,
             "source_letter_id": source_letter_id,
@@ -535,9 +536,8 @@ def _settlement(
     )
 
 
-def _record_refusal(installment: Installment, priced: _Priced, decision: _Decision) -> SettlementOutcome:
+def _record_refusal(installment: Installment, priced: Priced, decision: _Decision) -> SettlementOutcome:
     """The recording stage of a refusal: nothing changes, and the outcome says why (built through its constructor)."""
-    late, fine_new, interest_new, days, _fine_owed, _interest_owed, total = priced
     kind, reason, refusal, _adjustments, expected, difference, limit = decision
     return SettlementOutcome(
         kind=kind,
@@ -548,7 +548,7 @@ def _record_refusal(installment: Installment, priced: _Priced, decision: _Decisi
         difference=_money(difference),
         expected=_money(expected),
         limit=limit,
-        due=_amount_due(installment, late, fine_new, interest_new, days, total),
+        due=_amount_due(installment, priced),
         refusal=refusal,
     )
 
