@@ -11,6 +11,8 @@ import pytest
 
 from carteira import BrazilBankingCalendar
 from carteira.domain import (
+    AnticipatedInstallment,
+    Anticipation,
     ChargeTerms,
     CreditLetter,
     EveryDayCalendar,
@@ -145,6 +147,9 @@ FLOATS: list[tuple[str, Callable[[], object], str]] = [
     ("present_value.face_value", lambda: present_value(FLOAT, DUE, DUE, _RATE), "face_value"),  # type: ignore[arg-type]
     ("present_value.monthly_rate", lambda: present_value(_MONEY, DUE, DUE, FLOAT), "monthly_rate"),  # type: ignore[arg-type]
     ("anticipate.monthly_rate", lambda: anticipate("a", [INSTALLMENT], DUE, FLOAT), "monthly_rate"),  # type: ignore[arg-type]
+    ("Anticipation.monthly_rate", lambda: Anticipation("a", FLOAT, DUE, ()), "monthly_rate"),  # type: ignore[arg-type]
+    ("AnticipatedInstallment.face_value", lambda: AnticipatedInstallment("i", FLOAT, DUE, _MONEY), "face_value"),  # type: ignore[arg-type]
+    ("AnticipatedInstallment.present_value", lambda: AnticipatedInstallment("i", _MONEY, DUE, FLOAT), "present_value"),  # type: ignore[arg-type]
     ("settle.payment", lambda: settle(INSTALLMENT, FLOAT, SettlementPolicy(), calendar=EVERY_DAY), "payment"),  # type: ignore[arg-type]
 ]
 

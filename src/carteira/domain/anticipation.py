@@ -11,7 +11,15 @@ import attrs
 
 from carteira.domain.installment import Installment
 from carteira.domain.money import Money, _money
-from carteira.domain.validation import require_date, require_instance, require_money, require_rate
+from carteira.domain.validation import (
+    date_field,
+    money_field,
+    rate_field,
+    require_date,
+    require_instance,
+    require_money,
+    require_rate,
+)
 from carteira.errors import InvalidInput
 
 __all__ = ["AnticipatedInstallment", "Anticipation", "AnticipationStatus", "anticipate", "present_value"]
@@ -56,9 +64,9 @@ class AnticipatedInstallment:
     """One installment inside an anticipation: face value, due date, present value and discount."""
 
     installment_id: str
-    face_value: Money
-    due: date
-    present_value: Money
+    face_value: Money = attrs.field(validator=money_field("face_value"))
+    due: date = attrs.field(validator=date_field("due"))
+    present_value: Money = attrs.field(validator=money_field("present_value"))
 
     @property
     def discount(self) -> Money:
@@ -71,8 +79,8 @@ class Anticipation:
     """A group of installments anticipated on ``anticipated_on`` at ``monthly_rate``, with its totals."""
 
     id: str
-    monthly_rate: Decimal
-    anticipated_on: date
+    monthly_rate: Decimal = attrs.field(validator=rate_field("monthly_rate"))
+    anticipated_on: date = attrs.field(validator=date_field("anticipated_on"))
     items: tuple[AnticipatedInstallment, ...]
     status: AnticipationStatus = AnticipationStatus.IN_STUDY
     version: int = attrs.field(default=0, kw_only=True)

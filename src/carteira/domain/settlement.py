@@ -246,8 +246,12 @@ class SettlementOutcome:
 
 @attrs.frozen(slots=False)
 class Reversal:
-    """The result of :func:`reverse`, a :class:`SettlementResult`: the installment restored, the settlement
-    marked reversed, and the credit letter cancelled or given its amount back (``None`` when none)."""
+    """The result of :func:`reverse`, a :class:`SettlementResult`.
+
+    ``installment`` is restored to its state before the settlement; ``settlement`` is the one now
+    marked reversed (``reversed_on`` set); ``credit_letter`` is the letter cancelled or given its
+    amount back (``None`` when the settlement neither created nor used one).
+    """
 
     installment: Installment
     settlement: Settlement
@@ -290,7 +294,7 @@ _CASH, _BANK = RevenueKind.CASH, RevenueKind.BANK
 # The four stages of _settle pass plain tuples of Decimals between them, not records: this is the
 # library's hot path (benchmarks/domain.py), where a named tuple per stage would cost more than the
 # arithmetic of the stage. The aliases name their parts; the first stage's, Priced, is amount_due's too.
-_Decision = tuple[OutcomeKind, str, "RefusalReason | None", Decimal, Decimal, Decimal, Money]
+_Decision = tuple[OutcomeKind, str, RefusalReason | None, Decimal, Decimal, Decimal, Money]
 """(kind, reason, refusal, discount plus abatement, expected, difference, tolerance limit)."""
 _Parts = tuple[Decimal, Decimal, Decimal, Decimal, Decimal, Decimal]
 """What the payment closed: (principal, interest, fine, extra charge, extra discount, credit letter)."""
