@@ -178,7 +178,7 @@ def _advance(
 
 _NO_CHARGE = Decimal("0.00")
 
-Priced = tuple[bool, Decimal, Decimal, int, Decimal, Decimal, Decimal]
+_Priced = tuple[bool, Decimal, Decimal, int, Decimal, Decimal, Decimal]
 """What :func:`_price` returns: ``(late, fine accrued, interest accrued, interest days, fine owed,
 interest owed, total owed)``, each owed amount the open balance plus what accrued. A plain tuple of
 Decimals, not a record: settle() is the hot path (benchmarks/domain.py)."""
@@ -187,7 +187,7 @@ Decimals, not a record: settle() is the hot path (benchmarks/domain.py)."""
 _SETTLED = InstallmentStatus.SETTLED
 
 
-def _price(installment: Installment, on: date, calendar: BusinessCalendar) -> Priced:
+def _price(installment: Installment, on: date, calendar: BusinessCalendar) -> _Priced:
     """What ``installment`` owes on ``on``, balance by balance (D2): the one place the charges are computed.
 
     :func:`amount_due` wraps the result in Money; :func:`~carteira.domain.settle` keeps it as
@@ -231,7 +231,7 @@ def amount_due(installment: Installment, *, on: date, calendar: BusinessCalendar
     return _amount_due(installment, _price(installment, on, calendar))
 
 
-def _amount_due(installment: Installment, priced: Priced) -> AmountDue:
+def _amount_due(installment: Installment, priced: _Priced) -> AmountDue:
     """The :class:`AmountDue` for what :func:`_price` returned, built without re-running validators."""
     late, fine, interest, days, _fine_owed, _interest_owed, total = priced
     return built(

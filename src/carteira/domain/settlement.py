@@ -22,11 +22,11 @@ from carteira.domain.installment import (
     Installment,
     InstallmentState,
     InstallmentStatus,
-    Priced,
     RevenueKind,
     _advance,
     _amount_due,
     _price,
+    _Priced,
 )
 from carteira.domain.money import Money, _money
 from carteira.domain.terms import AmountDue, Imputation
@@ -293,7 +293,7 @@ _CASH, _BANK = RevenueKind.CASH, RevenueKind.BANK
 
 # The four stages of _settle pass plain tuples of Decimals between them, not records: this is the
 # library's hot path (benchmarks/domain.py), where a named tuple per stage would cost more than the
-# arithmetic of the stage. The aliases name their parts; the first stage's, Priced, is amount_due's too.
+# arithmetic of the stage. The aliases name their parts; the first stage's, `_Priced`, is `amount_due`'s too.
 _Decision = tuple[OutcomeKind, str, RefusalReason | None, Decimal, Decimal, Decimal, Money]
 """(kind, reason, refusal, discount plus abatement, expected, difference, tolerance limit)."""
 _Parts = tuple[Decimal, Decimal, Decimal, Decimal, Decimal, Decimal]
@@ -321,7 +321,7 @@ def _settle(
     return _record(installment, payment, priced, decision, parts, source_letter_id)
 
 
-def _decide(installment: Installment, payment: Payment, policy: SettlementPolicy, priced: Priced) -> _Decision:
+def _decide(installment: Installment, payment: Payment, policy: SettlementPolicy, priced: _Priced) -> _Decision:
     """Stage 2, decide the outcome: refused (D7, not open, adjustments), within tolerance, or beyond it (D3, D4).
 
     The payment is measured against ``expected``, the total owed less the bank's discount and
@@ -368,7 +368,7 @@ _IMPUTATION_ORDER = {
 }
 
 
-def _impute_payment(installment: Installment, payment: Payment, priced: Priced, decision: _Decision) -> _Parts:
+def _impute_payment(installment: Installment, payment: Payment, priced: _Priced, decision: _Decision) -> _Parts:
     """Stage 3, impute the payment: what it closes of each balance, and where a difference goes (D3-D5, D12).
 
     A full settlement closes every balance and records the difference as an extra charge, an
@@ -422,7 +422,7 @@ def _impute(
 def _record(
     installment: Installment,
     payment: Payment,
-    priced: Priced,
+    priced: _Priced,
     decision: _Decision,
     parts: _Parts,
     source_letter_id: str | None,
@@ -540,7 +540,7 @@ def _settlement(
     )
 
 
-def _record_refusal(installment: Installment, priced: Priced, decision: _Decision) -> SettlementOutcome:
+def _record_refusal(installment: Installment, priced: _Priced, decision: _Decision) -> SettlementOutcome:
     """The recording stage of a refusal: nothing changes, and the outcome says why (built through its constructor)."""
     kind, reason, refusal, _adjustments, expected, difference, limit = decision
     return SettlementOutcome(
