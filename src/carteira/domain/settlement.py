@@ -280,7 +280,10 @@ def settle(
         or type(policy) is not SettlementPolicy
         or not hasattr(calendar, "is_business_day")
     ):
-        _check_types(installment=installment, payment=payment, policy=policy, calendar=calendar)
+        require_instance(installment, Installment, "installment")
+        require_instance(payment, Payment, "payment")
+        require_instance(policy, SettlementPolicy, "policy")
+        require_calendar(calendar)
     return _settle(installment, payment, policy, calendar, None)
 
 
@@ -562,27 +565,6 @@ def _cents(amount: Decimal) -> Money:
     return _money(amount) if amount else Money.ZERO
 
 
-def _check_types(**arguments: object) -> None:
-    """Raise :class:`~carteira.errors.InvalidType` for the first argument of the wrong type, naming it."""
-    kinds: dict[str, type] = {
-        "installment": Installment,
-        "payment": Payment,
-        "policy": SettlementPolicy,
-        "settlement": Settlement,
-        "letter": CreditLetter,
-    }
-    for name, value in arguments.items():
-        if name == "calendar":
-            require_calendar(value)
-        elif name == "on":
-            require_date(value, "on")
-        elif name == "credit_letter":
-            if value is not None:
-                require_instance(value, CreditLetter, "credit_letter")
-        else:
-            require_instance(value, kinds[name], name)
-
-
 def reverse(
     installment: Installment,
     settlement: Settlement,
@@ -603,7 +585,12 @@ def reverse(
         InvalidInput: the arguments do not belong together.
         InvalidType: an argument of the wrong type.
     """
-    _check_types(installment=installment, settlement=settlement, policy=policy, on=on, credit_letter=credit_letter)
+    require_instance(installment, Installment, "installment")
+    require_instance(settlement, Settlement, "settlement")
+    require_instance(policy, SettlementPolicy, "policy")
+    require_date(on, "on")
+    if credit_letter is not None:
+        require_instance(credit_letter, CreditLetter, "credit_letter")
     if settlement.installment_id != installment.id:
         raise InvalidInput(
             f"settlement {settlement.id} belongs to installment {settlement.installment_id}, not {installment.id}",
@@ -690,7 +677,11 @@ def use_credit_letter(
             installment is already settled.
         InvalidType: an argument of the wrong type.
     """
-    _check_types(installment=installment, letter=letter, policy=policy, on=on, calendar=calendar)
+    require_instance(installment, Installment, "installment")
+    require_instance(letter, CreditLetter, "letter")
+    require_instance(policy, SettlementPolicy, "policy")
+    require_date(on, "on")
+    require_calendar(calendar)
     if letter.status is not CreditLetterStatus.ACTIVE or letter.balance <= Money.ZERO:
         raise RuleViolation(f"credit letter {letter.id} has nothing left to use", rule="D6", subject=letter.id)
     if letter.customer_id != installment.customer_id:
