@@ -14,6 +14,7 @@ import time
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from carteira.adapters.calendar import BrazilBankingCalendar
 from carteira.domain import (
     ChargeTerms,
     Installment,
@@ -26,7 +27,9 @@ from carteira.domain import (
 )
 
 CENT = Decimal("0.01")
-DUE = date(2025, 3, 10)
+DUE = date(2025, 3, 10)  # a Monday: every late payment asks the calendar whether the due date was open
+# The calendar the services pass; `calendar=` by keyword also runs against the signature before issue #10.
+CALENDAR = BrazilBankingCalendar()
 
 
 def make_cases(count: int, seed: int = 20251123) -> list[tuple[int, int, int]]:
@@ -102,7 +105,7 @@ def library_run(cases: list[tuple[int, int, int]]) -> tuple[float, Decimal]:
     checksum = Decimal(0)
     start = time.perf_counter()
     for installment, payment in inputs:
-        outcome = settle(installment, payment, policy)
+        outcome = settle(installment, payment, policy, calendar=CALENDAR)
         settlement = outcome.settlement
         assert settlement is not None
         assert outcome.kind is not OutcomeKind.REFUSED

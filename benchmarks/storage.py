@@ -40,6 +40,7 @@ from carteira.adapters.storage.postgres import _codec as postgres_codec
 from carteira.adapters.storage.sqlite import _codec as sqlite_codec
 from carteira.domain import (
     ChargeTerms,
+    EveryDayCalendar,
     Installment,
     Money,
     OutcomeKind,
@@ -53,6 +54,7 @@ from carteira.ports.storage import Store
 
 DSN = os.environ.get("CARTEIRA_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 POLICY = SettlementPolicy(settle_beyond_tolerance=True)
+CALENDAR = EveryDayCalendar()  # payments ten days late: no business-day rule applies
 TERMS = (
     ChargeTerms(Decimal("0.02"), Decimal("0.01")),
     ChargeTerms(Decimal("0.02"), Decimal("0.0333"), grace_days=2),
@@ -86,7 +88,9 @@ def settle_all(installments: list[Installment]) -> tuple[list[Installment], list
     settled: list[Installment] = []
     records: list[Settlement] = []
     for installment in installments:
-        outcome = settle(installment, Payment(installment.amount, installment.due + timedelta(days=10)), POLICY)
+        outcome = settle(
+            installment, Payment(installment.amount, installment.due + timedelta(days=10)), POLICY, calendar=CALENDAR
+        )
         if outcome.kind is OutcomeKind.REFUSED or outcome.settlement is None:
             raise SystemExit(f"benchmark data is wrong: {outcome.reason}")
         settled.append(outcome.installment)

@@ -2,13 +2,69 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import subprocess
 import sys
 from types import ModuleType
 
+import pytest
+
 import carteira
+import carteira.adapters
 import carteira.domain
 import carteira.errors
+import carteira.ports
+import carteira.services
+
+# The top-level names, pinned: adding or removing one is a decision (docs/decisions/0012), not an accident.
+TOP_LEVEL = [
+    "AmountDue",
+    "BrazilBankingCalendar",
+    "BusinessCalendar",
+    "CarteiraError",
+    "ChargeTerms",
+    "ClosedPeriod",
+    "Conflict",
+    "CreditLetter",
+    "CreditLetterStatus",
+    "DuplicateImport",
+    "EveryDayCalendar",
+    "GatewayAuthenticationError",
+    "GatewayError",
+    "GatewayOutcomeUnknown",
+    "GatewayUnavailable",
+    "GatewayValidationError",
+    "Imputation",
+    "Installment",
+    "InstallmentStatus",
+    "InterestMode",
+    "InvalidInput",
+    "InvalidType",
+    "MissingExtra",
+    "Money",
+    "NotFound",
+    "OutcomeKind",
+    "Payment",
+    "RefusalReason",
+    "RevenueKind",
+    "Reversal",
+    "RuleViolation",
+    "SchemaVersionError",
+    "Settlement",
+    "SettlementOutcome",
+    "SettlementPolicy",
+    "SettlementResult",
+    "StoreUnavailable",
+    "Tolerance",
+    "__version__",
+    "amount_due",
+    "plan_carnet",
+    "present_value",
+    "reverse",
+    "settle",
+    "use_credit_letter",
+]
 
 
 def _public(module: ModuleType) -> list[str]:
@@ -22,6 +78,29 @@ def _public(module: ModuleType) -> list[str]:
 def test_all_lists_exactly_the_public_names() -> None:
     assert sorted(carteira.__all__) == sorted([*_public(carteira), "__version__"])
     assert carteira.__all__ == sorted(carteira.__all__)
+    assert carteira.__all__ == TOP_LEVEL
+
+
+def test_every_error_a_caller_catches_is_at_the_top() -> None:
+    assert set(carteira.errors.__all__) <= set(carteira.__all__)
+    for name in carteira.errors.__all__:
+        assert getattr(carteira, name) is getattr(carteira.errors, name)
+
+
+def test_top_level_names_are_the_domain_ones() -> None:
+    for name in carteira.__all__:
+        if hasattr(carteira.domain, name):
+            assert getattr(carteira, name) is getattr(carteira.domain, name), name
+
+
+@pytest.mark.parametrize("package", [carteira.adapters, carteira.ports, carteira.services], ids=lambda p: p.__name__)
+def test_subpackages_declare_their_submodules(package: ModuleType) -> None:
+    submodules = sorted(info.name for info in pkgutil.iter_modules(package.__path__) if not info.name.startswith("_"))
+    assert package.__all__ == submodules
+    assert (package.__doc__ or "").strip()
+    for name in package.__all__:
+        module = importlib.import_module(f"{package.__name__}.{name}")
+        assert (module.__doc__ or "").strip(), module.__name__
 
 
 def test_domain_all_is_complete() -> None:

@@ -27,7 +27,6 @@ __all__ = [
     "InvalidInput",
     "InvalidType",
     "MissingExtra",
-    "MoneyTypeError",
     "NotFound",
     "RuleViolation",
     "SchemaVersionError",
@@ -98,9 +97,13 @@ class InvalidType(CarteiraError, TypeError):
         self.field = field
         super().__init__(message)
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # The keyword-only field would otherwise be lost when the error crosses a process boundary.
+        return (_rebuild_invalid_type, (str(self), self.field))
 
-MoneyTypeError = InvalidType
-"""The former name of :class:`InvalidType` (kept while call sites move; the same class)."""
+
+def _rebuild_invalid_type(message: str, field: str) -> InvalidType:
+    return InvalidType(message, field=field)
 
 
 class MissingExtra(CarteiraError, ImportError):

@@ -14,6 +14,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from carteira.domain import (
+    EveryDayCalendar,
     Installment,
     Money,
     OutcomeKind,
@@ -31,7 +32,9 @@ def settled(draw: st.DrawFn) -> tuple[Installment, Payment, SettlementPolicy]:
     installment = draw(installments())
     # A first partial payment leaves fine and interest open, so the second settle() starts from them.
     if draw(st.booleans()):
-        first = settle(installment, draw(payments(installment=installment)), draw(policies()))
+        first = settle(
+            installment, draw(payments(installment=installment)), draw(policies()), calendar=EveryDayCalendar()
+        )
         installment = first.installment
     return installment, draw(payments(installment=installment)), draw(policies())
 
@@ -61,7 +64,7 @@ def _assert_as_constructed(value: object) -> None:
 @given(settled())
 def test_settle_returns_values_its_constructors_accept(case: tuple[Installment, Payment, SettlementPolicy]) -> None:
     installment, payment, policy = case
-    outcome = settle(installment, payment, policy)
+    outcome = settle(installment, payment, policy, calendar=EveryDayCalendar())
     values = _values(outcome)
     kinds = {type(value).__name__ for value in values}
     assert {"SettlementOutcome", "Installment", "AmountDue", "Money"} <= kinds
@@ -74,7 +77,9 @@ def test_settle_returns_values_its_constructors_accept(case: tuple[Installment, 
 
 @given(installments(), st.integers(-30, 400))
 def test_amount_due_returns_a_value_its_constructor_accepts(installment: Installment, days: int) -> None:
-    _assert_as_constructed(amount_due(installment, installment.due + timedelta(days=days)))
+    _assert_as_constructed(
+        amount_due(installment, on=installment.due + timedelta(days=days), calendar=EveryDayCalendar())
+    )
 
 
 @given(settled(), money(min_value=Money("0.01"), max_value=Money("1000.00")))
@@ -85,15 +90,16 @@ def test_a_created_credit_letter_is_one_its_constructor_accepts(
     assume(installment.is_open)
     # Paying more than is due, with no tolerance, always creates a letter of exactly the excess.
     policy = SettlementPolicy(settle_beyond_tolerance=True)
-    due = amount_due(installment, payment.paid_on)
-    outcome = settle(installment, Payment(due.total + extra, payment.paid_on), policy)
+    due = amount_due(installment, on=payment.paid_on, calendar=EveryDayCalendar())
+    outcome = settle(installment, Payment(due.total + extra, payment.paid_on), policy, calendar=EveryDayCalendar())
     assert outcome.kind is OutcomeKind.CREDIT_LETTER
     assert outcome.credit_letter is not None
     assert outcome.credit_letter.amount == extra
     _assert_as_constructed(outcome.credit_letter)
     later = attrs.evolve(installment, id=f"{installment.id}-next", due=payment.paid_on)
-    letter, used = use_credit_letter(outcome.credit_letter, later, payment.paid_on, policy)
-    _assert_as_constructed(letter)
+    used = use_credit_letter(later, outcome.credit_letter, policy, on=payment.paid_on, calendar=EveryDayCalendar())
+    assert used.credit_letter is not None
+    assert used.credit_letter.balance == outcome.credit_letter.balance - used.settlement.paid  # type: ignore[union-attr]
     for value in _values(used):
         if type(value).__name__ in BUILT:
             _assert_as_constructed(value)

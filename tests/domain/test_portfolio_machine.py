@@ -84,7 +84,7 @@ class Portfolio(RuleBasedStateMachine):
         key = data.draw(st.sampled_from(sorted(self.installments)))
         installment = self.installments[key]
         paid = Money.rounded(installment.balance.amount * fraction / 100 + Decimal("0.01"))
-        outcome = settle(installment, Payment(paid, self.today), self.policy, self.calendar)
+        outcome = settle(installment, Payment(paid, self.today), self.policy, calendar=self.calendar)
         if outcome.kind is OutcomeKind.REFUSED:
             assert outcome.refusal in (RefusalReason.NOT_OPEN, RefusalReason.CLOSED_PERIOD)
             assert outcome.installment == installment
@@ -101,13 +101,16 @@ class Portfolio(RuleBasedStateMachine):
         if not open_ones:
             return
         installment = self.installments[data.draw(st.sampled_from(open_ones))]
-        new_letter, outcome = use_credit_letter(letter, installment, self.today, self.policy, self.calendar)
+        outcome = use_credit_letter(installment, letter, self.policy, on=self.today, calendar=self.calendar)
         if outcome.kind is OutcomeKind.REFUSED:
-            assert new_letter == letter
+            # Nothing was drawn: no settlement and no letter to save, the installment as it was.
+            assert (outcome.settlement, outcome.credit_letter) == (None, None)
+            assert outcome.installment == installment
             return
         assert outcome.settlement is not None
-        assert new_letter.balance == letter.balance - outcome.settlement.paid
-        self.letters[letter.id] = new_letter
+        assert outcome.credit_letter is not None
+        assert outcome.credit_letter.id == letter.id
+        assert outcome.credit_letter.balance == letter.balance - outcome.settlement.paid
         self._record(outcome.installment, outcome.settlement, outcome.credit_letter)
 
     @precondition(lambda self: any(i.latest_settlement_id for i in self.installments.values()))
@@ -121,7 +124,7 @@ class Portfolio(RuleBasedStateMachine):
         letter = None if letter_id is None else self.letters[letter_id]
         closing = self.policy.closing_date
         try:
-            reversal = reverse(installment, settlement, self.policy, self.today, credit_letter=letter)
+            reversal = reverse(installment, settlement, self.policy, on=self.today, credit_letter=letter)
         except ClosedPeriod:
             assert closing is not None
             assert settlement.paid_on < closing
@@ -151,7 +154,7 @@ class Portfolio(RuleBasedStateMachine):
         settlement = self.settlements[data.draw(st.sampled_from(older))]
         installment = self.installments[settlement.installment_id]
         with pytest.raises(RuleViolation, match="not the latest") as refused:
-            reverse(installment, settlement, SettlementPolicy(), self.today)
+            reverse(installment, settlement, SettlementPolicy(), on=self.today)
         assert refused.value.rule == "D8"
 
     def _record(self, installment: Installment, settlement: Settlement | None, letter: CreditLetter | None) -> None:

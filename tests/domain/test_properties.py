@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 
 from carteira import BrazilBankingCalendar
 from carteira.domain import (
+    BusinessCalendar,
     ChargeTerms,
     CreditLetter,
+    EveryDayCalendar,
     Installment,
     InstallmentStatus,
     InterestMode,
@@ -32,7 +34,7 @@ from carteira.errors import ClosedPeriod
 from carteira.testing.strategies import charge_terms, installments, money, payments, policies, rates
 
 CALENDAR = BrazilBankingCalendar()
-calendars = st.sampled_from([None, CALENDAR])
+calendars = st.sampled_from([EveryDayCalendar(), CALENDAR])
 
 
 @st.composite
@@ -72,10 +74,10 @@ def test_multiplication_rounds_half_up_like_integer_arithmetic(cents: int, rate_
 
 @given(installments(), st.integers(0, 400), st.integers(1, 60), calendars)
 def test_amount_due_never_decreases_with_time(
-    installment: Installment, days: int, more: int, calendar: BrazilBankingCalendar | None
+    installment: Installment, days: int, more: int, calendar: BusinessCalendar
 ) -> None:
-    earlier = amount_due(installment, installment.due + timedelta(days=days), calendar)
-    later = amount_due(installment, installment.due + timedelta(days=days + more), calendar)
+    earlier = amount_due(installment, on=installment.due + timedelta(days=days), calendar=calendar)
+    later = amount_due(installment, on=installment.due + timedelta(days=days + more), calendar=calendar)
     assert later.total >= earlier.total
     assert (
         earlier.total == earlier.principal + earlier.fine_open + earlier.interest_open + earlier.fine + earlier.interest
@@ -84,9 +86,9 @@ def test_amount_due_never_decreases_with_time(
 
 @given(installments(), st.integers(-60, 0), calendars)
 def test_nothing_is_charged_on_or_before_the_due_date(
-    installment: Installment, days: int, calendar: BrazilBankingCalendar | None
+    installment: Installment, days: int, calendar: BusinessCalendar
 ) -> None:
-    due = amount_due(installment, installment.due + timedelta(days=days), calendar)
+    due = amount_due(installment, on=installment.due + timedelta(days=days), calendar=calendar)
     assert due.total == installment.amount
     assert not due.late
 
@@ -94,7 +96,7 @@ def test_nothing_is_charged_on_or_before_the_due_date(
 @given(installments(), st.integers(1, 400))
 def test_fine_and_interest_are_on_the_principal_only(installment: Installment, days: int) -> None:
     late_days = installment.terms.grace_days + days
-    due = amount_due(installment, installment.due + timedelta(days=late_days))
+    due = amount_due(installment, on=installment.due + timedelta(days=late_days), calendar=EveryDayCalendar())
     principal, terms = installment.amount.amount, installment.terms
     cent = Decimal("0.01")
     assert due.fine == Money(str((principal * terms.fine_rate).quantize(cent, rounding=ROUND_HALF_UP)))
@@ -112,9 +114,9 @@ def test_fine_and_interest_are_on_the_principal_only(installment: Installment, d
 @given(cases(), calendars)
 def test_every_outcome_conserves_money(case: tuple[Installment, Payment, SettlementPolicy], calendar: object) -> None:
     installment, payment, policy = case
-    outcome = settle(installment, payment, policy, calendar)  # type: ignore[arg-type]
+    outcome = settle(installment, payment, policy, calendar=calendar)  # type: ignore[arg-type]
     # settle() computes the charges on its own path; they must be those amount_due() states.
-    assert outcome.due == amount_due(installment, payment.paid_on, calendar)  # type: ignore[arg-type]
+    assert outcome.due == amount_due(installment, on=payment.paid_on, calendar=calendar)  # type: ignore[arg-type]
     assert outcome.expected == outcome.due.total - payment.discount - payment.abatement
     assert outcome.difference == payment.amount - outcome.expected
     if outcome.kind is OutcomeKind.REFUSED:
@@ -145,7 +147,7 @@ def test_within_tolerance_always_settles_in_full(
     case: tuple[Installment, Payment, SettlementPolicy], calendar: object
 ) -> None:
     installment, payment, policy = case
-    outcome = settle(installment, payment, policy, calendar)  # type: ignore[arg-type]
+    outcome = settle(installment, payment, policy, calendar=calendar)  # type: ignore[arg-type]
     assume(outcome.refusal is None)
     if abs(outcome.difference) <= outcome.limit:
         assert outcome.kind is OutcomeKind.FULL
@@ -158,14 +160,14 @@ def test_reverse_restores_every_outcome_exactly(
     case: tuple[Installment, Payment, SettlementPolicy], calendar: object, later: int
 ) -> None:
     installment, payment, policy = case
-    outcome = settle(installment, payment, policy, calendar)  # type: ignore[arg-type]
+    outcome = settle(installment, payment, policy, calendar=calendar)  # type: ignore[arg-type]
     assume(outcome.settlement is not None)
     assert outcome.settlement is not None
     undone = reverse(
         outcome.installment,
         outcome.settlement,
         policy,
-        payment.paid_on + timedelta(days=later),
+        on=payment.paid_on + timedelta(days=later),
         credit_letter=outcome.credit_letter,
     )
     assert undone.installment.state == installment.state
@@ -193,7 +195,7 @@ def test_partial_payments_charge_the_fine_once_and_never_go_negative(
     fines_charged = 0
     for gap, paid in steps:
         on += timedelta(days=gap)
-        outcome = settle(installment, Payment(paid, on), policy)
+        outcome = settle(installment, Payment(paid, on), policy, calendar=EveryDayCalendar())
         if outcome.kind is OutcomeKind.REFUSED:
             assert outcome.refusal is RefusalReason.NOT_OPEN
             break
@@ -217,8 +219,10 @@ def test_a_credit_letter_never_goes_negative(targets: list[Money], credit: Money
         if letter.balance == Money.ZERO:
             break
         target = Installment(f"i{number}", "cust-1", date(2025, 2, 10), amount, terms)
-        letter, outcome = use_credit_letter(letter, target, date(2025, 2, 1), policy)
+        outcome = use_credit_letter(target, letter, policy, on=date(2025, 2, 1), calendar=EveryDayCalendar())
         assert outcome.settlement is not None
+        assert outcome.credit_letter is not None
+        letter = outcome.credit_letter
         used += outcome.settlement.paid
         assert letter.balance >= Money.ZERO
         assert outcome.settlement.paid <= amount
@@ -234,7 +238,7 @@ def test_no_settlement_before_the_closing_date(case: tuple[Installment, Payment,
         settle_beyond_tolerance=policy.settle_beyond_tolerance,
         closing_date=payment.paid_on + timedelta(days=ahead),
     )
-    outcome = settle(installment, payment, closed)
+    outcome = settle(installment, payment, closed, calendar=EveryDayCalendar())
     assert outcome.kind is OutcomeKind.REFUSED
     assert outcome.refusal is RefusalReason.CLOSED_PERIOD
     assert installment.id in outcome.reason
@@ -245,13 +249,13 @@ def test_no_reversal_of_a_settlement_before_the_closing_date(
     case: tuple[Installment, Payment, SettlementPolicy], ahead: int
 ) -> None:
     installment, payment, policy = case
-    outcome = settle(installment, payment, policy)
+    outcome = settle(installment, payment, policy, calendar=EveryDayCalendar())
     assume(outcome.settlement is not None)
     assert outcome.settlement is not None
     closing = payment.paid_on + timedelta(days=ahead)
     closed = SettlementPolicy(over=policy.over, under=policy.under, closing_date=closing)
     with pytest.raises(ClosedPeriod) as caught:
-        reverse(outcome.installment, outcome.settlement, closed, closing, credit_letter=outcome.credit_letter)
+        reverse(outcome.installment, outcome.settlement, closed, on=closing, credit_letter=outcome.credit_letter)
     assert caught.value.closing_date == closing
     assert caught.value.on == payment.paid_on
 

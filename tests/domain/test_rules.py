@@ -14,6 +14,7 @@ from carteira.domain import (
     CarnetLimits,
     ChargeTerms,
     CreditLetter,
+    EveryDayCalendar,
     Installment,
     Money,
     OutcomeKind,
@@ -123,59 +124,80 @@ def test_revenue_kind_follows_the_bank_contract() -> None:
     cash = Installment("k", "c1", date(2025, 3, 10), Money("10.00"), TERMS)
     policy = SettlementPolicy()
     for installment, kind in ((bank, RevenueKind.BANK), (cash, RevenueKind.CASH)):
-        outcome = settle(installment, Payment(Money("10.00"), date(2025, 3, 10)), policy)
+        outcome = settle(installment, Payment(Money("10.00"), date(2025, 3, 10)), policy, calendar=EveryDayCalendar())
         assert outcome.settlement is not None
         assert outcome.settlement.revenue_kind is kind
 
 
 def test_a_settled_installment_refuses_another_settlement_and_letter_use() -> None:
     installment = Installment("i1", "c1", date(2025, 3, 10), Money("10.00"), TERMS)
-    settled = settle(installment, Payment(Money("10.00"), date(2025, 3, 10)), SettlementPolicy()).installment
-    again = settle(settled, Payment(Money("10.00"), date(2025, 3, 10)), SettlementPolicy())
+    settled = settle(
+        installment, Payment(Money("10.00"), date(2025, 3, 10)), SettlementPolicy(), calendar=EveryDayCalendar()
+    ).installment
+    again = settle(settled, Payment(Money("10.00"), date(2025, 3, 10)), SettlementPolicy(), calendar=EveryDayCalendar())
     assert again.kind is OutcomeKind.REFUSED
     assert "already settled" in again.reason
     letter = CreditLetter("L", "c1", Money("5.00"), "origin", date(2025, 3, 1))
     with pytest.raises(RuleViolation, match="already settled"):
-        use_credit_letter(letter, settled, date(2025, 3, 11), SettlementPolicy())
+        use_credit_letter(settled, letter, SettlementPolicy(), on=date(2025, 3, 11), calendar=EveryDayCalendar())
 
 
 def test_a_letter_is_used_only_by_its_customer() -> None:
     letter = CreditLetter("L", "other", Money("5.00"), "origin", date(2025, 3, 1))
     installment = Installment("i1", "c1", date(2025, 3, 10), Money("10.00"), TERMS)
     with pytest.raises(RuleViolation, match="belongs to customer other"):
-        use_credit_letter(letter, installment, date(2025, 3, 5), SettlementPolicy())
+        use_credit_letter(installment, letter, SettlementPolicy(), on=date(2025, 3, 5), calendar=EveryDayCalendar())
 
 
 def test_reversal_needs_the_letter_the_settlement_touched() -> None:
     installment = Installment("i1", "c1", date(2025, 3, 10), Money("10.00"), TERMS)
     outcome = settle(
-        installment, Payment(Money("15.00"), date(2025, 3, 10)), SettlementPolicy(settle_beyond_tolerance=True)
+        installment,
+        Payment(Money("15.00"), date(2025, 3, 10)),
+        SettlementPolicy(settle_beyond_tolerance=True),
+        calendar=EveryDayCalendar(),
     )
     assert outcome.settlement is not None
     with pytest.raises(InvalidInput, match="needs credit letter"):
-        reverse(outcome.installment, outcome.settlement, SettlementPolicy(), date(2025, 3, 11))
+        reverse(outcome.installment, outcome.settlement, SettlementPolicy(), on=date(2025, 3, 11))
     done = reverse(
-        outcome.installment, outcome.settlement, SettlementPolicy(), date(2025, 3, 11), outcome.credit_letter
+        outcome.installment,
+        outcome.settlement,
+        SettlementPolicy(),
+        on=date(2025, 3, 11),
+        credit_letter=outcome.credit_letter,
     )
     with pytest.raises(RuleViolation, match="already reversed"):
-        reverse(done.installment, done.settlement, SettlementPolicy(), date(2025, 3, 12), done.credit_letter)
+        reverse(
+            done.installment,
+            done.settlement,
+            SettlementPolicy(),
+            on=date(2025, 3, 12),
+            credit_letter=done.credit_letter,
+        )
 
 
 def test_reversal_refuses_an_installment_that_does_not_match_the_settlement() -> None:
     installment = Installment("i1", "c1", date(2025, 3, 10), Money("10.00"), TERMS)
     outcome = settle(
-        installment, Payment(Money("4.00"), date(2025, 3, 10)), SettlementPolicy(settle_beyond_tolerance=True)
+        installment,
+        Payment(Money("4.00"), date(2025, 3, 10)),
+        SettlementPolicy(settle_beyond_tolerance=True),
+        calendar=EveryDayCalendar(),
     )
     assert outcome.settlement is not None
     tampered = attrs.evolve(outcome.installment, principal_open=Money("7.00"))
     with pytest.raises(InvalidInput, match="does not hold what settlement"):
-        reverse(tampered, outcome.settlement, SettlementPolicy(), date(2025, 3, 11))
+        reverse(tampered, outcome.settlement, SettlementPolicy(), on=date(2025, 3, 11))
 
 
 def test_discount_and_abatement_above_the_principal_are_refused() -> None:
     installment = Installment("i1", "c1", date(2025, 3, 10), Money("10.00"), TERMS)
     outcome = settle(
-        installment, Payment(Money("1.00"), date(2025, 3, 10), discount=Money("11.00")), SettlementPolicy()
+        installment,
+        Payment(Money("1.00"), date(2025, 3, 10), discount=Money("11.00")),
+        SettlementPolicy(),
+        calendar=EveryDayCalendar(),
     )
     assert outcome.kind is OutcomeKind.REFUSED
     assert "exceed the open principal" in outcome.reason

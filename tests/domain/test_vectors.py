@@ -12,6 +12,7 @@ from carteira import BrazilBankingCalendar
 from carteira.domain import (
     CarnetLimits,
     ChargeTerms,
+    EveryDayCalendar,
     Installment,
     InterestMode,
     Money,
@@ -31,6 +32,7 @@ from carteira.domain.calendar import BusinessCalendar
 
 TERMS = ChargeTerms(fine_rate=Decimal("0.02"), monthly_interest_rate=Decimal("0.01"))
 BRAZIL = BrazilBankingCalendar()
+EVERY_DAY = EveryDayCalendar()  # weekends and holidays are ordinary days: what passing no calendar used to do
 D = date(2025, 3, 10)
 
 
@@ -49,7 +51,7 @@ def inst(amount: str = "1000.00", due: date = D, terms: ChargeTerms = TERMS, **k
 
 
 # id, principal, due, paid on, calendar, terms, fine, interest, total
-A_VECTORS: list[tuple[str, str, date, date, BusinessCalendar | None, ChargeTerms, str, str, str]] = [
+A_VECTORS: list[tuple[str, str, date, date, BusinessCalendar, ChargeTerms, str, str, str]] = [
     ("A1", "1000.00", D, date(2025, 3, 10), BRAZIL, TERMS, "0.00", "0.00", "1000.00"),
     ("A2", "1000.00", D, date(2025, 3, 11), BRAZIL, TERMS, "20.00", "0.33", "1020.33"),
     ("A3", "1000.00", D, date(2025, 4, 10), BRAZIL, TERMS, "20.00", "10.33", "1030.33"),
@@ -59,10 +61,10 @@ A_VECTORS: list[tuple[str, str, date, date, BusinessCalendar | None, ChargeTerms
         "20.00", "10.23", "1030.23",
     ),
     ("A4", "1000.00", date(2025, 3, 15), date(2025, 3, 17), BRAZIL, TERMS, "0.00", "0.00", "1000.00"),
-    ("A4-no-calendar", "1000.00", date(2025, 3, 15), date(2025, 3, 17), None, TERMS, "20.00", "0.67", "1020.67"),
+    ("A4-every-day", "1000.00", date(2025, 3, 15), date(2025, 3, 17), EVERY_DAY, TERMS, "20.00", "0.67", "1020.67"),
     ("A5", "1000.00", date(2025, 3, 15), date(2025, 3, 18), BRAZIL, TERMS, "20.00", "1.00", "1021.00"),
     ("A6", "1000.00", date(2025, 4, 18), date(2025, 4, 22), BRAZIL, TERMS, "0.00", "0.00", "1000.00"),
-    ("A6-no-calendar", "1000.00", date(2025, 4, 18), date(2025, 4, 22), None, TERMS, "20.00", "1.33", "1021.33"),
+    ("A6-every-day", "1000.00", date(2025, 4, 18), date(2025, 4, 22), EVERY_DAY, TERMS, "20.00", "1.33", "1021.33"),
     ("A7", "1000.00", date(2025, 4, 18), date(2025, 4, 23), BRAZIL, TERMS, "20.00", "1.67", "1021.67"),
     ("A8", "1000.00", date(2026, 2, 16), date(2026, 2, 18), BRAZIL, TERMS, "0.00", "0.00", "1000.00"),
     (
@@ -70,7 +72,7 @@ A_VECTORS: list[tuple[str, str, date, date, BusinessCalendar | None, ChargeTerms
         "20.00", "0.67", "1020.67",
     ),
     ("A9", "1000.00", date(2025, 6, 19), date(2025, 6, 20), BRAZIL, TERMS, "0.00", "0.00", "1000.00"),
-    ("A9-no-calendar", "1000.00", date(2025, 6, 19), date(2025, 6, 20), None, TERMS, "20.00", "0.33", "1020.33"),
+    ("A9-every-day", "1000.00", date(2025, 6, 19), date(2025, 6, 20), EVERY_DAY, TERMS, "20.00", "0.33", "1020.33"),
     ("A10", "1000.00", date(2025, 12, 31), date(2026, 1, 2), BRAZIL, TERMS, "0.00", "0.00", "1000.00"),
     (
         "A10-last-day-open", "1000.00", date(2025, 12, 31), date(2026, 1, 2),
@@ -105,13 +107,13 @@ def test_amount_due_vectors(
     principal: str,
     due: date,
     paid_on: date,
-    calendar: BusinessCalendar | None,
+    calendar: BusinessCalendar,
     terms: ChargeTerms,
     fine: str,
     interest: str,
     total: str,
 ) -> None:
-    result = amount_due(inst(principal, due, terms), paid_on, calendar)
+    result = amount_due(inst(principal, due, terms), on=paid_on, calendar=calendar)
     assert (result.fine, result.interest, result.total) == (Money(fine), Money(interest), Money(total))
     assert result.late is (Money(fine) > Money.ZERO)
 
@@ -125,7 +127,7 @@ POLICY = SettlementPolicy(over=OVER, under=UNDER, settle_beyond_tolerance=True)
 
 
 def _settle(paid: str, policy: SettlementPolicy = POLICY, **payment: object):  # type: ignore[no-untyped-def]
-    return settle(inst(), Payment(Money(paid), PAID_ON, **payment), policy, BRAZIL)  # type: ignore[arg-type]
+    return settle(inst(), Payment(Money(paid), PAID_ON, **payment), policy, calendar=BRAZIL)  # type: ignore[arg-type]
 
 
 def test_T1_exact_payment_settles_in_full() -> None:
@@ -197,10 +199,7 @@ def test_T8_beyond_tolerance_with_the_switch_off_is_refused() -> None:
 
 def test_T9_bank_discount_and_abatement_reduce_what_is_expected() -> None:
     outcome = settle(
-        inst(),
-        Payment(Money("940.00"), D, discount=Money("10.00"), abatement=Money("50.00")),
-        POLICY,
-        BRAZIL,
+        inst(), Payment(Money("940.00"), D, discount=Money("10.00"), abatement=Money("50.00")), POLICY, calendar=BRAZIL
     )
     assert outcome.kind is OutcomeKind.FULL
     s = outcome.settlement
@@ -215,7 +214,7 @@ EXACT = SettlementPolicy(settle_beyond_tolerance=True)
 
 
 def test_P1_partial_payment_goes_to_interest_fine_then_principal() -> None:
-    outcome = settle(inst(), Payment(Money("500.00"), PAID_ON), EXACT, BRAZIL)
+    outcome = settle(inst(), Payment(Money("500.00"), PAID_ON), EXACT, calendar=BRAZIL)
     s = outcome.settlement
     assert s is not None
     assert (s.interest, s.fine, s.principal) == (Money("10.33"), Money("20.00"), Money("469.67"))
@@ -226,41 +225,41 @@ def test_P1_partial_payment_goes_to_interest_fine_then_principal() -> None:
 
 
 def test_P2_no_second_fine_and_interest_from_the_payment_date() -> None:
-    after = settle(inst(), Payment(Money("500.00"), PAID_ON), EXACT, BRAZIL).installment
-    assert amount_due(after, date(2025, 5, 10), BRAZIL).total == Money("535.63")
+    after = settle(inst(), Payment(Money("500.00"), PAID_ON), EXACT, calendar=BRAZIL).installment
+    assert amount_due(after, on=date(2025, 5, 10), calendar=BRAZIL).total == Money("535.63")
 
 
 def test_P3_nothing_accrues_on_the_payment_date_itself() -> None:
-    after = settle(inst(), Payment(Money("500.00"), PAID_ON), EXACT, BRAZIL).installment
-    assert amount_due(after, PAID_ON, BRAZIL).total == Money("530.33")
+    after = settle(inst(), Payment(Money("500.00"), PAID_ON), EXACT, calendar=BRAZIL).installment
+    assert amount_due(after, on=PAID_ON, calendar=BRAZIL).total == Money("530.33")
 
 
 def test_P4_unpaid_fine_stays_open_and_bears_no_interest() -> None:
-    outcome = settle(inst(), Payment(Money("15.00"), PAID_ON), EXACT, BRAZIL)
+    outcome = settle(inst(), Payment(Money("15.00"), PAID_ON), EXACT, calendar=BRAZIL)
     s = outcome.settlement
     assert s is not None
     assert (s.interest, s.fine, s.principal) == (Money("10.33"), Money("4.67"), Money.ZERO)
     after = outcome.installment
     assert (after.principal_open, after.fine_open) == (Money("1000.00"), Money("15.33"))
-    assert amount_due(after, date(2025, 5, 10), BRAZIL).total == Money("1025.33")
+    assert amount_due(after, on=date(2025, 5, 10), calendar=BRAZIL).total == Money("1025.33")
 
 
 def test_P5_early_partial_payment_keeps_interest_running_from_the_due_date() -> None:
-    outcome = settle(inst(), Payment(Money("400.00"), date(2025, 3, 5)), EXACT, BRAZIL)
+    outcome = settle(inst(), Payment(Money("400.00"), date(2025, 3, 5)), EXACT, calendar=BRAZIL)
     after = outcome.installment
     assert after.principal_open == Money("600.00")
     assert after.interest_from is None
-    due = amount_due(after, PAID_ON, BRAZIL)
+    due = amount_due(after, on=PAID_ON, calendar=BRAZIL)
     assert (due.fine, due.interest, due.total) == (Money("12.00"), Money("6.20"), Money("618.20"))
 
 
 def test_P6_reversal_restores_the_installment() -> None:
     original = inst()
-    outcome = settle(original, Payment(Money("500.00"), PAID_ON), EXACT, BRAZIL)
+    outcome = settle(original, Payment(Money("500.00"), PAID_ON), EXACT, calendar=BRAZIL)
     assert outcome.settlement is not None
-    undone = reverse(outcome.installment, outcome.settlement, EXACT, PAID_ON)
+    undone = reverse(outcome.installment, outcome.settlement, EXACT, on=PAID_ON)
     assert undone.installment.state == original.state
-    assert amount_due(undone.installment, PAID_ON, BRAZIL).total == Money("1030.33")
+    assert amount_due(undone.installment, on=PAID_ON, calendar=BRAZIL).total == Money("1030.33")
 
 
 # ---- C: credit letters ------------------------------------------------------------------------------
@@ -269,7 +268,7 @@ OVER_ONE = SettlementPolicy(over=Tolerance(amount=Money("1.00")), settle_beyond_
 
 
 def _c1():  # type: ignore[no-untyped-def]
-    return settle(inst(), Payment(Money("1100.00"), PAID_ON), OVER_ONE, BRAZIL)
+    return settle(inst(), Payment(Money("1100.00"), PAID_ON), OVER_ONE, calendar=BRAZIL)
 
 
 def test_C1_overpayment_beyond_tolerance_settles_with_a_letter() -> None:
@@ -288,13 +287,15 @@ def _small(installment_id: str, amount: str) -> Installment:
 def test_C2_C3_using_a_letter_fully_then_partially() -> None:
     letter = _c1().credit_letter
     assert letter is not None
-    letter, c2 = use_credit_letter(letter, _small("i2", "50.00"), date(2025, 5, 5), OVER_ONE, BRAZIL)
+    c2 = use_credit_letter(_small("i2", "50.00"), letter, OVER_ONE, on=date(2025, 5, 5), calendar=BRAZIL)
     assert c2.kind is OutcomeKind.FULL
-    assert letter.balance == Money("19.67")
-    letter, c3 = use_credit_letter(letter, _small("i3", "100.00"), date(2025, 5, 5), OVER_ONE, BRAZIL)
+    assert c2.credit_letter is not None
+    assert c2.credit_letter.balance == Money("19.67")
+    c3 = use_credit_letter(_small("i3", "100.00"), c2.credit_letter, OVER_ONE, on=date(2025, 5, 5), calendar=BRAZIL)
     assert c3.kind is OutcomeKind.PARTIAL
     assert c3.installment.principal_open == Money("80.33")
-    assert letter.balance == Money.ZERO
+    assert c3.credit_letter is not None
+    assert c3.credit_letter.balance == Money.ZERO
 
 
 def test_C4_reversing_the_origin_of_a_used_letter_is_refused() -> None:
@@ -303,24 +304,25 @@ def test_C4_reversing_the_origin_of_a_used_letter_is_refused() -> None:
     c1 = _c1()
     assert c1.credit_letter is not None
     assert c1.settlement is not None
-    used, _ = use_credit_letter(c1.credit_letter, _small("i2", "50.00"), date(2025, 5, 5), OVER_ONE, BRAZIL)
+    used = use_credit_letter(_small("i2", "50.00"), c1.credit_letter, OVER_ONE, on=date(2025, 5, 5), calendar=BRAZIL)
     with pytest.raises(RuleViolation, match="already used"):
-        reverse(c1.installment, c1.settlement, OVER_ONE, date(2025, 5, 6), credit_letter=used)
+        reverse(c1.installment, c1.settlement, OVER_ONE, on=date(2025, 5, 6), credit_letter=used.credit_letter)
 
 
 def test_C5_reversing_the_uses_gives_the_balance_back() -> None:
     c1 = _c1()
     assert c1.credit_letter is not None
     i2, i3 = _small("i2", "50.00"), _small("i3", "100.00")
-    letter, c2 = use_credit_letter(c1.credit_letter, i2, date(2025, 5, 5), OVER_ONE, BRAZIL)
-    letter, c3 = use_credit_letter(letter, i3, date(2025, 5, 5), OVER_ONE, BRAZIL)
+    c2 = use_credit_letter(i2, c1.credit_letter, OVER_ONE, on=date(2025, 5, 5), calendar=BRAZIL)
+    assert c2.credit_letter is not None
+    c3 = use_credit_letter(i3, c2.credit_letter, OVER_ONE, on=date(2025, 5, 5), calendar=BRAZIL)
     assert c2.settlement is not None
     assert c3.settlement is not None
-    r3 = reverse(c3.installment, c3.settlement, OVER_ONE, date(2025, 5, 6), credit_letter=letter)
+    r3 = reverse(c3.installment, c3.settlement, OVER_ONE, on=date(2025, 5, 6), credit_letter=c3.credit_letter)
     assert r3.credit_letter is not None
     assert r3.credit_letter.balance == Money("19.67")
     assert r3.installment.state == i3.state
-    r2 = reverse(c2.installment, c2.settlement, OVER_ONE, date(2025, 5, 6), credit_letter=r3.credit_letter)
+    r2 = reverse(c2.installment, c2.settlement, OVER_ONE, on=date(2025, 5, 6), credit_letter=r3.credit_letter)
     assert r2.credit_letter is not None
     assert r2.credit_letter.balance == Money("69.67")
     assert r2.installment.state == i2.state

@@ -11,7 +11,7 @@ from carteira.domain.anticipation import (
     anticipate,
     present_value,
 )
-from carteira.domain.calendar import BusinessCalendar, next_business_day
+from carteira.domain.calendar import BusinessCalendar, EveryDayCalendar, next_business_day
 from carteira.domain.carnet import Carnet, CarnetLimits, CarnetParcel, CarnetPlan, carnet_due_dates, plan_carnet
 from carteira.domain.credit import CreditLetter, CreditLetterStatus
 from carteira.domain.installment import (
@@ -31,6 +31,7 @@ from carteira.domain.settlement import (
     Settlement,
     SettlementOutcome,
     SettlementPolicy,
+    SettlementResult,
     Tolerance,
     reverse,
     settle,
@@ -53,6 +54,7 @@ __all__ = [
     "CreditLetter",
     "CreditLetterStatus",
     "Customer",
+    "EveryDayCalendar",
     "Imputation",
     "Installment",
     "InstallmentState",
@@ -69,6 +71,7 @@ __all__ = [
     "Settlement",
     "SettlementOutcome",
     "SettlementPolicy",
+    "SettlementResult",
     "Tolerance",
     "amount_due",
     "anticipate",

@@ -10,7 +10,16 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 import attrs
 
 from carteira.domain.installment import Installment
-from carteira.domain.money import Money
+from carteira.domain.money import Money, _money
+from carteira.domain.validation import (
+    date_field,
+    money_field,
+    rate_field,
+    require_date,
+    require_instance,
+    require_money,
+    require_rate,
+)
 from carteira.errors import InvalidInput
 
 __all__ = ["AnticipatedInstallment", "Anticipation", "AnticipationStatus", "anticipate", "present_value"]
@@ -20,14 +29,6 @@ _THIRTY = Decimal(30)
 _PRECISION = 28
 
 
-def _check_rate(rate: object) -> Decimal:
-    if isinstance(rate, float):
-        raise TypeError(f"monthly_rate must be a Decimal, not float {rate!r}")
-    if not isinstance(rate, Decimal) or not rate.is_finite() or not Decimal(0) <= rate <= Decimal(1):
-        raise InvalidInput("must be a Decimal fraction between 0 and 1", field="monthly_rate", raw=repr(rate))
-    return rate
-
-
 def present_value(face_value: Money, due: date, on: date, monthly_rate: Decimal) -> Money:
     """``face_value / (1 + monthly_rate) ** (days / 30)``, rounded half up; the face value when ``due <= on``.
 
@@ -35,19 +36,19 @@ def present_value(face_value: Money, due: date, on: date, monthly_rate: Decimal)
     with 28 significant digits whatever the caller's decimal context.
 
     Raises:
-        InvalidInput: a rate outside [0, 1] or a value that is not Money.
+        InvalidType: ``face_value`` is not Money, ``monthly_rate`` not a Decimal, a date not a date.
+        InvalidInput: a rate outside [0, 1], or a negative face value.
     """
-    if type(face_value) is not Money:
-        raise InvalidInput(f"must be Money, not {type(face_value).__name__}", field="face_value")
-    rate = _check_rate(monthly_rate)
-    days = (due - on).days
+    require_money(face_value, "face_value")
+    rate = require_rate(monthly_rate, "monthly_rate")
+    days = (require_date(due, "due") - require_date(on, "on")).days
     if days <= 0:
         return face_value
     with localcontext() as context:
         context.prec = _PRECISION
         factor = (Decimal(1) + rate) ** (Decimal(days) / _THIRTY)
         exact = face_value.amount / factor
-    return Money._of(exact.quantize(_CENT, ROUND_HALF_UP))
+    return _money(exact.quantize(_CENT, ROUND_HALF_UP))
 
 
 class AnticipationStatus(enum.Enum):
@@ -63,9 +64,9 @@ class AnticipatedInstallment:
     """One installment inside an anticipation: face value, due date, present value and discount."""
 
     installment_id: str
-    face_value: Money
-    due: date
-    present_value: Money
+    face_value: Money = attrs.field(validator=money_field("face_value"))
+    due: date = attrs.field(validator=date_field("due"))
+    present_value: Money = attrs.field(validator=money_field("present_value"))
 
     @property
     def discount(self) -> Money:
@@ -78,8 +79,8 @@ class Anticipation:
     """A group of installments anticipated on ``anticipated_on`` at ``monthly_rate``, with its totals."""
 
     id: str
-    monthly_rate: Decimal
-    anticipated_on: date
+    monthly_rate: Decimal = attrs.field(validator=rate_field("monthly_rate"))
+    anticipated_on: date = attrs.field(validator=date_field("anticipated_on"))
     items: tuple[AnticipatedInstallment, ...]
     status: AnticipationStatus = AnticipationStatus.IN_STUDY
     version: int = attrs.field(default=0, kw_only=True)
@@ -106,12 +107,15 @@ def anticipate(
     """An anticipation IN_STUDY of ``installments`` on ``on``, each open principal discounted per D10.
 
     Raises:
-        InvalidInput: no installments, one of them twice, or a bad rate.
+        InvalidInput: no installments, one of them twice, or a rate outside [0, 1].
+        InvalidType: a rate that is not a Decimal, or an item that is not an Installment.
     """
-    rate = _check_rate(monthly_rate)
+    rate = require_rate(monthly_rate, "monthly_rate")
+    require_date(on, "on")
     items: list[AnticipatedInstallment] = []
     seen: set[str] = set()
     for installment in installments:
+        require_instance(installment, Installment, "installments")
         if installment.id in seen:
             raise InvalidInput(f"installment {installment.id} appears twice", field="installments")
         seen.add(installment.id)

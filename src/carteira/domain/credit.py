@@ -8,6 +8,7 @@ from datetime import date
 import attrs
 
 from carteira.domain.money import Money
+from carteira.domain.validation import date_field, instance_field, money_field, require_money, text_field
 from carteira.errors import InvalidInput, RuleViolation
 
 __all__ = ["CreditLetter", "CreditLetterStatus"]
@@ -28,13 +29,15 @@ class CreditLetter:
     ``version`` is storage's optimistic-concurrency counter.
     """
 
-    id: str
-    customer_id: str
-    amount: Money
-    origin_settlement_id: str
-    created_on: date
-    balance: Money = attrs.field(kw_only=True)
-    status: CreditLetterStatus = attrs.field(default=CreditLetterStatus.ACTIVE, kw_only=True)
+    id: str = attrs.field(validator=text_field("id"))
+    customer_id: str = attrs.field(validator=text_field("customer_id"))
+    amount: Money = attrs.field(validator=money_field("amount", positive=True))
+    origin_settlement_id: str = attrs.field(validator=text_field("origin_settlement_id"))
+    created_on: date = attrs.field(validator=date_field("created_on"))
+    balance: Money = attrs.field(kw_only=True, validator=money_field("balance"))
+    status: CreditLetterStatus = attrs.field(
+        default=CreditLetterStatus.ACTIVE, kw_only=True, validator=instance_field(CreditLetterStatus, "status")
+    )
     version: int = attrs.field(default=0, kw_only=True)
 
     @balance.default
@@ -42,11 +45,9 @@ class CreditLetter:
         return self.amount
 
     def __attrs_post_init__(self) -> None:
-        if type(self.amount) is not Money or self.amount <= Money.ZERO:
-            raise InvalidInput("must be Money more than zero", field="amount", raw=repr(self.amount))
-        if type(self.balance) is not Money or not Money.ZERO <= self.balance <= self.amount:
+        if self.balance > self.amount:
             raise InvalidInput(
-                f"must be between 0.00 and the letter's amount {self.amount}", field="balance", raw=repr(self.balance)
+                f"must be between 0.00 and the letter's amount {self.amount}", field="balance", raw=str(self.balance)
             )
 
     @property
@@ -59,7 +60,9 @@ class CreditLetter:
 
         Raises:
             RuleViolation: the letter is cancelled, or ``value`` exceeds the balance (D6: never negative).
+            InvalidType: ``value`` is not Money.
         """
+        require_money(value, "value")
         if self.status is not CreditLetterStatus.ACTIVE:
             raise RuleViolation(f"credit letter {self.id} is cancelled and cannot be used", rule="D6", subject=self.id)
         if value <= Money.ZERO or value > self.balance:
@@ -71,7 +74,13 @@ class CreditLetter:
         return attrs.evolve(self, balance=self.balance - value)
 
     def refund(self, value: Money) -> CreditLetter:
-        """The letter after a use of ``value`` is reversed: the amount goes back to the balance."""
+        """The letter after a use of ``value`` is reversed: the amount goes back to the balance.
+
+        Raises:
+            RuleViolation: ``value`` is more than was used of the letter (D8).
+            InvalidType: ``value`` is not Money.
+        """
+        require_money(value, "value")
         if value <= Money.ZERO or self.balance + value > self.amount:
             raise RuleViolation(
                 f"cannot give {value} back to credit letter {self.id}: only {self.used} of it was used",

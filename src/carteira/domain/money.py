@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import attrs
 
-from carteira.errors import InvalidInput, MoneyTypeError
+from carteira.errors import InvalidInput, InvalidType
 
 __all__ = ["Money"]
 
@@ -17,12 +17,12 @@ _CENT = Decimal("0.01")
 def _exact(value: object) -> Decimal:
     """Turn a str, int or Decimal into whole cents, refusing anything that would lose or invent a cent."""
     if isinstance(value, float):
-        raise MoneyTypeError(
+        raise InvalidType(
             f"Money refuses float {value!r}: pass a str ('10.50'), a Decimal, or use Money.from_cents()",
             field="amount",
         )
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-        raise MoneyTypeError(f"Money takes str, int or Decimal, not {type(value).__name__}", field="amount")
+        raise InvalidType(f"Money takes str, int or Decimal, not {type(value).__name__}", field="amount")
     try:
         amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
     except InvalidOperation:
@@ -40,8 +40,8 @@ def _exact(value: object) -> Decimal:
     return quantized
 
 
-def _refuse_mixed(operation: str, other: object) -> MoneyTypeError:
-    return MoneyTypeError(
+def _refuse_mixed(operation: str, other: object) -> InvalidType:
+    return InvalidType(
         f"Money {operation} {type(other).__name__} ({other!r}): both operands must be Money; "
         f"wrap the number as Money('...') first",
         field="other",
@@ -53,7 +53,7 @@ class Money:
     """An exact amount of Brazilian reais, always a whole number of cents.
 
     Build it from a ``str``, ``int`` or ``Decimal`` (``Money("10.50")``) or from integer cents
-    (``Money.from_cents(1050)``). A float or bool raises :class:`~carteira.errors.MoneyTypeError`
+    (``Money.from_cents(1050)``). A float or bool raises :class:`~carteira.errors.InvalidType`
     (a ``TypeError``); more than two decimal places raises ``InvalidInput``, so a derived amount
     goes through :meth:`rounded`, which rounds half up as SPEC D1 says.
     """
@@ -62,23 +62,18 @@ class Money:
 
     ZERO: ClassVar[Money]
 
-    @staticmethod
-    def _of(amount: Decimal) -> Money:
-        """Wrap a Decimal already known to be whole cents (replaced below by the fast path)."""
-        raise NotImplementedError
-
     @classmethod
     def from_cents(cls, cents: int) -> Money:
         """The amount of ``cents`` centavos; ``cents`` must be an ``int`` (not a bool or float)."""
         if isinstance(cents, bool) or not isinstance(cents, int):
-            raise MoneyTypeError(f"Money.from_cents takes an int, not {type(cents).__name__}", field="cents")
+            raise InvalidType(f"Money.from_cents takes an int, not {type(cents).__name__}", field="cents")
         return _money(Decimal(cents).scaleb(-2))
 
     @classmethod
     def rounded(cls, exact: Decimal) -> Money:
         """``exact`` rounded to the cent, ROUND_HALF_UP (never the context's HALF_EVEN)."""
         if not isinstance(exact, Decimal):
-            raise MoneyTypeError(f"Money.rounded takes a Decimal, not {type(exact).__name__}", field="exact")
+            raise InvalidType(f"Money.rounded takes a Decimal, not {type(exact).__name__}", field="exact")
         if not exact.is_finite():
             raise InvalidInput("is not a finite amount", field="exact", raw=str(exact))
         return _money(exact.quantize(_CENT, ROUND_HALF_UP))
@@ -118,10 +113,12 @@ class Money:
     def __mul__(self, factor: Decimal | int) -> Money:
         """Money times a rate or count, the product computed whole and rounded half up to the cent."""
         if isinstance(factor, (float, bool)) or not isinstance(factor, (Decimal, int)):
-            raise MoneyTypeError(
+            raise InvalidType(
                 f"Money * {type(factor).__name__} ({factor!r}): multiply by a Decimal or an int",
                 field="factor",
             )
+        if isinstance(factor, Decimal) and not factor.is_finite():
+            raise InvalidInput("is not a finite factor", field="factor", raw=str(factor))
         return _money((self.amount * factor).quantize(_CENT, ROUND_HALF_UP))
 
     __rmul__ = __mul__
@@ -159,7 +156,7 @@ class Money:
         return self.amount >= self._check(other, ">=").amount
 
     def __bool__(self) -> bool:
-        raise MoneyTypeError(
+        raise InvalidType(
             "the truth value of Money is ambiguous: compare with Money.ZERO or call .is_zero()",
             field="self",
         )
@@ -172,16 +169,20 @@ class Money:
 
 
 _new_instance = object.__new__
-_set_amount = Money.__dict__["amount"].__set__
+_set_attribute = object.__setattr__
 
 
 def _money(amount: Decimal) -> Money:
-    # The hot path for results of exact arithmetic on two-place values: no re-validation, and the
-    # slot is written through its descriptor because frozen classes refuse ordinary assignment.
+    """The one trusted constructor: a ``Money`` of ``amount``, which the caller guarantees is whole cents.
+
+    For results of exact arithmetic on two-place values (sums, differences, amounts already
+    quantized), where running the converter again would cost more than the arithmetic. The domain
+    modules use it; nothing outside ``carteira.domain`` may (adapters call ``Money.from_cents``).
+    """
     instance: Money = _new_instance(Money)
-    _set_amount(instance, amount)
+    # Frozen attrs classes refuse ordinary assignment; object.__setattr__ is how attrs itself sets them.
+    _set_attribute(instance, "amount", amount)
     return instance
 
 
-Money._of = staticmethod(_money)  # type: ignore[method-assign]
 Money.ZERO = _money(Decimal("0.00"))

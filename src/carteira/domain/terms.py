@@ -5,13 +5,12 @@ from __future__ import annotations
 import enum
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
 import attrs
 
 from carteira.domain.calendar import BusinessCalendar, next_business_day
-from carteira.domain.money import Money
-from carteira.errors import InvalidInput
+from carteira.domain.money import Money, _money
+from carteira.domain.validation import count_field, instance_field, rate_field, require_money
 
 __all__ = ["AmountDue", "ChargeTerms", "Imputation", "InterestMode", "is_on_time"]
 
@@ -41,38 +40,6 @@ class Imputation(enum.Enum):
     """Principal first, then interest, then fine (only where the contract says so)."""
 
 
-def _rate(name: str) -> Any:
-    def check(_instance: object, _attribute: attrs.Attribute[Decimal], value: object) -> None:
-        if isinstance(value, float):
-            raise TypeError(f"{name} must be a Decimal, not float {value!r}: write Decimal('{value}')")
-        if not isinstance(value, Decimal):
-            raise InvalidInput(f"must be a Decimal fraction, not {type(value).__name__}", field=name, raw=repr(value))
-        if not value.is_finite() or not Decimal(0) <= value <= Decimal(1):
-            raise InvalidInput(
-                "must be a fraction between 0 and 1",
-                field=name,
-                raw=str(value),
-                hint="2 % is Decimal('0.02')",
-            )
-
-    return check
-
-
-def _grace(_instance: object, _attribute: attrs.Attribute[int], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"must be an int number of days, not {type(value).__name__}", field="grace_days")
-    if not 0 <= value <= GRACE_DAYS_MAX:
-        raise InvalidInput(f"must be between 0 and {GRACE_DAYS_MAX} days", field="grace_days", raw=str(value))
-
-
-def _enum(kind: type[enum.Enum], name: str) -> Any:
-    def check(_instance: object, _attribute: object, value: object) -> None:
-        if not isinstance(value, kind):
-            raise InvalidInput(f"must be a {kind.__name__}", field=name, raw=repr(value))
-
-    return check
-
-
 @attrs.frozen
 class ChargeTerms:
     """A contract's late-payment terms: fine and monthly interest rates (``Decimal`` fractions), grace, modes.
@@ -83,25 +50,25 @@ class ChargeTerms:
     due date). The domain enforces no legal cap: consumer contracts cap the fine at 2 % (CDC art. 52).
     """
 
-    fine_rate: Decimal = attrs.field(validator=_rate("fine_rate"))
-    monthly_interest_rate: Decimal = attrs.field(validator=_rate("monthly_interest_rate"))
-    grace_days: int = attrs.field(default=0, validator=_grace)
+    fine_rate: Decimal = attrs.field(validator=rate_field("fine_rate"))
+    monthly_interest_rate: Decimal = attrs.field(validator=rate_field("monthly_interest_rate"))
+    grace_days: int = attrs.field(default=0, validator=count_field("grace_days", 0, GRACE_DAYS_MAX))
     interest_mode: InterestMode = attrs.field(
         default=InterestMode.PRO_RATA,
-        validator=_enum(InterestMode, "interest_mode"),
+        validator=instance_field(InterestMode, "interest_mode"),
     )
     imputation: Imputation = attrs.field(
         default=Imputation.INTEREST_FINE_PRINCIPAL,
-        validator=_enum(Imputation, "imputation"),
+        validator=instance_field(Imputation, "imputation"),
     )
 
     def fine_on(self, principal: Money) -> Money:
         """The fine on ``principal``, rounded half up to the cent."""
-        return Money._of(self._fine(principal.amount))
+        return _money(self._fine(require_money(principal, "principal").amount))
 
     def interest_on(self, principal: Money, days: int) -> Money:
         """Simple interest on ``principal`` for ``days`` calendar days, per ``interest_mode``."""
-        return Money._of(self._interest(principal.amount, days))
+        return _money(self._interest(require_money(principal, "principal").amount, days))
 
     def _fine(self, principal: Decimal) -> Decimal:
         return (principal * self.fine_rate).quantize(_CENT, ROUND_HALF_UP)
@@ -116,15 +83,15 @@ class ChargeTerms:
         return (principal * self.monthly_interest_rate * days / _THIRTY).quantize(_CENT, ROUND_HALF_UP)
 
 
-def is_on_time(paid_on: date, due: date, grace_days: int, calendar: BusinessCalendar | None) -> bool:
+def is_on_time(paid_on: date, due: date, grace_days: int, calendar: BusinessCalendar) -> bool:
     """Whether a payment on ``paid_on`` of a title due on ``due`` bears no charges (D2, Lei 7.089/83).
 
-    On time when ``paid_on <= due + grace_days``, or when ``due`` is not a business day and
-    ``paid_on`` is on or before the next business day.
+    On time when ``paid_on <= due + grace_days``, or when ``due`` is not a business day of
+    ``calendar`` and ``paid_on`` is on or before the next business day.
     """
     if paid_on <= due or (paid_on - due).days <= grace_days:
         return True
-    if calendar is None or calendar.is_business_day(due):
+    if calendar.is_business_day(due):
         return False
     return paid_on <= next_business_day(calendar, due)
 

@@ -5,7 +5,7 @@ domain, puts the results back and commits; whatever is not committed is rolled b
 
     with store.unit_of_work() as uow:
         installment = uow.installments.get("inst-1")
-        outcome = settle(installment, payment, uow.settings.get().policy)
+        outcome = settle(installment, payment, uow.settings.get().policy, calendar=calendar)
         uow.installments.put(outcome.installment)
         uow.settlements.put(outcome.settlement)
         uow.commit()

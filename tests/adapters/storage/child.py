@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 
 from carteira.adapters.storage import PostgresStore, SqliteStore
-from carteira.domain import ChargeTerms, Installment, Money, Payment, SettlementPolicy, settle
+from carteira.domain import ChargeTerms, EveryDayCalendar, Installment, Money, Payment, SettlementPolicy, settle
 from carteira.errors import Conflict
 from carteira.ports.storage import Store
 from tests.support import POSTGRES_DSN
@@ -80,7 +80,12 @@ def main(mode: str, where: str) -> None:
             installment = uow.installments.get("i1")
             say("READ")
             sys.stdin.readline()
-            outcome = settle(installment, Payment(Money("100.00"), date(2025, 1, 10)), SettlementPolicy())
+            outcome = settle(
+                installment,
+                Payment(Money("100.00"), date(2025, 1, 10)),
+                SettlementPolicy(),
+                calendar=EveryDayCalendar(),
+            )
             assert outcome.settlement is not None, outcome.reason
             try:
                 uow.installments.put(outcome.installment)

@@ -43,6 +43,7 @@ from carteira.domain import (
     CreditLetter,
     CreditLetterStatus,
     Customer,
+    EveryDayCalendar,
     Imputation,
     Installment,
     InstallmentStatus,
@@ -72,6 +73,7 @@ _TERMS = ChargeTerms(
     imputation=Imputation.FINE_INTEREST_PRINCIPAL,
 )
 _LENIENT = SettlementPolicy(settle_beyond_tolerance=True)
+_CALENDAR = EveryDayCalendar()  # the suite's dates need no business-day rule
 _CUSTOMERS = ("c1", "c2", "c3")
 _CONTRACTS = ("k1", "k2")
 _DUES = (date(2025, 1, 10), date(2025, 2, 10), date(2025, 3, 10))
@@ -126,7 +128,7 @@ def _portfolios(draw: st.DrawFn) -> list[Installment]:
         if paid != "none" and amount > Money("0.01"):
             value = amount if paid == "all" else Money.from_cents(amount.cents // 2)
             late = draw(st.integers(0, 40))
-            outcome = settle(installment, Payment(value, due + timedelta(days=late)), _LENIENT)
+            outcome = settle(installment, Payment(value, due + timedelta(days=late)), _LENIENT, calendar=_CALENDAR)
             if outcome.kind is not OutcomeKind.REFUSED:
                 installment = outcome.installment
         found.append(installment)
@@ -172,7 +174,8 @@ class StorageContract:
         fresh = an_installment("i1", amount=Money("9999999999.99"))
         owed = an_installment("i2", amount=Money("1000.01"), bank_title_number=None, document_number=None)
         outcome = settle(owed, Payment(Money("1500.37"), date(2025, 3, 1), credited_on=date(2025, 3, 3),
-                                       discount=Money("0.10"), bank_charges=Money("2.50")), _LENIENT)  # fmt: skip
+                                       discount=Money("0.10"), bank_charges=Money("2.50")), _LENIENT,
+                         calendar=_CALENDAR)  # fmt: skip
         assert outcome.settlement is not None
         assert outcome.credit_letter is not None
         letter = outcome.credit_letter.draw(Money("0.07"))
@@ -243,7 +246,7 @@ class StorageContract:
     def test_settlements_letters_and_settings_round_trip(self, data: st.DataObject) -> None:
         installment = data.draw(installments())
         policy = data.draw(policies())
-        outcome = settle(installment, data.draw(payments(installment=installment)), policy)
+        outcome = settle(installment, data.draw(payments(installment=installment)), policy, calendar=_CALENDAR)
         store = self._fresh()
         try:
             with store.unit_of_work() as uow:
@@ -491,7 +494,9 @@ class StorageContract:
             installment = uow.installments.put(installment)
             settlements = []
             for day in (10, 11, 12):
-                outcome = settle(installment, Payment(Money("100.00"), date(2025, 1, day)), _LENIENT)
+                outcome = settle(
+                    installment, Payment(Money("100.00"), date(2025, 1, day)), _LENIENT, calendar=_CALENDAR
+                )
                 assert outcome.settlement is not None
                 installment = uow.installments.put(outcome.installment)
                 settlements.append(uow.settlements.put(outcome.settlement))
@@ -499,7 +504,7 @@ class StorageContract:
         with store.unit_of_work() as uow:
             latest = uow.settlements.of_installment("i1")
             assert latest == settlements[::-1]
-            undone = reverse(uow.installments.get("i1"), latest[0], SettlementPolicy(), date(2025, 1, 13))
+            undone = reverse(uow.installments.get("i1"), latest[0], SettlementPolicy(), on=date(2025, 1, 13))
             uow.installments.put(undone.installment)
             uow.settlements.put(undone.settlement)
             uow.commit()

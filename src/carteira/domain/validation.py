@@ -1,0 +1,167 @@
+"""Checks on values that come into the domain: a wrong type is ``InvalidType``, a wrong value ``InvalidInput``.
+
+One rule for every constructor and function of the domain: a float where money or a rate belongs,
+a bool where a number belongs, a ``str`` where a date belongs, any object of the wrong class, is
+:class:`~carteira.errors.InvalidType` (a ``TypeError``); a value of the right type that the rules
+refuse (a negative amount, a rate above 1, NaN) is :class:`~carteira.errors.InvalidInput` (a
+``ValueError``). Both name the field. The ``*_field`` functions make attrs validators; the
+``require_*`` functions check a plain function's argument and return it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar, cast
+
+from carteira.domain.calendar import BusinessCalendar
+from carteira.domain.money import Money
+from carteira.errors import InvalidInput, InvalidType
+
+__all__: list[str] = []
+
+T = TypeVar("T")
+Validator = Callable[[Any, Any, Any], None]
+"""An attrs validator: ``(instance, attribute, value)``, raising when ``value`` is refused."""
+
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+_SHOWN = 40  # characters of a refused value shown in a message: enough to recognise it
+
+
+def wrong_type(value: object, field: str, wanted: str, hint: str = "") -> InvalidType:
+    """The error for ``value`` where ``wanted`` belongs, naming ``field``."""
+    shown = repr(value)
+    if len(shown) > _SHOWN:
+        shown = shown[: _SHOWN - 3] + "..."
+    text = f"{field} must be {wanted}, not {type(value).__name__} {shown}"
+    return InvalidType(f"{text}: {hint}" if hint else text, field=field)
+
+
+def require_money(value: object, field: str, *, positive: bool = False) -> Money:
+    """``value`` if it is ``Money`` of at least zero (more than zero when ``positive``)."""
+    if type(value) is not Money:
+        example = f"write Money('{value}')" if isinstance(value, (float, int, Decimal)) else "write Money('10.50')"
+        raise wrong_type(value, field, "Money", example)
+    if positive and value <= Money.ZERO:
+        raise InvalidInput("must be more than zero", field=field, raw=str(value))
+    if value < Money.ZERO:
+        raise InvalidInput("must not be negative", field=field, raw=str(value))
+    return value
+
+
+def require_rate(value: object, field: str) -> Decimal:
+    """``value`` if it is a finite ``Decimal`` fraction between 0 and 1 (``Decimal('0.02')`` is 2 %)."""
+    if not isinstance(value, Decimal):
+        hint = f"write Decimal('{value}')" if isinstance(value, (float, int)) else "2 % is Decimal('0.02')"
+        raise wrong_type(value, field, "a Decimal fraction", hint)
+    if not value.is_finite() or not _ZERO <= value <= _ONE:
+        raise InvalidInput(
+            "must be a fraction between 0 and 1", field=field, raw=str(value), hint="2 % is Decimal('0.02')"
+        )
+    return value
+
+
+def require_date(value: object, field: str) -> date:
+    """``value`` if it is a ``datetime.date`` (a ``datetime`` is refused: comparing it with a date raises later)."""
+    if type(value) is date or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    raise wrong_type(value, field, "a datetime.date", "pass date(2025, 3, 10), not a string or a datetime")
+
+
+def require_instance(value: object, kind: type[T], field: str) -> T:
+    """``value`` if it is a ``kind``."""
+    if isinstance(value, kind):
+        return value
+    raise wrong_type(value, field, f"a {kind.__name__}")
+
+
+def require_calendar(value: object) -> BusinessCalendar:
+    """``value`` if it has the ``is_business_day`` method of a :class:`BusinessCalendar`."""
+    if callable(getattr(value, "is_business_day", None)):
+        return cast(BusinessCalendar, value)
+    hint = "pass BrazilBankingCalendar(), or EveryDayCalendar() to ignore closed days"
+    raise wrong_type(value, "calendar", "a BusinessCalendar", hint)
+
+
+def require_count(value: object, field: str, minimum: int, maximum: int | None = None) -> int:
+    """``value`` if it is an ``int`` (not a bool) between ``minimum`` and ``maximum``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise wrong_type(value, field, "an int")
+    if value < minimum or (maximum is not None and value > maximum):
+        upper = "" if maximum is None else f" and {maximum}"
+        raise InvalidInput(
+            f"must be at least {minimum}" if not upper else f"must be between {minimum}{upper}",
+            field=field,
+            raw=str(value),
+        )
+    return value
+
+
+def money_field(field: str, *, positive: bool = False, optional: bool = False) -> Validator:
+    """A validator for a ``Money`` field (``None`` allowed when ``optional``); see :func:`require_money`."""
+
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        if value is not None or not optional:
+            require_money(value, field, positive=positive)
+
+    return check
+
+
+def rate_field(field: str, *, optional: bool = False) -> Validator:
+    """A validator for a rate field (``None`` allowed when ``optional``); see :func:`require_rate`."""
+
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        if value is not None or not optional:
+            require_rate(value, field)
+
+    return check
+
+
+def date_field(field: str, *, optional: bool = False) -> Validator:
+    """A validator for a ``datetime.date`` field (``None`` allowed when ``optional``)."""
+
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        if value is not None or not optional:
+            require_date(value, field)
+
+    return check
+
+
+def text_field(field: str, *, optional: bool = False) -> Validator:
+    """A validator for a ``str`` field (``None`` allowed when ``optional``)."""
+
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        if value is not None or not optional:
+            require_instance(value, str, field)
+
+    return check
+
+
+def instance_field(kind: type[Any], field: str) -> Validator:
+    """A validator for a field that must be a ``kind`` (an enum, ``ChargeTerms``, ``Tolerance``...)."""
+
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        require_instance(value, kind, field)
+
+    return check
+
+
+def flag_field(field: str) -> Validator:
+    """A validator for a ``bool`` field: ``1`` or ``"yes"`` is not a flag."""
+
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        if type(value) is not bool:
+            raise wrong_type(value, field, "a bool")
+
+    return check
+
+
+def count_field(field: str, minimum: int, maximum: int | None = None) -> Validator:
+    """A validator for an ``int`` field between ``minimum`` and ``maximum``; see :func:`require_count`."""
+
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        require_count(value, field, minimum, maximum)
+
+    return check
