@@ -59,6 +59,7 @@ TOP_LEVEL = [
     "Tolerance",
     "__version__",
     "amount_due",
+    "normalize_title_number",
     "plan_carnet",
     "present_value",
     "reverse",

@@ -38,6 +38,7 @@ from carteira.domain.settlement import (
     use_credit_letter,
 )
 from carteira.domain.terms import AmountDue, ChargeTerms, Imputation, InterestMode, is_on_time
+from carteira.domain.title_numbers import normalize_title_number
 
 __all__ = [
     "AmountDue",
@@ -78,6 +79,7 @@ __all__ = [
     "carnet_due_dates",
     "is_on_time",
     "next_business_day",
+    "normalize_title_number",
     "plan_carnet",
     "present_value",
     "reverse",
