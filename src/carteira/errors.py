@@ -248,5 +248,5 @@ class GatewayUnavailable(GatewayError):
 class GatewayOutcomeUnknown(GatewayError):
     """The request may have taken effect but no answer came back (for example a timeout after sending).
 
-    Not safe to repeat blindly: look the charge up by its ``custom_id`` first.
+    Not safe to repeat blindly: look the charge up by its operation id first (``find_created``).
     """
