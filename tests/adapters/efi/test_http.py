@@ -380,20 +380,25 @@ def test_authorization_sends_basic_credentials_and_client_credentials_grant() ->
     assert authorize.content == b'{"grant_type":"client_credentials"}' or b"client_credentials" in authorize.content
 
 
-def test_32_threads_share_one_token_fetch() -> None:
+def _resend_from_32_threads_at_once(efi: EfiGateway) -> None:
+    """32 threads released together, each resending a billet once; returns when all are done."""
     gate = threading.Barrier(32)
+
+    def send() -> None:
+        gate.wait()
+        efi.resend_billet(ChargeId("1"), "a@example.com")
+
+    threads = [threading.Thread(target=send) for _ in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def test_32_threads_share_one_token_fetch() -> None:
     script = ScriptedEfi(*[ok()] * 32)
     with gateway(script) as efi:
-
-        def send() -> None:
-            gate.wait()
-            efi.resend_billet(ChargeId("1"), "a@example.com")
-
-        threads = [threading.Thread(target=send) for _ in range(32)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        _resend_from_32_threads_at_once(efi)
     assert script.authorizations == 1
     assert len(script.api_requests()) == 32
 
@@ -672,22 +677,12 @@ def test_32_threads_that_meet_a_revoked_token_renew_it_once() -> None:
         in_flight.wait()  # all 32 are refused together, so all 32 flows see the 401 at once
         return httpx.Response(401)
 
-    gate = threading.Barrier(32)
     script = ScriptedEfi(*[answer] * 65)
     with gateway(script) as efi:
         efi.resend_billet(ChargeId("1"), "a@example.com")  # token-1 is fetched and cached...
         assert script.authorizations == 1
         revoked.add("Bearer token-1")  # ...and Efí revokes it while 32 threads are about to use it
-
-        def send() -> None:
-            gate.wait()
-            efi.resend_billet(ChargeId("1"), "a@example.com")
-
-        threads = [threading.Thread(target=send) for _ in range(32)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        _resend_from_32_threads_at_once(efi)
     assert script.authorizations == 2
     sent = [r.headers["authorization"] for r in script.api_requests()[1:]]
     assert sent.count("Bearer token-1") == 32  # each thread's first try, refused
