@@ -103,16 +103,20 @@ def _payment(record: BatchRecord) -> Payment | str:
     on = record.occurrence_date or record.credit_date
     if on is None:
         return "the file gives neither the occurrence date nor the credit date"
-    zero = Money.ZERO
     return Payment(
         record.paid,
         on,
         record.credit_date,
-        discount=record.discount or zero,
-        abatement=record.abatement or zero,
-        bank_charges=record.tariff or zero,
-        other=record.other_credits or zero,
+        discount=_or_zero(record.discount),
+        abatement=_or_zero(record.abatement),
+        bank_charges=_or_zero(record.tariff),
+        other=_or_zero(record.other_credits),
     )
+
+
+def _or_zero(amount: Money | None) -> Money:
+    # A blank field in the file is no amount at all (Money has no truth value to lean on).
+    return Money.ZERO if amount is None else amount
 
 
 def _confirm_chunk(

@@ -11,6 +11,7 @@ are notes on their records, never an exception for the batch.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 
@@ -150,7 +151,10 @@ class ReturnBatches:
         due = Money.ZERO
         for installment in installments:
             due += amount_due(installment, on=on, calendar=self._calendar).total
-        corrected = due - (record.discount or Money.ZERO) - (record.abatement or Money.ZERO)
+        for adjustment in (record.discount, record.abatement):
+            if adjustment is not None:
+                due -= adjustment
+        corrected = due
         return ReviewRow(record, tuple(installments), corrected, record.paid - corrected)
 
     def candidates(
@@ -264,14 +268,15 @@ class ReturnBatches:
             uow.commit()
 
 
-def batch_id_of(data: bytes) -> str:
-    """A batch's id: derived from the file's bytes, so the same file always names the same batch."""
-    return "B" + hashlib.sha256(data).hexdigest()[:16]
+def _new_batch_id() -> str:
+    # Random, not derived from the bytes: a file imported again must reach the store's duplicate keys
+    # (which name the earlier batch), not collide with the earlier batch's own id.
+    return "B" + uuid.uuid4().hex[:16]
 
 
 def _new_batch(parsed: ReturnFile, data: bytes, *, description: str, process_date: date, source: str) -> ReturnBatch:
     return ReturnBatch(
-        id=batch_id_of(data),
+        id=_new_batch_id(),
         description=description,
         process_date=process_date,
         source=source or parsed.source,
@@ -307,7 +312,7 @@ def _batch_record(batch_id: str, record: ReturnRecord) -> BatchRecord:
         credit_date=record.credit_date,
         anticipation_id=record.anticipation_id,
         anticipation_rate=record.anticipation_rate,
-        payer_tax_id=record.payer_tax_id,
+        payer_tax_id=getattr(record, "payer_tax_id", None),  # until the reader gives it
     )
 
 
@@ -352,7 +357,7 @@ def _propose(uow: UnitOfWork, records: Sequence[BatchRecord]) -> list[LinkPropos
             by_title_number=by_title.get(normalize_title_number(record.bank_title_number) or "", []),
             by_document_number=by_document.get(normalize_title_number(record.document_number) or "", []),
             of_payer=of_customer.get(customer, []) if customer else [],
-            by_due_and_value=by_due.get((record.due_date, record.face_value), [])  # type: ignore[arg-type]
+            by_due_and_value=by_due.get((record.due_date, record.face_value), [])
             if record.due_date is not None and record.face_value is not None
             else [],
             payer_known=customer is not None,
