@@ -19,9 +19,8 @@ import attrs
 from carteira.adapters.storage.batches import (
     BATCH_KIND,
     RECORD_KIND,
-    check_new_records,
-    duplicate_import,
-    duplicate_key,
+    check_new,
+    first_duplicate,
     record_key,
 )
 from carteira.adapters.storage.versions import stale, with_version
@@ -312,20 +311,10 @@ class _ReturnBatches:
     def begin(self) -> None:
         self.added = []
 
-    def earlier(self, batch: ReturnBatch, others: Iterable[ReturnBatch]) -> DuplicateImport | None:
-        """The ``DuplicateImport`` for ``batch`` if one of ``others`` has its digest or file key."""
-        for other in others:
-            if other.id == batch.id:
-                continue
-            key = duplicate_key(batch, other)
-            if key is not None:
-                return duplicate_import(batch, other, key)
-        return None
-
     def add(self, batch: ReturnBatch, records: Sequence[BatchRecord]) -> ReturnBatch:
         self._unit.check_writable()
-        check_new_records(batch, records)
-        duplicate = self.earlier(batch, self._batches.values())
+        check_new(batch, records)
+        duplicate = first_duplicate(batch, self._batches.values())
         if duplicate is not None:
             raise duplicate  # nothing of the batch was written: the unit stays usable (decision 0320)
         stored = self._batches.put(batch.id, batch)
@@ -608,7 +597,7 @@ class MemoryUnitOfWork:
             batch = self._batch_rows.rows.get(batch_id)
             if batch is None:  # added, then deleted, in this unit
                 continue
-            duplicate = self._return_batches.earlier(batch, others)  # type: ignore[arg-type]
+            duplicate = first_duplicate(batch, others)  # type: ignore[arg-type]
             if duplicate is not None:
                 raise self.spoil(duplicate)
 
