@@ -865,6 +865,22 @@ class StorageContract:
             assert finder.records_linked_to(["i2"]) == [stored[0], reopened]
             uow.commit()
 
+    def test_a_settlement_id_belongs_to_one_record(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            uow.return_batches.add(a_batch("b1"), [a_record("b1", 1), a_record("b1", 2)])
+            r1, r2 = uow.return_batches.records("b1")
+            uow.return_batches.put_records([r1.linked(["i1"], LinkOrigin.AUTO).settled_by(["s1"])])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            with pytest.raises(Conflict) as raised:
+                uow.return_batches.put_records([r2.linked(["i2"], LinkOrigin.AUTO).settled_by(["s1"])])
+            assert raised.value.kind == "batch record"
+            with pytest.raises(Conflict):
+                uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.return_batches.record_of_settlement("s1") == uow.return_batches.records("b1", lines=[1])[0]
+            assert uow.return_batches.records("b1", lines=[2])[0].links == ()
+
     def test_customers_are_found_by_tax_id(self, store: Store) -> None:
         with store.unit_of_work() as uow:
             for key, tax_id in (("c3", "12345678909"), ("c1", "11222333000181"), ("c2", None), ("c4", "12345678909")):
