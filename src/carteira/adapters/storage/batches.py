@@ -8,7 +8,7 @@ added, so a unique key on the digest or the file key can never be broken by an u
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 from carteira.domain.return_batch import BatchRecord, ReturnBatch
@@ -19,9 +19,10 @@ __all__ = [
     "BATCH_MUTABLE",
     "RECORD_KIND",
     "RECORD_MUTABLE",
-    "check_new_records",
+    "check_new",
     "duplicate_import",
     "duplicate_key",
+    "first_duplicate",
     "record_key",
 ]
 
@@ -43,12 +44,17 @@ def record_key(record: BatchRecord) -> str:
     return f"{record.batch_id}:{record.line}"
 
 
-def check_new_records(batch: ReturnBatch, records: Sequence[BatchRecord]) -> None:
-    """Refuse records ``add`` cannot store with ``batch``: another batch's, a line twice, a stored version.
+def check_new(batch: ReturnBatch, records: Sequence[BatchRecord]) -> None:
+    """Refuse what ``add`` cannot store: a batch or record read from a store, another batch's record, a line twice.
 
     Raises:
-        InvalidInput: naming the first record at fault and why.
+        InvalidInput: naming the batch, or the first record at fault, and why.
     """
+    if batch.version != 0:
+        raise InvalidInput(
+            f"batch {batch.id!r} has version {batch.version}; add stores a new batch (version 0), put updates one",
+            field="batch",
+        )
     seen: set[int] = set()
     for record in records:
         if record.batch_id != batch.id:
@@ -75,6 +81,24 @@ def duplicate_key(new: ReturnBatch, earlier: ReturnBatch) -> str | None:
         return "digest"
     if new.file_key is not None and new.file_key == earlier.file_key:
         return "file key"
+    return None
+
+
+def first_duplicate(batch: ReturnBatch, stored: Iterable[ReturnBatch]) -> DuplicateImport | None:
+    """The ``DuplicateImport`` for adding ``batch`` when one of ``stored`` (another id) is the same file, else ``None``.
+
+    A batch with the same digest is named before one with only the same file key.
+    """
+    by_key: dict[str, ReturnBatch] = {}
+    for earlier in stored:
+        if earlier.id == batch.id:
+            continue  # the same id is a Conflict (it already exists), not a second import
+        key = duplicate_key(batch, earlier)
+        if key is not None:
+            by_key.setdefault(key, earlier)
+    for key in ("digest", "file key"):
+        if key in by_key:
+            return duplicate_import(batch, by_key[key], key)
     return None
 
 

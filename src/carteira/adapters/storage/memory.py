@@ -19,9 +19,8 @@ import attrs
 from carteira.adapters.storage.batches import (
     BATCH_KIND,
     RECORD_KIND,
-    check_new_records,
-    duplicate_import,
-    duplicate_key,
+    check_new,
+    first_duplicate,
     record_key,
 )
 from carteira.adapters.storage.versions import stale, with_version
@@ -300,6 +299,11 @@ class _Observations:
         return sorted(found, key=lambda o: self._unit.position("observation", o.id))
 
 
+def _held_twice(key: str, settlement_id: str) -> Conflict:
+    detail = f"settlement {settlement_id!r} is already held by another record; a settlement settles one record"
+    return Conflict(RECORD_KIND, key, detail=detail)
+
+
 class _ReturnBatches:
     """Batches and their records: two tables of one unit, so a batch and its records commit together."""
 
@@ -312,27 +316,36 @@ class _ReturnBatches:
     def begin(self) -> None:
         self.added = []
 
-    def earlier(self, batch: ReturnBatch, others: Iterable[ReturnBatch]) -> DuplicateImport | None:
-        """The ``DuplicateImport`` for ``batch`` if one of ``others`` has its digest or file key."""
-        for other in others:
-            if other.id == batch.id:
-                continue
-            key = duplicate_key(batch, other)
-            if key is not None:
-                return duplicate_import(batch, other, key)
-        return None
-
     def add(self, batch: ReturnBatch, records: Sequence[BatchRecord]) -> ReturnBatch:
         self._unit.check_writable()
-        check_new_records(batch, records)
-        duplicate = self.earlier(batch, self._batches.values())
+        check_new(batch, records)
+        duplicate = first_duplicate(batch, self._batches.values())
         if duplicate is not None:
             raise duplicate  # nothing of the batch was written: the unit stays usable (decision 0320)
+        self._check_settlements(records)
         stored = self._batches.put(batch.id, batch)
         for record in records:
             self._records.put(record_key(record), record)
         self.added.append(batch.id)
         return stored
+
+    def _check_settlements(self, records: Sequence[BatchRecord]) -> None:
+        """Refuse a settlement id held by another record, as the SQL stores' primary key does (decision 0321)."""
+        holders: dict[str, str] = {}
+        for record in records:
+            for settlement_id in record.settlement_ids:
+                if holders.setdefault(settlement_id, record_key(record)) != record_key(record):
+                    raise self._unit.spoil(_held_twice(record_key(record), settlement_id))
+        if not holders:
+            return
+        written = {record_key(record) for record in records}
+        for other in self._records.values():
+            key = record_key(other)
+            if key in written:
+                continue
+            for settlement_id in other.settlement_ids:
+                if settlement_id in holders:
+                    raise self._unit.spoil(_held_twice(holders[settlement_id], settlement_id))
 
     def get(self, batch_id: str) -> ReturnBatch:
         return self._batches.get(batch_id)
@@ -380,6 +393,7 @@ class _ReturnBatches:
         self._unit.check_writable()
         keys = [record_key(record) for record in records]
         _refuse_twice(keys, "records")
+        self._check_settlements(records)
         rows = self._records.rows
         for key, record in zip(keys, records, strict=True):
             current = rows.get(key)
@@ -608,7 +622,7 @@ class MemoryUnitOfWork:
             batch = self._batch_rows.rows.get(batch_id)
             if batch is None:  # added, then deleted, in this unit
                 continue
-            duplicate = self._return_batches.earlier(batch, others)  # type: ignore[arg-type]
+            duplicate = first_duplicate(batch, others)  # type: ignore[arg-type]
             if duplicate is not None:
                 raise self.spoil(duplicate)
 
