@@ -11,11 +11,11 @@ import pytest
 
 from carteira import ChargeTerms, Installment, InstallmentStatus, Money, OutcomeKind, RevenueKind
 from carteira.adapters.cnab import LAYOUTS, CnabParser, Layout
-from carteira.adapters.storage import MemoryStore
 from carteira.domain import AnticipationStatus, Contract, Customer, PortfolioSettings, SettlementPolicy, Tolerance
 from carteira.domain.return_batch import BatchStatus, LinkOrigin, RecordFilter
 from carteira.errors import ClosedPeriod, DuplicateImport, InvalidInput, NotFound, RuleViolation
 from carteira.portfolio import Portfolio
+from carteira.ports.storage import Store
 from carteira.testing import FixedClock
 from carteira.testing.return_files import TitleMovement, write_return_file
 
@@ -44,9 +44,7 @@ def installment(
 
 
 @pytest.fixture
-def portfolio() -> Portfolio:
-    store = MemoryStore()
-    store.migrate()
+def portfolio(store: Store) -> Portfolio:
     with store.unit_of_work() as uow:
         uow.settings.put(PortfolioSettings(policy=POLICY))
         for customer in ("c1", "c2"):

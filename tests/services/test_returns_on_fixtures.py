@@ -15,11 +15,11 @@ import pytest
 
 from carteira import ChargeTerms, Installment, Money
 from carteira.adapters.cnab import parse_return
-from carteira.adapters.storage import MemoryStore
 from carteira.domain import PortfolioSettings, SettlementPolicy
 from carteira.domain.return_batch import BatchStatus
 from carteira.portfolio import Portfolio
 from carteira.ports.return_files import ReturnRecord
+from carteira.ports.storage import Store
 from carteira.testing import FixedClock
 from tests.adapters.cnab.manifest import FILES
 from tests.support import CNAB_FIXTURES, unavailable
@@ -50,7 +50,7 @@ def _installment(name: str, record: ReturnRecord) -> Installment:
 
 
 @pytest.mark.parametrize("name", sorted(FILES))
-def test_a_real_file_settles_exactly_what_the_bank_reported(name: str) -> None:
+def test_a_real_file_settles_exactly_what_the_bank_reported(name: str, store: Store) -> None:
     path = CNAB_FIXTURES / name
     if not path.is_file():
         unavailable(f"CNAB fixture {path} is not there (the shared fixtures folder is missing)")
@@ -60,7 +60,6 @@ def test_a_real_file_settles_exactly_what_the_bank_reported(name: str) -> None:
     # A title the file pays twice is linked once: the second record waits for a person (already linked).
     times = Counter(r.bank_title_number for r in records)
     payable = [r for r in records if times[r.bank_title_number] == 1]
-    store = MemoryStore()
     with store.unit_of_work() as uow:
         uow.settings.put(PortfolioSettings(policy=SettlementPolicy(settle_beyond_tolerance=True)))
         uow.installments.put_many([_installment(name, r) for r in payable])
