@@ -17,12 +17,13 @@ from typing import Any, Final
 
 import attrs
 
-from carteira.adapters.cnab.layout import DateFormat, Field, FieldType, Layout
+from carteira.adapters.cnab.layout import DateFormat, Field, FieldType, Layout, TaxIdKind
+from carteira.adapters.cnab.tax_ids import CNPJ_LENGTH, CPF_LENGTH, cnpj_is_valid, cpf_is_valid
 from carteira.domain.money import Money
 from carteira.domain.title_numbers import normalize_title_number
 from carteira.ports.return_files import FieldValue, MovementCategory, ReturnRecord
 
-__all__ = ["BadField", "CompiledLayout", "compile_layout"]
+__all__ = ["BadField", "CompiledLayout", "compile_layout", "convert_field", "field_raw"]
 
 CACHE_ENTRIES_MAX: Final = 4096
 """Per cache: enough for the zeros, dates and tariffs that repeat, small enough to stay bounded; a full
@@ -76,6 +77,39 @@ def _date_converter(fmt: DateFormat) -> Callable[[str, str], date | None]:
         if raw.isspace() or not raw:
             return None
         raise BadField(name, raw, f"is not a date ({fmt.value}, digits only)")
+
+    return convert
+
+
+_VALID_BY_LENGTH: Final = {CPF_LENGTH: cpf_is_valid, CNPJ_LENGTH: cnpj_is_valid}
+
+
+def _tax_id_converter(kind: TaxIdKind | None, fixed_length: int) -> Callable[[str, str], str | None]:
+    """Reads ``raw`` = the kind's characters, then the number (just the number when ``kind`` is ``None``).
+
+    The kind picks the width (11 CPF, 14 CNPJ) and the number's rightmost digits of that width are the
+    CPF or CNPJ. Any other kind, a blank number, digits left of the width that are not zeros, or wrong
+    check digits (all zeros included) give ``None``: only a real CPF or CNPJ may link a payer.
+    """
+    split = 0 if kind is None else kind.length
+    widths: dict[str, int] = {}
+    if kind is not None:
+        widths.update(dict.fromkeys(kind.cpf, CPF_LENGTH))
+        widths.update(dict.fromkeys(kind.cnpj, CNPJ_LENGTH))
+
+    def convert(raw: str, name: str) -> str | None:
+        width = fixed_length if kind is None else widths.get(raw[:split])
+        if width is None:  # the bank says the slot holds no CPF or CNPJ: whatever is there does not matter
+            return None
+        number = raw[split:]
+        if not number.isdecimal():
+            if number.isspace() or not number:
+                return None
+            raise BadField(name, number, "is not a number (a CPF or CNPJ, digits only)")
+        digits = number[-width:]
+        if number[:-width].strip("0") or not _VALID_BY_LENGTH[width](digits):
+            return None
+        return digits
 
     return convert
 
@@ -203,8 +237,13 @@ _CACHES: dict[object, _Cache] = {}
 
 
 def _cache_for(item: Field) -> _Cache:
+    if item.type is FieldType.TAX_ID:
+        # The converter depends on the kind's values and, without a kind, the field's length; not on positions.
+        spec = None if item.kind is None else (item.kind.length, item.kind.cpf, item.kind.cnpj)
+        key: object = (FieldType.TAX_ID, spec, item.length if item.kind is None else 0)
+        return _CACHES.setdefault(key, _Cache(_tax_id_converter(item.kind, item.length)))
     if item.type is FieldType.MONEY:
-        key: object = (FieldType.MONEY, item.decimals)
+        key = (FieldType.MONEY, item.decimals)
         kind = _CentsCache if item.decimals == 2 else _Cache
         return _CACHES.setdefault(key, kind(_money_converter(item.decimals)))
     key = (FieldType.DATE, item.date_format)
@@ -217,6 +256,7 @@ _RECORD_ORDER: Final = (
     "bank_title_number_raw",
     "bank_title_number",
     "document_number",
+    "payer_tax_id",
     "due_date",
     "face_value",
     "paid",
@@ -259,7 +299,7 @@ class CompiledLayout:
         if bad.field:
             return bad
         for item in self.layout.fields:
-            raw = lines[item.record][item.start - 1 : item.end]
+            raw = field_raw(item, lines[item.record])
             try:
                 convert_field(item, raw)
             except BadField as found:
@@ -296,6 +336,13 @@ def compile_layout(layout: Layout) -> CompiledLayout:
         field_record[item.name] = item.record
         if item.type is not FieldType.TEXT:
             min_length[item.record] = max(min_length.get(item.record, 0), item.end)
+        if item.kind is not None:
+            min_length[item.record] = max(min_length[item.record], item.kind.end)
+            kind = item.kind
+            if kind.end + 1 == item.start:  # FEBRABAN: the kind right before the number, one slice for both
+                cut = f"{line}[{kind.start - 1}:{item.end}]"
+            else:
+                cut = f"{line}[{kind.start - 1}:{kind.end}] + {cut}"
         body.extend(_field_code(item, var, cut, names, index))
         if item.negative_when is not None:
             flag = item.negative_when
@@ -373,8 +420,18 @@ def _field_code(item: Field, var: str, cut: str, names: dict[str, object], index
     return [f"    {var} = _c{index}[{cut}]"]
 
 
+def field_raw(item: Field, line: str) -> str:
+    """The raw text ``item`` is converted from in ``line``: its slice, after its kind's for a tax id with one."""
+    raw = line[item.start - 1 : item.end]
+    if item.kind is not None:
+        return line[item.kind.start - 1 : item.kind.end] + raw
+    return raw
+
+
 def convert_field(item: Field, raw: str) -> FieldValue:
-    """Convert one raw slice as ``item`` says, without caches (headers and error diagnosis use it)."""
+    """Convert ``raw`` (see :func:`field_raw`) as ``item`` says, without caches (headers and error diagnosis use it)."""
+    if item.type is FieldType.TAX_ID:
+        return _tax_id_converter(item.kind, item.length)(raw, item.name)
     if item.type is FieldType.TEXT:
         return raw.strip() or None
     if item.type is FieldType.INTEGER:
