@@ -81,35 +81,35 @@ def _date_converter(fmt: DateFormat) -> Callable[[str, str], date | None]:
     return convert
 
 
-_VALID_BY_LENGTH: Final = {CPF_LENGTH: cpf_is_valid, CNPJ_LENGTH: cnpj_is_valid}
-
-
-def _tax_id_converter(kind: TaxIdKind | None, fixed_length: int) -> Callable[[str, str], str | None]:
-    """Reads ``raw`` = the kind's characters, then the number (just the number when ``kind`` is ``None``).
+def _tax_id_converter(kind: TaxIdKind | None, length: int) -> Callable[[str, str], str | None]:
+    """Reads ``raw`` = the kind's characters, then the ``length`` digits of the number (just the number
+    when ``kind`` is ``None``, the field then being exactly a CPF's or a CNPJ's length).
 
     The kind picks the width (11 CPF, 14 CNPJ) and the number's rightmost digits of that width are the
     CPF or CNPJ. Any other kind, a blank number, digits left of the width that are not zeros, or wrong
     check digits (all zeros included) give ``None``: only a real CPF or CNPJ may link a payer.
     """
     split = 0 if kind is None else kind.length
-    widths: dict[str, int] = {}
-    if kind is not None:
-        widths.update(dict.fromkeys(kind.cpf, CPF_LENGTH))
-        widths.update(dict.fromkeys(kind.cnpj, CNPJ_LENGTH))
+    cpf = (-CPF_LENGTH, "0" * (length - CPF_LENGTH), cpf_is_valid)
+    cnpj = (-CNPJ_LENGTH, "0" * (length - CNPJ_LENGTH), cnpj_is_valid)
+    if kind is None:
+        fixed = cpf if length == CPF_LENGTH else cnpj
+        checks = {"": fixed}
+    else:
+        checks = {**dict.fromkeys(kind.cpf, cpf), **dict.fromkeys(kind.cnpj, cnpj)}
 
     def convert(raw: str, name: str) -> str | None:
-        width = fixed_length if kind is None else widths.get(raw[:split])
-        if width is None:  # the bank says the slot holds no CPF or CNPJ: whatever is there does not matter
+        check = checks.get(raw[:split])
+        if check is None:  # the bank says the slot holds no CPF or CNPJ: whatever is there does not matter
             return None
         number = raw[split:]
-        if not number.isdecimal():
-            if number.isspace() or not number:
-                return None
-            raise BadField(name, number, "is not a number (a CPF or CNPJ, digits only)")
-        digits = number[-width:]
-        if number[:-width].strip("0") or not _VALID_BY_LENGTH[width](digits):
+        if number.isdecimal():
+            cut, zeros, valid = check
+            digits = number[cut:]
+            return digits if valid(digits) and number.startswith(zeros) else None
+        if number.isspace() or not number:
             return None
-        return digits
+        raise BadField(name, number, "is not a number (a CPF or CNPJ, digits only)")
 
     return convert
 
@@ -237,13 +237,8 @@ _CACHES: dict[object, _Cache] = {}
 
 
 def _cache_for(item: Field) -> _Cache:
-    if item.type is FieldType.TAX_ID:
-        # The converter depends on the kind's values and, without a kind, the field's length; not on positions.
-        spec = None if item.kind is None else (item.kind.length, item.kind.cpf, item.kind.cnpj)
-        key: object = (FieldType.TAX_ID, spec, item.length if item.kind is None else 0)
-        return _CACHES.setdefault(key, _Cache(_tax_id_converter(item.kind, item.length)))
     if item.type is FieldType.MONEY:
-        key = (FieldType.MONEY, item.decimals)
+        key: object = (FieldType.MONEY, item.decimals)
         kind = _CentsCache if item.decimals == 2 else _Cache
         return _CACHES.setdefault(key, kind(_money_converter(item.decimals)))
     key = (FieldType.DATE, item.date_format)
@@ -336,14 +331,12 @@ def compile_layout(layout: Layout) -> CompiledLayout:
         field_record[item.name] = item.record
         if item.type is not FieldType.TEXT:
             min_length[item.record] = max(min_length.get(item.record, 0), item.end)
-        if item.kind is not None:
-            min_length[item.record] = max(min_length[item.record], item.kind.end)
-            kind = item.kind
-            if kind.end + 1 == item.start:  # FEBRABAN: the kind right before the number, one slice for both
-                cut = f"{line}[{kind.start - 1}:{item.end}]"
-            else:
-                cut = f"{line}[{kind.start - 1}:{kind.end}] + {cut}"
-        body.extend(_field_code(item, var, cut, names, index))
+        if item.type is FieldType.TAX_ID:
+            if item.kind is not None:
+                min_length[item.record] = max(min_length[item.record], item.kind.end)
+            body.extend(_tax_id_code(item, var, line, names, index))
+        else:
+            body.extend(_field_code(item, var, cut, names, index))
         if item.negative_when is not None:
             flag = item.negative_when
             min_length[item.record] = max(min_length.get(item.record, 0), flag.position)
@@ -400,6 +393,24 @@ def compile_layout(layout: Layout) -> CompiledLayout:
     if not callable(build):  # pragma: no cover - exec above always defines it
         raise AssertionError(layout.id)
     return CompiledLayout(layout, build, MappingProxyType(min_length), MappingProxyType(field_record), source)
+
+
+def _tax_id_code(item: Field, var: str, line: str, names: dict[str, object], index: int) -> list[str]:
+    """The line that reads a CPF/CNPJ into ``var``: no kind of one costs a slice and a set lookup.
+
+    No cache: a return file rarely brings the same payer twice within a cache's reach, and a miss costs
+    more than the direct call. The converter gets the kind and the number as one text (one slice when the
+    kind sits right before the number, as in FEBRABAN).
+    """
+    names[f"_t{index}"] = _tax_id_converter(item.kind, item.length)
+    number = f"{line}[{item.start - 1}:{item.end}]"
+    kind = item.kind
+    if kind is None:
+        return [f"    {var} = _t{index}({number}, {item.name!r})"]
+    names[f"_k{index}"] = frozenset(kind.cpf + kind.cnpj)
+    kind_cut = f"{line}[{kind.start - 1}:{kind.end}]"
+    both = f"{line}[{kind.start - 1}:{item.end}]" if kind.end + 1 == item.start else f"{kind_cut} + {number}"
+    return [f"    {var} = _t{index}({both}, {item.name!r}) if {kind_cut} in _k{index} else None"]
 
 
 def _field_code(item: Field, var: str, cut: str, names: dict[str, object], index: int) -> list[str]:

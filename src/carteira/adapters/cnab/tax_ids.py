@@ -34,12 +34,8 @@ def _tables(weights: tuple[tuple[int, ...], tuple[int, ...]]) -> tuple[dict[str,
 
 _CPF_TABLES: Final = _tables(_CPF_WEIGHTS)
 _CNPJ_TABLES: Final = _tables(_CNPJ_WEIGHTS)
-_DIGIT: Final = {str(digit): digit for digit in range(10)}
-
-
-def _check_digit(weighted: int) -> int:
-    rest = weighted % 11
-    return 0 if rest < 2 else 11 - rest
+_CHECK_DIGIT: Final = tuple("0" if rest < 2 else str(11 - rest) for rest in range(11))
+"""The check digit for a weighted sum's remainder mod 11, as the character the number ends with."""
 
 
 def _valid(digits: str, tables: tuple[dict[str, int], ...]) -> bool:
@@ -50,8 +46,9 @@ def _valid(digits: str, tables: tuple[dict[str, int], ...]) -> bool:
         both = sum(map(dict.__getitem__, tables, digits))
     except KeyError:  # a character that is not an ASCII digit
         return False
-    # The first check digit was looked up above (weight 0 in the first sum); the last one was not.
-    return _check_digit(both % _SPLIT) == _DIGIT[digits[-2]] and _check_digit(both // _SPLIT) == _DIGIT.get(digits[-1])
+    # The first check digit was looked up above (weight 0 in the first sum), so it is a digit; a last
+    # character that is not one cannot equal a computed check digit.
+    return _CHECK_DIGIT[both % _SPLIT % 11] + _CHECK_DIGIT[both // _SPLIT % 11] == digits[-2:]
 
 
 def cpf_is_valid(digits: str) -> bool:
