@@ -55,6 +55,7 @@ def _one_line(error: BaseException, code: ExitCode) -> str:
 
 
 @click.group(
+    "carteira",
     cls=_Root,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Exit codes: 0 done, 1 refused (bad input or a business rule), 2 usage, 3 store unavailable, "
