@@ -179,7 +179,11 @@ def test_reactivate_needs_yes_for_a_batch_settlement(seeded: Bench) -> None:
     assert seeded.get("i1").status is InstallmentStatus.SETTLED
     done = seeded.run("returns", "reactivate", "i1", "--yes", "--date", TODAY.isoformat())
     assert done.exit_code == 0
-    assert done.stdout == f"reactivated i1\nbatch {batch} line {_line_of(seeded, batch, '111')} is open again\n"
+    line = _line_of(seeded, batch, "111")
+    assert done.stdout.splitlines() == [
+        "reactivated i1",
+        f"batch {batch} line {line} is open again: confirm it again, or change its links",
+    ]
     assert seeded.get("i1").status is InstallmentStatus.OPEN
     assert "PENDING" in seeded.run("returns", "list").stdout
 
@@ -195,7 +199,10 @@ def test_delete_needs_yes_then_restores_every_installment(seeded: Bench) -> None
     seeded.run("returns", "confirm", batch)
     asked = seeded.run("returns", "delete", batch)
     assert asked.exit_code == ExitCode.NEEDS_YES
-    assert "its 2 settled records" in asked.stderr
+    assert asked.stderr == (
+        f"warning: deleting batch {batch} (BB March, PENDING) reverses the settlements of 2 of its 3 records "
+        "and removes it; rerun with --yes to delete\n"
+    )
     assert batch in seeded.run("returns", "list").stdout
     done = seeded.run("returns", "delete", batch, "--yes")
     assert (done.exit_code, done.stdout) == (0, f"batch {batch} deleted\n")

@@ -46,7 +46,7 @@ def batch_line(batch: ReturnBatch) -> str:
 
 def batches_table(batches: Sequence[ReturnBatch]) -> Table:
     """The batches as the seed lists imports: id, description, process date, status, records."""
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
     table.add_column("batch")
     table.add_column("description")
     table.add_column("processed")
@@ -60,7 +60,7 @@ def batches_table(batches: Sequence[ReturnBatch]) -> Table:
 
 def review_table(rows: Sequence[ReviewRow]) -> Table:
     """The records of a batch for review (B6, B8): what the file said, the links, the difference, the state."""
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
     for name in ("line", "mov."):
         table.add_column(name, justify="right")
     table.add_column("title")

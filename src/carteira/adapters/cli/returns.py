@@ -18,6 +18,7 @@ from carteira.adapters.cli.exit_codes import ExitCode
 from carteira.adapters.cli.render import batch_line, batches_table, review_table
 from carteira.adapters.cli.session import session
 from carteira.domain.return_batch import RecordFilter
+from carteira.garbage_collection import paused_collection
 
 __all__ = ["returns"]
 
@@ -57,10 +58,11 @@ def import_(file: Path, description: str, process_date: datetime | None, no_link
       carteira returns import retorno-0312.ret --description "BB 2026-03-12" --date 2026-03-12
     """
     returns_ = session().portfolio().returns
-    batch = returns_.import_file(
-        file.read_bytes(), description=description, process_date=_day(process_date), source=file.name
-    )
-    report = None if no_link else returns_.auto_link(batch.id)
+    with paused_collection():  # the command owns its process (decision 0500): bulk parsing gains from the pause
+        batch = returns_.import_file(
+            file.read_bytes(), description=description, process_date=_day(process_date), source=file.name
+        )
+        report = None if no_link else returns_.auto_link(batch.id)
     if quiet:
         click.echo(batch.id)
         return
@@ -150,7 +152,7 @@ def confirm(batch: str, lines: tuple[int, ...], chunk_size: int) -> None:
     """
     returns_ = session().portfolio().returns
     columns = (TextColumn("confirming"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True)) as bar:
+    with paused_collection(), Progress(*columns, console=Console(stderr=True)) as bar:
         task = bar.add_task("confirm", total=None)
 
         def progress(done: int, total: int) -> None:
@@ -188,7 +190,7 @@ def reactivate(installment: str, on: datetime | None, yes: bool) -> None:
         raise click.exceptions.Exit(ExitCode.NEEDS_YES)
     click.echo(f"reactivated {', '.join(item.id for item in result.installments)}")
     if result.batch_id is not None:
-        click.echo(f"batch {result.batch_id} line {result.line} is open again")
+        click.echo(f"batch {result.batch_id} line {result.line} is open again: confirm it again, or change its links")
 
 
 @returns.command()
@@ -208,8 +210,8 @@ def delete(batch: str, yes: bool) -> None:
     if not yes:
         settled = sum(1 for row in returns_.review(batch) if row.record.is_settled)
         click.echo(
-            f"warning: deleting {batch_line(found)} reverses the settlements of its {settled} settled records "
-            "and removes it; rerun with --yes to delete",
+            f"warning: deleting batch {batch} ({found.description}, {found.status.name}) reverses the settlements "
+            f"of {settled} of its {found.record_count} records and removes it; rerun with --yes to delete",
             err=True,
         )
         raise click.exceptions.Exit(ExitCode.NEEDS_YES)
