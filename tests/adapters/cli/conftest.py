@@ -1,30 +1,35 @@
 """The ``carteira`` command's test bench: a portfolio with installments, return files, and a runner over a store.
 
 Commands run through click's ``CliRunner`` with a :class:`Wiring` whose clock is fixed. The store is a
-SQLite file in ``tmp_path`` once SQLite keeps return batches (detected, not assumed); until then the
-same commands run over a ``MemoryStore`` handed out by an injected opener, one per location, so that
-successive commands see each other's work as they would in one database file.
+SQLite file in ``tmp_path``, and a PostgreSQL schema of its own (given as ``CARTEIRA_STORE``), once those
+stores keep return batches (detected, not assumed: another branch adds them); and always over a
+``MemoryStore`` handed out by an injected opener, one per location, so that successive commands see
+each other's work as they would in one database.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import attrs
+import psycopg
 import pytest
 from click.testing import CliRunner, Result
 
 from carteira import ChargeTerms, Installment, Money
 from carteira.adapters.cli.app import root
 from carteira.adapters.cli.wiring import Wiring
-from carteira.adapters.storage import MemoryStore, SqliteStore
+from carteira.adapters.storage import MemoryStore, PostgresStore, SqliteStore
 from carteira.domain import Contract, Customer, PortfolioSettings, SettlementPolicy, Tolerance
 from carteira.ports.storage import Store
 from carteira.testing import FixedClock
 from carteira.testing.return_files import TitleMovement, write_return_file
+from tests.support import POSTGRES_DSN, unavailable
 
 TERMS = ChargeTerms(fine_rate=Decimal("0.02"), monthly_interest_rate=Decimal("0.01"))
 DUE = date(2026, 3, 10)  # a Tuesday
@@ -61,12 +66,34 @@ def seed(store: Store, *items: Installment, policy: SettlementPolicy = POLICY) -
         uow.commit()
 
 
-def sqlite_keeps_batches(folder: Path) -> bool:
-    """Whether this checkout's SQLite store keeps return batches (another branch adds them)."""
-    store = SqliteStore(folder / "probe.db")
+def keeps_batches(store: Store) -> bool:
+    """Whether ``store`` (migrated here) keeps return batches: SQLite and PostgreSQL do once another branch lands."""
     store.migrate()
     with store.unit_of_work() as uow:
         return hasattr(uow, "return_batches")
+
+
+def _in_schema(dsn: str, schema: str) -> str:
+    """``dsn`` with its search path set to ``schema``, as a user would write it for the command."""
+    if "://" in dsn:
+        return f"{dsn}{'&' if '?' in dsn else '?'}options=-csearch_path%3D{schema}"
+    return f"{dsn} options=-csearch_path={schema}"
+
+
+@pytest.fixture
+def postgres_dsn() -> Iterator[str]:
+    """A DSN whose search path is a new, empty schema, dropped afterwards."""
+    schema = f"carteira_cli_{os.getpid()}_{secrets.token_hex(4)}"
+    try:
+        admin = psycopg.connect(POSTGRES_DSN, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        unavailable(f"PostgreSQL at {POSTGRES_DSN} is not reachable ({str(exc).strip()})")
+    with admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+        try:
+            yield _in_schema(POSTGRES_DSN, schema)
+        finally:
+            admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 @attrs.define
@@ -111,16 +138,23 @@ class Bench:
             return uow.installments.get(ident)
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "memory"])
 def bench(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Bench]:
-    """A bench on SQLite (when SQLite keeps batches) and on a MemoryStore through the injected opener."""
+    """A bench on SQLite and PostgreSQL (when they keep batches), and on a MemoryStore through the opener."""
     clock = FixedClock(TODAY)
-    if request.param == "sqlite":
-        if not sqlite_keeps_batches(tmp_path):
-            pytest.skip("SQLite storage of return batches is not on this branch yet (a MemoryStore bench runs)")
-        store: Store = SqliteStore(tmp_path / STORE_FILE)
-        store.migrate()
-        yield Bench(tmp_path, Wiring(clock=clock), store, "sqlite")
+    if request.param in ("sqlite", "postgres"):
+        if request.param == "sqlite":
+            store: Store = SqliteStore(tmp_path / STORE_FILE)
+            env = {}
+        else:
+            dsn = request.getfixturevalue("postgres_dsn")
+            store, env = PostgresStore(dsn), {"CARTEIRA_STORE": dsn}
+        if not keeps_batches(store):
+            pytest.skip(f"{request.param} storage of return batches is not on this branch yet (the MemoryStore runs)")
+        bench = Bench(tmp_path, Wiring(clock=clock), store, request.param)
+        bench.env.update(env)
+        yield bench
+        store.close()
         return
     stores = MemoryStores()
     yield Bench(tmp_path, Wiring(open_store=stores, clock=clock), stores(STORE_FILE), "memory")
