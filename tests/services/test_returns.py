@@ -314,3 +314,17 @@ def test_with_anticipations_generated_as_approved_each_installment_gets_a_note(p
         (note,) = uow.observations.of_installment("i1")
         assert uow.anticipations.with_status(AnticipationStatus.IN_STUDY) == []
     assert "A1" in note.text
+
+
+def test_the_payers_cpf_tells_two_customers_with_the_same_amount_and_due_date_apart(portfolio: Portfolio) -> None:
+    with portfolio.store.unit_of_work() as uow:
+        uow.customers.put(attrs.evolve(uow.customers.get("c2"), tax_id="33806987840"))
+        uow.commit()
+    put(portfolio, installment("mine", None, customer="c2"), installment("theirs", None, customer="c1"))
+    movement = attrs.evolve(paid("555", "100.00"), payer_tax_id="33806987840")
+    data = write_return_file("febraban-240", [movement], generated_on=TODAY, agreement="1", file_sequence=3)
+    batch = portfolio.returns.import_file(data, description="March", process_date=TODAY)
+    assert portfolio.returns.auto_link(batch.id).linked == 1
+    (row,) = portfolio.returns.review(batch.id)
+    assert row.record.links == ("mine",)
+    assert row.record.note == "by the payer and value 100.00"

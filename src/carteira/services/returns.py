@@ -312,7 +312,7 @@ def _batch_record(batch_id: str, record: ReturnRecord) -> BatchRecord:
         credit_date=record.credit_date,
         anticipation_id=record.anticipation_id,
         anticipation_rate=record.anticipation_rate,
-        payer_tax_id=getattr(record, "payer_tax_id", None),  # until the reader gives it
+        payer_tax_id=record.payer_tax_id,
     )
 
 
