@@ -120,7 +120,8 @@ def _bulk_work(store: Store) -> None:
         loaded = uow.installments.get_many(ids)
         assert [loaded[key].version for key in ids] == [s.version for s in stored]
         assert len(uow.installments.open_of_customer("c1")) == len([i for i in installments if i.customer_id == "c1"])
-        assert len(uow.installments.by_bank_title_numbers(f"{n:08}" for n in range(100))) == 100
+        # Numbers compare normalized: "00000000" (i0's) is only padding and names nothing.
+        assert len(uow.installments.by_bank_title_numbers(f"{n:08}" for n in range(100))) == 99
         assert len(uow.installments.by_document_numbers(f"D{n}" for n in range(100))) == 100
         assert uow.installments.open_by_due_and_amount([(DUE, Money.from_cents(10_000))])[0].id == "i0"
         # The update path of put_many (rows under the version rule, and the records it returns).

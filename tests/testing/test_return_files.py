@@ -76,3 +76,11 @@ def test_a_negative_amount_is_refused_naming_the_field() -> None:
 def test_an_unknown_layout_is_refused() -> None:
     with pytest.raises(InvalidInput, match="no built-in layout"):
         write_return_file("nope-240", [], generated_on=date(2026, 3, 1))
+
+
+@pytest.mark.parametrize(("layout_id", "tax_id"), [("sicoob-240", "03997783000118"), ("febraban-240", "33806987840")])
+def test_the_payers_cpf_or_cnpj_is_written_with_its_kind(layout_id: str, tax_id: str) -> None:
+    movement = TitleMovement(bank_title_number="1", paid=Money("5.00"), payer_tax_id=tax_id)
+    data = write_return_file(layout_id, [movement], generated_on=date(2026, 3, 1), bank_code="756")
+    (record,) = parse_return(data, layout=LAYOUTS[layout_id]).records
+    assert record.payer_tax_id == tax_id

@@ -58,6 +58,9 @@ class InstallmentState:
 class Installment:
     """One amount owed on one due date; a new one is open for its whole ``amount``.
 
+    ``bank_title_number`` and ``document_number`` are what a return file names it by;
+    ``bank_contract`` links it to a bank agreement (its revenue is BANK, D11); ``bank_transmission``
+    names the remessa that sent it to a bank, a link a return batch removes when it settles it (B7).
     The state fields (keyword-only: ``principal_open``, ``fine_open``, ``interest_open``,
     ``fine_charged``, ``interest_from``, ``status``, ``latest_settlement_id``, ``settlements_made``)
     move only through
@@ -85,6 +88,9 @@ class Installment:
     )
     bank_contract: str | None = attrs.field(
         default=None, kw_only=True, validator=text_field("bank_contract", optional=True)
+    )
+    bank_transmission: str | None = attrs.field(
+        default=None, kw_only=True, validator=text_field("bank_transmission", optional=True)
     )
     principal_open: Money = attrs.field(
         default=attrs.Factory(lambda self: self.amount, takes_self=True),

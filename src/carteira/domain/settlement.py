@@ -147,7 +147,8 @@ class Settlement:
     extra_charge + credit_letter_amount``. ``fine_accrued`` and ``interest_accrued`` are the
     charges that accrued up to ``paid_on``; ``before`` is the installment's state before it, which
     reversal restores. ``source_letter_id`` names the credit letter it was paid with, if any;
-    ``credit_letter_id`` the letter it created.
+    ``credit_letter_id`` the letter it created. ``batch_id`` and ``batch_line`` name the return
+    batch and the record of it that settled it, when a batch did (B7, B9).
     """
 
     id: str
@@ -174,6 +175,8 @@ class Settlement:
     credit_letter_id: str | None = None
     source_letter_id: str | None = None
     reversed_on: date | None = None
+    batch_id: str | None = None
+    batch_line: int | None = None
     version: int = attrs.field(default=0, kw_only=True)
 
     @property
@@ -538,6 +541,8 @@ def _settlement(
             "credit_letter_id": None if letter is None else letter.id,
             "source_letter_id": source_letter_id,
             "reversed_on": None,
+            "batch_id": None,
+            "batch_line": None,
             "version": 0,
         },
     )

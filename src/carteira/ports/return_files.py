@@ -53,6 +53,9 @@ class ReturnRecord(NamedTuple):
     read from. ``bank_title_number_raw`` is the exact slice of the file (blanks included);
     ``bank_title_number`` is the bank's title number as printed on the boleto, without filler, carteira
     or modality prefixes, blanks or leading zeros (``None`` when blank), which is what linking compares.
+    ``payer_tax_id`` is the payer's CPF (11 digits) or CNPJ (14 digits), digits only, where the layout
+    reads it; ``None`` when the bank leaves it blank or zero, or gives a number whose check digits are
+    wrong (a number that is not a CPF or CNPJ must never link a payment to a customer).
     Amounts and dates the layout does not give, or that the bank left blank, are ``None``; an all-zero
     date is ``None`` too. ``anticipation_rate`` is a monthly rate as a fraction (``Decimal("0.015")``).
     ``extra`` holds the layout's other fields by name (reason codes, payment channel...).
@@ -71,6 +74,7 @@ class ReturnRecord(NamedTuple):
     bank_title_number_raw: str
     bank_title_number: str | None
     document_number: str | None
+    payer_tax_id: str | None
     due_date: date | None
     face_value: Money | None
     paid: Money | None

@@ -44,6 +44,7 @@ from carteira.domain import (
     PortfolioSettings,
     Settlement,
 )
+from carteira.domain.return_batch import BatchRecord, ReturnBatch
 
 __all__ = [
     "AnticipationRepository",
@@ -52,6 +53,7 @@ __all__ = [
     "CustomerRepository",
     "InstallmentRepository",
     "ObservationRepository",
+    "ReturnBatchRepository",
     "SettingsRepository",
     "SettlementRepository",
     "Store",
@@ -68,6 +70,10 @@ class CustomerRepository(Protocol):
 
     def get_many(self, customer_ids: Iterable[str]) -> dict[str, Customer]:
         """The customers among ``customer_ids``, by id; ids that do not exist are left out."""
+        ...
+
+    def by_tax_ids(self, tax_ids: Iterable[str]) -> list[Customer]:
+        """The customers whose CPF/CNPJ (digits only, as stored) is among ``tax_ids``, in one batched read."""
         ...
 
     def put(self, customer: Customer) -> Customer:
@@ -119,11 +125,22 @@ class InstallmentRepository(Protocol):
         ...
 
     def by_bank_title_numbers(self, numbers: Iterable[str]) -> list[Installment]:
-        """The installments whose bank title number (nosso número) is among ``numbers``, whatever their status."""
+        """The installments whose bank title number (nosso número) is among ``numbers``, whatever their status.
+
+        Both sides are compared normalized (:func:`~carteira.domain.normalize_title_number`: no blanks,
+        no leading zeros), so ``"000123"`` as an ERP stored it finds ``"123"`` as a file prints it.
+        """
         ...
 
     def by_document_numbers(self, numbers: Iterable[str]) -> list[Installment]:
-        """The installments whose document number (seu número) is among ``numbers``, whatever their status."""
+        """The installments whose document number (seu número) is among ``numbers``, whatever their status.
+
+        Compared normalized as bank title numbers are.
+        """
+        ...
+
+    def open_of_customers(self, customer_ids: Iterable[str]) -> list[Installment]:
+        """The installments of any of ``customer_ids`` that are not settled, in one batched read."""
         ...
 
     def open_by_due_and_amount(self, keys: Iterable[tuple[date, Money]]) -> list[Installment]:
@@ -195,6 +212,56 @@ class ObservationRepository(Protocol):
         ...
 
 
+class ReturnBatchRepository(Protocol):
+    """Return batches (B2-B10) and their records; a batch and its records are one aggregate.
+
+    Records are versioned one by one (the version rule above), so two workers confirming different
+    records, or different batches, never conflict; the batch row's version guards its status.
+    """
+
+    def add(self, batch: ReturnBatch, records: Sequence[BatchRecord]) -> ReturnBatch:
+        """Store a new batch (version 0) with its records; returns the batch as stored.
+
+        Raises:
+            DuplicateImport: a batch with the same ``digest``, or the same ``file_key`` (bank,
+                agreement and file sequence), exists; it names the earlier batch. The store enforces
+                it with unique keys, so two units adding the same file at once leave one batch.
+        """
+        ...
+
+    def get(self, batch_id: str) -> ReturnBatch:
+        """The batch ``batch_id``; raises :class:`~carteira.errors.NotFound` when there is none."""
+        ...
+
+    def all(self) -> list[ReturnBatch]:
+        """Every batch, newest process date first (then by id)."""
+        ...
+
+    def put(self, batch: ReturnBatch) -> ReturnBatch:
+        """Update ``batch`` (its status, warnings); returns it as stored, version bumped; raises ``Conflict``."""
+        ...
+
+    def delete(self, batch_id: str) -> None:
+        """Remove the batch and its records (B10); raises ``NotFound`` when there is none."""
+        ...
+
+    def records(self, batch_id: str, lines: Iterable[int] | None = None) -> list[BatchRecord]:
+        """The batch's records in line order, or only those on ``lines``; unknown lines are left out."""
+        ...
+
+    def put_records(self, records: Sequence[BatchRecord]) -> list[BatchRecord]:
+        """Update records (links, settlements, notes) in bulk; returns them as stored; raises ``Conflict``."""
+        ...
+
+    def record_of_settlement(self, settlement_id: str) -> BatchRecord | None:
+        """The record whose ``settlement_ids`` holds ``settlement_id`` (what B9's warning needs), if any."""
+        ...
+
+    def records_linked_to(self, installment_ids: Iterable[str]) -> list[BatchRecord]:
+        """Records of any batch whose links name one of ``installment_ids`` and are not settled yet."""
+        ...
+
+
 class SettingsRepository(Protocol):
     """The portfolio's parameters: one record per store."""
 
@@ -252,6 +319,11 @@ class UnitOfWork(Protocol):
     @property
     def settings(self) -> SettingsRepository:
         """The portfolio's settings."""
+        ...
+
+    @property
+    def return_batches(self) -> ReturnBatchRepository:
+        """The return batches and their records."""
         ...
 
     def __enter__(self) -> Self:

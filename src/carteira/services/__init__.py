@@ -1,4 +1,4 @@
-"""Use cases that wire the domain to the ports, one at a time (later issues)."""
+"""Use cases that wire the domain to the ports, one module each; ``carteira.Portfolio`` wires them together."""
 
-# The use-case modules, listed here as later issues add them.
-__all__: list[str] = []
+# The use-case modules: return batches (``returns``) and the two steps it is built from.
+__all__ = ["confirmation", "reactivation", "returns"]

@@ -50,6 +50,7 @@ class TitleMovement:
     net_credited: Money | None = None
     anticipation_id: str | None = None
     anticipation_rate: Decimal | None = None
+    payer_tax_id: str | None = None
     extra: tuple[tuple[str, object], ...] = ()
 
     def values(self, layout: Layout) -> dict[str, object]:
@@ -59,7 +60,7 @@ class TitleMovement:
             for name in (
                 "movement_code", "bank_title_number", "document_number", "due_date", "face_value", "paid",
                 "occurrence_date", "credit_date", "tariff", "interest_and_fine", "discount", "abatement",
-                "other_credits", "anticipation_id", "anticipation_rate",
+                "other_credits", "anticipation_id", "anticipation_rate", "payer_tax_id",
             )
         }  # fmt: skip
         net = self.net_credited
@@ -118,8 +119,24 @@ def _place(line: list[str], start: int, text: str, name: str) -> None:
 def _record(layout: Layout, values: dict[str, object], record: str, line: list[str]) -> str:
     for item in layout.fields:
         if item.record == record and item.name in values:
-            _place(line, item.start, _encode(item, values[item.name]), item.name)
+            if item.type is FieldType.TAX_ID:
+                _place_tax_id(line, item, values[item.name])
+            else:
+                _place(line, item.start, _encode(item, values[item.name]), item.name)
     return "".join(line)
+
+
+def _place_tax_id(line: list[str], item: Field, value: object) -> None:
+    """A CPF (11 digits) or CNPJ (14), zero-filled to the field, with its kind where the layout reads one."""
+    if value is None:
+        return
+    digits = str(value)
+    if not digits.isdecimal() or len(digits) not in (11, 14) or len(digits) > item.length:
+        raise InvalidInput("must be the 11 digits of a CPF or the 14 of a CNPJ", field=item.name, raw=digits)
+    _place(line, item.start, digits.zfill(item.length), item.name)
+    if item.kind is not None:
+        code = item.kind.cpf[0] if len(digits) == 11 else item.kind.cnpj[0]
+        _place(line, item.kind.start, code.rjust(item.kind.length, "0"), f"{item.name}.kind")
 
 
 def _header(layout: Layout, bank: str, agreement: str, sequence: int, generated_on: date) -> list[str]:

@@ -7,8 +7,10 @@ imported, through the ``hypothesis`` entry point (:mod:`carteira.testing.registr
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
@@ -23,8 +25,10 @@ from carteira.domain import (
     SettlementPolicy,
     Tolerance,
 )
+from carteira.domain.return_batch import BatchRecord, BatchStatus, LinkOrigin, ReturnBatch
 
 __all__ = [
+    "batch_records",
     "charge_terms",
     "dates",
     "installments",
@@ -32,8 +36,11 @@ __all__ = [
     "payments",
     "policies",
     "rates",
+    "return_batches",
     "tolerances",
 ]
+
+X = TypeVar("X")
 
 _MONEY_MAX = Money("1000000.00")
 _DATE_MIN = date(2020, 1, 1)
@@ -151,3 +158,87 @@ def policies(*, closing_date: st.SearchStrategy[date | None] | None = None) -> s
         settle_beyond_tolerance=st.booleans(),
         closing_date=closing_date if closing_date is not None else st.none(),
     )
+
+
+# What a return file's text fields hold: printable text, no control characters (PostgreSQL's TEXT
+# refuses NUL), a little of it accented, as Brazilian banks' files are.
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), max_size=12)
+_DIGITS = st.text("0123456789", min_size=1, max_size=14)
+# Movement categories as the return-file port names them (storage keeps them as text).
+_CATEGORIES = ("settled", "entry_confirmed", "rejected", "written_off", "reversed", "other")
+
+
+def _optional(strategy: st.SearchStrategy[X]) -> st.SearchStrategy[X | None]:
+    return st.none() | strategy
+
+
+@st.composite
+def _batch_record(draw: st.DrawFn, batch_id: str, line: int) -> BatchRecord:
+    category = draw(st.sampled_from(_CATEGORIES))
+    links = tuple(draw(st.lists(st.sampled_from([f"inst-{n}" for n in range(1, 9)]), max_size=3, unique=True)))
+    settled = draw(st.integers(0, len(links)))
+    amount = _optional(money(max_value=Money("100000.00")))
+    return BatchRecord(
+        batch_id=batch_id,
+        line=line,
+        movement_code=draw(st.text("0123456789", min_size=2, max_size=2)),
+        category=category,
+        is_settlement=category == "settled",
+        is_rejection=category == "rejected",
+        bank_title_number=draw(_optional(_DIGITS)),
+        document_number=draw(_optional(_TEXT)),
+        due_date=draw(_optional(dates())),
+        occurrence_date=draw(_optional(dates())),
+        credit_date=draw(_optional(dates())),
+        anticipation_id=draw(_optional(_TEXT)),
+        anticipation_rate=draw(_optional(rates(places=6))),
+        payer_tax_id=draw(_optional(_DIGITS)),
+        links=links,
+        origin=draw(st.sampled_from(LinkOrigin)) if links else None,
+        # Settlement ids are unique in a store: one settlement settles one record.
+        settlement_ids=tuple(f"stl-{batch_id}-{line}-{k}" for k in range(settled)),
+        confirmed_once=settled > 0 or draw(st.booleans()),
+        note=draw(_TEXT),
+        face_value=draw(amount),
+        paid=draw(amount),
+        discount=draw(amount),
+        abatement=draw(amount),
+        interest_and_fine=draw(amount),
+        tariff=draw(amount),
+        other_credits=draw(amount),
+    )
+
+
+def batch_records(batch_id: str = "batch-1", *, max_size: int = 12) -> st.SearchStrategy[list[BatchRecord]]:
+    """Up to ``max_size`` records of batch ``batch_id`` on distinct lines, in line order, some linked or settled.
+
+    Every field varies (each money field may be ``None``); settlement ids name their batch and line,
+    so records of different batches never share one.
+    """
+    return st.lists(st.integers(1, 100_000), max_size=max_size, unique=True).flatmap(
+        lambda lines: st.tuples(*(_batch_record(batch_id, line) for line in sorted(lines))).map(list)
+    )
+
+
+@st.composite
+def _return_batch(draw: st.DrawFn, batch_id: str) -> ReturnBatch:
+    agreement = draw(_optional(_DIGITS))
+    return ReturnBatch(
+        id=batch_id,
+        description=draw(_TEXT.filter(str.strip)),
+        process_date=draw(dates()),
+        source=draw(_TEXT),
+        digest=hashlib.sha256(draw(st.binary(min_size=1, max_size=16))).hexdigest(),
+        layout_id=draw(st.sampled_from(("cnab240", "cnab400", "cnab240-bb"))),
+        bank_code=draw(st.text("0123456789", min_size=3, max_size=3)),
+        agreement=agreement,
+        file_sequence=draw(_optional(st.integers(1, 9_999_999))),
+        record_count=draw(st.integers(0, 100_000)),
+        status=draw(st.sampled_from(BatchStatus)),
+        warnings=tuple(draw(st.lists(_TEXT, max_size=3))),
+    )
+
+
+def return_batches(batch_id: str = "batch-1") -> st.SearchStrategy[ReturnBatch]:
+    """A new ``ReturnBatch`` ``batch_id`` (version 0) with any header: agreement and file sequence may be missing."""
+    return _return_batch(batch_id)

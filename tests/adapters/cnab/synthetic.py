@@ -18,9 +18,12 @@ def put(buffer: list[str], start: int, text: str) -> None:
 
 
 def encode(item: Field, value: object) -> str:
-    """``value`` as the field's characters: digits for money (cents), integers and dates; text left-aligned."""
+    """``value`` as the field's characters: digits for money (cents), integers, dates and tax ids; text left-aligned."""
     if value is None:
         return " " * item.length
+    if item.type is FieldType.TAX_ID:
+        assert isinstance(value, str)
+        return value.zfill(item.length)
     if item.type is FieldType.MONEY:
         assert isinstance(value, int)
         return str(value).zfill(item.length)
@@ -63,7 +66,11 @@ def _record(layout: Layout, values: Mapping[str, object], record: str, prefix: s
     put(buffer, 1, prefix)
     for item in layout.fields:
         if item.record == record and item.name in values:
-            put(buffer, item.start, encode(item, values[item.name]))
+            value = values[item.name]
+            put(buffer, item.start, encode(item, value))
+            if item.kind is not None and isinstance(value, str):
+                # A CPF is 11 digits, a CNPJ 14: the kind says which, as the bank writes it.
+                put(buffer, item.kind.start, (item.kind.cpf if len(value) == 11 else item.kind.cnpj)[0])
     return "".join(buffer)
 
 

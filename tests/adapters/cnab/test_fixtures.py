@@ -12,6 +12,7 @@ import pytest
 from carteira.adapters.cnab import LAYOUTS, MovementCategory, ReturnFile, ReturnRecord, iter_records, parse_return
 from carteira.domain.money import Money
 from carteira.errors import InvalidInput
+from carteira.testing.efi_emulator import documents
 from tests.adapters.cnab.manifest import FILES, REJECTED_REMESSA, ROWS_240, ROWS_400, TWINS
 from tests.support import CNAB_FIXTURES, unavailable
 
@@ -268,3 +269,51 @@ def test_a_real_cnab_240_file_of_a_bank_without_a_layout_is_read_as_febraban_and
     assert len(result.records) == 35
     # The detected layout of the file as it came from the bank is its own, and says nothing of a fallback.
     assert not any("febraban" in warning for warning in parse_return(original).warnings)
+
+
+# The payer's CPF/CNPJ, read from the bytes (MANIFEST.md does not list it): Santander T 128 kind + 129-143,
+# Sicoob and Ailos T 133 kind + 134-148. Every record of these files is listed.
+PAYER_TAX_IDS: dict[str, dict[int, str | None]] = {
+    # Kind 1 with a valid CPF, kind 2 with a valid CNPJ; line 13 (a 17) has kind 0 and zeros.
+    "santander-240-br-boleto.ret": {
+        3: "33806987840",
+        5: "13021784000186",
+        7: "13021784000186",
+        9: "33806987840",
+        11: "33806987840",
+        13: None,
+    },
+    # Kind 2 with 09073504630, neither a valid CNPJ nor a valid CPF: anonymised upstream (payer FULANO SANTOS).
+    "santander-240-brcobranca.ret": {3: None, 5: None},
+    "santander-240-python-cnab.ret": {3: None},  # kind 0, zeros
+    "sicoob-240-brcobranca-cnab240sicoob.ret": {3: "03997783000118", 5: "03997783000118", 7: "03997783000118"},
+    # Kind 2 with 111..., 222..., 333...: placeholders of the upstream authors, not CNPJs.
+    "ailos-240-br-boleto-cecred.ret": {3: None, 5: None, 7: None},
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAYER_TAX_IDS))
+def test_payer_tax_ids_where_the_file_gives_them(name: str) -> None:
+    assert {r.line: r.payer_tax_id for r in parsed(name).records} == PAYER_TAX_IDS[name]
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_every_payer_tax_id_is_a_real_cpf_or_cnpj(name: str) -> None:
+    # Checked with the emulator's own check-digit code, which shares nothing with the reader's.
+    for record in parsed(name).records:
+        tax_id = record.payer_tax_id
+        if tax_id is None:
+            continue
+        assert tax_id.isdigit()
+        assert tax_id.isascii()
+        assert documents.cpf_is_valid(tax_id) if len(tax_id) == 11 else documents.cnpj_is_valid(tax_id)
+    reads_it = parsed(name).layout_id in {"ailos-240", "febraban-240", "santander-240", "sicoob-240"}
+    assert reads_it or all(r.payer_tax_id is None for r in parsed(name).records)
+
+
+def test_zero_filled_payers_read_with_the_febraban_positions_are_none() -> None:
+    # Banco do Brasil and Caixa zero-fill T 133-148 (kind 0): read with the generic layout, that is no payer.
+    for name in ("bb-240-ya-iedcbr3615.ret", "caixa-240-laravel-caixa.ret", "itau-240-python-cnab.ret"):
+        records = parse_return(fixture_path(name).read_bytes(), LAYOUTS["febraban-240"]).records
+        assert records
+        assert all(r.payer_tax_id is None for r in records), name

@@ -13,10 +13,17 @@ from hypothesis import strategies as st
 from carteira.adapters.cnab import LAYOUTS, iter_records, parse_return
 from carteira.errors import InvalidInput
 from tests.adapters.cnab.manifest import FILES
-from tests.adapters.cnab.synthetic import bb240_file, itau_file, to_bytes
+from tests.adapters.cnab.synthetic import bb240_file, cnab240, itau_file, title, to_bytes
 from tests.support import CNAB_FIXTURES, unavailable
 
-SEEDS = (to_bytes(itau_file(3)), to_bytes(bb240_file(3)), to_bytes(bb240_file(2), "\r\n"))
+# A Sicoob 240 file with a payer CPF and CNPJ exercises the tax_id converter (kind, number, check digits).
+PAYERS = [title(1) | {"payer_tax_id": "33806987840"}, title(2) | {"payer_tax_id": "03997783000118"}]
+SEEDS = (
+    to_bytes(itau_file(3)),
+    to_bytes(bb240_file(3)),
+    to_bytes(bb240_file(2), "\r\n"),
+    to_bytes(cnab240(LAYOUTS["sicoob-240"], PAYERS, bank="756")),
+)
 # Bytes that matter to a CNAB reader: digits, blanks, line ends, the record-type and segment letters.
 INTERESTING = st.sampled_from(list(b"0123456789 \r\n\x1aTUWY79RETORNO\xc7\xef\xbb\xbf"))
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from carteira.adapters.cnab import LAYOUTS, FieldType, Layout, MovementCategory, parse_return
+from carteira.adapters.cnab import LAYOUTS, FieldType, Layout, MovementCategory, TaxIdKind, parse_return
 from carteira.domain.money import Money
 from carteira.errors import InvalidInput
 from tests.adapters.cnab.synthetic import ITAU_400, cnab400, put, title, to_bytes
@@ -132,6 +132,11 @@ def _delete(path: str) -> Any:
     return change
 
 
+def _tax_id(*, length: int = 15, kind: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A payer_tax_id field at FEBRABAN T 134 with ``kind`` (T 133, 1 CPF, 2 CNPJ by default)."""
+    return {"start": 134, "length": length, "type": "tax_id", "record": "T", "kind": kind or {"start": 133}}
+
+
 @pytest.mark.parametrize(
     ("change", "field", "reason"),
     [
@@ -178,12 +183,48 @@ def _delete(path: str) -> Any:
             "fields.paid.negative_when.position",
             "from 1 to 240",
         ),
+        (
+            _set("fields.payer_tax_id", {"start": 134, "length": 15, "type": "text", "record": "T"}),
+            "fields.payer_tax_id.type",
+            "payer_tax_id must be a tax_id field",
+        ),
+        (
+            _set("fields.payer_tax_id", {"start": 134, "length": 15, "type": "tax_id", "record": "T"}),
+            "fields.payer_tax_id.length",
+            "without a kind is a CPF (11 digits) or a CNPJ (14)",
+        ),
+        (
+            _set("fields.document_number.kind", {"start": 133}),
+            "fields.document_number.kind",
+            "only tax_id fields have a kind",
+        ),
+        (_set("fields.payer_tax_id", _tax_id(kind={"start": 140})), "fields.payer_tax_id.kind", "overlaps"),
+        (_set("fields.payer_tax_id", _tax_id(kind={"start": 240, "length": 2})), "payer_tax_id.kind", "1 to 240"),
+        (_set("fields.payer_tax_id", _tax_id(kind={"start": 133, "cpf": ["01"]})), "kind.cpf", "1 character"),
+        (_set("fields.payer_tax_id", _tax_id(kind={"start": 133, "cnpj": ["1"]})), "kind.cnpj", "also means CPF"),
+        (_set("fields.payer_tax_id", _tax_id(kind={"start": 133, "cpf": [], "cnpj": []})), "kind", "must list"),
+        (_set("fields.payer_tax_id", _tax_id(kind={"start": 133, "colour": 1})), "kind.colour", "not a known key"),
+        (_set("fields.payer_tax_id", _tax_id(length=12)), "fields.payer_tax_id.length", "at least 14"),
+        (
+            _set("fields.payer_tax_id", _tax_id(length=10, kind={"start": 133, "cnpj": []})),
+            "fields.payer_tax_id.length",
+            "at least 11 to hold a CPF",
+        ),
+        (_set("fields.payer_tax_id", _tax_id(kind={"start": "133"})), "payer_tax_id.kind.start", "integer"),
     ],
 )
 def test_a_wrong_key_is_named(change: Any, field: str, reason: str) -> None:
     error = broken(change)
     assert error.field.endswith(field)
     assert reason in error.reason
+
+
+def test_a_cpf_only_kind_needs_room_for_a_cpf_only() -> None:
+    data = copy.deepcopy(LAYOUTS["bb-240"].to_dict())
+    data["fields"]["payer_tax_id"] = _tax_id(length=12, kind={"start": 133, "cnpj": []})
+    item = Layout.from_dict(data).field("payer_tax_id")
+    assert item is not None
+    assert item.kind == TaxIdKind(133, 1, ("1",), ())
 
 
 def test_cnab_400_fields_have_no_segment() -> None:

@@ -8,6 +8,9 @@ Usage: ``child.py <mode> <sqlite path | postgres schema>`` with mode one of:
   wait to be killed without committing;
 - ``settle``: read installment ``i1``, print ``READ``, wait for a line on stdin, settle it in full
   and print ``OK`` or ``CONFLICT``.
+- ``import <batch id>``: print ``READY``, wait for a line on stdin, add the file :func:`import_batch`
+  describes as batch ``<batch id>`` with ``IMPORT_RECORDS`` records, hold the unit open a moment, commit
+  and print ``OK``, or ``DUPLICATE <earlier batch id>``.
 """
 
 from __future__ import annotations
@@ -19,13 +22,49 @@ from decimal import Decimal
 
 from carteira.adapters.storage import PostgresStore, SqliteStore
 from carteira.domain import ChargeTerms, EveryDayCalendar, Installment, Money, Payment, SettlementPolicy, settle
-from carteira.errors import Conflict
+from carteira.domain.return_batch import BatchRecord, ReturnBatch
+from carteira.errors import Conflict, DuplicateImport
 from carteira.ports.storage import Store
 from tests.support import POSTGRES_DSN
 
 UNIT_ROWS = 2_000
 MID_UNIT_ROWS = 30_000
 TERMS = ChargeTerms(Decimal("0.02"), Decimal("0.01"))
+IMPORT_RECORDS = 500
+FILE_DIGEST = "5" * 64
+
+
+def import_batch(batch_id: str) -> ReturnBatch:
+    """The one return file both importing processes read: same digest, same bank, agreement and sequence."""
+    return ReturnBatch(batch_id, "race", date(2025, 3, 3), "RET.txt", FILE_DIGEST, "cnab240", "001", "4567", 12,
+                       IMPORT_RECORDS)  # fmt: skip
+
+
+def import_records(batch_id: str) -> list[BatchRecord]:
+    """The file's records as batch ``batch_id`` holds them."""
+    return [
+        BatchRecord(
+            batch_id,
+            line,
+            "06",
+            "settled",
+            True,
+            False,
+            f"{line:012}",
+            None,
+            date(2025, 3, 1),
+            Money("10.00"),
+            Money("10.00"),
+            None,
+            None,
+            None,
+            None,
+            None,
+            date(2025, 3, 3),
+            None,
+        )
+        for line in range(1, IMPORT_RECORDS + 1)
+    ]
 
 
 def unit_rows(unit: int, count: int) -> list[Installment]:
@@ -57,10 +96,27 @@ def open_store(where: str) -> Store:
     return PostgresStore(POSTGRES_DSN, schema=where, max_size=2)
 
 
-def main(mode: str, where: str) -> None:
+def import_file(store: Store, batch_id: str) -> None:
+    """Add the shared file as ``batch_id`` when the parent says go; say how it went."""
+    say("READY")
+    sys.stdin.readline()
+    try:
+        with store.unit_of_work() as uow:
+            uow.return_batches.add(import_batch(batch_id), import_records(batch_id))
+            time.sleep(0.2)  # hold the batch uncommitted, so that the other process's add meets it
+            uow.commit()
+    except DuplicateImport as exc:
+        say(f"DUPLICATE {exc.earlier_batch_id}")
+        return
+    say("OK")
+
+
+def main(mode: str, where: str, *extra: str) -> None:
     """Run ``mode`` against the store at ``where``."""
     store = open_store(where)
-    if mode == "commit-loop":
+    if mode == "import":
+        import_file(store, extra[0])
+    elif mode == "commit-loop":
         unit = 0
         while True:
             with store.unit_of_work() as uow:
@@ -99,4 +155,4 @@ def main(mode: str, where: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], *sys.argv[3:])

@@ -7,7 +7,16 @@ reads one in bounded memory; :class:`Layout` describes a layout (``from_dict``, 
 """
 
 from carteira.adapters.cnab.builtin import LAYOUTS
-from carteira.adapters.cnab.layout import DateFormat, DerivedField, Field, FieldType, Layout, SignFlag, Slice
+from carteira.adapters.cnab.layout import (
+    DateFormat,
+    DerivedField,
+    Field,
+    FieldType,
+    Layout,
+    SignFlag,
+    Slice,
+    TaxIdKind,
+)
 from carteira.adapters.cnab.reader import CnabParser, RecordStream, iter_records, parse_return
 from carteira.ports.return_files import MovementCategory, ReturnFile, ReturnRecord
 
@@ -25,6 +34,7 @@ __all__ = [
     "ReturnRecord",
     "SignFlag",
     "Slice",
+    "TaxIdKind",
     "iter_records",
     "parse_return",
 ]

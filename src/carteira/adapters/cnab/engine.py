@@ -17,12 +17,13 @@ from typing import Any, Final
 
 import attrs
 
-from carteira.adapters.cnab.layout import DateFormat, Field, FieldType, Layout
+from carteira.adapters.cnab.layout import DateFormat, Field, FieldType, Layout, TaxIdKind
+from carteira.adapters.cnab.tax_ids import CNPJ_LENGTH, CPF_LENGTH, cnpj_is_valid, cpf_is_valid
 from carteira.domain.money import Money
 from carteira.domain.title_numbers import normalize_title_number
 from carteira.ports.return_files import FieldValue, MovementCategory, ReturnRecord
 
-__all__ = ["BadField", "CompiledLayout", "compile_layout"]
+__all__ = ["BadField", "CompiledLayout", "compile_layout", "convert_field", "field_raw"]
 
 CACHE_ENTRIES_MAX: Final = 4096
 """Per cache: enough for the zeros, dates and tariffs that repeat, small enough to stay bounded; a full
@@ -76,6 +77,39 @@ def _date_converter(fmt: DateFormat) -> Callable[[str, str], date | None]:
         if raw.isspace() or not raw:
             return None
         raise BadField(name, raw, f"is not a date ({fmt.value}, digits only)")
+
+    return convert
+
+
+def _tax_id_converter(kind: TaxIdKind | None, length: int) -> Callable[[str, str], str | None]:
+    """Reads ``raw`` = the kind's characters, then the ``length`` digits of the number (just the number
+    when ``kind`` is ``None``, the field then being exactly a CPF's or a CNPJ's length).
+
+    The kind picks the width (11 CPF, 14 CNPJ) and the number's rightmost digits of that width are the
+    CPF or CNPJ. Any other kind, a blank number, digits left of the width that are not zeros, or wrong
+    check digits (all zeros included) give ``None``: only a real CPF or CNPJ may link a payer.
+    """
+    split = 0 if kind is None else kind.length
+    cpf = (-CPF_LENGTH, "0" * (length - CPF_LENGTH), cpf_is_valid)
+    cnpj = (-CNPJ_LENGTH, "0" * (length - CNPJ_LENGTH), cnpj_is_valid)
+    if kind is None:
+        fixed = cpf if length == CPF_LENGTH else cnpj
+        checks = {"": fixed}
+    else:
+        checks = {**dict.fromkeys(kind.cpf, cpf), **dict.fromkeys(kind.cnpj, cnpj)}
+
+    def convert(raw: str, name: str) -> str | None:
+        check = checks.get(raw[:split])
+        if check is None:  # the bank says the slot holds no CPF or CNPJ: whatever is there does not matter
+            return None
+        number = raw[split:]
+        if number.isdecimal():
+            cut, zeros, valid = check
+            digits = number[cut:]
+            return digits if valid(digits) and number.startswith(zeros) else None
+        if number.isspace() or not number:
+            return None
+        raise BadField(name, number, "is not a number (a CPF or CNPJ, digits only)")
 
     return convert
 
@@ -217,6 +251,7 @@ _RECORD_ORDER: Final = (
     "bank_title_number_raw",
     "bank_title_number",
     "document_number",
+    "payer_tax_id",
     "due_date",
     "face_value",
     "paid",
@@ -259,7 +294,7 @@ class CompiledLayout:
         if bad.field:
             return bad
         for item in self.layout.fields:
-            raw = lines[item.record][item.start - 1 : item.end]
+            raw = field_raw(item, lines[item.record])
             try:
                 convert_field(item, raw)
             except BadField as found:
@@ -296,7 +331,12 @@ def compile_layout(layout: Layout) -> CompiledLayout:
         field_record[item.name] = item.record
         if item.type is not FieldType.TEXT:
             min_length[item.record] = max(min_length.get(item.record, 0), item.end)
-        body.extend(_field_code(item, var, cut, names, index))
+        if item.type is FieldType.TAX_ID:
+            if item.kind is not None:
+                min_length[item.record] = max(min_length[item.record], item.kind.end)
+            body.extend(_tax_id_code(item, var, line, names, index))
+        else:
+            body.extend(_field_code(item, var, cut, names, index))
         if item.negative_when is not None:
             flag = item.negative_when
             min_length[item.record] = max(min_length.get(item.record, 0), flag.position)
@@ -355,6 +395,24 @@ def compile_layout(layout: Layout) -> CompiledLayout:
     return CompiledLayout(layout, build, MappingProxyType(min_length), MappingProxyType(field_record), source)
 
 
+def _tax_id_code(item: Field, var: str, line: str, names: dict[str, object], index: int) -> list[str]:
+    """The line that reads a CPF/CNPJ into ``var``: no kind of one costs a slice and a set lookup.
+
+    No cache: a return file rarely brings the same payer twice within a cache's reach, and a miss costs
+    more than the direct call. The converter gets the kind and the number as one text (one slice when the
+    kind sits right before the number, as in FEBRABAN).
+    """
+    names[f"_t{index}"] = _tax_id_converter(item.kind, item.length)
+    number = f"{line}[{item.start - 1}:{item.end}]"
+    kind = item.kind
+    if kind is None:
+        return [f"    {var} = _t{index}({number}, {item.name!r})"]
+    names[f"_k{index}"] = frozenset(kind.cpf + kind.cnpj)
+    kind_cut = f"{line}[{kind.start - 1}:{kind.end}]"
+    both = f"{line}[{kind.start - 1}:{item.end}]" if kind.end + 1 == item.start else f"{kind_cut} + {number}"
+    return [f"    {var} = _t{index}({both}, {item.name!r}) if {kind_cut} in _k{index} else None"]
+
+
 def _field_code(item: Field, var: str, cut: str, names: dict[str, object], index: int) -> list[str]:
     """The lines that read ``item`` into ``var``: money and dates cost one subscript of a self-filling cache."""
     name = repr(item.name)
@@ -373,8 +431,18 @@ def _field_code(item: Field, var: str, cut: str, names: dict[str, object], index
     return [f"    {var} = _c{index}[{cut}]"]
 
 
+def field_raw(item: Field, line: str) -> str:
+    """The raw text ``item`` is converted from in ``line``: its slice, after its kind's for a tax id with one."""
+    raw = line[item.start - 1 : item.end]
+    if item.kind is not None:
+        return line[item.kind.start - 1 : item.kind.end] + raw
+    return raw
+
+
 def convert_field(item: Field, raw: str) -> FieldValue:
-    """Convert one raw slice as ``item`` says, without caches (headers and error diagnosis use it)."""
+    """Convert ``raw`` (see :func:`field_raw`) as ``item`` says, without caches (headers and error diagnosis use it)."""
+    if item.type is FieldType.TAX_ID:
+        return _tax_id_converter(item.kind, item.length)(raw, item.name)
     if item.type is FieldType.TEXT:
         return raw.strip() or None
     if item.type is FieldType.INTEGER:

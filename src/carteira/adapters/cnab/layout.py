@@ -18,6 +18,7 @@ from typing import Any, Final
 
 import attrs
 
+from carteira.adapters.cnab.tax_ids import CNPJ_LENGTH, CPF_LENGTH
 from carteira.errors import InvalidInput
 from carteira.ports.return_files import MovementCategory
 
@@ -29,6 +30,7 @@ __all__ = [
     "Layout",
     "SignFlag",
     "Slice",
+    "TaxIdKind",
 ]
 
 RECORD_LENGTH: Final = {"cnab240": 240, "cnab400": 400}
@@ -51,6 +53,8 @@ class FieldType(enum.Enum):
     """A date in ``format``; all zeros or all blanks mean no date (``None``)."""
     PERCENT = "percent"
     """A percentage with ``decimals`` implied decimal places, given back as a fraction (``0150`` -> 0.015)."""
+    TAX_ID = "tax_id"
+    """A CPF or CNPJ, digits only, its kind told by :class:`TaxIdKind`; ``None`` when blank, zero or not valid."""
 
 
 class DateFormat(enum.Enum):
@@ -76,11 +80,33 @@ class SignFlag:
 
 
 @attrs.frozen
+class TaxIdKind:
+    """Where a tax-id field says what it holds, and the values that mean CPF and CNPJ.
+
+    FEBRABAN segment T 133 is the payer's inscription type (``1`` CPF, ``2`` CNPJ, ``0`` none) for the
+    number at 134-148. A CPF is the 11 rightmost digits of the number, a CNPJ the 14 rightmost; any
+    other value of the kind means no number. ``start`` is 1-based, on the same line (segment) as the
+    number.
+    """
+
+    start: int
+    length: int = 1
+    cpf: tuple[str, ...] = ("1",)
+    cnpj: tuple[str, ...] = ("2",)
+
+    @property
+    def end(self) -> int:
+        """The 1-based position of the kind's last character."""
+        return self.start + self.length - 1
+
+
+@attrs.frozen
 class Field:
     """One positional field: 1-based inclusive ``start``, ``length`` characters, converted per ``type``.
 
     ``record`` is the CNAB 240 segment the field is read from (``"T"`` or ``"U"``); CNAB 400 fields
-    leave it empty. ``meaning`` is free text for people.
+    leave it empty. ``kind`` says where a ``tax_id`` field's CPF/CNPJ kind is (``None``: the field is
+    exactly 11 or 14 digits long and that length is its kind). ``meaning`` is free text for people.
     """
 
     name: str
@@ -91,6 +117,7 @@ class Field:
     decimals: int = 2
     date_format: DateFormat = DateFormat.DDMMYYYY
     negative_when: SignFlag | None = None
+    kind: TaxIdKind | None = None
     meaning: str = ""
 
     @property
@@ -127,6 +154,7 @@ STANDARD_FIELDS: Final[Mapping[str, FieldType]] = {
     "movement_code": FieldType.TEXT,
     "bank_title_number": FieldType.TEXT,
     "document_number": FieldType.TEXT,
+    "payer_tax_id": FieldType.TAX_ID,
     "due_date": FieldType.DATE,
     "face_value": FieldType.MONEY,
     "paid": FieldType.MONEY,
@@ -296,6 +324,13 @@ def _field_to_dict(item: Field) -> dict[str, Any]:
             "position": item.negative_when.position,
             "values": list(item.negative_when.negative),
         }
+    if item.kind is not None:
+        entry["kind"] = {
+            "start": item.kind.start,
+            "length": item.kind.length,
+            "cpf": list(item.kind.cpf),
+            "cnpj": list(item.kind.cnpj),
+        }
     if item.meaning:
         entry["meaning"] = item.meaning
     return entry
@@ -416,7 +451,9 @@ class _LayoutReader:
     def one_field(self, name: str, value: object, path: str, fmt: str, length: int) -> Field:
         table = _expect_table(value, path, self.source)
         self.known_keys(
-            table, path, ("start", "length", "type", "record", "decimals", "format", "negative_when", "meaning")
+            table,
+            path,
+            ("start", "length", "type", "record", "decimals", "format", "negative_when", "kind", "meaning"),
         )
         start = self.integer(table, "start", path)
         size = self.integer(table, "length", path)
@@ -428,7 +465,7 @@ class _LayoutReader:
             )
         type_text = self.text(table, "type", path)
         try:
-            kind = FieldType(type_text)
+            field_type = FieldType(type_text)
         except ValueError:
             raise self.fail(
                 f"{path}.type", f"must be one of {', '.join(t.value for t in FieldType)}", type_text
@@ -439,13 +476,13 @@ class _LayoutReader:
         if fmt == "cnab400" and record:
             raise self.fail(f"{path}.record", "CNAB 400 fields have no segment; leave 'record' out", record)
         decimals = self.integer(table, "decimals", path, default=2)
-        if "decimals" in table and kind not in (FieldType.MONEY, FieldType.PERCENT):
+        if "decimals" in table and field_type not in (FieldType.MONEY, FieldType.PERCENT):
             raise self.fail(f"{path}.decimals", "only money and percent fields have decimals")
-        most = min(2 if kind is FieldType.MONEY else 6, size)
-        if kind in (FieldType.MONEY, FieldType.PERCENT) and not 0 <= decimals <= most:
+        most = min(2 if field_type is FieldType.MONEY else 6, size)
+        if field_type in (FieldType.MONEY, FieldType.PERCENT) and not 0 <= decimals <= most:
             raise self.fail(f"{path}.decimals", f"must be from 0 to {most}", decimals)
         date_format = DateFormat.DDMMYYYY if size == 8 else DateFormat.DDMMYY
-        if kind is FieldType.DATE:
+        if field_type is FieldType.DATE:
             format_text = self.text(table, "format", path, default=date_format.value)
             try:
                 date_format = DateFormat(format_text)
@@ -459,7 +496,7 @@ class _LayoutReader:
             raise self.fail(f"{path}.format", "only date fields have a format")
         negative_when = None
         if "negative_when" in table:
-            if kind is not FieldType.MONEY:
+            if field_type is not FieldType.MONEY:
                 raise self.fail(f"{path}.negative_when", "only money fields can be made negative by a flag")
             flag = _expect_table(table["negative_when"], f"{path}.negative_when", self.source)
             self.known_keys(flag, f"{path}.negative_when", ("position", "values"))
@@ -470,17 +507,59 @@ class _LayoutReader:
             if not values or any(len(v) != 1 for v in values):
                 raise self.fail(f"{path}.negative_when.values", "must list one-character flag values", values)
             negative_when = SignFlag(position, values)
+        tax_kind = self.tax_id_kind(table, path, field_type, start=start, size=size, length=length)
         return Field(
             name=name,
             start=start,
             length=size,
-            type=kind,
+            type=field_type,
             record=record,
             decimals=decimals,
             date_format=date_format,
             negative_when=negative_when,
+            kind=tax_kind,
             meaning=self.text(table, "meaning", path, default=""),
         )
+
+    def tax_id_kind(
+        self, table: Mapping[str, Any], path: str, field_type: FieldType, *, start: int, size: int, length: int
+    ) -> TaxIdKind | None:
+        """The ``kind`` of a tax-id field (``None`` when the field's own length, 11 or 14, is its kind)."""
+        if field_type is not FieldType.TAX_ID:
+            if "kind" in table:
+                raise self.fail(f"{path}.kind", "only tax_id fields have a kind")
+            return None
+        if "kind" not in table:
+            if size not in (CPF_LENGTH, CNPJ_LENGTH):
+                raise self.fail(
+                    f"{path}.length",
+                    f"a tax_id field without a kind is a CPF ({CPF_LENGTH} digits) or a CNPJ ({CNPJ_LENGTH}); "
+                    "give 'kind' to read either from a longer field",
+                    size,
+                )
+            return None
+        where = f"{path}.kind"
+        spec = _expect_table(table["kind"], where, self.source)
+        self.known_keys(spec, where, ("start", "length", "cpf", "cnpj"))
+        at = self.integer(spec, "start", where)
+        width = self.integer(spec, "length", where, default=1)
+        if not 1 <= at <= length or not 1 <= width <= length - at + 1:
+            raise self.fail(where, f"must lie within positions 1 to {length}", {"start": at, "length": width})
+        if at <= start + size - 1 and start <= at + width - 1:
+            raise self.fail(where, f"overlaps the number itself (positions {start} to {start + size - 1})")
+        cpf = self.text_list(spec, "cpf", where, default=("1",))
+        cnpj = self.text_list(spec, "cnpj", where, default=("2",))
+        for key, values in (("cpf", cpf), ("cnpj", cnpj)):
+            if any(len(value) != width for value in values):
+                raise self.fail(f"{where}.{key}", f"each value is {width} character(s) long, as the kind", values)
+        if not cpf and not cnpj:
+            raise self.fail(where, "must list the values that mean CPF, CNPJ or both")
+        if set(cpf) & set(cnpj):
+            raise self.fail(f"{where}.cnpj", "names a value that also means CPF", cnpj)
+        widest = CNPJ_LENGTH if cnpj else CPF_LENGTH
+        if size < widest:
+            raise self.fail(f"{path}.length", f"must be at least {widest} to hold a {'CNPJ' if cnpj else 'CPF'}", size)
+        return TaxIdKind(at, width, cpf, cnpj)
 
     def fields(self, value: object, fmt: str, length: int) -> tuple[tuple[Field, ...], tuple[DerivedField, ...]]:
         table = _expect_table(value, "fields", self.source)

@@ -14,6 +14,15 @@ from datetime import date
 from types import TracebackType
 from typing import Generic, Self, TypeVar
 
+import attrs
+
+from carteira.adapters.storage.batches import (
+    BATCH_KIND,
+    RECORD_KIND,
+    check_new,
+    first_duplicate,
+    record_key,
+)
 from carteira.adapters.storage.versions import stale, with_version
 from carteira.domain import (
     Anticipation,
@@ -27,12 +36,18 @@ from carteira.domain import (
     Observation,
     PortfolioSettings,
     Settlement,
+    normalize_title_number,
 )
-from carteira.errors import Conflict, InvalidInput, NotFound
+from carteira.domain.return_batch import BatchRecord, ReturnBatch
+from carteira.errors import Conflict, DuplicateImport, InvalidInput, NotFound
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
-T = TypeVar("T", Customer, Contract, Installment, Settlement, CreditLetter, Anticipation, PortfolioSettings)
+T = TypeVar(
+    "T", Customer, Contract, Installment, Settlement, CreditLetter, Anticipation, PortfolioSettings, ReturnBatch,
+    BatchRecord,
+)  # fmt: skip
+E = TypeVar("E", Conflict, DuplicateImport)
 
 _SETTINGS_KEY = "settings"
 
@@ -52,6 +67,8 @@ class _Committed:
                 "anticipation",
                 "observation",
                 "settings",
+                BATCH_KIND,
+                RECORD_KIND,
             )
         }
         self.order: dict[str, int] = {}  # "kind/key" -> sequence number, for "latest first" and "oldest first"
@@ -99,6 +116,13 @@ class _Table(Generic[T]):
         _refuse_twice([key for key, _ in keyed], argument)
         return [self.put(key, record) for key, record in keyed]
 
+    def delete(self, key: str) -> None:
+        """Remove ``key`` in this unit; ``commit`` removes it from the store if nobody wrote it meanwhile."""
+        self._unit.check_writable()
+        current = self.rows.pop(key)
+        if key not in self.written:
+            self.written[key] = current.version
+
     def values(self) -> Iterable[T]:
         self._unit.check_active()
         return self.rows.values()
@@ -125,6 +149,10 @@ class _Customers:
 
     def get_many(self, customer_ids: Iterable[str]) -> dict[str, Customer]:
         return self._t.get_many(customer_ids)
+
+    def by_tax_ids(self, tax_ids: Iterable[str]) -> list[Customer]:
+        wanted = set(tax_ids)
+        return sorted((c for c in self._t.values() if c.tax_id is not None and c.tax_id in wanted), key=lambda c: c.id)
 
     def put(self, customer: Customer) -> Customer:
         return self._t.put(customer.id, customer)
@@ -166,13 +194,17 @@ class _Installments:
     def open_of_contract(self, contract_id: str) -> list[Installment]:
         return _sorted_by_due(self._t.values(), lambda i: i.contract_id == contract_id and i.is_open)
 
+    def open_of_customers(self, customer_ids: Iterable[str]) -> list[Installment]:
+        wanted = set(customer_ids)
+        return _sorted_by_due(self._t.values(), lambda i: i.customer_id in wanted and i.is_open)
+
     def by_bank_title_numbers(self, numbers: Iterable[str]) -> list[Installment]:
-        wanted = set(numbers)
-        return _sorted_by_due(self._t.values(), lambda i: i.bank_title_number in wanted)
+        wanted = _normalized(numbers)
+        return _sorted_by_due(self._t.values(), lambda i: normalize_title_number(i.bank_title_number) in wanted)
 
     def by_document_numbers(self, numbers: Iterable[str]) -> list[Installment]:
-        wanted = set(numbers)
-        return _sorted_by_due(self._t.values(), lambda i: i.document_number in wanted)
+        wanted = _normalized(numbers)
+        return _sorted_by_due(self._t.values(), lambda i: normalize_title_number(i.document_number) in wanted)
 
     def open_by_due_and_amount(self, keys: Iterable[tuple[date, Money]]) -> list[Installment]:
         wanted = {(due, amount.cents) for due, amount in keys}
@@ -180,6 +212,13 @@ class _Installments:
             self._t.values(),
             lambda i: i.status is not InstallmentStatus.SETTLED and (i.due, i.amount.cents) in wanted,
         )
+
+
+def _normalized(numbers: Iterable[str]) -> set[str | None]:
+    """The numbers as the finders compare them; a number that normalizes to nothing finds nothing."""
+    found: set[str | None] = {normalize_title_number(number) for number in numbers}
+    found.discard(None)
+    return found
 
 
 class _Settlements:
@@ -260,6 +299,132 @@ class _Observations:
         return sorted(found, key=lambda o: self._unit.position("observation", o.id))
 
 
+def _held_twice(key: str, settlement_id: str) -> Conflict:
+    detail = f"settlement {settlement_id!r} is already held by another record; a settlement settles one record"
+    return Conflict(RECORD_KIND, key, detail=detail)
+
+
+class _ReturnBatches:
+    """Batches and their records: two tables of one unit, so a batch and its records commit together."""
+
+    def __init__(self, batches: _Table[ReturnBatch], records: _Table[BatchRecord], unit: MemoryUnitOfWork) -> None:
+        self._batches = batches
+        self._records = records
+        self._unit = unit
+        self.added: list[str] = []  # the batches this unit added, checked again for duplicates at commit
+
+    def begin(self) -> None:
+        self.added = []
+
+    def add(self, batch: ReturnBatch, records: Sequence[BatchRecord]) -> ReturnBatch:
+        self._unit.check_writable()
+        check_new(batch, records)
+        duplicate = first_duplicate(batch, self._batches.values())
+        if duplicate is not None:
+            raise duplicate  # nothing of the batch was written: the unit stays usable (decision 0320)
+        self._check_settlements(records)
+        stored = self._batches.put(batch.id, batch)
+        for record in records:
+            self._records.put(record_key(record), record)
+        self.added.append(batch.id)
+        return stored
+
+    def _check_settlements(self, records: Sequence[BatchRecord]) -> None:
+        """Refuse a settlement id held by another record, as the SQL stores' primary key does (decision 0321)."""
+        holders: dict[str, str] = {}
+        for record in records:
+            for settlement_id in record.settlement_ids:
+                if holders.setdefault(settlement_id, record_key(record)) != record_key(record):
+                    raise self._unit.spoil(_held_twice(record_key(record), settlement_id))
+        if not holders:
+            return
+        written = {record_key(record) for record in records}
+        for other in self._records.values():
+            key = record_key(other)
+            if key in written:
+                continue
+            for settlement_id in other.settlement_ids:
+                if settlement_id in holders:
+                    raise self._unit.spoil(_held_twice(holders[settlement_id], settlement_id))
+
+    def get(self, batch_id: str) -> ReturnBatch:
+        return self._batches.get(batch_id)
+
+    def all(self) -> list[ReturnBatch]:
+        found = sorted(self._batches.values(), key=lambda b: b.id)
+        found.sort(key=lambda b: b.process_date, reverse=True)
+        return found
+
+    def put(self, batch: ReturnBatch) -> ReturnBatch:
+        self._unit.check_writable()
+        current = self._batches.rows.get(batch.id)
+        if current is None:
+            raise self._unit.spoil(stale(BATCH_KIND, batch.id, batch.version, 0))
+        merged = attrs.evolve(
+            current,
+            description=batch.description,
+            process_date=batch.process_date,
+            status=batch.status,
+            warnings=batch.warnings,
+            version=batch.version,
+        )
+        self._batches.put(batch.id, merged)
+        return with_version(batch, batch.version + 1)
+
+    def delete(self, batch_id: str) -> None:
+        self._unit.check_writable()
+        if batch_id not in self._batches.rows:
+            raise NotFound(BATCH_KIND, batch_id)
+        for record in list(self._of_batch(batch_id)):
+            self._records.delete(record_key(record))
+        self._batches.delete(batch_id)
+
+    def _of_batch(self, batch_id: str) -> Iterable[BatchRecord]:
+        return (record for record in self._records.values() if record.batch_id == batch_id)
+
+    def records(self, batch_id: str, lines: Iterable[int] | None = None) -> list[BatchRecord]:
+        found = self._of_batch(batch_id)
+        if lines is not None:
+            wanted = set(lines)
+            found = (record for record in found if record.line in wanted)
+        return sorted(found, key=lambda record: record.line)
+
+    def put_records(self, records: Sequence[BatchRecord]) -> list[BatchRecord]:
+        self._unit.check_writable()
+        keys = [record_key(record) for record in records]
+        _refuse_twice(keys, "records")
+        self._check_settlements(records)
+        rows = self._records.rows
+        for key, record in zip(keys, records, strict=True):
+            current = rows.get(key)
+            if current is None:
+                raise self._unit.spoil(stale(RECORD_KIND, key, record.version, 0))
+            merged = attrs.evolve(
+                current,
+                links=record.links,
+                origin=record.origin,
+                settlement_ids=record.settlement_ids,
+                confirmed_once=record.confirmed_once,
+                note=record.note,
+                version=record.version,
+            )
+            self._records.put(key, merged)
+        return [with_version(record, record.version + 1) for record in records]
+
+    def record_of_settlement(self, settlement_id: str) -> BatchRecord | None:
+        for record in self._records.values():
+            if settlement_id in record.settlement_ids:
+                return record
+        return None
+
+    def records_linked_to(self, installment_ids: Iterable[str]) -> list[BatchRecord]:
+        wanted = set(installment_ids)
+        found = [
+            record for record in self._records.values() if not record.is_settled and not wanted.isdisjoint(record.links)
+        ]
+        return sorted(found, key=lambda record: (record.batch_id, record.line))
+
+
 class _Settings:
     def __init__(self, table: _Table[PortfolioSettings]) -> None:
         self._t = table
@@ -280,7 +445,7 @@ class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
         self._active = False
-        self._spoiled: Conflict | None = None
+        self._spoiled: Conflict | DuplicateImport | None = None
         self._order: dict[str, int] = {}
         self._customers: _Table[Customer] = _Table(self, "customer")
         self._contracts: _Table[Contract] = _Table(self, "contract")
@@ -289,9 +454,13 @@ class MemoryUnitOfWork:
         self._letters: _Table[CreditLetter] = _Table(self, "credit letter")
         self._anticipations: _Table[Anticipation] = _Table(self, "anticipation")
         self._settings: _Table[PortfolioSettings] = _Table(self, "settings")
+        self._batch_rows: _Table[ReturnBatch] = _Table(self, BATCH_KIND)
+        self._record_rows: _Table[BatchRecord] = _Table(self, RECORD_KIND)
         self._observations = _Observations(self)
+        self._return_batches = _ReturnBatches(self._batch_rows, self._record_rows, self)
         self._tables: dict[str, _Table[Customer] | _Table[Contract] | _Table[Installment] | _Table[Settlement]
-                           | _Table[CreditLetter] | _Table[Anticipation] | _Table[PortfolioSettings]] = {
+                           | _Table[CreditLetter] | _Table[Anticipation] | _Table[PortfolioSettings]
+                           | _Table[ReturnBatch] | _Table[BatchRecord]] = {
             "customer": self._customers,
             "contract": self._contracts,
             "installment": self._installments,
@@ -299,6 +468,8 @@ class MemoryUnitOfWork:
             "credit letter": self._letters,
             "anticipation": self._anticipations,
             "settings": self._settings,
+            BATCH_KIND: self._batch_rows,
+            RECORD_KIND: self._record_rows,
         }  # fmt: skip
         self._repositories = (
             _Customers(self._customers),
@@ -350,6 +521,11 @@ class MemoryUnitOfWork:
         """The portfolio's settings."""
         return self._repositories[6]
 
+    @property
+    def return_batches(self) -> _ReturnBatches:
+        """The return batches and their records."""
+        return self._return_batches
+
     def check_active(self) -> None:
         """Refuse use outside the ``with`` block (a programming error, not a data problem)."""
         if not self._active:
@@ -361,10 +537,10 @@ class MemoryUnitOfWork:
         if self._spoiled is not None:
             raise self._spoiled
 
-    def spoil(self, conflict: Conflict) -> Conflict:
-        """Remember ``conflict`` so that ``commit()`` refuses to keep any of this unit; returns it to raise."""
-        self._spoiled = conflict
-        return conflict
+    def spoil(self, error: E) -> E:
+        """Remember ``error`` so that ``commit()`` refuses to keep any of this unit; returns it to raise."""
+        self._spoiled = error
+        return error
 
     def ordered(self, kind: str, key: str) -> None:
         """Give ``key`` a place in the order records were first stored, if it has none yet."""
@@ -383,6 +559,7 @@ class MemoryUnitOfWork:
             for kind, table in self._tables.items():
                 table.begin(committed.tables[kind])
             self._observations.begin(committed.tables["observation"])
+        self._return_batches.begin()
         self._order = {}
         self._spoiled = None
 
@@ -420,14 +597,34 @@ class MemoryUnitOfWork:
             for key in self._observations.added:
                 if key in observations:
                     raise self.spoil(Conflict("observation", key, detail="another unit added it first"))
+            self._check_duplicates(committed.tables[BATCH_KIND])
             for kind, table in self._tables.items():
                 rows = committed.tables[kind]
                 for key in table.written:
-                    rows[key] = table.rows[key]
+                    if key in table.rows:
+                        rows[key] = table.rows[key]
+                    else:  # deleted in this unit
+                        rows.pop(key, None)
             for key in self._observations.added:
                 observations[key] = self._observations.rows[key]
             committed.order.update(self._order)
         self._begin()
+
+    def _check_duplicates(self, committed: dict[str, object]) -> None:
+        """Refuse the commit when another unit committed a batch of the same file since this one added its own.
+
+        Called under the store's lock after the version checks passed, so the committed batches this
+        unit did not write are the only ones it has not compared with yet.
+        """
+        written = self._batch_rows.written
+        others = [batch for key, batch in committed.items() if key not in written]
+        for batch_id in self._return_batches.added:
+            batch = self._batch_rows.rows.get(batch_id)
+            if batch is None:  # added, then deleted, in this unit
+                continue
+            duplicate = first_duplicate(batch, others)  # type: ignore[arg-type]
+            if duplicate is not None:
+                raise self.spoil(duplicate)
 
 
 class MemoryStore:

@@ -176,6 +176,10 @@ class PostgresUnitOfWork(SqlUnitOfWork):
         """One query with ``= ANY(%s)`` over the whole list (an array parameter has no size limit to chunk for)."""
         return self.fetch(sql.replace("{IN}", "= ANY(?)"), [list(values)])
 
+    def execute_in(self, sql: str, params: Sequence[Any], values: Sequence[Any]) -> int:
+        """``execute`` with ``params`` then ``= ANY(%s)`` over the whole list for ``{IN}``."""
+        return self.execute(sql.replace("{IN}", "= ANY(?)"), [*params, list(values)])
+
     def fetch_in_pairs(self, sql: str, pairs: Sequence[tuple[Any, Any]]) -> list[Sequence[Any]]:
         """One query against ``unnest`` of two arrays."""
         first_type = _ARRAY_TYPES[type(pairs[0][0])]
@@ -219,17 +223,17 @@ class PostgresUnitOfWork(SqlUnitOfWork):
         except psycopg.Error as exc:
             self._fail(exc, table)
 
-    def update_many(self, table: str, columns: Sequence[str], rows: Sequence[r.Row]) -> int:
+    def update_many(self, table: str, columns: Sequence[str], rows: Sequence[r.Row], keys: int = 1) -> int:
         """COPY into a temporary table and one ``UPDATE … FROM`` it, or a pipelined ``executemany`` for a few."""
         import psycopg
 
-        key = columns[0]
         try:
             if len(rows) < BULK_ROWS_MIN:
-                assignments = ", ".join(f"{column} = %s" for column in columns[1:-1])
-                sql = f"UPDATE {table} SET {assignments}, version = version + 1 WHERE {key} = %s AND version = %s"
+                assignments = ", ".join(f"{column} = %s" for column in columns[keys:-1])
+                match = " AND ".join(f"{column} = %s" for column in columns[:keys])
+                sql = f"UPDATE {table} SET {assignments}, version = version + 1 WHERE {match} AND version = %s"
                 cursor = self._c.cursor()
-                cursor.executemany(sql, [(*row[1:-1], row[0], row[-1]) for row in rows])
+                cursor.executemany(sql, [(*row[keys:-1], *row[:keys], row[-1]) for row in rows])
                 return cursor.rowcount
             temporary = f"carteira_write_{table}"
             names = ", ".join(columns)
@@ -242,10 +246,11 @@ class PostgresUnitOfWork(SqlUnitOfWork):
             self._c.execute(f"TRUNCATE {temporary}")
             self._copy(temporary, columns, rows)
             self._c.execute(f"ANALYZE {temporary}")
-            assignments = ", ".join(f"{column} = s.{column}" for column in columns[1:-1])
+            assignments = ", ".join(f"{column} = s.{column}" for column in columns[keys:-1])
+            match = " AND ".join(f"t.{column} = s.{column}" for column in columns[:keys])
             return self._c.execute(
                 f"UPDATE {table} AS t SET {assignments}, version = s.version + 1 "
-                f"FROM {temporary} AS s WHERE t.{key} = s.{key} AND t.version = s.version"
+                f"FROM {temporary} AS s WHERE {match} AND t.version = s.version"
             ).rowcount
         except psycopg.Error as exc:
             self._fail(exc, table)

@@ -11,6 +11,7 @@ first; the SQL adapters add the version themselves when they insert or update.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
@@ -40,23 +41,33 @@ from carteira.domain import (
     Settlement,
     SettlementPolicy,
     Tolerance,
+    normalize_title_number,
 )
+from carteira.domain.return_batch import BatchRecord, BatchStatus, LinkOrigin, ReturnBatch
 
 __all__ = [
     "ANTICIPATIONS",
+    "BATCHES",
+    "BATCH_MUTABLE_COLUMNS",
     "CONTRACTS",
     "CREDIT_LETTERS",
     "CUSTOMERS",
     "INSTALLMENTS",
     "ITEM_COLUMNS",
     "OBSERVATIONS",
+    "RECORD_COLUMNS",
+    "RECORD_MUTABLE_COLUMNS",
     "SETTINGS",
     "SETTLEMENTS",
     "Codec",
     "Row",
     "Table",
+    "batch_mutable_row",
     "item_from_row",
     "item_to_row",
+    "record_from_row",
+    "record_mutable_row",
+    "record_to_row",
 ]
 
 Row = tuple[Any, ...]
@@ -194,6 +205,9 @@ def _installment_row(i: Installment, codec: Codec) -> Row:
         i.status.value,
         i.latest_settlement_id,
         i.settlements_made,
+        i.bank_transmission,
+        normalize_title_number(i.bank_title_number),
+        normalize_title_number(i.document_number),
     )
 
 
@@ -219,7 +233,8 @@ def _installment(row: Sequence[Any], codec: Codec) -> Installment:
         status=_STATUS[row[20]],
         latest_settlement_id=row[21],
         settlements_made=row[22],
-        version=row[23],
+        bank_transmission=row[23],
+        version=row[26],  # 24 and 25 are the normalized number keys, for the finders only
     )
 
 
@@ -250,6 +265,9 @@ INSTALLMENTS: Table[Installment] = Table(
         "status",
         "latest_settlement_id",
         "settlements_made",
+        "bank_transmission",
+        "bank_title_number_key",
+        "document_number_key",
     ),
     _installment_row,
     _installment,
@@ -290,6 +308,8 @@ def _settlement_row(s: Settlement, codec: Codec) -> Row:
         s.credit_letter_id,
         s.source_letter_id,
         codec.optional_date_out(s.reversed_on),
+        s.batch_id,
+        s.batch_line,
     )
 
 
@@ -327,7 +347,9 @@ def _settlement(row: Sequence[Any], codec: Codec) -> Settlement:
         credit_letter_id=row[27],
         source_letter_id=row[28],
         reversed_on=codec.optional_date_in(row[29]),
-        version=row[30],
+        batch_id=row[30],
+        batch_line=row[31],
+        version=row[32],
     )
 
 
@@ -365,6 +387,8 @@ SETTLEMENTS: Table[Settlement] = Table(
         "credit_letter_id",
         "source_letter_id",
         "reversed_on",
+        "batch_id",
+        "batch_line",
     ),
     _settlement_row,
     _settlement,
@@ -523,3 +547,176 @@ SETTINGS: Table[PortfolioSettings] = Table(
     _settings,
     "id",
 )
+
+
+def _batch_row(b: ReturnBatch, codec: Codec) -> Row:
+    return (
+        b.id,
+        b.description,
+        codec.date_out(b.process_date),
+        b.source,
+        b.digest,
+        b.layout_id,
+        b.bank_code,
+        b.agreement,
+        b.file_sequence,
+        b.record_count,
+        b.status.value,
+        json.dumps(list(b.warnings), ensure_ascii=False),
+    )
+
+
+def _batch(row: Sequence[Any], codec: Codec) -> ReturnBatch:
+    return ReturnBatch(
+        row[0],
+        row[1],
+        codec.date_in(row[2]),
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        row[8],
+        row[9],
+        BatchStatus(row[10]),
+        tuple(json.loads(row[11])),
+        version=row[12],
+    )
+
+
+BATCHES: Table[ReturnBatch] = Table(
+    "return_batches",
+    "return batch",
+    (
+        "id",
+        "description",
+        "process_date",
+        "source",
+        "digest",
+        "layout_id",
+        "bank_code",
+        "agreement",
+        "file_sequence",
+        "record_count",
+        "status",
+        "warnings",
+    ),
+    _batch_row,
+    _batch,
+    "process_date DESC, id",
+)
+
+BATCH_MUTABLE_COLUMNS = ("id", "description", "process_date", "status", "warnings")
+"""What ``put`` writes of a batch (the key first): its file's facts stay as added."""
+
+
+def batch_mutable_row(b: ReturnBatch, codec: Codec) -> Row:
+    """The values of :data:`BATCH_MUTABLE_COLUMNS` for ``b``."""
+    return (b.id, b.description, codec.date_out(b.process_date), b.status.value,
+            json.dumps(list(b.warnings), ensure_ascii=False))  # fmt: skip
+
+
+RECORD_COLUMNS = (
+    "batch_id",
+    "line",
+    "movement_code",
+    "category",
+    "is_settlement",
+    "is_rejection",
+    "bank_title_number",
+    "document_number",
+    "due_date",
+    "face_value_cents",
+    "paid_cents",
+    "discount_cents",
+    "abatement_cents",
+    "interest_and_fine_cents",
+    "tariff_cents",
+    "other_credits_cents",
+    "occurrence_date",
+    "credit_date",
+    "anticipation_id",
+    "anticipation_rate",
+    "payer_tax_id",
+    "origin",
+    "confirmed_once",
+    "note",
+)
+"""The columns of ``batch_records`` but ``version``; links and settlement ids live in tables of their own."""
+
+RECORD_MUTABLE_COLUMNS = ("batch_id", "line", "origin", "confirmed_once", "note")
+"""What ``put_records`` writes of a record's row (the key first), besides its links and settlement ids."""
+
+
+def _optional_c(money: Money | None) -> int | None:
+    return None if money is None else _c(money)
+
+
+def record_to_row(b: BatchRecord, codec: Codec) -> Row:
+    """A record as a row of :data:`RECORD_COLUMNS`."""
+    return (
+        b.batch_id,
+        b.line,
+        b.movement_code,
+        b.category,
+        codec.flag_out(b.is_settlement),
+        codec.flag_out(b.is_rejection),
+        b.bank_title_number,
+        b.document_number,
+        codec.optional_date_out(b.due_date),
+        _optional_c(b.face_value),
+        _optional_c(b.paid),
+        _optional_c(b.discount),
+        _optional_c(b.abatement),
+        _optional_c(b.interest_and_fine),
+        _optional_c(b.tariff),
+        _optional_c(b.other_credits),
+        codec.optional_date_out(b.occurrence_date),
+        codec.optional_date_out(b.credit_date),
+        b.anticipation_id,
+        _rate_or_none(codec, b.anticipation_rate),
+        b.payer_tax_id,
+        None if b.origin is None else b.origin.value,
+        codec.flag_out(b.confirmed_once),
+        b.note,
+    )
+
+
+def record_mutable_row(b: BatchRecord, codec: Codec) -> Row:
+    """The values of :data:`RECORD_MUTABLE_COLUMNS` for ``b``."""
+    return (b.batch_id, b.line, None if b.origin is None else b.origin.value, codec.flag_out(b.confirmed_once), b.note)
+
+
+def record_from_row(
+    row: Sequence[Any], links: tuple[str, ...], settlement_ids: tuple[str, ...], codec: Codec
+) -> BatchRecord:
+    """A record from a row of :data:`RECORD_COLUMNS` then ``version``, with its links and settlement ids."""
+    return BatchRecord(
+        batch_id=row[0],
+        line=row[1],
+        movement_code=row[2],
+        category=row[3],
+        is_settlement=codec.flag_in(row[4]),
+        is_rejection=codec.flag_in(row[5]),
+        bank_title_number=row[6],
+        document_number=row[7],
+        due_date=codec.optional_date_in(row[8]),
+        face_value=_optional_cents(row[9]),
+        paid=_optional_cents(row[10]),
+        discount=_optional_cents(row[11]),
+        abatement=_optional_cents(row[12]),
+        interest_and_fine=_optional_cents(row[13]),
+        tariff=_optional_cents(row[14]),
+        other_credits=_optional_cents(row[15]),
+        occurrence_date=codec.optional_date_in(row[16]),
+        credit_date=codec.optional_date_in(row[17]),
+        anticipation_id=row[18],
+        anticipation_rate=None if row[19] is None else codec.rate_in(row[19]),
+        payer_tax_id=row[20],
+        links=links,
+        origin=None if row[21] is None else LinkOrigin(row[21]),
+        settlement_ids=settlement_ids,
+        confirmed_once=codec.flag_in(row[22]),
+        note=row[23],
+        version=row[24],
+    )

@@ -15,6 +15,13 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 from carteira.adapters.storage import rows as r
+from carteira.adapters.storage.batches import (
+    BATCH_KIND,
+    RECORD_KIND,
+    check_new,
+    first_duplicate,
+    record_key,
+)
 from carteira.adapters.storage.versions import Versioned, stale, with_version
 from carteira.domain import (
     Anticipation,
@@ -27,12 +34,16 @@ from carteira.domain import (
     Observation,
     PortfolioSettings,
     Settlement,
+    normalize_title_number,
 )
+from carteira.domain.return_batch import BatchRecord, ReturnBatch
 from carteira.errors import Conflict, InvalidInput, NotFound
 
 __all__ = ["DuplicateKey", "SqlUnitOfWork"]
 
-T = TypeVar("T", Customer, Contract, Installment, Settlement, CreditLetter, Anticipation, PortfolioSettings)
+T = TypeVar(
+    "T", Customer, Contract, Installment, Settlement, CreditLetter, Anticipation, PortfolioSettings, ReturnBatch
+)
 
 V = TypeVar("V", bound=Versioned)
 E = TypeVar("E", bound=Exception)
@@ -171,6 +182,9 @@ class _Customers(_Repository[Customer]):
     def get_many(self, customer_ids: Iterable[str]) -> dict[str, Customer]:
         return self._get_many(customer_ids)
 
+    def by_tax_ids(self, tax_ids: Iterable[str]) -> list[Customer]:
+        return sorted(self._where_in("tax_id", tax_ids), key=lambda c: c.id)
+
     def put(self, customer: Customer) -> Customer:
         return self._put_many([customer], [customer.id], "customer")[0]
 
@@ -189,6 +203,11 @@ class _Contracts(_Repository[Contract]):
 def _by_due(found: list[Installment]) -> list[Installment]:
     found.sort(key=lambda i: (i.due, i.id))
     return found
+
+
+def _normalized(numbers: Iterable[str]) -> list[str]:
+    """The numbers as the ``…_key`` columns hold them; a number that normalizes to nothing finds nothing."""
+    return [key for key in map(normalize_title_number, numbers) if key is not None]
 
 
 class _Installments(_Repository[Installment]):
@@ -212,11 +231,14 @@ class _Installments(_Repository[Installment]):
     def open_of_contract(self, contract_id: str) -> list[Installment]:
         return _by_due(self._where(f"contract_id = ? AND {self._OPEN}", (contract_id,)))
 
+    def open_of_customers(self, customer_ids: Iterable[str]) -> list[Installment]:
+        return _by_due(self._where_in("customer_id", customer_ids, self._OPEN))
+
     def by_bank_title_numbers(self, numbers: Iterable[str]) -> list[Installment]:
-        return _by_due(self._where_in("bank_title_number", numbers))
+        return _by_due(self._where_in("bank_title_number_key", _normalized(numbers)))
 
     def by_document_numbers(self, numbers: Iterable[str]) -> list[Installment]:
-        return _by_due(self._where_in("document_number", numbers))
+        return _by_due(self._where_in("document_number_key", _normalized(numbers)))
 
     def open_by_due_and_amount(self, keys: Iterable[tuple[date, Money]]) -> list[Installment]:
         self._unit.check_active()
@@ -348,6 +370,236 @@ class _Settings(_Repository[PortfolioSettings]):
         return with_version(settings, settings.version + 1)
 
 
+_LINKS = "batch_record_links"
+_LINK_COLUMNS = ("batch_id", "line", "position", "installment_id")
+_SETTLED = "batch_record_settlements"
+_SETTLED_COLUMNS = ("settlement_id", "batch_id", "line", "position")
+_LINK_READ = "batch_id, line, installment_id, position"
+_SETTLED_READ = "batch_id, line, settlement_id, position"
+_RecordKey = tuple[str, int]
+
+
+def _grouped(rows: list[Sequence[Any]]) -> dict[_RecordKey, list[str]]:
+    """Child rows (batch id, line, value, position) as each record's values in position order."""
+    found: dict[_RecordKey, list[str]] = {}
+    for row in sorted(rows, key=lambda row: (row[0], row[1], row[3])):
+        found.setdefault((row[0], row[1]), []).append(row[2])
+    return found
+
+
+class _ReturnBatches(_Repository[ReturnBatch]):
+    """Batches in ``return_batches``; records in ``batch_records``, their links and settlement ids in two tables
+    of their own, so that the finders by installment and by settlement are index lookups (decision 0321)."""
+
+    def __init__(self, unit: SqlUnitOfWork) -> None:
+        super().__init__(unit, r.BATCHES)
+        self._select_records = f"SELECT {', '.join(r.RECORD_COLUMNS)}, version FROM batch_records"
+
+    def _writable(self) -> SqlUnitOfWork:
+        unit = self._unit
+        unit.check_active()
+        if unit._spoiled is not None:
+            raise unit._spoiled
+        return unit
+
+    # -- the batch -------------------------------------------------------------------------------
+
+    def add(self, batch: ReturnBatch, records: Sequence[BatchRecord]) -> ReturnBatch:
+        unit = self._writable()
+        check_new(batch, records)
+        row = (*r.BATCHES.to_row(batch, unit.codec), 1)
+        unit.savepoint()
+        try:
+            try:
+                # The unique keys decide a race: a PostgreSQL insert waits for a unit adding the same
+                # file to finish, a SQLite unit waits for the write lock (decision 0320).
+                unit.insert_many(r.BATCHES.name, (*r.BATCHES.columns, "version"), [row])
+            except DuplicateKey:
+                unit.rollback_to_savepoint()
+                raise self._refusal(batch) from None
+            rows = [(*r.record_to_row(record, unit.codec), 1) for record in records]
+            if rows:
+                try:
+                    unit.insert_many("batch_records", (*r.RECORD_COLUMNS, "version"), rows)
+                except DuplicateKey:
+                    unit.rollback_to_savepoint()
+                    detail = "the store holds records of this batch id without its batch (edited outside carteira?)"
+                    raise unit.spoil(Conflict(RECORD_KIND, record_key(records[0]), detail=detail)) from None
+                self._insert_children(records)
+        finally:
+            unit.release_savepoint()
+        return with_version(batch, 1)
+
+    def _refusal(self, batch: ReturnBatch) -> Exception:
+        """Why inserting ``batch`` broke a unique key: ``DuplicateImport`` (the unit goes on) or a ``Conflict``."""
+        found = self._where(
+            "id = ? OR digest = ? OR (bank_code = ? AND agreement = ? AND file_sequence = ?)",
+            (batch.id, batch.digest, batch.bank_code, batch.agreement, batch.file_sequence),
+        )
+        duplicate = first_duplicate(batch, found)
+        if duplicate is not None:
+            return duplicate  # the savepoint undid the insert whole: the unit stays usable (decision 0320)
+        same_id = [earlier for earlier in found if earlier.id == batch.id]
+        if same_id:
+            return self._unit.spoil(stale(BATCH_KIND, batch.id, 0, same_id[0].version))
+        # The earlier batch was deleted between the insert and this look: retrying the unit will tell.
+        return self._unit.spoil(Conflict(BATCH_KIND, batch.id, detail="another unit added or removed the same file"))
+
+    def get(self, batch_id: str) -> ReturnBatch:
+        return self._get(batch_id)
+
+    def all(self) -> list[ReturnBatch]:
+        return self._where(f"1 = 1 ORDER BY {r.BATCHES.order_by}", ())
+
+    def put(self, batch: ReturnBatch) -> ReturnBatch:
+        unit = self._writable()
+        row = (*r.batch_mutable_row(batch, unit.codec), batch.version)
+        columns = (*r.BATCH_MUTABLE_COLUMNS, "version")
+        if batch.version == 0 or unit.update_many(r.BATCHES.name, columns, [row]) != 1:
+            stored = unit.fetch("SELECT version FROM return_batches WHERE id = ?", (batch.id,))
+            raise unit.spoil(stale(BATCH_KIND, batch.id, batch.version, stored[0][0] if stored else 0))
+        return with_version(batch, batch.version + 1)
+
+    def delete(self, batch_id: str) -> None:
+        unit = self._writable()
+        if unit.execute("DELETE FROM return_batches WHERE id = ?", (batch_id,)) == 0:
+            raise NotFound(BATCH_KIND, batch_id)
+        for table in (_LINKS, _SETTLED, "batch_records"):
+            unit.execute(f"DELETE FROM {table} WHERE batch_id = ?", (batch_id,))
+
+    # -- the records -----------------------------------------------------------------------------
+
+    def records(self, batch_id: str, lines: Iterable[int] | None = None) -> list[BatchRecord]:
+        unit = self._unit
+        unit.check_active()
+        if lines is not None:
+            return self._records_at([(batch_id, line) for line in dict.fromkeys(lines)])
+        rows = unit.fetch(f"{self._select_records} WHERE batch_id = ? ORDER BY line", (batch_id,))
+        links = unit.fetch(f"SELECT {_LINK_READ} FROM {_LINKS} WHERE batch_id = ?", (batch_id,))
+        settled = unit.fetch(f"SELECT {_SETTLED_READ} FROM {_SETTLED} WHERE batch_id = ?", (batch_id,))
+        return self._assemble(rows, links, settled)
+
+    def _records_at(self, keys: Sequence[_RecordKey]) -> list[BatchRecord]:
+        """The records at ``keys`` (batch id, line), ordered by them; keys with no record are left out."""
+        if not keys:
+            return []
+        unit = self._unit
+        rows = unit.fetch_in_pairs(f"{self._select_records} WHERE (batch_id, line) {{PAIRS}}", keys)
+        links = unit.fetch_in_pairs(f"SELECT {_LINK_READ} FROM {_LINKS} WHERE (batch_id, line) {{PAIRS}}", keys)
+        settled = unit.fetch_in_pairs(f"SELECT {_SETTLED_READ} FROM {_SETTLED} WHERE (batch_id, line) {{PAIRS}}", keys)
+        found = self._assemble(rows, links, settled)
+        found.sort(key=lambda record: (record.batch_id, record.line))
+        return found
+
+    def _assemble(
+        self, rows: list[Sequence[Any]], links: list[Sequence[Any]], settled: list[Sequence[Any]]
+    ) -> list[BatchRecord]:
+        """Records from their rows and their child rows (batch id, line, value, position)."""
+        by_record = _grouped(links)
+        settlements = _grouped(settled)
+        codec = self._unit.codec
+        try:
+            return [
+                r.record_from_row(
+                    row,
+                    tuple(by_record.get((row[0], row[1]), ())),
+                    tuple(settlements.get((row[0], row[1]), ())),
+                    codec,
+                )
+                for row in rows
+            ]
+        except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
+            raise InvalidInput(
+                f"a stored record of batch {rows[0][0]!r} cannot be read back ({type(exc).__name__}: {exc})",
+                field="batch_records",
+                source="database",
+                hint="the row was changed outside carteira; restore it from a backup or correct it",
+            ) from exc
+
+    def put_records(self, records: Sequence[BatchRecord]) -> list[BatchRecord]:
+        unit = self._writable()
+        keys = [record_key(record) for record in records]
+        _refuse_twice(keys, "records")
+        if not records:
+            return []
+        codec = unit.codec
+        rows = [(*r.record_mutable_row(record, codec), record.version) for record in records]
+        unit.savepoint()
+        try:
+            if unit.update_many("batch_records", (*r.RECORD_MUTABLE_COLUMNS, "version"), rows, keys=2) != len(rows):
+                unit.rollback_to_savepoint()
+                raise unit.spoil(self._stale_record(records))
+            # The records' versions matched, so this unit owns them: replace their child rows whole.
+            for batch_id, lines in _lines_by_batch(records).items():
+                for table in (_LINKS, _SETTLED):
+                    unit.execute_in(f"DELETE FROM {table} WHERE batch_id = ? AND line {{IN}}", (batch_id,), lines)
+            self._insert_children(records)
+        finally:
+            unit.release_savepoint()
+        return [with_version(record, record.version + 1) for record in records]
+
+    def _stale_record(self, records: Sequence[BatchRecord]) -> Conflict:
+        """The conflict of the first record whose stored version is not the one it carries (0: absent)."""
+        keys = [(record.batch_id, record.line) for record in records]
+        sql = "SELECT batch_id, line, version FROM batch_records WHERE (batch_id, line) {PAIRS}"
+        stored = {(row[0], row[1]): row[2] for row in self._unit.fetch_in_pairs(sql, keys)}
+        for record in records:
+            found = stored.get((record.batch_id, record.line), 0)
+            if record.version == 0 or found != record.version:
+                return stale(RECORD_KIND, record_key(record), record.version, found)
+        return Conflict(RECORD_KIND, record_key(records[0]),
+                        detail=f"one of {len(records)} records changed while being written")  # fmt: skip
+
+    def _insert_children(self, records: Sequence[BatchRecord]) -> None:
+        unit = self._unit
+        links = [
+            (record.batch_id, record.line, position, installment_id)
+            for record in records
+            for position, installment_id in enumerate(record.links)
+        ]
+        if links:
+            unit.insert_many(_LINKS, _LINK_COLUMNS, links)
+        settled = [
+            (settlement_id, record.batch_id, record.line, position)
+            for record in records
+            for position, settlement_id in enumerate(record.settlement_ids)
+        ]
+        if settled:
+            try:
+                unit.insert_many(_SETTLED, _SETTLED_COLUMNS, settled)
+            except DuplicateKey:
+                unit.rollback_to_savepoint()
+                detail = "one of its settlement ids is already held by another record; a settlement settles one record"
+                raise unit.spoil(Conflict(RECORD_KIND, record_key(records[0]), detail=detail)) from None
+
+    def record_of_settlement(self, settlement_id: str) -> BatchRecord | None:
+        self._unit.check_active()
+        found = self._unit.fetch(f"SELECT batch_id, line FROM {_SETTLED} WHERE settlement_id = ?", (settlement_id,))
+        records = self._records_at([(row[0], row[1]) for row in found])
+        return records[0] if records else None
+
+    def records_linked_to(self, installment_ids: Iterable[str]) -> list[BatchRecord]:
+        unit = self._unit
+        unit.check_active()
+        wanted = list(dict.fromkeys(installment_ids))
+        if not wanted:
+            return []
+        sql = (
+            f"SELECT DISTINCT l.batch_id, l.line FROM {_LINKS} AS l WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {_SETTLED} AS s WHERE s.batch_id = l.batch_id AND s.line = l.line) "
+            "AND l.installment_id {IN}"
+        )
+        keys = list(dict.fromkeys((row[0], row[1]) for row in unit.fetch_in(sql, wanted)))
+        return self._records_at(keys)
+
+
+def _lines_by_batch(records: Sequence[BatchRecord]) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    for record in records:
+        found.setdefault(record.batch_id, []).append(record.line)
+    return found
+
+
 class SqlUnitOfWork:
     """A unit of work over one database connection: the dialect fills in the primitives below."""
 
@@ -364,6 +616,7 @@ class SqlUnitOfWork:
         self._anticipations = _Anticipations(self, r.ANTICIPATIONS)
         self._observations = _Observations(self)
         self._settings = _Settings(self, r.SETTINGS)
+        self._return_batches = _ReturnBatches(self)
 
     # -- the primitives a dialect supplies -------------------------------------------------------
 
@@ -399,12 +652,16 @@ class SqlUnitOfWork:
         """Run one statement; the number of rows it changed."""
         raise NotImplementedError
 
+    def execute_in(self, sql: str, params: Sequence[Any], values: Sequence[Any]) -> int:
+        """Run ``sql`` with ``params``, its last condition ``{IN}`` as ``column IN values``, batched by the dialect."""
+        raise NotImplementedError
+
     def insert_many(self, table: str, columns: Sequence[str], rows: Sequence[r.Row]) -> None:
         """Insert ``rows``; raises :class:`DuplicateKey` when a key exists (the transaction stays usable)."""
         raise NotImplementedError
 
-    def update_many(self, table: str, columns: Sequence[str], rows: Sequence[r.Row]) -> int:
-        """Update by ``columns[0]`` where the stored version is the row's last value, setting it one higher.
+    def update_many(self, table: str, columns: Sequence[str], rows: Sequence[r.Row], keys: int = 1) -> int:
+        """Update by the first ``keys`` columns where the stored version is the row's last value, setting it one higher.
 
         ``rows`` hold ``columns`` then the expected version; returns how many rows were updated.
         """
@@ -463,6 +720,11 @@ class SqlUnitOfWork:
     def settings(self) -> _Settings:
         """The portfolio's settings."""
         return self._settings
+
+    @property
+    def return_batches(self) -> _ReturnBatches:
+        """The return batches and their records."""
+        return self._return_batches
 
     def __enter__(self) -> Self:
         self.begin()

@@ -116,6 +116,15 @@ class SqliteUnitOfWork(SqlUnitOfWork):
             found.extend(self.fetch(sql.replace("{IN}", f"IN ({', '.join('?' * len(chunk))})"), chunk))
         return found
 
+    def execute_in(self, sql: str, params: Sequence[Any], values: Sequence[Any]) -> int:
+        """``execute`` with ``params`` then chunks of ``IN (?, …)`` for ``{IN}``; the rows changed in all."""
+        changed = 0
+        step = KEYS_PER_QUERY_MAX - len(params)
+        for start in range(0, len(values), step):
+            chunk = values[start : start + step]
+            changed += self.execute(sql.replace("{IN}", f"IN ({', '.join('?' * len(chunk))})"), [*params, *chunk])
+        return changed
+
     def fetch_in_pairs(self, sql: str, pairs: Sequence[tuple[Any, Any]]) -> list[Sequence[Any]]:
         """Chunks of ``IN (VALUES (?, ?), …)``."""
         found: list[Sequence[Any]] = []
@@ -144,11 +153,12 @@ class SqliteUnitOfWork(SqlUnitOfWork):
         except sqlite3.Error as exc:
             self._fail(exc)
 
-    def update_many(self, table: str, columns: Sequence[str], rows: Sequence[r.Row]) -> int:
+    def update_many(self, table: str, columns: Sequence[str], rows: Sequence[r.Row], keys: int = 1) -> int:
         """One ``executemany`` of ``UPDATE … WHERE key = ?1 AND version = ?N`` (numbered, so rows go as they are)."""
         last = len(columns)
-        assignments = ", ".join(f"{column} = ?{n}" for n, column in enumerate(columns[1:-1], start=2))
-        sql = f"UPDATE {table} SET {assignments}, version = ?{last} + 1 WHERE {columns[0]} = ?1 AND version = ?{last}"
+        assignments = ", ".join(f"{column} = ?{n}" for n, column in enumerate(columns[keys:-1], start=keys + 1))
+        match = " AND ".join(f"{column} = ?{n}" for n, column in enumerate(columns[:keys], start=1))
+        sql = f"UPDATE {table} SET {assignments}, version = ?{last} + 1 WHERE {match} AND version = ?{last}"
         try:
             return self._c.executemany(sql, rows).rowcount
         except sqlite3.Error as exc:

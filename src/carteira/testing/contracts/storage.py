@@ -25,6 +25,7 @@ on error too; a failure in the middle of a unit leaves nothing of it; the versio
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -56,12 +57,14 @@ from carteira.domain import (
     SettlementPolicy,
     Tolerance,
     anticipate,
+    normalize_title_number,
     reverse,
     settle,
 )
-from carteira.errors import Conflict, InvalidInput, NotFound
+from carteira.domain.return_batch import BatchRecord, BatchStatus, LinkOrigin, ReturnBatch
+from carteira.errors import Conflict, DuplicateImport, InvalidInput, NotFound
 from carteira.ports.storage import Store, UnitOfWork
-from carteira.testing.strategies import charge_terms, installments, payments, policies
+from carteira.testing.strategies import batch_records, charge_terms, installments, payments, policies, return_batches
 
 __all__ = ["StorageContract"]
 
@@ -78,8 +81,9 @@ _CUSTOMERS = ("c1", "c2", "c3")
 _CONTRACTS = ("k1", "k2")
 _DUES = (date(2025, 1, 10), date(2025, 2, 10), date(2025, 3, 10))
 _AMOUNTS = (Money("100.00"), Money("250.55"), Money("0.01"))
-_TITLES = ("0001", "0002", "0003", "0004")
-_DOCUMENTS = ("D-1", "D-2", "D-3")
+# Numbers as ERPs store them and files print them: padded with zeros and blanks, or not (decision 0201).
+_TITLES = ("0001", "1", " 01 ", "0002", "2", "0003", "00004", "0000")
+_DOCUMENTS = ("D-1", "00D-1", "D-2 ", "D-3")
 # Each subclass runs the same method over another adapter: differing executors are the point here.
 _EXAMPLES = settings(
     max_examples=12,
@@ -89,6 +93,29 @@ _EXAMPLES = settings(
 
 
 _AMOUNT = Money("1234.56")
+
+
+def a_batch(
+    key: str = "b1",
+    *,
+    digest: str = "d" * 64,
+    sequence: int | None = 1,
+    agreement: str | None = "4567",
+    bank: str = "001",
+    description: str = "retorno",
+    process_date: date = date(2025, 3, 3),
+) -> ReturnBatch:
+    """A new batch ``key`` of a CNAB 240 file; by default every batch made here is the same file."""
+    return ReturnBatch(key, description, process_date, "RET0303.txt", digest, "cnab240", bank, agreement, sequence, 2)
+
+
+def a_record(batch_id: str, line: int) -> BatchRecord:
+    """A new settlement record of ``batch_id`` on ``line``: a title paid in full, credited two days later."""
+    return BatchRecord(
+        batch_id, line, "06", "settled", True, False, f"{line:012}", f"DOC-{line}", date(2025, 3, 1),
+        Money("150.00"), Money("151.20"), Money.ZERO, None, Money("1.20"), Money("2.50"), None,
+        date(2025, 3, 3), date(2025, 3, 5), payer_tax_id="12345678909",
+    )  # fmt: skip
 
 
 def an_installment(key: str = "i1", *, amount: Money = _AMOUNT, **fields: object) -> Installment:
@@ -459,16 +486,20 @@ class StorageContract:
     def test_bulk_finders_return_what_the_model_returns(
         self, portfolio: list[Installment], data: st.DataObject
     ) -> None:
-        titles = data.draw(st.lists(st.sampled_from((*_TITLES, "9999")), max_size=4))
-        documents = data.draw(st.lists(st.sampled_from((*_DOCUMENTS, "D-9")), max_size=3))
+        titles = data.draw(st.lists(st.sampled_from((*_TITLES, "9999", "0", "  ")), max_size=4))
+        documents = data.draw(st.lists(st.sampled_from((*_DOCUMENTS, "D-9", "0D-2")), max_size=3))
+        customers = data.draw(st.lists(st.sampled_from((*_CUSTOMERS, "nobody")), max_size=3))
+        title_keys = {normalize_title_number(t) for t in titles} - {None}
+        document_keys = {normalize_title_number(d) for d in documents} - {None}
         keys = data.draw(st.lists(st.tuples(st.sampled_from(_DUES), st.sampled_from(_AMOUNTS)), max_size=4))
         customer = data.draw(st.sampled_from(_CUSTOMERS))
         contract = data.draw(st.sampled_from(_CONTRACTS))
         model = {
             "customer": _expected(portfolio, lambda i: i.customer_id == customer and i.is_open),
             "contract": _expected(portfolio, lambda i: i.contract_id == contract and i.is_open),
-            "titles": _expected(portfolio, lambda i: i.bank_title_number in titles),
-            "documents": _expected(portfolio, lambda i: i.document_number in documents),
+            "customers": _expected(portfolio, lambda i: i.customer_id in customers and i.is_open),
+            "titles": _expected(portfolio, lambda i: normalize_title_number(i.bank_title_number) in title_keys),
+            "documents": _expected(portfolio, lambda i: normalize_title_number(i.document_number) in document_keys),
             "due_amount": _expected(portfolio, lambda i: i.is_open and (i.due, i.amount) in keys),
         }
         for store in (MemoryStore(), self._fresh()):
@@ -480,6 +511,7 @@ class StorageContract:
                     found = {
                         "customer": _ids(uow.installments.open_of_customer(customer)),
                         "contract": _ids(uow.installments.open_of_contract(contract)),
+                        "customers": _ids(uow.installments.open_of_customers(customers)),
                         "titles": _ids(uow.installments.by_bank_title_numbers(titles)),
                         "documents": _ids(uow.installments.by_document_numbers(documents)),
                         "due_amount": _ids(uow.installments.open_by_due_and_amount(keys)),
@@ -551,6 +583,356 @@ class StorageContract:
         with store.unit_of_work() as uow:
             assert uow.anticipations.get("a2") == rejected
             assert uow.anticipations.with_status(AnticipationStatus.IN_STUDY) == []
+
+    # -- return batches -------------------------------------------------------------------------
+
+    @_EXAMPLES
+    @given(batch=return_batches("b1"), records=batch_records("b1"), other=batch_records("b2", max_size=3))
+    def test_a_batch_and_its_records_round_trip(
+        self, batch: ReturnBatch, records: list[BatchRecord], other: list[BatchRecord]
+    ) -> None:
+        second = attrs.evolve(batch, id="b2", digest="0" * 64, agreement=None)
+        store = self._fresh()
+        try:
+            with store.unit_of_work() as uow:
+                stored = uow.return_batches.add(batch, records)
+                uow.return_batches.add(second, other)
+                uow.commit()
+            assert stored == attrs.evolve(batch, version=1)
+            with store.unit_of_work() as uow:
+                assert uow.return_batches.get("b1") == stored
+                assert uow.return_batches.records("b1") == [attrs.evolve(r, version=1) for r in records]
+                assert uow.return_batches.records("b2") == [attrs.evolve(r, version=1) for r in other]
+                some = [r.line for r in records[::2]]
+                wanted = [attrs.evolve(r, version=1) for r in records[::2]]
+                assert uow.return_batches.records("b1", lines=[*reversed(some), 0, -5]) == wanted
+                assert uow.return_batches.records("b1", lines=[]) == []
+                for record in records:
+                    for settlement_id in record.settlement_ids:
+                        assert uow.return_batches.record_of_settlement(settlement_id) == attrs.evolve(record, version=1)
+        finally:
+            store.close()
+
+    def test_add_refuses_what_is_not_a_new_batch_and_stores_nothing(self, store: Store) -> None:
+        batch = a_batch("b1")
+        wrong = [
+            (attrs.evolve(batch, version=1), []),
+            (batch, [a_record("b2", 1)]),
+            (batch, [a_record("b1", 1), a_record("b1", 1)]),
+            (batch, [attrs.evolve(a_record("b1", 1), version=2)]),
+        ]
+        for candidate, records in wrong:
+            with store.unit_of_work() as uow:
+                with pytest.raises(InvalidInput):
+                    uow.return_batches.add(candidate, records)
+                uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.return_batches.all() == []
+            assert uow.return_batches.records("b1") == []
+            with pytest.raises(NotFound) as raised:
+                uow.return_batches.get("b1")
+            assert (raised.value.kind, raised.value.key) == ("return batch", "b1")
+
+    def test_batches_come_newest_process_date_first_then_by_id(self, store: Store) -> None:
+        dated = [("b3", date(2025, 3, 1)), ("b1", date(2025, 3, 2)), ("b2", date(2025, 3, 1)), ("b0", date(2025, 1, 1))]
+        with store.unit_of_work() as uow:
+            for n, (key, day) in enumerate(dated):
+                uow.return_batches.add(a_batch(key, digest=f"{n}" * 64, sequence=n, process_date=day), [])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert [b.id for b in uow.return_batches.all()] == ["b1", "b2", "b3", "b0"]
+
+    def test_a_batch_without_commit_is_not_kept(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            uow.return_batches.add(a_batch("b1"), [a_record("b1", 1)])
+        with store.unit_of_work() as uow:
+            assert uow.return_batches.all() == []
+            assert uow.return_batches.records("b1") == []
+            uow.return_batches.add(a_batch("b1"), [a_record("b1", 1)])  # the same file is new again
+            uow.commit()
+
+    def test_put_of_a_batch_follows_the_version_rule_and_keeps_the_files_facts(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            added = uow.return_batches.add(a_batch("b1"), [])
+            uow.commit()
+        changed = attrs.evolve(
+            added, description="março, banco 001", status=BatchStatus.PENDING, warnings=("trailer total differs",),
+            process_date=date(2025, 3, 5), digest="f" * 64, file_sequence=99, record_count=7,
+        )  # fmt: skip
+        with store.unit_of_work() as uow:
+            stored = uow.return_batches.put(changed)
+            assert stored.version == 2
+            again = uow.return_batches.put(attrs.evolve(stored, status=BatchStatus.COMPLETED))
+            assert again.version == 3
+            uow.commit()
+        with store.unit_of_work() as uow:
+            loaded = uow.return_batches.get("b1")
+        facts = ("digest", "file_sequence", "record_count", "source", "layout_id", "bank_code", "agreement")
+        assert [getattr(loaded, name) for name in facts] == [getattr(added, name) for name in facts]
+        assert (loaded.description, loaded.process_date, loaded.warnings) == (
+            "março, banco 001",
+            date(2025, 3, 5),
+            ("trailer total differs",),
+        )
+        assert (loaded.status, loaded.version) == (BatchStatus.COMPLETED, 3)
+        with store.unit_of_work() as uow:
+            with pytest.raises(Conflict) as raised:
+                uow.return_batches.put(added)  # read at version 1, stored at 3
+            assert (raised.value.kind, raised.value.key, raised.value.expected_version) == ("return batch", "b1", 1)
+            with pytest.raises(Conflict):
+                uow.commit()
+        for missing in (a_batch("nobody"), attrs.evolve(a_batch("nobody"), version=4)):
+            with store.unit_of_work() as uow, pytest.raises(Conflict):
+                uow.return_batches.put(missing)
+        with store.unit_of_work() as uow:
+            assert uow.return_batches.get("b1") == loaded
+            assert [b.id for b in uow.return_batches.all()] == ["b1"]
+
+    @pytest.mark.parametrize("size", [5, 150])  # adapters may write a few rows and many rows differently
+    def test_put_records_follows_the_version_rule_and_keeps_what_the_file_said(self, store: Store, size: int) -> None:
+        records = [a_record("b1", line) for line in range(1, size + 1)]
+        with store.unit_of_work() as uow:
+            uow.return_batches.add(a_batch("b1"), records)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            read = uow.return_batches.records("b1")
+            linked = [r.linked([f"i{r.line}", "i0"], LinkOrigin.AUTO, note="by bank title number") for r in read]
+            linked[0] = attrs.evolve(linked[0], paid=Money("1.00"), movement_code="99")  # not the file's to change
+            stored = uow.return_batches.put_records(linked)
+            assert [r.version for r in stored] == [2] * size
+            settled = uow.return_batches.put_records([stored[1].settled_by(["s-1", "s-2"])])
+            assert settled[0].version == 3
+            uow.commit()
+        with store.unit_of_work() as uow:
+            loaded = uow.return_batches.records("b1")
+        assert loaded[0] == attrs.evolve(stored[0], paid=records[0].paid, movement_code=records[0].movement_code)
+        assert loaded[1] == settled[0]
+        assert loaded[1].settlement_ids == ("s-1", "s-2")
+        assert loaded[1].confirmed_once
+        assert loaded[2:] == stored[2:]
+        assert all(r.links == (f"i{r.line}", "i0") and r.origin is LinkOrigin.AUTO for r in loaded)
+        # A record changed by another unit since it was read is named; nothing of the bulk write is kept.
+        with store.unit_of_work() as uow:
+            uow.return_batches.put_records([loaded[size // 2].unlinked()])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            with pytest.raises(Conflict) as raised:
+                uow.return_batches.put_records([r.refused("closing date") for r in loaded])
+            assert (raised.value.kind, raised.value.key) == ("batch record", f"b1:{size // 2 + 1}")
+            assert raised.value.expected_version == loaded[size // 2].version
+        with store.unit_of_work() as uow:
+            after = uow.return_batches.records("b1")
+            assert [r.note for r in after if r.note == "closing date"] == []
+            assert after[size // 2].links == ()
+            with pytest.raises(Conflict):
+                uow.return_batches.put_records([a_record("b1", 10_000)])  # a record never added
+        with store.unit_of_work() as uow, pytest.raises(InvalidInput):
+            uow.return_batches.put_records([after[0], after[0]])
+
+    def test_the_same_bytes_again_are_a_duplicate_import_naming_the_earlier_batch(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            uow.return_batches.add(a_batch("b1", description="março"), [a_record("b1", 1)])
+            uow.commit()
+        again = a_batch("b2", sequence=2)  # same digest, another file sequence
+        with store.unit_of_work() as uow:
+            with pytest.raises(DuplicateImport) as raised:
+                uow.return_batches.add(again, [a_record("b2", 1)])
+            assert raised.value.earlier_batch_id == "b1"
+            assert "'b1'" in str(raised.value)
+            assert "same bytes" in str(raised.value)
+            # Nothing of the refused batch was written, and the unit goes on (decision 0320).
+            assert uow.return_batches.get("b1").description == "março"
+            assert uow.return_batches.records("b2") == []
+            uow.customers.put(Customer("c1", "kept after the refusal"))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert [b.id for b in uow.return_batches.all()] == ["b1"]
+            assert uow.customers.get("c1").name == "kept after the refusal"
+
+    def test_the_same_bank_agreement_and_sequence_are_a_duplicate_import(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            uow.return_batches.add(a_batch("b1", digest="a" * 64, sequence=7), [])
+            # Without an agreement or a sequence a file has no file key: only its bytes identify it.
+            uow.return_batches.add(a_batch("n1", digest="b" * 64, sequence=7, agreement=None), [])
+            uow.return_batches.add(a_batch("n2", digest="c" * 64, sequence=7, agreement=None), [])
+            uow.return_batches.add(a_batch("n3", digest="d" * 64, sequence=None), [])
+            uow.return_batches.add(a_batch("n4", digest="e" * 64, sequence=None), [])
+            uow.return_batches.add(a_batch("o1", digest="f" * 64, sequence=7, bank="341"), [])  # another bank
+            uow.commit()
+        with store.unit_of_work() as uow:
+            with pytest.raises(DuplicateImport) as raised:
+                uow.return_batches.add(a_batch("b2", digest="9" * 64, sequence=7), [])
+            assert raised.value.earlier_batch_id == "b1"
+            assert "file sequence" in str(raised.value)
+            assert "'b1'" in str(raised.value)
+            # Within one unit too: a batch added earlier in it counts.
+            uow.return_batches.add(a_batch("b3", digest="8" * 64, sequence=8), [])
+            with pytest.raises(DuplicateImport) as in_unit:
+                uow.return_batches.add(a_batch("b4", digest="8" * 64, sequence=9), [])
+            assert in_unit.value.earlier_batch_id == "b3"
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert sorted(b.id for b in uow.return_batches.all()) == ["b1", "b3", "n1", "n2", "n3", "n4", "o1"]
+
+    def test_two_units_adding_one_file_at_once_leave_one_batch(self, store: Store) -> None:
+        outcomes: dict[str, str] = {}
+
+        def add(batch_id: str) -> None:
+            try:
+                with store.unit_of_work() as own:
+                    own.return_batches.add(a_batch(batch_id), [a_record(batch_id, 1)])
+                    own.commit()
+            except DuplicateImport as exc:
+                outcomes[batch_id] = exc.earlier_batch_id
+            else:
+                outcomes[batch_id] = "added"
+
+        with store.unit_of_work() as first:
+            first.return_batches.add(a_batch("b1"), [a_record("b1", 1)])
+            # The second unit waits for the first (PostgreSQL's unique key, SQLite's write lock) or
+            # races it to commit (MemoryStore): either way one batch is left.
+            second = threading.Thread(target=add, args=("b2",))
+            second.start()
+            second.join(0.5)
+            try:
+                first.commit()
+                outcomes["b1"] = "added"
+            except DuplicateImport as exc:
+                outcomes["b1"] = exc.earlier_batch_id
+        second.join(60)
+        assert not second.is_alive()
+        winner = "b1" if outcomes["b1"] == "added" else "b2"
+        loser = "b2" if winner == "b1" else "b1"
+        assert outcomes == {winner: "added", loser: winner}
+        with store.unit_of_work() as uow:
+            assert [b.id for b in uow.return_batches.all()] == [winner]
+            assert uow.return_batches.records(loser) == []
+
+    def test_delete_removes_the_batch_and_its_records(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            uow.return_batches.add(a_batch("b1"), [a_record("b1", 1), a_record("b1", 2)])
+            uow.return_batches.add(a_batch("b2", digest="2" * 64, sequence=2), [a_record("b2", 1)])
+            read = uow.return_batches.records("b1")
+            uow.return_batches.put_records(
+                [read[0].linked(["i1"], LinkOrigin.MANUAL).settled_by(["s1"]), read[1].linked(["i2"], LinkOrigin.AUTO)]
+            )
+            uow.commit()
+        with store.unit_of_work() as uow:
+            uow.return_batches.delete("b1")
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert [b.id for b in uow.return_batches.all()] == ["b2"]
+            assert uow.return_batches.records("b1") == []
+            assert uow.return_batches.record_of_settlement("s1") is None
+            assert uow.return_batches.records_linked_to(["i1", "i2"]) == []
+            assert len(uow.return_batches.records("b2")) == 1
+            with pytest.raises(NotFound):
+                uow.return_batches.delete("b1")
+            # Deleted, the file may be imported again, on the same lines.
+            uow.return_batches.add(a_batch("b1-again"), [a_record("b1-again", 1), a_record("b1-again", 2)])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert [r.links for r in uow.return_batches.records("b1-again")] == [(), ()]
+
+    def test_record_of_settlement_and_records_linked_to_find_by_key(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            uow.return_batches.add(a_batch("b1"), [a_record("b1", line) for line in (1, 2, 3, 4)])
+            uow.return_batches.add(a_batch("b0", digest="0" * 64, sequence=2), [a_record("b0", 9)])
+            r1, r2, r3, _ = uow.return_batches.records("b1")
+            (r9,) = uow.return_batches.records("b0")
+            stored = uow.return_batches.put_records(
+                [
+                    r1.linked(["i1", "i2"], LinkOrigin.AUTO),
+                    r2.linked(["i2"], LinkOrigin.MANUAL).settled_by(["s2"]),
+                    r3.linked(["i3", "i1"], LinkOrigin.MANUAL),
+                    r9.linked(["i1"], LinkOrigin.AUTO),
+                ]
+            )
+            uow.commit()
+        with store.unit_of_work() as uow:
+            finder = uow.return_batches
+            assert finder.record_of_settlement("s2") == stored[1]
+            assert finder.record_of_settlement("s-unknown") is None
+            # Settled records are left out; each record once, by (batch id, line).
+            assert finder.records_linked_to(["i1"]) == [stored[3], stored[0], stored[2]]
+            assert finder.records_linked_to(["i2", "i1", "i2"]) == [stored[3], stored[0], stored[2]]
+            assert finder.records_linked_to(["i2"]) == [stored[0]]
+            assert finder.records_linked_to(["i4"]) == []
+            assert finder.records_linked_to([]) == []
+            # A reactivation opens the record again (B9): it is found by its links, no longer by its settlement.
+            reopened = finder.put_records([stored[1].reopened()])[0]
+            assert finder.record_of_settlement("s2") is None
+            assert finder.records_linked_to(["i2"]) == [stored[0], reopened]
+            uow.commit()
+
+    def test_a_settlement_id_belongs_to_one_record(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            uow.return_batches.add(a_batch("b1"), [a_record("b1", 1), a_record("b1", 2)])
+            r1, r2 = uow.return_batches.records("b1")
+            uow.return_batches.put_records([r1.linked(["i1"], LinkOrigin.AUTO).settled_by(["s1"])])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            with pytest.raises(Conflict) as raised:
+                uow.return_batches.put_records([r2.linked(["i2"], LinkOrigin.AUTO).settled_by(["s1"])])
+            assert raised.value.kind == "batch record"
+            with pytest.raises(Conflict):
+                uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.return_batches.record_of_settlement("s1") == uow.return_batches.records("b1", lines=[1])[0]
+            assert uow.return_batches.records("b1", lines=[2])[0].links == ()
+
+    def test_customers_are_found_by_tax_id(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            for key, tax_id in (("c3", "12345678909"), ("c1", "11222333000181"), ("c2", None), ("c4", "12345678909")):
+                uow.customers.put(Customer(key, f"customer {key}", tax_id=tax_id))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert [c.id for c in uow.customers.by_tax_ids(["12345678909", "11222333000181"])] == ["c1", "c3", "c4"]
+            assert [c.id for c in uow.customers.by_tax_ids(["11222333000181", "11222333000181"])] == ["c1"]
+            assert uow.customers.by_tax_ids(["00000000000"]) == []
+            assert uow.customers.by_tax_ids([]) == []
+
+    def test_title_and_document_numbers_are_compared_normalized(self, store: Store) -> None:
+        stored = [
+            an_installment("i1", bank_title_number="000123", document_number="  0042"),
+            an_installment("i2", bank_title_number="123 ", document_number="42"),
+            an_installment("i3", bank_title_number="1230", document_number="4 2"),
+            an_installment("i4", bank_title_number="0000", document_number="   "),
+            an_installment("i5", bank_title_number=None, document_number=None),
+        ]
+        with store.unit_of_work() as uow:
+            uow.installments.put_many(stored)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            titles = uow.installments.by_bank_title_numbers
+            documents = uow.installments.by_document_numbers
+            assert _ids(titles(["123"])) == ["i1", "i2"]
+            assert _ids(titles(["0000000123  "])) == ["i1", "i2"]
+            assert _ids(titles(["01230"])) == ["i3"]
+            assert titles(["0", "   ", "00"]) == []  # nothing left after the padding names nothing
+            assert _ids(documents(["042"])) == ["i1", "i2"]
+            assert _ids(documents(["4 2"])) == ["i3"]
+            assert documents(["0"]) == []
+            # The numbers are kept as the ERP stored them; only the comparison is normalized.
+            assert uow.installments.get("i1").bank_title_number == "000123"
+
+    def test_the_batch_fields_of_settlements_and_installments_round_trip(self, store: Store) -> None:
+        installment = an_installment("i1", bank_transmission="remessa-2025-03-01#17")
+        outcome = settle(installment, Payment(Money("1234.56"), date(2025, 1, 10)), _LENIENT, calendar=_CALENDAR)
+        assert outcome.settlement is not None
+        settlement = attrs.evolve(outcome.settlement, batch_id="b1", batch_line=42)
+        cleared = attrs.evolve(outcome.installment, bank_transmission=None)
+        with store.unit_of_work() as uow:
+            kept = (uow.installments.put(installment), uow.settlements.put(settlement))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert (uow.installments.get("i1"), uow.settlements.get(settlement.id)) == kept
+            assert kept[0].bank_transmission == "remessa-2025-03-01#17"
+            assert (kept[1].batch_id, kept[1].batch_line) == ("b1", 42)
+            uow.installments.put(attrs.evolve(cleared, version=1))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.installments.get("i1").bank_transmission is None
 
 
 if TYPE_CHECKING:

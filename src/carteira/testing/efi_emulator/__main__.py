@@ -17,8 +17,10 @@ SECRET_ENV = "EFI_EMULATOR_CLIENT_SECRET"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m carteira.testing.efi_emulator",
-                                     description="Serve an emulator of Efí's charges API over loopback HTTP.")
+    parser = argparse.ArgumentParser(
+        prog="python -m carteira.testing.efi_emulator",
+        description="Serve an emulator of Efí's charges API over loopback HTTP.",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, required=True, help="port to listen on (0 = any free port)")
     parser.add_argument("--client-id", required=True)
@@ -26,10 +28,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--today", type=date.fromisoformat, help="freeze the clock on this date (YYYY-MM-DD)")
     parser.add_argument("--token-ttl", type=int, default=600, help="expires_in of issued tokens, seconds")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds slept before each answer")
-    parser.add_argument("--callbacks", choices=("background", "inline", "manual"), default="background",
-                        help="when callbacks are sent (default: from a worker thread, as Efí does)")
-    parser.add_argument("--callback-any-host", action="store_true",
-                        help="also POST callbacks to non-loopback URLs (an ERP in another container)")
+    parser.add_argument(
+        "--callbacks",
+        choices=("background", "inline", "manual"),
+        default="background",
+        help="when callbacks are sent (default: from a worker thread, as Efí does)",
+    )
+    parser.add_argument(
+        "--callback-any-host",
+        action="store_true",
+        help="also POST callbacks to non-loopback URLs (an ERP in another container)",
+    )
     return parser
 
 
@@ -40,8 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     if not secret:
         print(f"efi-emulator: give --client-secret or set {SECRET_ENV}", file=sys.stderr)
         return 2
-    emulator = EfiEmulator(args.client_id, secret, today=args.today, token_ttl_s=args.token_ttl,
-                           latency_s=args.latency, callback_mode=args.callbacks)
+    emulator = EfiEmulator(
+        args.client_id,
+        secret,
+        today=args.today,
+        token_ttl_s=args.token_ttl,
+        latency_s=args.latency,
+        callback_mode=args.callbacks,
+    )
     emulator.allow_callbacks_to_any_host(args.callback_any_host)
     stop = threading.Event()
 

@@ -71,8 +71,9 @@ class Authority:
         except (ValueError, AttributeError):
             grant = None
         if grant != "client_credentials":
-            raise EfiRefusal(400, "grant_type deve ser client_credentials.", kind="auth",
-                             error="unsupported_grant_type")
+            raise EfiRefusal(
+                400, "grant_type deve ser client_credentials.", kind="auth", error="unsupported_grant_type"
+            )
         serial = next(self._serial)
         access = self._token("access", serial)
         expires = now + timedelta(seconds=self.token_ttl_s)

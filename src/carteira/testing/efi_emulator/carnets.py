@@ -13,22 +13,38 @@ from carteira.testing.efi_emulator.refusals import EfiRefusal, invalid, missing,
 
 
 def _fingerprint(checked: dict[str, Any]) -> str:
-    return json.dumps(["carnet", checked["items"], schema.payer_document(checked["customer"]), checked["expire_at"],
-                       checked["repeats"], checked["split_items"]], sort_keys=True, default=str)
+    return json.dumps(
+        [
+            "carnet",
+            checked["items"],
+            schema.payer_document(checked["customer"]),
+            checked["expire_at"],
+            checked["repeats"],
+            checked["split_items"],
+        ],
+        sort_keys=True,
+        default=str,
+    )
 
 
 def _parcel_terms(checked: dict[str, Any], due: Any) -> dict[str, Any]:
-    return {"expire_at": due, "customer": checked["customer"], "configurations": checked["configurations"],
-            "discount": checked["discount"], "conditional_discount": checked["conditional_discount"],
-            "message": checked["message"]}
+    return {
+        "expire_at": due,
+        "customer": checked["customer"],
+        "configurations": checked["configurations"],
+        "discount": checked["discount"],
+        "conditional_discount": checked["conditional_discount"],
+        "message": checked["message"],
+    }
 
 
 def create_carnet(ledger: Ledger, params: Params, query: Query, body: Any) -> dict[str, Any]:
     """`POST /carnet`: `repeats` parcels falling monthly on the first due date's day."""
     switches = ledger.switches
     checked = schema.carnet_body(body, ledger.rules())
-    values = schema.parcel_values(checked["total"], checked["repeats"], split=checked["split_items"],
-                                  remainder=switches.split_remainder)
+    values = schema.parcel_values(
+        checked["total"], checked["repeats"], split=checked["split_items"], remainder=switches.split_remainder
+    )
     for value in values:
         schema.value_floor(schema.after_discount(value, checked["discount"]))
         if switches.parcel_value_limit_cents is not None and value > switches.parcel_value_limit_cents:
@@ -37,17 +53,27 @@ def create_carnet(ledger: Ledger, params: Params, query: Query, body: Any) -> di
     fingerprint = _fingerprint(checked)
     ledger.refuse_third_identical(fingerprint, lambda carnet_id: ledger.carnets[carnet_id].status)
     metadata = checked["metadata"]
-    carnet = Carnet(carnet_id=ledger.next_carnet_id(), token=ledger.book.new_token(), created_at=ledger.clock.now(),
-                    terms=checked, custom_id=metadata.get("custom_id"),
-                    notification_url=metadata.get("notification_url"), status=switches.carnet_active_status,
-                    charge_ids=[], fingerprint=fingerprint)
+    carnet = Carnet(
+        carnet_id=ledger.next_carnet_id(),
+        token=ledger.book.new_token(),
+        created_at=ledger.clock.now(),
+        terms=checked,
+        custom_id=metadata.get("custom_id"),
+        notification_url=metadata.get("notification_url"),
+        status=switches.carnet_active_status,
+        charge_ids=[],
+        fingerprint=fingerprint,
+    )
     ledger.carnets[carnet.carnet_id] = carnet
     ledger.remember_identical(fingerprint, carnet.carnet_id)
     ledger.set_carnet_status(carnet, None, None)
     for index, value in enumerate(values):
         due = schema.add_months(checked["expire_at"], index, switches.parcel_day_overflow)
-        parcel = ledger.new_charge({"items": checked["items"], "shippings": [], "total": value},
-                                   {"custom_id": carnet.custom_id}, token=carnet.token)
+        parcel = ledger.new_charge(
+            {"items": checked["items"], "shippings": [], "total": value},
+            {"custom_id": carnet.custom_id},
+            token=carnet.token,
+        )
         parcel.carnet_id, parcel.parcel, parcel.method = carnet.carnet_id, index + 1, "carnet"
         parcel.billet, parcel.payment_created_at = _parcel_terms(checked, due), ledger.clock.now()
         carnet.charge_ids.append(parcel.charge_id)
@@ -199,8 +225,9 @@ def resend_parcel(ledger: Ledger, params: Params, query: Query, body: Any) -> di
     address = email(body)
     _open(ledger, carnet)
     if not ledger.resendable(parcel):
-        raise rule(3500066, f"Somente parcelas com status waiting podem ser reenviadas "
-                            f"(status atual: {parcel.status}).")
+        raise rule(
+            3500066, f"Somente parcelas com status waiting podem ser reenviadas (status atual: {parcel.status})."
+        )
     note(ledger, parcel.history, f"Parcela reenviada para {address}")
     return OK
 

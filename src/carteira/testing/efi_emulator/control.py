@@ -106,7 +106,7 @@ def _get(emu: EfiEmulator, name: str) -> Any:
 
 def handle(emu: EfiEmulator, method: str, path: str, body: bytes) -> tuple[int, Any]:
     """Answer a control request: `(status, JSON payload)`."""
-    name = path[len(PREFIX):].strip("/")
+    name = path[len(PREFIX) :].strip("/")
     try:
         if method == "GET":
             return 200, {"data": _get(emu, name)}

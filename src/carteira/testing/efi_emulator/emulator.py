@@ -33,8 +33,10 @@ CallbackMode = Literal["inline", "background", "manual"]
 Environment = Literal["production", "sandbox"]
 #: Reference §1: the current and the old Gerencianet host of each environment.
 HOSTS: dict[str, Environment] = {
-    "cobrancas.api.efipay.com.br": "production", "api.gerencianet.com.br": "production",
-    "cobrancas-h.api.efipay.com.br": "sandbox", "sandbox.gerencianet.com.br": "sandbox",
+    "cobrancas.api.efipay.com.br": "production",
+    "api.gerencianet.com.br": "production",
+    "cobrancas-h.api.efipay.com.br": "sandbox",
+    "sandbox.gerencianet.com.br": "sandbox",
 }
 JSON_HEADERS = (("content-type", "application/json; charset=utf-8"),)
 TOKEN_TTL_S = 600  # reference §2: expires_in is 600 s
@@ -78,10 +80,20 @@ class EfiEmulator:
             loopback and unknown hosts always count as the bound environment.
     """
 
-    def __init__(self, client_id: str, client_secret: str, *, today: date | None = None,
-                 token_ttl_s: int = TOKEN_TTL_S, switches: Switches | None = None, latency_s: float = 0.0,
-                 callback_mode: CallbackMode = "inline", first_charge_id: int = 1_000_001,
-                 first_carnet_id: int = 900_001, environment: Environment | None = None) -> None:
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        *,
+        today: date | None = None,
+        token_ttl_s: int = TOKEN_TTL_S,
+        switches: Switches | None = None,
+        latency_s: float = 0.0,
+        callback_mode: CallbackMode = "inline",
+        first_charge_id: int = 1_000_001,
+        first_carnet_id: int = 900_001,
+        environment: Environment | None = None,
+    ) -> None:
         self._credentials = Credentials(client_id, client_secret)
         self._clock = Clock(None if today is None else datetime.combine(today, time_of_day(9, 0)))
         self.switches = switches or Switches()
@@ -93,8 +105,14 @@ class EfiEmulator:
         self._authority = Authority(self._credentials, token_ttl_s=token_ttl_s)
         book = NotificationBook(seed=client_id)
         self._courier = Courier(self.switches, self._clock, book, self._lock)
-        self._ledger = Ledger(self._clock, self.switches, book, self._courier,
-                              first_charge_id=first_charge_id, first_carnet_id=first_carnet_id)
+        self._ledger = Ledger(
+            self._clock,
+            self.switches,
+            book,
+            self._courier,
+            first_charge_id=first_charge_id,
+            first_carnet_id=first_carnet_id,
+        )
         self._faults = Faults()
         self._calls: dict[tuple[str, date], int] = {}
         self._worker: threading.Thread | None = None
@@ -102,8 +120,10 @@ class EfiEmulator:
         self._closed = threading.Event()
 
     def __repr__(self) -> str:
-        return (f"EfiEmulator(client_id={self._credentials.client_id!r}, now={self.now():%Y-%m-%d %H:%M:%S}, "
-                f"charges={len(self._ledger.charges)}, carnets={len(self._ledger.carnets)})")
+        return (
+            f"EfiEmulator(client_id={self._credentials.client_id!r}, now={self.now():%Y-%m-%d %H:%M:%S}, "
+            f"charges={len(self._ledger.charges)}, carnets={len(self._ledger.carnets)})"
+        )
 
     # -- the clock ------------------------------------------------------------------------------------------
 
@@ -206,8 +226,9 @@ class EfiEmulator:
     def _ensure_worker(self) -> None:
         with self._lock:
             if self._worker is None and not self._closed.is_set():
-                self._worker = threading.Thread(target=self._deliver_forever, name="efi-emulator-callbacks",
-                                                daemon=True)
+                self._worker = threading.Thread(
+                    target=self._deliver_forever, name="efi-emulator-callbacks", daemon=True
+                )
                 self._worker.start()
 
     def _deliver_forever(self) -> None:
@@ -252,21 +273,29 @@ class EfiEmulator:
             return Reply(status, JSON_HEADERS, encode(payload))
         if self._wrong_environment(lowered):
             error = "invalid_client" if path == routing.AUTHORIZE else "invalid_token"
-            return self._refusal(EfiRefusal(401, f"Credenciais não pertencem ao ambiente {self.environment}.",
-                                            kind="auth", error=error))
+            return self._refusal(
+                EfiRefusal(401, f"Credenciais não pertencem ao ambiente {self.environment}.", kind="auth", error=error)
+            )
         if method == "POST" and path == routing.AUTHORIZE:
             return self._authorize(lowered, body)
         found = routing.resolve(method, path)
         if found is None:
-            return self._reply(404, {"code": 404, "error": "not_found",
-                                     "error_description": f"Rota {method} {path} não encontrada."})
+            return self._reply(
+                404, {"code": 404, "error": "not_found", "error_description": f"Rota {method} {path} não encontrada."}
+            )
         fault = self._faults.before()
         if fault == "timeout":
             return Reply(0, (), b"", fault="timeout")
         if fault is not None:
             status, code = fault
-            return self._reply(status, {"code": code, "error": "internal_server_error",
-                                        "error_description": "Erro interno do servidor. Tente novamente."})
+            return self._reply(
+                status,
+                {
+                    "code": code,
+                    "error": "internal_server_error",
+                    "error_description": "Erro interno do servidor. Tente novamente.",
+                },
+            )
         reply = self._dispatch(found, query, lowered, body)
         lost = self._faults.after()
         self._after_call()
@@ -276,8 +305,9 @@ class EfiEmulator:
         host = headers.get("host", "").rsplit(":", 1)[0].lower()
         return self.environment is not None and HOSTS.get(host, self.environment) != self.environment
 
-    def _dispatch(self, found: tuple[routing.Route, tuple[str, ...]], query: str, headers: Mapping[str, str],
-                  body: bytes) -> Reply:
+    def _dispatch(
+        self, found: tuple[routing.Route, tuple[str, ...]], query: str, headers: Mapping[str, str], body: bytes
+    ) -> Reply:
         route, params = found
         try:
             payload = json.loads(body) if body.strip() else None

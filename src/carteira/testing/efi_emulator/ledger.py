@@ -40,8 +40,16 @@ def _fingerprint(*parts: object) -> str:
 class Ledger:
     """Every charge and carnê, with the transitions Efí allows and the notification events they emit."""
 
-    def __init__(self, clock: Clock, switches: Switches, book: NotificationBook, courier: Courier, *,
-                 first_charge_id: int, first_carnet_id: int) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        switches: Switches,
+        book: NotificationBook,
+        courier: Courier,
+        *,
+        first_charge_id: int,
+        first_carnet_id: int,
+    ) -> None:
         self.clock = clock
         self.switches = switches
         self.book = book
@@ -104,20 +112,39 @@ class Ledger:
             carnet = self.carnets[charge.carnet_id]
             kind, custom_id, url = "carnet_charge", carnet.custom_id, carnet.notification_url
             ids = {"carnet_id": carnet.carnet_id, "charge_id": charge.charge_id}
-        self._notify(charge.token, url, {"type": kind, "custom_id": custom_id,
-                                         "status": {"current": status, "previous": previous},
-                                         "identifiers": ids, **extra})
-        charge.history.append({"message": f"Status alterado de {previous} para {status}",
-                               "created_at": responses.stamp(self.clock.now()) or ""})
+        self._notify(
+            charge.token,
+            url,
+            {
+                "type": kind,
+                "custom_id": custom_id,
+                "status": {"current": status, "previous": previous},
+                "identifiers": ids,
+                **extra,
+            },
+        )
+        charge.history.append(
+            {
+                "message": f"Status alterado de {previous} para {status}",
+                "created_at": responses.stamp(self.clock.now()) or "",
+            }
+        )
         if charge.carnet_id is not None:
             self.refresh_carnet(self.carnets[charge.carnet_id])
 
     def set_carnet_status(self, carnet: Carnet, status: str | None, previous: str | None) -> None:
         """Record a carnê status change (previous None: the carnê was just created)."""
         carnet.status = status or carnet.status
-        self._notify(carnet.token, carnet.notification_url, {
-            "type": "carnet", "custom_id": carnet.custom_id, "status": {"current": carnet.status, "previous": previous},
-            "identifiers": {"carnet_id": carnet.carnet_id}})
+        self._notify(
+            carnet.token,
+            carnet.notification_url,
+            {
+                "type": "carnet",
+                "custom_id": carnet.custom_id,
+                "status": {"current": carnet.status, "previous": previous},
+                "identifiers": {"carnet_id": carnet.carnet_id},
+            },
+        )
 
     def refresh_carnet(self, carnet: Carnet) -> None:
         """Derive the carnê status from its parcels: finished never changes, nor does a cancelled carnê."""
@@ -150,18 +177,31 @@ class Ledger:
 
     def new_charge(self, checked: dict[str, Any], metadata: dict[str, str | None], token: str | None = None) -> Charge:
         """Store a `new` charge with the next id (a parcel shares its carnê's token)."""
-        charge = Charge(charge_id=next(self._charge_ids), items=checked["items"], shippings=checked["shippings"],
-                        total=checked["total"], custom_id=metadata.get("custom_id"),
-                        notification_url=metadata.get("notification_url"), created_at=self.clock.now(),
-                        token=token or self.book.new_token())
+        charge = Charge(
+            charge_id=next(self._charge_ids),
+            items=checked["items"],
+            shippings=checked["shippings"],
+            total=checked["total"],
+            custom_id=metadata.get("custom_id"),
+            notification_url=metadata.get("notification_url"),
+            created_at=self.clock.now(),
+            token=token or self.book.new_token(),
+        )
         self.charges[charge.charge_id] = charge
         return charge
 
     def announce_new(self, charge: Charge) -> None:
         """The `new` event of a standalone charge (previous: null)."""
-        self._notify(charge.token, charge.notification_url, {
-            "type": "charge", "custom_id": charge.custom_id, "status": {"current": "new", "previous": None},
-            "identifiers": {"charge_id": charge.charge_id}})
+        self._notify(
+            charge.token,
+            charge.notification_url,
+            {
+                "type": "charge",
+                "custom_id": charge.custom_id,
+                "status": {"current": "new", "previous": None},
+                "identifiers": {"charge_id": charge.charge_id},
+            },
+        )
 
     def payer_rules(self, document: str, total: int) -> None:
         """Account-level refusals: the holder paying himself (4600222), bad payer data (4600142), limits (4600037)."""
@@ -179,15 +219,22 @@ class Ledger:
             return
         same = sum(1 for i in self._identical.get(fingerprint, ()) if statuses(i) != "canceled")
         if same >= IDENTICAL_ALLOWED:
-            raise rule(4600210, "Emissão recusada: já existem duas cobranças idênticas. "
-                                "Altere a descrição, o vencimento ou o valor.")
+            raise rule(
+                4600210,
+                "Emissão recusada: já existem duas cobranças idênticas. Altere a descrição, o vencimento ou o valor.",
+            )
 
     def remember_identical(self, fingerprint: str, record_id: int) -> None:
         """Index a created charge or carnê under its fingerprint for 4600210."""
         self._identical.setdefault(fingerprint, []).append(record_id)
 
-    def billet_fingerprint(self, charge_items: list[dict[str, Any]], charge_shippings: list[dict[str, Any]],
-                           total: int, billet: dict[str, Any]) -> str:
+    def billet_fingerprint(
+        self,
+        charge_items: list[dict[str, Any]],
+        charge_shippings: list[dict[str, Any]],
+        total: int,
+        billet: dict[str, Any],
+    ) -> str:
         """What makes two boletos "identical" for 4600210: description, value, due date and payer, not custom_id."""
         document = str(billet["customer"].get("juridical_person", {}).get("cnpj") or billet["customer"].get("cpf"))
         fingerprint = _fingerprint("charge", charge_items, charge_shippings, billet["expire_at"], document, total)
@@ -214,8 +261,10 @@ class Ledger:
         terms = charge.billet["configurations"] if charge.billet else {}
         write_off = terms.get("days_to_write_off", self.switches.default_days_to_write_off)
         if paid_on > charge.expire_at + timedelta(days=write_off):
-            raise PaymentRefused(f"charge {charge_id} was written off {write_off} days after {charge.expire_at}; "
-                                 f"a bank refuses it on {paid_on}")
+            raise PaymentRefused(
+                f"charge {charge_id} was written off {write_off} days after {charge.expire_at}; "
+                f"a bank refuses it on {paid_on}"
+            )
         value = charge.total if value_cents is None else value_cents
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise PaymentRefused(f"value_cents must be a positive int, not {value_cents!r}")
@@ -229,8 +278,10 @@ class Ledger:
     def cancel(self, charge: Charge) -> None:
         """`new|link|waiting|unpaid → canceled`, else 3500043."""
         if charge.status not in CANCELLABLE:
-            raise rule(3500043, f"Somente cobranças new, link, waiting ou unpaid podem ser canceladas "
-                                f"(status atual: {charge.status}).")
+            raise rule(
+                3500043,
+                f"Somente cobranças new, link, waiting ou unpaid podem ser canceladas (status atual: {charge.status}).",
+            )
         self.set_status(charge, "canceled")
 
     def settleable(self, charge: Charge) -> bool:
@@ -241,8 +292,11 @@ class Ledger:
     def settle(self, charge: Charge) -> None:
         """`→ settled`, with no value recorded (reference §7), else 3500069."""
         if not self.settleable(charge):
-            raise rule(3500069, f"Somente cobranças new, waiting ou unpaid podem ser marcadas como pagas "
-                                f"(status atual: {charge.status}).")
+            raise rule(
+                3500069,
+                f"Somente cobranças new, waiting ou unpaid podem ser marcadas como pagas "
+                f"(status atual: {charge.status}).",
+            )
         self.set_status(charge, "settled")
 
     def resendable(self, charge: Charge) -> bool:
@@ -252,8 +306,10 @@ class Ledger:
     def require_movable(self, charge: Charge) -> None:
         """3500038 unless the charge is `waiting` or `unpaid`."""
         if charge.status not in DUE_DATE_MOVABLE:
-            raise rule(3500038, f"Somente cobranças waiting ou unpaid podem ter o vencimento alterado "
-                                f"(status atual: {charge.status}).")
+            raise rule(
+                3500038,
+                f"Somente cobranças waiting ou unpaid podem ter o vencimento alterado (status atual: {charge.status}).",
+            )
 
     def move_due_date(self, charge: Charge, due: date) -> None:
         """Set a new due date on a `waiting`/`unpaid` boleto; an overdue one waits again."""

@@ -12,8 +12,19 @@ from carteira.testing.efi_emulator.refusals import invalid, unknown_property
 
 CHARGE_TYPES = ("billet", "carnet", "subscription", "card")
 DATE_OF = ("creation", "payment", "expired")
-FILTERS = ("charge_type", "begin_date", "end_date", "date_of", "status", "customer_document", "custom_id", "value",
-           "limit", "page", "offset")
+FILTERS = (
+    "charge_type",
+    "begin_date",
+    "end_date",
+    "date_of",
+    "status",
+    "customer_document",
+    "custom_id",
+    "value",
+    "limit",
+    "page",
+    "offset",
+)
 
 
 def _one(query: dict[str, list[str]], name: str) -> str | None:
@@ -49,10 +60,12 @@ def _of_type(charge: Charge, charge_type: str) -> bool:
 
 def _matches(charge: Charge, query: dict[str, list[str]], value: int | None) -> bool:
     status, document, custom_id = _one(query, "status"), _one(query, "customer_document"), _one(query, "custom_id")
-    return ((status is None or charge.status == status)
-            and (document is None or charge.document == document)
-            and (custom_id is None or charge.custom_id == custom_id)
-            and (value is None or charge.total == value))
+    return (
+        (status is None or charge.status == status)
+        and (document is None or charge.document == document)
+        and (custom_id is None or charge.custom_id == custom_id)
+        and (value is None or charge.total == value)
+    )
 
 
 def list_charges(ledger: Ledger, params: tuple[str, ...], query: dict[str, list[str]], body: Any) -> dict[str, Any]:
@@ -85,5 +98,8 @@ def list_charges(ledger: Ledger, params: tuple[str, ...], query: dict[str, list[
         if in_range and _of_type(charge, charge_type) and _matches(charge, query, value):
             selected.append(charge)
     echoed = {name: _one(query, name) for name in FILTERS if name in query and name not in ("limit", "page", "offset")}
-    return {"code": 200, "data": [responses.list_entry(c, ledger.switches) for c in selected[start:start + limit]],
-            "params": {**echoed, "pagination": {"limit": limit, "offset": start, "page": page}}}
+    return {
+        "code": 200,
+        "data": [responses.list_entry(c, ledger.switches) for c in selected[start : start + limit]],
+        "params": {**echoed, "pagination": {"limit": limit, "offset": start, "page": page}},
+    }

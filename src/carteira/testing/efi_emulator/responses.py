@@ -38,9 +38,15 @@ def _links(charge: Charge) -> dict[str, Any]:
 def billet_created(charge: Charge, *, bolix: bool) -> dict[str, Any]:
     """`data` of one-step and `/pay`."""
     assert charge.expire_at is not None, charge
-    data: dict[str, Any] = {"charge_id": charge.charge_id, "status": charge.status, "total": charge.total,
-                            "payment": "banking_billet", "barcode": _barcode(charge), **_links(charge),
-                            "expire_at": charge.expire_at.isoformat()}
+    data: dict[str, Any] = {
+        "charge_id": charge.charge_id,
+        "status": charge.status,
+        "total": charge.total,
+        "payment": "banking_billet",
+        "barcode": _barcode(charge),
+        **_links(charge),
+        "expire_at": charge.expire_at.isoformat(),
+    }
     if bolix:
         data["pix"] = _pix(charge)
     return data
@@ -48,8 +54,13 @@ def billet_created(charge: Charge, *, bolix: bool) -> dict[str, Any]:
 
 def charge_created(charge: Charge) -> dict[str, Any]:
     """`data` of `POST /charge`."""
-    return {"charge_id": charge.charge_id, "status": charge.status, "total": charge.total,
-            "custom_id": charge.custom_id, "created_at": stamp(charge.created_at)}
+    return {
+        "charge_id": charge.charge_id,
+        "status": charge.status,
+        "total": charge.total,
+        "custom_id": charge.custom_id,
+        "created_at": stamp(charge.created_at),
+    }
 
 
 def _customer(charge: Charge) -> dict[str, Any]:
@@ -82,9 +93,12 @@ def _parcel_links(charge: Charge) -> dict[str, Any]:
 def _parcel_block(charge: Charge, *, bolix: bool, parcel_as_int: bool) -> dict[str, Any]:
     assert charge.expire_at is not None, charge
     assert charge.parcel is not None, charge
-    block: dict[str, Any] = {"parcel": charge.parcel if parcel_as_int else str(charge.parcel),
-                             "barcode": _barcode(charge), **_parcel_links(charge),
-                             "expire_at": charge.expire_at.isoformat()}
+    block: dict[str, Any] = {
+        "parcel": charge.parcel if parcel_as_int else str(charge.parcel),
+        "barcode": _barcode(charge),
+        **_parcel_links(charge),
+        "expire_at": charge.expire_at.isoformat(),
+    }
     if bolix:
         block["pix"] = _pix(charge)
     return block
@@ -101,25 +115,40 @@ def _configurations(charge: Charge) -> dict[str, Any]:
 
 def charge_detail(charge: Charge, *, bolix: bool) -> dict[str, Any]:
     """`data` of `GET /charge/:id`: no paid date or amount (reference §5)."""
-    data: dict[str, Any] = {"charge_id": charge.charge_id, "total": charge.total, "status": charge.status,
-                            "custom_id": charge.custom_id, "created_at": stamp(charge.created_at),
-                            "notification_url": charge.notification_url,
-                            "items": [dict(i) for i in charge.items], "history": [dict(h) for h in charge.history]}
+    data: dict[str, Any] = {
+        "charge_id": charge.charge_id,
+        "total": charge.total,
+        "status": charge.status,
+        "custom_id": charge.custom_id,
+        "created_at": stamp(charge.created_at),
+        "notification_url": charge.notification_url,
+        "items": [dict(i) for i in charge.items],
+        "history": [dict(h) for h in charge.history],
+    }
     if charge.shippings:
         data["shippings"] = [dict(s) for s in charge.shippings]
     if charge.billet is None:
         return data
     data["customer"] = _customer(charge)
-    payment: dict[str, Any] = {"method": charge.method, "created_at": stamp(charge.payment_created_at),
-                               "message": charge.billet.get("message")}
+    payment: dict[str, Any] = {
+        "method": charge.method,
+        "created_at": stamp(charge.payment_created_at),
+        "message": charge.billet.get("message"),
+    }
     if charge.method == "carnet":
-        payment["carnet"] = {**_parcel_block(charge, bolix=bolix, parcel_as_int=True),
-                             "configurations": _configurations(charge)}
+        payment["carnet"] = {
+            **_parcel_block(charge, bolix=bolix, parcel_as_int=True),
+            "configurations": _configurations(charge),
+        }
     else:
         assert charge.expire_at is not None, charge
-        block: dict[str, Any] = {"barcode": _barcode(charge), "link": _links(charge)["link"],
-                                 "pdf": _links(charge)["pdf"], "expire_at": charge.expire_at.isoformat(),
-                                 "configurations": _configurations(charge)}
+        block: dict[str, Any] = {
+            "barcode": _barcode(charge),
+            "link": _links(charge)["link"],
+            "pdf": _links(charge)["pdf"],
+            "expire_at": charge.expire_at.isoformat(),
+            "configurations": _configurations(charge),
+        }
         if bolix:
             block["pix"] = _pix(charge)
         payment["banking_billet"] = block
@@ -131,21 +160,36 @@ def _list_configurations(charge: Charge, switches: Switches) -> dict[str, Any]:
     # A carnê sets no days_to_write_off, yet the list shows one: the account default the ledger also applies.
     assert charge.billet is not None, charge
     terms = charge.billet["configurations"]
-    return {"days_to_write_off": terms.get("days_to_write_off", switches.default_days_to_write_off),
-            "interest_type": terms["interest_type"], "interest": terms["interest"], "fine": terms["fine"]}
+    return {
+        "days_to_write_off": terms.get("days_to_write_off", switches.default_days_to_write_off),
+        "interest_type": terms["interest_type"],
+        "interest": terms["interest"],
+        "fine": terms["fine"],
+    }
 
 
 def _list_method_block(charge: Charge, switches: Switches) -> dict[str, Any]:
     assert charge.expire_at is not None, charge
     if charge.method != "carnet":
         links = _links(charge)
-        return {"banking_billet": {"barcode": _barcode(charge), "link": links["link"], "pdf": links["pdf"],
-                                   "expire_at": charge.expire_at.isoformat()}}
+        return {
+            "banking_billet": {
+                "barcode": _barcode(charge),
+                "link": links["link"],
+                "pdf": links["pdf"],
+                "expire_at": charge.expire_at.isoformat(),
+            }
+        }
     links = _parcel_links(charge)
     # A parcel's `link` is its responsive page: the `parcel_link` of POST /carnet and GET /charge/:id.
-    block: dict[str, Any] = {"parcel": charge.parcel, "barcode": _barcode(charge), "link": links["parcel_link"],
-                             "pdf": links["pdf"], "expire_at": charge.expire_at.isoformat(),
-                             "configurations": _list_configurations(charge, switches)}
+    block: dict[str, Any] = {
+        "parcel": charge.parcel,
+        "barcode": _barcode(charge),
+        "link": links["parcel_link"],
+        "pdf": links["pdf"],
+        "expire_at": charge.expire_at.isoformat(),
+        "configurations": _list_configurations(charge, switches),
+    }
     if switches.list_parcel_carnet_id:
         block["carnet_id"] = charge.carnet_id
     return {"carnet": block}
@@ -156,8 +200,13 @@ def list_entry(charge: Charge, switches: Switches) -> dict[str, Any]:
 
     Which fields are present, null or absent follows the SDKs' list types (decision 0403).
     """
-    entry: dict[str, Any] = {"id": charge.charge_id, "total": charge.total, "status": charge.status,
-                             "custom_id": charge.custom_id, "created_at": stamp(charge.created_at)}
+    entry: dict[str, Any] = {
+        "id": charge.charge_id,
+        "total": charge.total,
+        "status": charge.status,
+        "custom_id": charge.custom_id,
+        "created_at": stamp(charge.created_at),
+    }
     if charge.billet is None:
         return entry  # a `new` charge has neither payer nor payment method yet
     entry["customer"] = _list_customer(charge)
@@ -174,24 +223,50 @@ def list_entry(charge: Charge, switches: Switches) -> dict[str, Any]:
 
 def _carnet_links(carnet: Carnet) -> dict[str, Any]:
     base = f"{LINK_BASE}/carne/{carnet.carnet_id}"
-    return {"cover": f"{base}/capa", "link": base, "carnet_link": f"{base}/responsive",
-            "pdf": {"carnet": f"{base}.pdf", "cover": f"{base}/capa.pdf"}}
+    return {
+        "cover": f"{base}/capa",
+        "link": base,
+        "carnet_link": f"{base}/responsive",
+        "pdf": {"carnet": f"{base}.pdf", "cover": f"{base}/capa.pdf"},
+    }
 
 
 def carnet_created(carnet: Carnet, parcels: list[Charge], *, bolix: bool) -> dict[str, Any]:
     """`data` of `POST /carnet`: `parcel` is a string here."""
-    charges = [{"charge_id": p.charge_id, "status": p.status, "value": p.total,
-                **_parcel_block(p, bolix=bolix, parcel_as_int=False)} for p in parcels]
+    charges = [
+        {
+            "charge_id": p.charge_id,
+            "status": p.status,
+            "value": p.total,
+            **_parcel_block(p, bolix=bolix, parcel_as_int=False),
+        }
+        for p in parcels
+    ]
     return {"carnet_id": carnet.carnet_id, "status": carnet.status, **_carnet_links(carnet), "charges": charges}
 
 
 def carnet_detail(carnet: Carnet, parcels: list[Charge], *, bolix: bool) -> dict[str, Any]:
     """`data` of `GET /carnet/:id`: `parcel` is an integer here, with each parcel's configurations."""
-    charges = [{"charge_id": p.charge_id, "status": p.status, "value": p.total,
-                **_parcel_block(p, bolix=bolix, parcel_as_int=True), "configurations": _configurations(p)}
-               for p in parcels]
-    return {"carnet_id": carnet.carnet_id, "status": carnet.status, "repeats": carnet.terms["repeats"],
-            "value": sum(p.total for p in parcels), "custom_id": carnet.custom_id,
-            "notification_url": carnet.notification_url, "split_items": carnet.terms["split_items"],
-            "created_at": stamp(carnet.created_at), "history": [dict(h) for h in carnet.history],
-            **_carnet_links(carnet), "charges": charges}
+    charges = [
+        {
+            "charge_id": p.charge_id,
+            "status": p.status,
+            "value": p.total,
+            **_parcel_block(p, bolix=bolix, parcel_as_int=True),
+            "configurations": _configurations(p),
+        }
+        for p in parcels
+    ]
+    return {
+        "carnet_id": carnet.carnet_id,
+        "status": carnet.status,
+        "repeats": carnet.terms["repeats"],
+        "value": sum(p.total for p in parcels),
+        "custom_id": carnet.custom_id,
+        "notification_url": carnet.notification_url,
+        "split_items": carnet.terms["split_items"],
+        "created_at": stamp(carnet.created_at),
+        "history": [dict(h) for h in carnet.history],
+        **_carnet_links(carnet),
+        "charges": charges,
+    }

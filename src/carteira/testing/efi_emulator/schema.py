@@ -21,8 +21,37 @@ NAME_PATTERN = re.compile(r"^[ ]*(.+[ ]+)+.+[ ]*$")
 PHONE_PATTERN = re.compile(r"^[1-9]{2}9?[0-9]{8}$")
 ZIPCODE_PATTERN = re.compile(r"^[0-9]{8}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-UFS = frozenset({"AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA", "PB", "PR",
-                 "PE", "PI", "RJ", "RN", "RS", "RO", "RR", "SC", "SP", "SE", "TO"})
+UFS = frozenset(
+    {
+        "AC",
+        "AL",
+        "AP",
+        "AM",
+        "BA",
+        "CE",
+        "DF",
+        "ES",
+        "GO",
+        "MA",
+        "MT",
+        "MS",
+        "MG",
+        "PA",
+        "PB",
+        "PR",
+        "PE",
+        "PI",
+        "RJ",
+        "RN",
+        "RS",
+        "RO",
+        "RR",
+        "SC",
+        "SP",
+        "SE",
+        "TO",
+    }
+)
 TEXT_MAX = 255
 FINE_MAX = 1000  # hundredths of a percent: 10 %
 INTEREST_MAX = 330  # thousandths of a percent: 0.33 %
@@ -124,11 +153,13 @@ def items(value: Any, pointer: str, switches: Switches) -> list[dict[str, Any]]:
         at = f"{pointer}/{index}"
         item = obj(raw, at, ("name", "value", "amount"), ("name", "value"))
         floor = None if switches.negative_item_values else 0
-        checked.append({
-            "name": text(item["name"], f"{at}/name"),
-            "value": integer(item["value"], f"{at}/value", floor),
-            "amount": integer(item.get("amount", 1), f"{at}/amount", 1),
-        })
+        checked.append(
+            {
+                "name": text(item["name"], f"{at}/name"),
+                "value": integer(item["value"], f"{at}/value", floor),
+                "amount": integer(item.get("amount", 1), f"{at}/amount", 1),
+            }
+        )
     return checked
 
 
@@ -140,8 +171,9 @@ def shippings(value: Any, pointer: str) -> list[dict[str, Any]]:
     for index, raw in enumerate(value):
         at = f"{pointer}/{index}"
         shipping = obj(raw, at, ("name", "value"), ("name", "value"))
-        checked.append({"name": text(shipping["name"], f"{at}/name"),
-                        "value": integer(shipping["value"], f"{at}/value", 0)})
+        checked.append(
+            {"name": text(shipping["name"], f"{at}/name"), "value": integer(shipping["value"], f"{at}/value", 0)}
+        )
     return checked
 
 
@@ -167,8 +199,9 @@ def _document(value: Any, pointer: str, digits: int, rules: Rules) -> str:
 def _address(value: Any, pointer: str) -> dict[str, Any]:
     fields = ("street", "number", "neighborhood", "zipcode", "city", "state")
     raw = obj(value, pointer, (*fields, "complement"), fields)
-    checked: dict[str, Any] = {key: text(raw[key], f"{pointer}/{key}")
-                               for key in ("street", "number", "neighborhood", "city")}
+    checked: dict[str, Any] = {
+        key: text(raw[key], f"{pointer}/{key}") for key in ("street", "number", "neighborhood", "city")
+    }
     checked["zipcode"] = text(raw["zipcode"], f"{pointer}/zipcode", pattern=ZIPCODE_PATTERN)
     if raw["state"] not in UFS:
         raise invalid(f"{pointer}/state", "Informe uma UF válida.")
@@ -284,15 +317,19 @@ def billet(value: Any, pointer: str, rules: Rules) -> dict[str, Any]:
     checked: dict[str, Any] = {
         "expire_at": due_date(raw["expire_at"], f"{pointer}/expire_at", rules),
         "customer": customer(raw["customer"], f"{pointer}/customer", rules),
-        "configurations": configurations(raw.get("configurations", {}), f"{pointer}/configurations",
-                                         rules.switches, billet=True),
-        "discount": None, "conditional_discount": None, "message": None,
+        "configurations": configurations(
+            raw.get("configurations", {}), f"{pointer}/configurations", rules.switches, billet=True
+        ),
+        "discount": None,
+        "conditional_discount": None,
+        "message": None,
     }
     if "discount" in raw:
         checked["discount"] = discount(raw["discount"], f"{pointer}/discount", conditional=False)
     if "conditional_discount" in raw:
-        checked["conditional_discount"] = discount(raw["conditional_discount"], f"{pointer}/conditional_discount",
-                                                   conditional=True)
+        checked["conditional_discount"] = discount(
+            raw["conditional_discount"], f"{pointer}/conditional_discount", conditional=True
+        )
     if "message" in raw:
         checked["message"] = message(raw["message"], f"{pointer}/message", rules.switches)
     return checked
@@ -320,8 +357,18 @@ def charge_body(value: Any, rules: Rules, *, extra: tuple[str, ...] = ()) -> dic
 
 def carnet_body(value: Any, rules: Rules) -> dict[str, Any]:
     """`POST /carnet`: items, payer, first due date, repeats (3500041 / 4600059), split_items and the rest."""
-    keys = ("items", "customer", "expire_at", "repeats", "split_items", "configurations", "discount",
-            "conditional_discount", "message", "metadata")
+    keys = (
+        "items",
+        "customer",
+        "expire_at",
+        "repeats",
+        "split_items",
+        "configurations",
+        "discount",
+        "conditional_discount",
+        "message",
+        "metadata",
+    )
     raw = obj(value, "", keys, ("items", "customer", "expire_at", "repeats"))
     repeats = integer(raw["repeats"], "/repeats")
     if repeats < rules.switches.repeats_min:
@@ -337,11 +384,15 @@ def carnet_body(value: Any, rules: Rules) -> dict[str, Any]:
         "expire_at": due_date(raw["expire_at"], "/expire_at", rules),
         "repeats": repeats,
         "split_items": split,
-        "configurations": configurations(raw.get("configurations", {}), "/configurations", rules.switches,
-                                         billet=False),
+        "configurations": configurations(
+            raw.get("configurations", {}), "/configurations", rules.switches, billet=False
+        ),
         "discount": discount(raw["discount"], "/discount", conditional=False) if "discount" in raw else None,
-        "conditional_discount": (discount(raw["conditional_discount"], "/conditional_discount", conditional=True)
-                                 if "conditional_discount" in raw else None),
+        "conditional_discount": (
+            discount(raw["conditional_discount"], "/conditional_discount", conditional=True)
+            if "conditional_discount" in raw
+            else None
+        ),
         "message": message(raw["message"], "/message", rules.switches) if "message" in raw else None,
         "metadata": metadata(raw["metadata"], "/metadata") if "metadata" in raw else {},
     }

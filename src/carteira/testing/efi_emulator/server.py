@@ -81,8 +81,9 @@ def serve(emulator: EfiEmulator, host: str = "127.0.0.1", port: int = 0) -> Iter
         ...     httpx.post(f"{url}/v1/authorize", auth=("cid", "csecret"), json={"grant_type": "client_credentials"})
     """
     server = EmulatorServer((host, port), emulator)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="efi-emulator-http", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="efi-emulator-http", daemon=True
+    )
     thread.start()
     try:
         yield server.url

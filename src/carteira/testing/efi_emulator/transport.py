@@ -19,8 +19,9 @@ class EmulatorTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Answer `request` in-process, the same way the HTTP server would."""
         body = request.read()
-        reply = self._emulator.handle(request.method, request.url.path, request.url.query.decode("ascii"),
-                                      dict(request.headers.items()), body)
+        reply = self._emulator.handle(
+            request.method, request.url.path, request.url.query.decode("ascii"), dict(request.headers.items()), body
+        )
         if reply.fault is not None:
             raise httpx.ReadTimeout(f"efi-emulator: injected fault ({reply.fault})", request=request)
         return httpx.Response(reply.status, headers=list(reply.headers), content=reply.body, request=request)

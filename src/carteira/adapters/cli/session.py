@@ -1,0 +1,44 @@
+"""One run of the command: where its store is, whether to show tracebacks, and the store it opened.
+
+Commands reach it with :func:`session`; the store is opened on first use (``--help`` opens nothing)
+and closed when the command ends.
+"""
+
+from __future__ import annotations
+
+import attrs
+import click
+
+from carteira.adapters.cli.wiring import Wiring
+from carteira.portfolio import Portfolio
+from carteira.ports.storage import Store
+
+__all__ = ["Session", "session"]
+
+
+@attrs.define
+class Session:
+    """The root options of one run (``--store``, ``--debug``) and what was built from them."""
+
+    wiring: Wiring
+    location: str
+    debug: bool
+    _store: Store | None = None
+
+    def store(self, *, create: bool = False) -> Store:
+        """The store ``--store`` names, opened once for the run and closed when it ends."""
+        if self._store is None:
+            self._store = self.wiring.store(self.location, create=create)
+            click.get_current_context().find_root().call_on_close(self._store.close)
+        return self._store
+
+    def portfolio(self) -> Portfolio:
+        """The portfolio over this run's store."""
+        return self.wiring.portfolio(self.store())
+
+
+def session() -> Session:
+    """The current run's :class:`Session` (set by the root command)."""
+    found = click.get_current_context().find_object(Session)
+    assert found is not None, "the root command sets the session before any subcommand runs"
+    return found

@@ -1,0 +1,49 @@
+"""The composition root: the one object an ERP builds at start-up, and the one place that names default adapters.
+
+``Portfolio`` wires a store, the business calendar, a clock and a return-file parser into the use
+cases; it holds nothing else, so one instance can be shared by every thread of a worker, and any
+number of workers can each build their own over the same database.
+"""
+
+from __future__ import annotations
+
+from carteira.adapters.calendar import BrazilBankingCalendar
+from carteira.adapters.cnab import CnabParser
+from carteira.domain.calendar import BusinessCalendar
+from carteira.ports.clock import Clock, SystemClock
+from carteira.ports.return_files import ReturnFileParser
+from carteira.ports.storage import Store
+from carteira.services.returns import ReturnBatches
+
+__all__ = ["Portfolio"]
+
+
+class Portfolio:
+    """A receivables portfolio over ``store``: its use cases as attributes (``portfolio.returns``).
+
+    Args:
+        store: a migrated store (``SqliteStore``, ``PostgresStore``, ``MemoryStore``).
+        calendar: the business calendar for charges and on-time payments; the Brazilian banking
+            calendar unless the ERP gives its own (D2a).
+        clock: where "today" comes from; Brasília time unless given (tests pass a ``FixedClock``).
+        parser: reads return files; CNAB 240/400 with the layout detected from the header unless given.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        calendar: BusinessCalendar | None = None,
+        clock: Clock | None = None,
+        parser: ReturnFileParser | None = None,
+    ) -> None:
+        self.store = store
+        self.calendar: BusinessCalendar = calendar if calendar is not None else BrazilBankingCalendar()
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.returns = ReturnBatches(
+            store, parser=parser if parser is not None else CnabParser(), calendar=self.calendar, clock=self.clock
+        )
+        """Return batches (B2-B11): import, auto-link, review, link, confirm, reactivate, delete."""
+
+    def __repr__(self) -> str:
+        return f"Portfolio({self.store!r})"
