@@ -55,6 +55,7 @@ from carteira.errors import (
     SchemaVersionError,
     StoreUnavailable,
 )
+from carteira.portfolio import Portfolio
 
 __all__ = [
     "AmountDue",
@@ -84,6 +85,7 @@ __all__ = [
     "NotFound",
     "OutcomeKind",
     "Payment",
+    "Portfolio",
     "RefusalReason",
     "RevenueKind",
     "Reversal",
