@@ -328,3 +328,30 @@ def test_the_payers_cpf_tells_two_customers_with_the_same_amount_and_due_date_ap
     (row,) = portfolio.returns.review(batch.id)
     assert row.record.links == ("mine",)
     assert row.record.note == "by the payer and value 100.00"
+
+
+def test_candidates_follow_the_seeds_filters(portfolio: Portfolio) -> None:
+    put(
+        portfolio,
+        installment("linked", "111"),
+        attrs.evolve(installment("same-contract-soon", None), due=date(2026, 3, 25)),
+        attrs.evolve(installment("same-contract-later", None), due=date(2026, 8, 10)),
+        installment("other-customer", "888", customer="c2"),  # another boleto's number: never linked by value
+    )
+    data = a_file([paid("111", "90.00"), paid("999", "100.00")])
+    batch = portfolio.returns.import_file(data, description="March", process_date=TODAY)
+    assert portfolio.returns.auto_link(batch.id).linked == 1
+    ids = lambda found: [item.id for item in found]  # noqa: E731
+    # Line 3 is linked to "linked": its contract's open installments, due near the record's due date.
+    assert ids(portfolio.returns.candidates(batch.id, 3)) == ["linked", "same-contract-soon"]
+    assert ids(portfolio.returns.candidates(batch.id, 3, all_due_dates=True)) == [
+        "linked", "same-contract-soon", "same-contract-later"
+    ]
+    # Line 5 names no known number: any open installment due that day for its value. The status filter
+    # OPEN leaves out what another record of the batch links; AUTO keeps only that.
+    assert ids(portfolio.returns.candidates(batch.id, 5, same_contract=False)) == ["linked", "other-customer"]
+    assert ids(portfolio.returns.candidates(batch.id, 5, same_contract=False, status=RecordFilter.OPEN)) == [
+        "other-customer"
+    ]
+    assert ids(portfolio.returns.candidates(batch.id, 5, same_contract=False, status=RecordFilter.AUTO)) == ["linked"]
+    assert portfolio.returns.candidates(batch.id, 5) == []  # no contract to keep to: nothing links it yet
