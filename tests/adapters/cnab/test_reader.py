@@ -9,7 +9,7 @@ import pytest
 
 from carteira.adapters.cnab import LAYOUTS, CnabParser, iter_records, parse_return
 from carteira.domain.money import Money
-from carteira.errors import InvalidInput
+from carteira.errors import InvalidInput, InvalidType
 from carteira.ports.return_files import ReturnFileParser
 from tests.adapters.cnab.synthetic import (
     BB_240,
@@ -299,5 +299,11 @@ def test_iter_records_refuses_an_empty_stream_at_once() -> None:
 
 
 def test_parse_return_takes_bytes_only() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidType):
         parse_return("02RETORNO")  # type: ignore[arg-type]
+
+
+def test_a_text_stream_is_refused_with_the_one_wrong_type_error() -> None:
+    with pytest.raises(InvalidType) as caught:
+        list(iter_records(io.StringIO("02RETORNO01COBRANCA\n")))  # type: ignore[arg-type]
+    assert caught.value.field == "stream"

@@ -22,7 +22,7 @@ import attrs
 
 from carteira.adapters.cnab.engine import BadField, CompiledLayout, compile_layout, convert_field
 from carteira.adapters.cnab.layout import Layout
-from carteira.errors import InvalidInput
+from carteira.errors import InvalidInput, InvalidType
 from carteira.ports.return_files import ReturnFile, ReturnRecord
 
 __all__ = ["CnabParser", "ErrorCollector", "RecordStream", "iter_records", "parse_return"]
@@ -442,7 +442,9 @@ def _lines(stream: BinaryIO) -> Iterator[tuple[int, str]]:
     """
     first = stream.readline()
     if not isinstance(first, bytes):
-        raise TypeError(f"a CNAB file is read as bytes: open it in binary mode ('rb'), not {type(first).__name__}")
+        raise InvalidType(
+            f"a CNAB file is read as bytes: open it in binary mode ('rb'), not {type(first).__name__}", field="stream"
+        )
     if first.startswith(_BOM_BYTES):
         first = first[len(_BOM_BYTES) :]
     stripped = map(bytes.rstrip, chain((first,), stream), repeat(_LINE_END))
@@ -462,7 +464,7 @@ def parse_return(data: bytes, layout: Layout | None = None, *, source: str = "")
             further problems (up to ``ERRORS_REPORTED_MAX``) are attached as notes (PEP 678).
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"parse_return takes the file's bytes, not {type(data).__name__}")
+        raise InvalidType(f"parse_return takes the file's bytes, not {type(data).__name__}", field="data")
     errors = ErrorCollector(collect=True)
     # The same line source as iter_records: reading line by line from memory is faster than splitting
     # the whole text first, which holds every line and the text at once while records are built.
