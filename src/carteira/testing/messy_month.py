@@ -467,9 +467,9 @@ def _payment(
     """A settlement movement (code 06) as Sicoob writes it."""
     day = on or b.paid_on(due)
     return TitleMovement(
-        bank_title_number=title, paid=face if paid is None else paid, document_number=document, due_date=due, face_value=face,
-        occurrence_date=day, credit_date=day + timedelta(days=1), tariff=_TARIFF, interest_and_fine=interest,
-        payer_tax_id=payer,
+        bank_title_number=title, paid=face if paid is None else paid, document_number=document, due_date=due,
+        face_value=face, occurrence_date=day, credit_date=day + timedelta(days=1), tariff=_TARIFF,
+        interest_and_fine=interest, payer_tax_id=payer,
     )  # fmt: skip
 
 
