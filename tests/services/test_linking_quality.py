@@ -17,10 +17,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from carteira import ChargeTerms, Installment, Money
+from carteira.adapters.cnab import parse_return
 from carteira.adapters.cnab.tax_ids import cnpj_is_valid, cpf_is_valid
 from carteira.adapters.storage import MemoryStore, SqliteStore
 from carteira.domain import Contract, Customer
 from carteira.domain.return_batch import LinkOrigin
+from carteira.domain.title_numbers import normalize_title_number
 from carteira.portfolio import Portfolio
 from carteira.ports.storage import Store
 from carteira.testing import FixedClock
@@ -35,7 +37,7 @@ from carteira.testing.messy_month import (
 )
 from carteira.testing.return_files import TitleMovement, write_return_file
 
-SEEDS = range(6)
+SEEDS = range(10)
 
 
 def auto_linked(store: Store, month: MessyMonth) -> tuple[dict[int, tuple[str, ...]], dict[int, str]]:
@@ -78,6 +80,26 @@ def test_the_records_a_person_leaves_open_stay_open_with_their_reason() -> None:
     assert [truth.line for truth in left if truth.line in links] == []
     settled = [truth.line for truth in left if truth.kind is Mess.ALREADY_SETTLED]
     assert all("already settled" in notes[line] for line in settled)
+
+
+def test_the_truth_catches_a_linker_that_guesses() -> None:
+    """A linker that ignores status and ambiguity (the title number, else the first due and value) links wrongly."""
+    month = messy_month(11)
+    by_title: dict[str | None, list[str]] = {}
+    by_due: dict[tuple[date, Money], list[str]] = {}
+    for item in month.installments:
+        by_title.setdefault(normalize_title_number(item.bank_title_number), []).append(item.id)
+        by_due.setdefault((item.due, item.amount), []).append(item.id)
+    guesses: dict[int, list[str]] = {}
+    for record in parse_return(month.data).records:
+        if record.is_settlement and record.due_date is not None and record.face_value is not None:
+            found = by_title.get(record.bank_title_number) or by_due.get((record.due_date, record.face_value), [])[:1]
+            guesses[record.line] = found
+    score = score_links(month.truth, guesses)
+    kind_of = {truth.line: truth.kind for truth in month.truth}
+    assert {kind_of[line] for line in score.wrong} >= {
+        Mess.ALREADY_SETTLED, Mess.PAID_TWICE, Mess.SAME_DUE_AND_VALUE, Mess.SHARED_TAX_ID
+    }  # fmt: skip
 
 
 def test_every_kind_of_mess_is_in_a_month_in_file_order() -> None:
