@@ -305,7 +305,7 @@ class _Builder:
         self._document = 1_000 + rng.randrange(1_000)
         self._tax_ids: set[str] = set()
         self._values: set[Money] = set()
-        self._shared_same_day = False
+        self.shared_same_day = False  # SHARED_TAX_ID alternates: same day (none), different days (linked)
 
     # --- numbers and people -------------------------------------------------------------------------
 
@@ -608,13 +608,13 @@ def _shared_tax_id(b: _Builder) -> None:
     tax_id = b.tax_id(company=False)
     first, second = b.customer(tax_id=tax_id), b.customer(tax_id=tax_id)
     amount = b.rng.choice(_PLANS)
-    b._shared_same_day = not b._shared_same_day
-    days = [b.rng.choice(_DUE_DAYS)] * 2 if b._shared_same_day else b.rng.sample(_DUE_DAYS, 2)
+    b.shared_same_day = not b.shared_same_day
+    days = [b.rng.choice(_DUE_DAYS)] * 2 if b.shared_same_day else b.rng.sample(_DUE_DAYS, 2)
     items = [b.installment(c, b.month.replace(day=d), amount) for c, d in zip((first, second), days, strict=True)]
     payer = b.rng.randrange(2)
     due = items[payer].due
     movement = _payment(b, b.foreign_title(), due, amount, payer=tax_id)
-    if b._shared_same_day:
+    if b.shared_same_day:
         why = f"ambiguous: {first.id} and {second.id} share the CPF and both owe {amount} due {due}"
         b.add(movement, Mess.SHARED_TAX_ID, [], why)
     else:
