@@ -55,9 +55,10 @@ class LinkCandidates:
     """What the store found for one record, key by key; installments in any status.
 
     ``by_title_number`` and ``by_document_number`` are the installments whose normalized number
-    equals the record's; ``of_payer`` the open installments of the customer whose CPF/CNPJ the file
-    gives (empty when it gives none); ``by_due_and_value`` the open installments due on the record's
-    due date for its face value.
+    equals the record's; ``of_payer`` the open installments of the customers registered with the
+    CPF/CNPJ the file gives (all of them when one number is on several customer records; empty when
+    it gives none), ``payer_known`` whether any customer has that number; ``by_due_and_value`` the
+    open installments due on the record's due date for its face value.
     """
 
     by_title_number: Sequence[Installment] = ()

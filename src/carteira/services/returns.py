@@ -341,29 +341,39 @@ def _propose(uow: UnitOfWork, records: Sequence[BatchRecord]) -> list[LinkPropos
     documents = {n for r in records if (n := normalize_title_number(r.document_number))}
     by_title = _by_key(uow.installments.by_bank_title_numbers(titles), lambda item: item.bank_title_number)
     by_document = _by_key(uow.installments.by_document_numbers(documents), lambda item: item.document_number)
-    payers = {r.payer_tax_id for r in records if r.payer_tax_id}
-    customers = {c.tax_id: c.id for c in uow.customers.by_tax_ids(payers) if c.tax_id}
-    of_customer: dict[str, list[Installment]] = {}
-    for item in uow.installments.open_of_customers(customers.values()):
-        of_customer.setdefault(item.customer_id, []).append(item)
+    of_payers = _open_of_payers(uow, records)
     keys = {(r.due_date, r.face_value) for r in records if r.due_date is not None and r.face_value is not None}
     by_due: dict[tuple[date, Money], list[Installment]] = {}
     for item in uow.installments.open_by_due_and_amount(keys):
         by_due.setdefault((item.due, item.amount), []).append(item)
     proposals = []
     for record in records:
-        customer = customers.get(record.payer_tax_id or "")
         candidates = LinkCandidates(
             by_title_number=by_title.get(normalize_title_number(record.bank_title_number) or "", []),
             by_document_number=by_document.get(normalize_title_number(record.document_number) or "", []),
-            of_payer=of_customer.get(customer, []) if customer else [],
+            of_payer=of_payers.get(record.payer_tax_id or "", []),
             by_due_and_value=by_due.get((record.due_date, record.face_value), [])
             if record.due_date is not None and record.face_value is not None
             else [],
-            payer_known=customer is not None,
+            payer_known=(record.payer_tax_id or "") in of_payers,
         )
         proposals.append(propose_link(record, candidates))
     return proposals
+
+
+def _open_of_payers(uow: UnitOfWork, records: Sequence[BatchRecord]) -> dict[str, list[Installment]]:
+    """The open installments of the customers registered with each payer CPF/CNPJ of ``records``, by that number.
+
+    A number no customer has is not a key. One number may be on several customer records (a person
+    registered twice): the payer's installments are all of theirs, so a value both owe stays for a
+    person rather than one record being picked.
+    """
+    payers = {r.payer_tax_id for r in records if r.payer_tax_id}
+    tax_id_of = {c.id: c.tax_id for c in uow.customers.by_tax_ids(payers) if c.tax_id}
+    found: dict[str, list[Installment]] = {tax_id: [] for tax_id in tax_id_of.values()}
+    for item in uow.installments.open_of_customers(tax_id_of):
+        found[tax_id_of[item.customer_id]].append(item)
+    return found
 
 
 def _apply_proposals(
