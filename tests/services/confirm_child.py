@@ -1,10 +1,11 @@
 """The batch the confirm trials settle, the checks they make after, and the process they kill.
 
-``python -m tests.services.confirm_child <sqlite path | postgres schema> <batch id> <chunk size>``
-opens the store and runs ``Portfolio(store).returns.confirm(batch id, chunk_size=...)``, printing
-one line per step so that the parent can choose where to SIGKILL it:
+``python -m tests.services.confirm_child <sqlite path | postgres schema> <chunk size>`` starts (the
+parent prepares the batch meanwhile), reads the batch id from stdin and runs
+``Portfolio(store).returns.confirm(batch id, chunk_size=...)``, printing one line per step so that
+the parent can choose where to SIGKILL it:
 
-- ``START`` once the store is open, before ``confirm`` begins;
+- ``START`` once it has the batch id, before ``confirm`` begins;
 - ``COMMIT <n>`` just before the n-th unit of ``confirm`` sends its COMMIT (1 is the first chunk;
   the last is the unit that sets the batch's final status);
 - ``PROGRESS <done> <total>`` after each chunk committed;
@@ -15,9 +16,8 @@ from __future__ import annotations
 
 import random
 import sys
-import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from types import TracebackType
@@ -26,13 +26,14 @@ from typing import Any, Self
 import attrs
 
 from carteira import ChargeTerms, Installment, Money
+from carteira.adapters.storage import PostgresStore, SqliteStore
 from carteira.domain import PortfolioSettings, SettlementPolicy, Tolerance
 from carteira.domain.return_batch import BatchStatus
+from carteira.errors import NotFound
 from carteira.portfolio import Portfolio
 from carteira.ports.storage import Store, UnitOfWork
 from carteira.testing import FixedClock
 from carteira.testing.return_files import TitleMovement, write_return_file
-from carteira.adapters.storage import PostgresStore, SqliteStore
 from tests.adapters.storage.child import say
 from tests.support import POSTGRES_DSN
 
@@ -97,8 +98,6 @@ def prepare(store: Store, *, prefix: str, records: int, sequence: int = 1, seed:
 
 
 def _settings(uow: UnitOfWork) -> PortfolioSettings:
-    from carteira.errors import NotFound
-
     try:
         return uow.settings.get()
     except NotFound:
@@ -130,7 +129,8 @@ def check_settled_once(store: Store, prepared: Prepared) -> None:
     by_line = {r.line: r for r in records}
     for settlement in settlements:
         assert settlement.batch_id == prepared.batch_id
-        assert settlement.batch_line is not None and settlement.id in by_line[settlement.batch_line].settlement_ids
+        assert settlement.batch_line is not None
+        assert settlement.id in by_line[settlement.batch_line].settlement_ids, settlement.id
         assert settlement.conserves(), f"settlement {settlement.id} breaks D12"
     assert sum((s.paid for s in settlements), Money.ZERO) == prepared.paid
     assert batch.status is BatchStatus.COMPLETED
@@ -166,13 +166,12 @@ class AnnouncingStore:
     def __init__(self, store: Store, before_commit: Callable[[], None]) -> None:
         self._store = store
         self._before_commit = before_commit
-        self._lock = threading.Lock()
 
     def migrate(self) -> None:
         self._store.migrate()
 
     def unit_of_work(self) -> UnitOfWork:
-        return _AnnouncedUnit(self._store.unit_of_work(), self._before_commit)  # type: ignore[return-value]
+        return _AnnouncedUnit(self._store.unit_of_work(), self._before_commit)
 
     def close(self) -> None:
         self._store.close()
@@ -193,9 +192,10 @@ def open_store(where: str) -> Store:
                          max_size=2)  # fmt: skip
 
 
-def main(where: str, batch_id: str, chunk_size: int) -> None:
-    """Confirm ``batch_id`` on the store at ``where``, saying how far it got (see the module's docstring)."""
+def main(where: str, chunk_size: int) -> None:
+    """Confirm the batch named on stdin on the store at ``where``, saying how far it got (see the docstring above)."""
     store = open_store(where)
+    batch_id = sys.stdin.readline().strip()
     commits = 0
 
     def announce() -> None:
@@ -203,7 +203,7 @@ def main(where: str, batch_id: str, chunk_size: int) -> None:
         commits += 1
         say(f"COMMIT {commits}")
 
-    portfolio = Portfolio(AnnouncingStore(store, announce), clock=FixedClock(TODAY))  # type: ignore[arg-type]
+    portfolio = Portfolio(AnnouncingStore(store, announce), clock=FixedClock(TODAY))
     say("START")
     report = portfolio.returns.confirm(
         batch_id, chunk_size=chunk_size, progress=lambda done, total: say(f"PROGRESS {done} {total}")
@@ -212,9 +212,5 @@ def main(where: str, batch_id: str, chunk_size: int) -> None:
     store.close()
 
 
-def _args(argv: Sequence[str]) -> tuple[str, str, int]:
-    return argv[0], argv[1], int(argv[2])
-
-
 if __name__ == "__main__":
-    main(*_args(sys.argv[1:]))
+    main(sys.argv[1], int(sys.argv[2]))

@@ -4,8 +4,9 @@ Each trial puts 60-200 paid titles (some boletos for two parcels, some amounts o
 and auto-links their return file, and starts a child process that confirms the batch in chunks of
 5-10 records. The parent kills it with SIGKILL at a point the trial's seed chooses, alternately:
 
-- ``commit``: the moment the child announces the n-th COMMIT of ``confirm`` (a chunk's, or the
-  final status unit's), so the signal races the COMMIT itself;
+- ``commit``: up to 3 ms after the child announces the n-th COMMIT of ``confirm`` (a chunk's, or
+  the final status unit's), so the signal races the COMMIT itself: the chunk is lost, or kept but
+  never reported;
 - ``moment``: after START or the k-th chunk's progress line, a random delay up to one and a half
   chunks long, so the signal lands anywhere in the next chunk, its statements or its commit.
 
@@ -57,15 +58,23 @@ def _store(where: str) -> Store:
 class _Child:
     """The confirming process, and every line it printed."""
 
-    def __init__(self, where: str, batch_id: str, chunk_size: int) -> None:
+    def __init__(self, where: str, chunk_size: int) -> None:
+        # Started before the batch is prepared: the interpreter's start-up overlaps the preparation.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.services.confirm_child", where, batch_id, str(chunk_size)],
+            [sys.executable, "-m", "tests.services.confirm_child", where, str(chunk_size)],
             cwd=ROOT,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
         self.lines: list[str] = []
         self.times: list[float] = []
+
+    def confirm(self, batch_id: str) -> None:
+        """Tell it which batch to confirm."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(batch_id + "\n")
+        self.process.stdin.close()
 
     def wait_for(self, prefix: str, nth: int = 1) -> None:
         """Read lines until the ``nth`` one starting with ``prefix``."""
@@ -97,8 +106,10 @@ def _kill_somewhere(child: _Child, rng: random.Random, mode: str, chunks: int) -
     if mode == "commit":
         n = rng.randint(1, chunks + 1)  # chunks + 1: the unit that sets the batch's final status
         child.wait_for("COMMIT", n)
+        delay = rng.uniform(0, 0.003)  # before, inside or just after the COMMIT, before the progress line
+        time.sleep(delay)
         child.kill()
-        return f"at COMMIT {n} of {chunks + 1}"
+        return f"{delay * 1000:.1f} ms after COMMIT {n} of {chunks + 1}"
     k = rng.randint(0, chunks - 1)
     if k == 0:
         child.wait_for("START")
@@ -143,11 +154,12 @@ def _trial(where: str, seed: int) -> None:
     records, chunk = rng.randint(60, 200), rng.randint(5, 10)
     chunks = math.ceil(records / chunk)
     mode = ("commit", "moment")[seed % 2]
+    child = _Child(where, chunk)
     store = _store(where)
     try:
         store.migrate()
         prepared: Prepared = prepare(store, prefix=f"s{seed}", records=records, seed=seed)
-        child = _Child(where, prepared.batch_id, chunk)
+        child.confirm(prepared.batch_id)
         point = _kill_somewhere(child, rng, mode, chunks)
         _sessions_gone(where)
         why = f"seed {seed}: {records} records in chunks of {chunk}, killed {point}; the child printed {child.lines}"
@@ -165,6 +177,9 @@ def _trial(where: str, seed: int) -> None:
         check_settled_once(store, prepared)
     finally:
         store.close()
+        if child.process.poll() is None:  # a failure before the kill: end the child this trial started
+            child.process.kill()
+            child.process.wait(timeout=30)
 
 
 @pytest.mark.parametrize("seed", range(TRIALS))
