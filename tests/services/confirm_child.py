@@ -26,8 +26,9 @@ from typing import Any, Self
 import attrs
 
 from carteira import ChargeTerms, Installment, Money
+from carteira.adapters.cnab import LAYOUTS, CnabParser, Layout
 from carteira.adapters.storage import PostgresStore, SqliteStore
-from carteira.domain import PortfolioSettings, SettlementPolicy, Tolerance
+from carteira.domain import AnticipationStatus, PortfolioSettings, SettlementPolicy, Tolerance
 from carteira.domain.return_batch import BatchStatus
 from carteira.errors import NotFound
 from carteira.portfolio import Portfolio
@@ -37,6 +38,18 @@ from carteira.testing.return_files import TitleMovement, write_return_file
 from tests.adapters.storage.child import say
 from tests.support import POSTGRES_DSN
 
+
+def _layout() -> Layout:
+    """FEBRABAN 240 plus the two fields seed 004's formats add for securitized parcels (in T's free positions)."""
+    data = LAYOUTS["febraban-240"].to_dict()
+    data["id"] = "febraban-240-anticipation"
+    data["fields"]["anticipation_id"] = {"start": 106, "length": 10, "type": "text", "record": "T"}
+    data["fields"]["anticipation_rate"] = {"start": 116, "length": 5, "type": "percent", "record": "T"}
+    return Layout.from_dict(data)
+
+
+LAYOUT = _layout()
+RATE = Decimal("0.015")
 TERMS = ChargeTerms(fine_rate=Decimal("0.02"), monthly_interest_rate=Decimal("0.01"))
 DUE = date(2026, 3, 10)  # a Tuesday: paid on the due date, nothing accrues
 TODAY = date(2026, 12, 7)
@@ -48,12 +61,14 @@ POLICY = SettlementPolicy(
 
 @attrs.frozen
 class Prepared:
-    """A batch ready to confirm: its id, how many records it links, and what the file says they paid."""
+    """A batch ready to confirm: its id, how many records it links, what the file says they paid, and its parcels."""
 
     batch_id: str
     linked: int
     paid: Money
     installment_ids: tuple[str, ...]
+    anticipations: dict[str, set[str]]
+    """The anticipations confirming must create (B11): their ids, and the installments each holds."""
 
 
 def _movements(prefix: str, count: int, rng: random.Random) -> tuple[list[TitleMovement], list[Installment]]:
@@ -70,9 +85,11 @@ def _movements(prefix: str, count: int, rng: random.Random) -> tuple[list[TitleM
                                             bank_title_number=number))  # fmt: skip
         off = rng.choice((0, 0, 0, 0, 0, 0, 7, -7, 35, -35))  # within tolerance, and beyond it both ways
         paid = Money.from_cents(cents * parcels + off)
+        group = f"A{n % 3}" if n % 4 == 1 else None  # a securitized parcel: B11 makes one anticipation per id
         movements.append(TitleMovement(bank_title_number=number, paid=paid, due_date=DUE,
                                        face_value=Money.from_cents(cents * parcels), occurrence_date=DUE,
-                                       credit_date=date(2026, 3, 11)))  # fmt: skip
+                                       credit_date=date(2026, 3, 11), anticipation_id=group,
+                                       anticipation_rate=None if group is None else RATE))  # fmt: skip
         if n % 25 == 0:  # an entry confirmation: kept in the batch, never linked or settled
             movements.append(attrs.evolve(movements[-1], movement_code="02", paid=None, bank_title_number=f"E{number}"))
     return movements, installments
@@ -89,12 +106,17 @@ def prepare(store: Store, *, prefix: str, records: int, sequence: int = 1, seed:
         uow.settings.put(attrs.evolve(_settings(uow), policy=POLICY))
         uow.installments.put_many(installments)
         uow.commit()
-    data = write_return_file("bb-240", movements, generated_on=TODAY, agreement="123456", file_sequence=sequence)
+    data = write_return_file(LAYOUT, movements, generated_on=TODAY, agreement="123456", file_sequence=sequence)
     returns = Portfolio(store, clock=FixedClock(TODAY)).returns
-    batch = returns.import_file(data, description=f"trial {prefix}", process_date=TODAY)
+    batch = returns.import_file(data, description=f"trial {prefix}", process_date=TODAY, parser=CnabParser(LAYOUT))
     assert returns.auto_link(batch.id).linked == records
     paid = sum((m.paid for m in movements if m.paid is not None), Money.ZERO)
-    return Prepared(batch.id, records, paid, tuple(i.id for i in installments))
+    groups: dict[str, set[str]] = {}
+    for movement in movements:
+        if movement.anticipation_id is not None:
+            parcels = {i.id for i in installments if i.bank_title_number == movement.bank_title_number}
+            groups.setdefault(f"{batch.id}/{movement.anticipation_id}", set()).update(parcels)
+    return Prepared(batch.id, records, paid, tuple(i.id for i in installments), groups)
 
 
 def _settings(uow: UnitOfWork) -> PortfolioSettings:
@@ -114,6 +136,9 @@ def check_settled_once(store: Store, prepared: Prepared) -> None:
         batch = uow.return_batches.get(prepared.batch_id)
         records = uow.return_batches.records(prepared.batch_id)
         settlements = [s for i in prepared.installment_ids for s in uow.settlements.of_installment(i)]
+        anticipated = {key: {item.installment_id for item in uow.anticipations.get(key).items}
+                       for key in prepared.anticipations}  # fmt: skip
+        in_study = {a.id for a in uow.anticipations.with_status(AnticipationStatus.IN_STUDY)}
     linked = [r for r in records if r.links]
     assert len(linked) == prepared.linked
     unsettled = [r.line for r in linked if not r.settlement_ids]
@@ -134,6 +159,8 @@ def check_settled_once(store: Store, prepared: Prepared) -> None:
         assert settlement.conserves(), f"settlement {settlement.id} breaks D12"
     assert sum((s.paid for s in settlements), Money.ZERO) == prepared.paid
     assert batch.status is BatchStatus.COMPLETED
+    assert anticipated == prepared.anticipations  # one per id, each with its parcels, none twice
+    assert {key for key in in_study if key.startswith(f"{prepared.batch_id}/")} == set(prepared.anticipations)
 
 
 class _AnnouncedUnit:

@@ -11,7 +11,8 @@ and auto-links their return file, and starts a child process that confirms the b
   chunks long, so the signal lands anywhere in the next chunk, its statements or its commit.
 
 The store must then hold whole chunks only (what the child reported committed, and at most the chunk
-in flight), a rerun of ``confirm`` must settle the rest, and a third ``confirm`` nothing.
+in flight), a rerun of ``confirm`` must settle the rest, and a third ``confirm`` nothing. Every fourth
+title belongs to one of three anticipations (B11), which the last unit of ``confirm`` creates.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from carteira.testing import FixedClock
 from tests.adapters.storage.postgres_schema import empty
 from tests.services.confirm_child import TODAY, Prepared, check_settled_once, child_application, prepare
 from tests.support import POSTGRES_DSN, ROOT
+
+pytestmark = pytest.mark.slow  # 40 child processes: about 30 s on two shared cores
 
 TRIALS = 20
 
