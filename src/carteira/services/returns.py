@@ -232,6 +232,11 @@ class ReturnBatches:
         Commits every ``chunk_size`` records, each chunk with the records it settled, so a second
         ``confirm`` after a crash settles the rest and never a record twice. Refusals are notes on
         their records and counted in the report. ``progress(done, total)`` is called after each chunk.
+
+        Raises:
+            Conflict: another worker committed part of the same batch meanwhile; nothing of this chunk was
+                kept. Call ``confirm`` again (after a short pause, a bounded number of times): it re-reads
+                and settles what is left (decision 0336).
         """
         return confirm_records(
             self._store, batch_id, calendar=self._calendar, lines=lines, progress=progress, chunk_size=chunk_size
