@@ -27,7 +27,6 @@ import attrs
 
 from carteira import ChargeTerms, Installment, Money
 from carteira.adapters.cnab import LAYOUTS, CnabParser, Layout
-from carteira.adapters.storage import PostgresStore, SqliteStore
 from carteira.domain import AnticipationStatus, PortfolioSettings, SettlementPolicy, Tolerance
 from carteira.domain.return_batch import BatchStatus
 from carteira.errors import NotFound
@@ -36,7 +35,7 @@ from carteira.ports.storage import Store, UnitOfWork
 from carteira.testing import FixedClock
 from carteira.testing.return_files import TitleMovement, write_return_file
 from tests.adapters.storage.child import say
-from tests.support import POSTGRES_DSN
+from tests.adapters.storage.targets import store_at
 
 
 def _layout() -> Layout:
@@ -211,12 +210,7 @@ def child_application(schema: str) -> str:
 
 def open_store(where: str) -> Store:
     """The store the parent named: a SQLite file path, or a PostgreSQL schema (sessions named for the child)."""
-    if where.endswith(".db"):
-        return SqliteStore(where)
-    from psycopg.conninfo import make_conninfo
-
-    return PostgresStore(make_conninfo(POSTGRES_DSN, application_name=child_application(where)), schema=where,
-                         max_size=2)  # fmt: skip
+    return store_at(where, application_name=child_application(where))
 
 
 def main(where: str, chunk_size: int) -> None:

@@ -23,18 +23,17 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from carteira.adapters.storage import PostgresStore, SqliteStore
 from carteira.domain.return_batch import BatchStatus
 from carteira.portfolio import Portfolio
 from carteira.ports.storage import Store
 from carteira.testing import FixedClock
-from tests.adapters.storage.postgres_schema import empty
+from tests.adapters.storage.targets import store_at, where
+
+__all__ = ["where"]  # the fixture this module uses
 from tests.services.confirm_child import TODAY, Prepared, check_settled_once, child_application, prepare
 from tests.support import POSTGRES_DSN, ROOT
 
@@ -43,19 +42,8 @@ pytestmark = pytest.mark.slow  # 40 child processes: about 30 s on two shared co
 TRIALS = 20
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def where(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A SQLite file path, or the run's PostgreSQL schema emptied: what the child is told to open."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "confirm.db")
-        return
-    schema: str = request.getfixturevalue("postgres_schema")
-    empty(schema)
-    yield schema
-
-
 def _store(where: str) -> Store:
-    return SqliteStore(where) if where.endswith(".db") else PostgresStore(POSTGRES_DSN, schema=where, max_size=2)
+    return store_at(where)
 
 
 class _Child:

@@ -20,12 +20,11 @@ import time
 from datetime import date
 from decimal import Decimal
 
-from carteira.adapters.storage import PostgresStore, SqliteStore
 from carteira.domain import ChargeTerms, EveryDayCalendar, Installment, Money, Payment, SettlementPolicy, settle
 from carteira.domain.return_batch import BatchRecord, ReturnBatch
 from carteira.errors import Conflict, DuplicateImport
 from carteira.ports.storage import Store
-from tests.support import POSTGRES_DSN
+from tests.adapters.storage.targets import store_at
 
 UNIT_ROWS = 2_000
 MID_UNIT_ROWS = 30_000
@@ -91,9 +90,7 @@ def say(line: str) -> None:
 
 def open_store(where: str) -> Store:
     """The store the parent named: a SQLite file path, or a PostgreSQL schema."""
-    if where.endswith(".db"):
-        return SqliteStore(where)
-    return PostgresStore(POSTGRES_DSN, schema=where, max_size=2)
+    return store_at(where)
 
 
 def import_file(store: Store, batch_id: str) -> None:

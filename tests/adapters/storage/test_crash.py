@@ -7,18 +7,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from carteira.adapters.storage import PostgresStore, SqliteStore
 from carteira.ports.storage import Store
 from tests.adapters.storage.child import MID_UNIT_ROWS, UNIT_ROWS, unit_rows
-from tests.adapters.storage.postgres_schema import empty, postgres_schema
-from tests.support import POSTGRES_DSN, ROOT
+from tests.adapters.storage.postgres_schema import postgres_schema
+from tests.adapters.storage.targets import store_at, where
+from tests.support import ROOT
 
-__all__ = ["postgres_schema"]
+__all__ = ["postgres_schema", "where"]  # fixtures this module uses
 
 
 def _start(mode: str, where: str) -> subprocess.Popen[str]:
@@ -56,18 +54,8 @@ def _units_kept(store: Store, units: int, size: int) -> list[int]:
         return [len(uow.installments.get_many(i.id for i in unit_rows(unit, size))) for unit in range(units)]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def where(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield str(tmp_path / "crash.db")
-        return
-    schema: str = request.getfixturevalue("postgres_schema")
-    empty(schema)
-    yield schema
-
-
 def _store(where: str) -> Store:
-    return SqliteStore(where) if where.endswith(".db") else PostgresStore(POSTGRES_DSN, schema=where, max_size=2)
+    return store_at(where)
 
 
 def _migrate(where: str) -> None:
