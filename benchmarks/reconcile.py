@@ -72,6 +72,7 @@ LATE_DAYS = 10  # beyond both terms' grace; the due dates are business days, so 
 TARIFF = Money("2.50")
 PROCESS_DATE = date(2027, 3, 1)
 SEED_CHUNK = 50_000
+LOT_TITLES = 40_000
 MEMORY_GOAL_MB = 400
 RATIO_GOAL = 3.0
 STEPS = ("import", "auto-link", "confirm")
@@ -149,6 +150,25 @@ def movements(installments: int, titles: int) -> list[TitleMovement]:
             )
         )
     return found
+
+
+def return_file(installments: int, titles: int) -> bytes:
+    """The file, in lots of at most ``LOT_TITLES`` titles spliced from ``write_return_file`` (one lot each).
+
+    A CNAB 240 lot numbers its segments with five digits, so 100,000 titles (200,000 segments) take
+    several lots; ``write_return_file`` writes one lot, and past 49,999 titles its numbers overflow.
+    """
+    found = movements(installments, titles)
+    lines: list[bytes] = []
+    for lot, start in enumerate(range(0, len(found), LOT_TITLES), 1):
+        data = write_return_file("bb-240", found[start : start + LOT_TITLES], generated_on=PROCESS_DATE,
+                                 agreement="1234567")  # fmt: skip
+        written = data.splitlines()
+        lines = lines or written[:1]
+        lines += [line[:3] + b"%04d" % lot + line[7:] for line in written[1:-1]]  # the lot's number, 0001 up
+    lots = -(-len(found) // LOT_TITLES)
+    lines.append((b"00199999         %06d%06d" % (lots, len(lines) + 1)).ljust(240))
+    return b"\n".join(lines) + b"\n"
 
 
 def seed(store: Store, count: int) -> None:
@@ -369,8 +389,10 @@ def floor_import(db: FloorDb, file: str, batch_id: str) -> list[tuple[Any, ...]]
     occurred, credited = BB240["occurrence_date"], BB240["credit_date"]
     day, no = db.day, db.flag(False)
     records = []
-    for number in range(2, len(lines) - 2, 2):  # header, lot header; a T and a U per title; two trailers
-        t, u = lines[number], lines[number + 1]
+    for index, t in enumerate(lines):
+        if t[7:8] != b"3" or t[13:14] != b"T":
+            continue  # the header, lot headers and trailers; a U is read with its T
+        u = lines[index + 1]
         occurrence = _ddmmyyyy(u[occurred[0] : occurred[1]])
         assert occurrence is not None
         credit = _ddmmyyyy(u[credited[0] : credited[1]])
@@ -379,7 +401,7 @@ def floor_import(db: FloorDb, file: str, batch_id: str) -> list[tuple[Any, ...]]
         assert credit is not None
         assert due_on is not None
         records.append((
-            batch_id, number + 1, "06", "settled", db.flag(True), no, t[title[0] : title[1]].decode().rstrip(),
+            batch_id, index + 1, "06", "settled", db.flag(True), no, t[title[0] : title[1]].decode().rstrip(),
             t[document[0] : document[1]].decode().rstrip(), day(due_on), _cents(t[face[0] : face[1]]),
             _cents(u[paid[0] : paid[1]]), 0, 0, _cents(u[charges_at[0] : charges_at[1]]),
             _cents(t[tariff[0] : tariff[1]]), 0, day(occurrence), day(credit), None, None, None, None, no, "", 1,
@@ -620,8 +642,7 @@ def main() -> None:
         folder = Path(name)
         start = time.perf_counter()
         file = folder / "bench.ret"
-        titles = movements(args.installments, args.titles)
-        file.write_bytes(write_return_file("bb-240", titles, generated_on=PROCESS_DATE, agreement="1234567"))
+        file.write_bytes(return_file(args.installments, args.titles))
         written = time.perf_counter() - start
         mode = "library calls inside the caller's paused_collection()" if args.caller_pause else "collector left on"
         print(
