@@ -13,11 +13,12 @@ import attrs
 
 from carteira.domain.anticipation import anticipate
 from carteira.domain.calendar import BusinessCalendar
+from carteira.domain.credit import CreditLetter
 from carteira.domain.installment import Installment
 from carteira.domain.money import Money
 from carteira.domain.portfolio import Observation
 from carteira.domain.return_batch import BatchRecord, BatchStatus, ReturnBatch, batch_status
-from carteira.domain.settlement import Payment, SettlementPolicy
+from carteira.domain.settlement import Payment, Settlement, SettlementPolicy
 from carteira.domain.shared_payment import SharedOutcome, settle_together
 from carteira.errors import NotFound
 from carteira.ports.storage import Store, UnitOfWork
@@ -124,18 +125,19 @@ def _confirm_chunk(
 ) -> tuple[int, dict[int, str]]:
     """Settle the records on ``lines`` that are still to settle (another worker may have done some)."""
     records = [r for r in uow.return_batches.records(batch_id, lines) if _confirmable(r)]
-    installments = uow.installments.get_many({i for r in records for i in r.links})
+    made = _Made(uow.installments.get_many({i for r in records for i in r.links}))
     policy = uow.settings.get().policy
     done: list[BatchRecord] = []
     notes: dict[int, str] = {}
     for record in records:
-        outcome = _settle_record(record, installments, policy, calendar)
+        outcome = _settle_record(record, made.installments, policy, calendar)
         if isinstance(outcome, str):
             notes[record.line] = outcome
             done.append(record.refused(outcome))
             continue
-        _keep(uow, record, outcome, installments)
+        made.keep(record, outcome)
         done.append(record.settled_by(o.settlement.id for o in outcome.outcomes if o.settlement is not None))
+    made.write(uow)
     uow.return_batches.put_records(done)
     return len(done) - len(notes), notes
 
@@ -153,15 +155,36 @@ def _settle_record(
     return shared.reason if shared.refused else shared
 
 
-def _keep(uow: UnitOfWork, record: BatchRecord, shared: SharedOutcome, installments: dict[str, Installment]) -> None:
-    """Store what settling ``record`` made; the installment's remessa link goes, the settlement names the record."""
-    for outcome in shared.outcomes:
-        assert outcome.settlement is not None
-        after = attrs.evolve(outcome.installment, bank_transmission=None)
-        installments[after.id] = uow.installments.put(after)
-        uow.settlements.put(attrs.evolve(outcome.settlement, batch_id=record.batch_id, batch_line=record.line))
-        if outcome.credit_letter is not None:
-            uow.credit_letters.put(outcome.credit_letter)
+@attrs.define
+class _Made:
+    """What settling a chunk's records made, kept in memory and written once when the chunk ends.
+
+    One ``put_many`` per kind for the whole chunk, not a ``put`` per settlement: on PostgreSQL each
+    ``put`` is three round trips (docs/performance.md). ``installments`` holds each installment as
+    the chunk leaves it, so a record later in the chunk settles what an earlier one left open.
+    """
+
+    installments: dict[str, Installment]
+    changed: dict[str, Installment] = attrs.field(factory=dict)
+    settlements: list[Settlement] = attrs.field(factory=list)
+    letters: list[CreditLetter] = attrs.field(factory=list)
+
+    def keep(self, record: BatchRecord, shared: SharedOutcome) -> None:
+        """What settling ``record`` made; the installment's remessa link goes, the settlement names the record."""
+        for outcome in shared.outcomes:
+            assert outcome.settlement is not None
+            after = attrs.evolve(outcome.installment, bank_transmission=None)
+            self.installments[after.id] = self.changed[after.id] = after
+            self.settlements.append(attrs.evolve(outcome.settlement, batch_id=record.batch_id, batch_line=record.line))
+            if outcome.credit_letter is not None:
+                self.letters.append(outcome.credit_letter)
+
+    def write(self, uow: UnitOfWork) -> None:
+        """Store every installment changed (once, as it ends), settlement and credit letter."""
+        uow.installments.put_many(list(self.changed.values()))
+        uow.settlements.put_many(self.settlements)
+        for letter in self.letters:
+            uow.credit_letters.put(letter)
 
 
 def _anticipations(uow: UnitOfWork, batch: ReturnBatch) -> tuple[tuple[str, ...], int]:

@@ -341,21 +341,28 @@ def _by_key(
 
 
 def _propose(uow: UnitOfWork, records: Sequence[BatchRecord]) -> list[LinkProposal]:
-    """One proposal per record, from finders that read the store by key for all the records at once."""
-    titles = {n for r in records if (n := normalize_title_number(r.bank_title_number))}
-    documents = {n for r in records if (n := normalize_title_number(r.document_number))}
-    by_title = _by_key(uow.installments.by_bank_title_numbers(titles), lambda item: item.bank_title_number)
-    by_document = _by_key(uow.installments.by_document_numbers(documents), lambda item: item.document_number)
-    of_payers = _open_of_payers(uow, records)
-    keys = {(r.due_date, r.face_value) for r in records if r.due_date is not None and r.face_value is not None}
+    """One proposal per record, from finders that read the store by key for all the records at once.
+
+    The first key that finds anything decides (:func:`~carteira.domain.linking.propose_link`), so each
+    weaker key is looked up only for the records the stronger ones found nothing for: a file whose
+    title numbers all match reads its installments once, not once per key.
+    """
+    titles = {r.line: n for r in records if (n := normalize_title_number(r.bank_title_number))}
+    by_title = _by_key(uow.installments.by_bank_title_numbers(set(titles.values())), lambda i: i.bank_title_number)
+    rest = [r for r in records if titles.get(r.line) not in by_title]
+    documents = {r.line: n for r in rest if (n := normalize_title_number(r.document_number))}
+    by_document = _by_key(uow.installments.by_document_numbers(set(documents.values())), lambda i: i.document_number)
+    rest = [r for r in rest if documents.get(r.line) not in by_document]
+    of_payers = _open_of_payers(uow, rest)
+    keys = {(r.due_date, r.face_value) for r in rest if r.due_date is not None and r.face_value is not None}
     by_due: dict[tuple[date, Money], list[Installment]] = {}
     for item in uow.installments.open_by_due_and_amount(keys):
         by_due.setdefault((item.due, item.amount), []).append(item)
     proposals = []
     for record in records:
         candidates = LinkCandidates(
-            by_title_number=by_title.get(normalize_title_number(record.bank_title_number) or "", []),
-            by_document_number=by_document.get(normalize_title_number(record.document_number) or "", []),
+            by_title_number=by_title.get(titles.get(record.line, ""), []),
+            by_document_number=by_document.get(documents.get(record.line, ""), []),
             of_payer=of_payers.get(record.payer_tax_id or "", []),
             by_due_and_value=by_due.get((record.due_date, record.face_value), [])
             if record.due_date is not None and record.face_value is not None
