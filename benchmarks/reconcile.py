@@ -72,7 +72,6 @@ LATE_DAYS = 10  # beyond both terms' grace; the due dates are business days, so 
 TARIFF = Money("2.50")
 PROCESS_DATE = date(2027, 3, 1)
 SEED_CHUNK = 50_000
-LOT_TITLES = 40_000
 MEMORY_GOAL_MB = 400
 RATIO_GOAL = 3.0
 STEPS = ("import", "auto-link", "confirm")
@@ -153,22 +152,8 @@ def movements(installments: int, titles: int) -> list[TitleMovement]:
 
 
 def return_file(installments: int, titles: int) -> bytes:
-    """The file, in lots of at most ``LOT_TITLES`` titles spliced from ``write_return_file`` (one lot each).
-
-    A CNAB 240 lot numbers its segments with five digits, so 100,000 titles (200,000 segments) take
-    several lots; ``write_return_file`` writes one lot, and past 49,999 titles its numbers overflow.
-    """
-    found = movements(installments, titles)
-    lines: list[bytes] = []
-    for lot, start in enumerate(range(0, len(found), LOT_TITLES), 1):
-        data = write_return_file("bb-240", found[start : start + LOT_TITLES], generated_on=PROCESS_DATE,
-                                 agreement="1234567")  # fmt: skip
-        written = data.splitlines()
-        lines = lines or written[:1]
-        lines += [line[:3] + b"%04d" % lot + line[7:] for line in written[1:-1]]  # the lot's number, 0001 up
-    lots = -(-len(found) // LOT_TITLES)
-    lines.append((b"00199999         %06d%06d" % (lots, len(lines) + 1)).ljust(240))
-    return b"\n".join(lines) + b"\n"
+    """The file: ``write_return_file`` splits it into lots of ``TITLES_PER_LOT`` titles, as banks do."""
+    return write_return_file("bb-240", movements(installments, titles), generated_on=PROCESS_DATE, agreement="1234567")
 
 
 def seed(store: Store, count: int) -> None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from carteira.adapters.cnab import LAYOUTS, parse_return
 from carteira.domain import Money
 from carteira.errors import InvalidInput
-from carteira.testing.return_files import TitleMovement, write_return_file
+from carteira.testing.return_files import TITLES_PER_LOT, TitleMovement, write_return_file
 
 MONEY_FIELDS = ("face_value", "paid", "tariff", "interest_and_fine", "discount", "abatement")
 DATE_FIELDS = ("due_date", "occurrence_date", "credit_date")
@@ -84,3 +84,13 @@ def test_the_payers_cpf_or_cnpj_is_written_with_its_kind(layout_id: str, tax_id:
     data = write_return_file(layout_id, [movement], generated_on=date(2026, 3, 1), bank_code="756")
     (record,) = parse_return(data, layout=LAYOUTS[layout_id]).records
     assert record.payer_tax_id == tax_id
+
+
+def test_a_file_larger_than_one_lot_is_split_into_lots_the_reader_accepts() -> None:
+    count = TITLES_PER_LOT + 3
+    movements = [TitleMovement(bank_title_number=str(n), paid=Money("1.00")) for n in range(1, count + 1)]
+    data = write_return_file("bb-240", movements, generated_on=date(2026, 3, 1))
+    returned = parse_return(data)
+    assert len(returned.records) == count
+    assert returned.records[-1].bank_title_number == str(count)
+    assert returned.warnings == ()

@@ -20,7 +20,7 @@ from carteira.domain.money import Money
 from carteira.errors import InvalidInput
 from carteira.ports.return_files import MovementCategory
 
-__all__ = ["TitleMovement", "write_return_file"]
+__all__ = ["TITLES_PER_LOT", "TitleMovement", "write_return_file"]
 
 
 @attrs.frozen(kw_only=True)
@@ -205,14 +205,22 @@ def _cnab400(layout: Layout, bank: str, header: list[str], movements: Sequence[T
     return [*lines, "".join(trailer)]
 
 
+TITLES_PER_LOT = 40_000
+"""Titles in one CNAB 240 lot: a lot numbers its segments with five digits, two segments a title."""
+
+
 def _cnab240(layout: Layout, bank: str, header: list[str], movements: Sequence[TitleMovement]) -> list[str]:
-    lines = ["".join(header), f"{bank}00011T0100030".ljust(layout.record_length)]
-    for index, movement in enumerate(movements):
-        values = movement.values(layout)
-        for offset, segment in enumerate(("T", "U"), 1):
-            line = [" "] * layout.record_length
-            _place(line, 1, f"{bank}00013{2 * index + offset:05d}{segment} ", "segment")
-            lines.append(_record(layout, values, segment, line))
-    lines.append(f"{bank}00015         {len(movements) * 2 + 2:06d}".ljust(layout.record_length))
-    lines.append(f"{bank}99999         000001{len(lines) + 1:06d}".ljust(layout.record_length))
+    width = layout.record_length
+    lines = ["".join(header)]
+    lots = [movements[start : start + TITLES_PER_LOT] for start in range(0, len(movements), TITLES_PER_LOT)] or [[]]
+    for lot, titles in enumerate(lots, 1):
+        lines.append(f"{bank}{lot:04d}1T0100030".ljust(width))
+        for index, movement in enumerate(titles):
+            values = movement.values(layout)
+            for offset, segment in enumerate(("T", "U"), 1):
+                line = [" "] * width
+                _place(line, 1, f"{bank}{lot:04d}3{2 * index + offset:05d}{segment} ", "segment")
+                lines.append(_record(layout, values, segment, line))
+        lines.append(f"{bank}{lot:04d}5         {len(titles) * 2 + 2:06d}".ljust(width))
+    lines.append(f"{bank}99999         {len(lots):06d}{len(lines) + 1:06d}".ljust(width))
     return lines
