@@ -17,6 +17,7 @@ from carteira.domain.calendar import BusinessCalendar
 from carteira.domain.installment import Installment, amount_due
 from carteira.domain.money import Money
 from carteira.domain.settlement import (
+    OutcomeKind,
     Payment,
     RefusalReason,
     SettlementOutcome,
@@ -73,6 +74,10 @@ def settle_together(
         raise InvalidInput("name at least one installment", field="installments")
     if len({item.id for item in ordered}) != len(ordered):
         raise InvalidInput("an installment is named twice", field="installments")
+    if len(ordered) == 1:  # one boleto, one parcel: the group's rules are settle's own
+        alone = settle(ordered[0], payment, policy, calendar=calendar)
+        made = () if alone.kind is OutcomeKind.REFUSED else (alone,)
+        return SharedOutcome(made, alone.expected, alone.difference, alone.limit, alone.reason, alone.refusal)
     on = payment.paid_on
     dues = [amount_due(item, on=on, calendar=calendar).total for item in ordered]
     expected = _sum(dues) - payment.discount - payment.abatement

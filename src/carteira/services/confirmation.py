@@ -73,8 +73,9 @@ def confirm_records(
             progress(min(start + chunk_size, len(todo)), len(todo))
     with store.unit_of_work() as uow:
         batch = uow.return_batches.get(batch_id)
-        anticipations, observations = _anticipations(uow, batch)
-        status = _settle_status(uow, batch)
+        records = uow.return_batches.records(batch_id)
+        anticipations, observations = _anticipations(uow, batch, records)
+        status = _settle_status(uow, batch, records)
         uow.commit()
     return ConfirmReport(batch_id, settled, refused, status, anticipations, observations)
 
@@ -90,8 +91,8 @@ def _mark_pending(uow: UnitOfWork, batch_id: str) -> None:
         uow.return_batches.put(attrs.evolve(batch, status=BatchStatus.PENDING))
 
 
-def _settle_status(uow: UnitOfWork, batch: ReturnBatch) -> BatchStatus:
-    status = batch_status(uow.return_batches.records(batch.id))
+def _settle_status(uow: UnitOfWork, batch: ReturnBatch, records: Sequence[BatchRecord]) -> BatchStatus:
+    status = batch_status(records)
     if status is not batch.status:
         uow.return_batches.put(attrs.evolve(batch, status=status))
     return status
@@ -173,7 +174,9 @@ class _Made:
         """What settling ``record`` made; the installment's remessa link goes, the settlement names the record."""
         for outcome in shared.outcomes:
             assert outcome.settlement is not None
-            after = attrs.evolve(outcome.installment, bank_transmission=None)
+            after = outcome.installment
+            if after.bank_transmission is not None:  # evolve re-validates the whole installment: only when needed
+                after = attrs.evolve(after, bank_transmission=None)
             self.installments[after.id] = self.changed[after.id] = after
             self.settlements.append(attrs.evolve(outcome.settlement, batch_id=record.batch_id, batch_line=record.line))
             if outcome.credit_letter is not None:
@@ -187,10 +190,12 @@ class _Made:
             uow.credit_letters.put(letter)
 
 
-def _anticipations(uow: UnitOfWork, batch: ReturnBatch) -> tuple[tuple[str, ...], int]:
+def _anticipations(
+    uow: UnitOfWork, batch: ReturnBatch, records: Sequence[BatchRecord]
+) -> tuple[tuple[str, ...], int]:
     """B11: one anticipation IN_STUDY per anticipation id of the settled records, or a note on each installment."""
     groups: dict[str, list[BatchRecord]] = {}
-    for record in uow.return_batches.records(batch.id):
+    for record in records:
         if record.anticipation_id and record.anticipation_rate is not None and record.settlement_ids:
             groups.setdefault(record.anticipation_id, []).append(record)
     if not groups:

@@ -172,9 +172,9 @@ class PostgresUnitOfWork(SqlUnitOfWork):
         except psycopg.Error as exc:
             self._fail(exc)
 
-    def fetch_in(self, sql: str, values: Sequence[Any]) -> list[Sequence[Any]]:
-        """One query with ``= ANY(%s)`` over the whole list (an array parameter has no size limit to chunk for)."""
-        return self.fetch(sql.replace("{IN}", "= ANY(?)"), [list(values)])
+    def fetch_in(self, sql: str, values: Sequence[Any], params: Sequence[Any] = ()) -> list[Sequence[Any]]:
+        """One query: ``params``, then ``= ANY(%s)`` over the whole list (an array needs no chunks)."""
+        return self.fetch(sql.replace("{IN}", "= ANY(?)"), [*params, list(values)])
 
     def execute_in(self, sql: str, params: Sequence[Any], values: Sequence[Any]) -> int:
         """``execute`` with ``params`` then ``= ANY(%s)`` over the whole list for ``{IN}``."""

@@ -481,13 +481,19 @@ class _ReturnBatches(_Repository[ReturnBatch]):
 
     def _records_at(self, keys: Sequence[_RecordKey]) -> list[BatchRecord]:
         """The records at ``keys`` (batch id, line), ordered by them; keys with no record are left out."""
-        if not keys:
-            return []
         unit = self._unit
-        rows = unit.fetch_in_pairs(f"{self._select_records} WHERE (batch_id, line) {{PAIRS}}", keys)
-        links = unit.fetch_in_pairs(f"SELECT {_LINK_READ} FROM {_LINKS} WHERE (batch_id, line) {{PAIRS}}", keys)
-        settled = unit.fetch_in_pairs(f"SELECT {_SETTLED_READ} FROM {_SETTLED} WHERE (batch_id, line) {{PAIRS}}", keys)
-        found = self._assemble(rows, links, settled)
+        found: list[BatchRecord] = []
+        lines_of: dict[str, list[int]] = {}
+        for batch_id, line in keys:
+            lines_of.setdefault(batch_id, []).append(line)
+        # One batch at a time, `batch_id = ? AND line IN (...)`: both engines then walk the primary key, where a
+        # list of (batch id, line) pairs made SQLite scan the whole table (17 ms a query at 100,000 records).
+        for batch_id, lines in lines_of.items():
+            where = "WHERE batch_id = ? AND line {IN}"
+            rows = unit.fetch_in(f"{self._select_records} {where}", lines, (batch_id,))
+            links = unit.fetch_in(f"SELECT {_LINK_READ} FROM {_LINKS} {where}", lines, (batch_id,))
+            settled = unit.fetch_in(f"SELECT {_SETTLED_READ} FROM {_SETTLED} {where}", lines, (batch_id,))
+            found.extend(self._assemble(rows, links, settled))
         found.sort(key=lambda record: (record.batch_id, record.line))
         return found
 
@@ -640,8 +646,11 @@ class SqlUnitOfWork:
         """The rows of one query."""
         raise NotImplementedError
 
-    def fetch_in(self, sql: str, values: Sequence[Any]) -> list[Sequence[Any]]:
-        """The rows of ``sql`` whose last condition ``{IN}`` is ``column IN values``, batched as the dialect likes."""
+    def fetch_in(self, sql: str, values: Sequence[Any], params: Sequence[Any] = ()) -> list[Sequence[Any]]:
+        """The rows of ``sql`` whose last condition ``{IN}`` is ``column IN values``, batched as the dialect likes.
+
+        ``params`` fill the ``?`` before ``{IN}`` (the same in every batch).
+        """
         raise NotImplementedError
 
     def fetch_in_pairs(self, sql: str, pairs: Sequence[tuple[Any, Any]]) -> list[Sequence[Any]]:

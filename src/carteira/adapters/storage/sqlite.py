@@ -108,12 +108,13 @@ class SqliteUnitOfWork(SqlUnitOfWork):
         except sqlite3.Error as exc:
             self._fail(exc)
 
-    def fetch_in(self, sql: str, values: Sequence[Any]) -> list[Sequence[Any]]:
-        """Chunks of ``IN (?, …)`` of at most :data:`KEYS_PER_QUERY_MAX` keys."""
+    def fetch_in(self, sql: str, values: Sequence[Any], params: Sequence[Any] = ()) -> list[Sequence[Any]]:
+        """``params`` then chunks of ``IN (?, …)``, at most :data:`KEYS_PER_QUERY_MAX` parameters a query."""
         found: list[Sequence[Any]] = []
-        for start in range(0, len(values), KEYS_PER_QUERY_MAX):
-            chunk = values[start : start + KEYS_PER_QUERY_MAX]
-            found.extend(self.fetch(sql.replace("{IN}", f"IN ({', '.join('?' * len(chunk))})"), chunk))
+        step = KEYS_PER_QUERY_MAX - len(params)
+        for start in range(0, len(values), step):
+            chunk = values[start : start + step]
+            found.extend(self.fetch(sql.replace("{IN}", f"IN ({', '.join('?' * len(chunk))})"), [*params, *chunk]))
         return found
 
     def execute_in(self, sql: str, params: Sequence[Any], values: Sequence[Any]) -> int:
