@@ -355,3 +355,13 @@ def test_candidates_follow_the_seeds_filters(portfolio: Portfolio) -> None:
     ]
     assert ids(portfolio.returns.candidates(batch.id, 5, same_contract=False, status=RecordFilter.AUTO)) == ["linked"]
     assert portfolio.returns.candidates(batch.id, 5) == []  # no contract to keep to: nothing links it yet
+
+
+def test_auto_link_in_chunks_links_a_title_paid_twice_once(portfolio: Portfolio) -> None:
+    put(portfolio, installment("i1", "111"), installment("i2", "222"))
+    data = a_file([paid("111", "100.00"), paid("111", "100.00"), paid("222", "100.00")])
+    batch = portfolio.returns.import_file(data, description="March", process_date=TODAY)
+    report = portfolio.returns.auto_link(batch.id, chunk_size=1)  # each record in a unit of its own
+    assert report.linked == 2
+    assert "already linked to batch" in report.left_open[5]
+    assert portfolio.returns.auto_link(batch.id).linked == 0  # run again: nothing new, nothing twice

@@ -124,17 +124,27 @@ class ReturnBatches:
         with self._store.unit_of_work() as uow:
             return uow.return_batches.get(batch_id)
 
-    def auto_link(self, batch_id: str) -> AutoLinkReport:
-        """Link every open settlement record the store can match beyond doubt (B4); the rest stay open with why."""
+    def auto_link(self, batch_id: str, *, chunk_size: int = 10_000) -> AutoLinkReport:
+        """Link every open settlement record the store can match beyond doubt (B4); the rest stay open with why.
+
+        Works ``chunk_size`` records a unit, so a file of 100,000 titles never holds all of its candidates
+        at once; a crash leaves whole chunks linked, and calling it again links the rest.
+        """
         with self._store.unit_of_work() as uow:
             uow.return_batches.get(batch_id)
-            open_records = [record for record in uow.return_batches.records(batch_id) if record.is_open]
-            proposals = _propose(uow, open_records)
-            changed = _apply_proposals(uow, open_records, proposals)
-            uow.return_batches.put_records(changed)
-            uow.commit()
-        linked = sum(1 for record in changed if record.links)
-        return AutoLinkReport(linked, {record.line: record.note for record in changed if not record.links})
+            lines = [record.line for record in uow.return_batches.records(batch_id) if record.is_open]
+        linked = 0
+        left_open: dict[int, str] = {}
+        for start in range(0, len(lines), max(chunk_size, 1)):
+            with self._store.unit_of_work() as uow:
+                found = uow.return_batches.records(batch_id, lines[start : start + chunk_size])
+                chunk = [record for record in found if record.is_open]
+                changed = _apply_proposals(uow, chunk, _propose(uow, chunk))
+                uow.return_batches.put_records(changed)
+                uow.commit()
+            linked += sum(1 for record in changed if record.links)
+            left_open.update((record.line, record.note) for record in changed if not record.links)
+        return AutoLinkReport(linked, left_open)
 
     def review(self, batch_id: str, *, records: RecordFilter = RecordFilter.ALL) -> list[ReviewRow]:
         """The batch's records that pass ``records`` (B6), each with its links and the B8 difference."""
