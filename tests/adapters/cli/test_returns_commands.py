@@ -162,7 +162,7 @@ def test_confirm_lists_refused_records_with_their_reasons_and_still_exits_0(benc
     assert result.exit_code == ExitCode.OK
     lines = result.stdout.splitlines()
     assert lines[0] == "settled 1, refused 1"
-    assert lines[1] == f"  line {_line_of(bench, batch, '111')}: underpaid 10.00 on the group of 1, limit 0.50"
+    assert lines[1] == f"  line {_line_of(bench, batch, '111')}: underpaid 10.00, limit 0.50"
     assert lines[2] == f"batch {batch}: PENDING"
     assert bench.get("i1").status is InstallmentStatus.OPEN
 
