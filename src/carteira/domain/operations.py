@@ -1,0 +1,230 @@
+"""The gateway account and the operations log, an outbox that never charges twice (SPEC G1, G8, G10).
+
+Every operation the portfolio sends to the payment gateway (issue a billet or a carnet, change a due
+date, settle, cancel, resend) is written PENDING in the same unit of work as the change that causes
+it, and sent after the commit. This module holds the pure half: the account's configuration, and an
+operation's life cycle as values. What is sent, and how, belongs to the services and the adapters.
+
+The rule that keeps a charge from being created twice lives here, in
+:meth:`Operation.after_lookup`: an operation whose outcome is UNKNOWN (a timeout, a reset, a 5xx after
+the body went out) is looked up by its id before anything is issued again, and a lookup that finds
+nothing is not proof, because a create slower than the client's timeout can land after the lookup.
+So it may be issued again only after a lookup made once ``quiet`` has passed since the outcome became
+unknown, ``quiet`` being longer than any request could still be running (decision 0702).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+
+from carteira.domain.money import Money
+from carteira.domain.validation import count_field, money_field, text_field
+from carteira.errors import InvalidInput
+
+__all__ = [
+    "Environment",
+    "GatewayAccount",
+    "Operation",
+    "OperationError",
+    "OperationKind",
+    "OperationStatus",
+]
+
+WALLET_BANK_CODE = "0"
+"""The bank code of a gateway's agreement: the "0-Carteira" agreement of seed 000."""
+
+
+class Environment(enum.Enum):
+    """Which of the gateway's environments an account talks to; never assumed (G1)."""
+
+    SANDBOX = "sandbox"
+    PRODUCTION = "production"
+
+
+def _aware(name: str) -> Any:
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        if value is None:
+            return
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise InvalidInput("must be a timezone-aware datetime", field=name, raw=repr(value))
+
+    return check
+
+
+@attrs.frozen
+class GatewayAccount:
+    """The portfolio's one account at the payment gateway (G1); its secret is never part of it.
+
+    ``agreement_id`` names the portfolio's agreement with the gateway, whose ``agreement_bank_code``
+    must be ``"0"`` (the wallet); the entries of received payments go to ``bank_account``.
+    ``payment_fee`` is what the gateway charges per paid document (its API does not report it);
+    ``receipt_history``, ``entries_history`` and ``fees_history`` are the ERP's history codes for the
+    settlement, the entry and the fee posting; ``notify`` the users told of errors. An account that
+    is not ``active`` sends nothing.
+    """
+
+    client_id: str = attrs.field(validator=text_field("client_id"))
+    environment: Environment = attrs.field()
+    agreement_id: str = attrs.field(validator=text_field("agreement_id"))
+    agreement_bank_code: str = attrs.field()
+    bank_account: str = attrs.field(validator=text_field("bank_account"))
+    payment_fee: Money = attrs.field(validator=money_field("payment_fee"))
+    receipt_history: str = attrs.field(validator=text_field("receipt_history"))
+    entries_history: str = attrs.field(validator=text_field("entries_history"))
+    fees_history: str = attrs.field(validator=text_field("fees_history"))
+    active: bool = True
+    notify: tuple[str, ...] = ()
+    version: int = attrs.field(default=0, kw_only=True)
+
+    @environment.validator
+    def _an_environment(self, _attribute: object, value: object) -> None:
+        if not isinstance(value, Environment):
+            raise InvalidInput(
+                "must be Environment.SANDBOX or Environment.PRODUCTION (there is no default)",
+                field="environment",
+                raw=repr(value),
+            )
+
+    @agreement_bank_code.validator
+    def _the_wallet(self, _attribute: object, value: object) -> None:
+        if value != WALLET_BANK_CODE:
+            raise InvalidInput(
+                f"the gateway's agreement must be the wallet's (bank code {WALLET_BANK_CODE})",
+                field="agreement_bank_code",
+                raw=repr(value),
+                hint="create an agreement for bank 0-Carteira and use it here",
+            )
+
+
+class OperationKind(enum.Enum):
+    """What an operation asks of the gateway (G2-G5, G7)."""
+
+    ISSUE_BILLET = "issue_billet"
+    ISSUE_CARNET = "issue_carnet"
+    CHANGE_DUE_DATE = "change_due_date"
+    SETTLE = "settle"
+    CANCEL = "cancel"
+    RESEND = "resend"
+
+    @property
+    def creates(self) -> bool:
+        """Whether sending it twice would create a second charge (the kinds an unknown outcome must look up)."""
+        return self in (OperationKind.ISSUE_BILLET, OperationKind.ISSUE_CARNET)
+
+
+class OperationStatus(enum.Enum):
+    """PENDING (to send), SENT, FAILED (a person must act), UNKNOWN (sent, answer lost: look it up first)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+@attrs.frozen
+class OperationError:
+    """A typed error kept on an operation: the gateway's ``code`` and ``field``, its ``message``, whether retryable."""
+
+    message: str
+    code: int | str | None = None
+    field: str | None = None
+    retryable: bool = False
+
+
+@attrs.frozen
+class Operation:
+    """One operation of the outbox (G8) and where it stands; every change is a new value.
+
+    ``documents`` are the installments it concerns; ``request`` and ``response`` are what went out and
+    came back, as the adapter recorded them (text, with no secret). ``next_attempt_at`` is when a
+    worker may send (or look up) it next; ``unknown_since`` when its outcome became unknown.
+    """
+
+    id: str = attrs.field(validator=text_field("id"))
+    kind: OperationKind
+    documents: tuple[str, ...]
+    created_at: datetime = attrs.field(validator=_aware("created_at"))
+    status: OperationStatus = OperationStatus.PENDING
+    request: str = ""
+    response: str = ""
+    attempts: int = attrs.field(default=0, validator=count_field("attempts", 0))
+    error: OperationError | None = None
+    sent_at: datetime | None = attrs.field(default=None, validator=_aware("sent_at"))
+    next_attempt_at: datetime | None = attrs.field(default=None, validator=_aware("next_attempt_at"))
+    unknown_since: datetime | None = attrs.field(default=None, validator=_aware("unknown_since"))
+    version: int = attrs.field(default=0, kw_only=True)
+
+    @property
+    def flagged(self) -> bool:
+        """Whether the panel shows it in red: it failed, and a person must look (G8)."""
+        return self.status is OperationStatus.FAILED
+
+    def due(self, now: datetime) -> bool:
+        """Whether a worker may act on it at ``now``: send a PENDING one, or look an UNKNOWN one up."""
+        if self.status not in (OperationStatus.PENDING, OperationStatus.UNKNOWN):
+            return False
+        return self.next_attempt_at is None or now >= self.next_attempt_at
+
+    def sent(self, response: str, at: datetime) -> Operation:
+        """The gateway answered with success (or the target state was already there, G5)."""
+        self._must_be(OperationStatus.PENDING, OperationStatus.UNKNOWN)
+        return attrs.evolve(
+            self, status=OperationStatus.SENT, response=response, attempts=self.attempts + 1, sent_at=at,
+            error=None, next_attempt_at=None, unknown_since=None,
+        )  # fmt: skip
+
+    def failed(self, error: OperationError, at: datetime, *, retry_at: datetime | None = None) -> Operation:
+        """The gateway refused it, or could not be reached; it waits for ``retry_at`` when retryable (G10)."""
+        self._must_be(OperationStatus.PENDING, OperationStatus.UNKNOWN)
+        again = error.retryable and retry_at is not None
+        return attrs.evolve(
+            self,
+            status=OperationStatus.PENDING if again else OperationStatus.FAILED,
+            attempts=self.attempts + 1,
+            error=error,
+            next_attempt_at=retry_at if again else None,
+        )
+
+    def unknown(self, error: OperationError, at: datetime) -> Operation:
+        """The request may have taken effect but no answer came back: look it up before anything else."""
+        self._must_be(OperationStatus.PENDING, OperationStatus.UNKNOWN)
+        return attrs.evolve(
+            self, status=OperationStatus.UNKNOWN, attempts=self.attempts + 1, error=error,
+            unknown_since=self.unknown_since or at, next_attempt_at=at,
+        )  # fmt: skip
+
+    def after_lookup(self, *, found: bool, now: datetime, quiet: timedelta) -> Operation:
+        """The next state of an UNKNOWN operation after looking its charge up by this operation's id.
+
+        Found: it was sent. Not found before ``quiet`` has passed since the outcome became unknown: it
+        stays UNKNOWN and is looked up again then, because a create slower than the client's timeout
+        may still land. Not found after that: no request can still be running, so it is PENDING again
+        and may be issued once more (decision 0702).
+        """
+        self._must_be(OperationStatus.UNKNOWN)
+        if quiet <= timedelta(0):
+            raise InvalidInput("must be longer than any request can run", field="quiet", raw=str(quiet))
+        if found:  # the create had gone through: sent, and the lookup is not another attempt
+            return attrs.evolve(
+                self, status=OperationStatus.SENT, sent_at=now, error=None, next_attempt_at=None, unknown_since=None
+            )
+        assert self.unknown_since is not None, self
+        settled_by = self.unknown_since + quiet
+        if now < settled_by:
+            return attrs.evolve(self, next_attempt_at=settled_by)
+        return attrs.evolve(self, status=OperationStatus.PENDING, next_attempt_at=None, unknown_since=None)
+
+    def resend(self, request: str, at: datetime) -> Operation:
+        """A FAILED operation sent again with its request rebuilt from the current data (G9)."""
+        self._must_be(OperationStatus.FAILED)
+        return attrs.evolve(self, status=OperationStatus.PENDING, request=request, next_attempt_at=at)
+
+    def _must_be(self, *allowed: OperationStatus) -> None:
+        if self.status not in allowed:
+            wanted = " or ".join(status.value for status in allowed)
+            raise InvalidInput(f"operation {self.id} is {self.status.value}, not {wanted}", field="status")
+
