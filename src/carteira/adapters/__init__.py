@@ -6,5 +6,6 @@ __all__ = [
     "cli",
     "cnab",
     "efi",
+    "notifier",
     "storage",
 ]
