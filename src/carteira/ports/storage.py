@@ -27,6 +27,7 @@ The version rule (optimistic concurrency), the same for every adapter:
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Sequence
 from datetime import date
 from types import TracebackType
@@ -52,6 +53,7 @@ __all__ = [
     "CreditLetterRepository",
     "CustomerRepository",
     "InstallmentRepository",
+    "LineState",
     "ObservationRepository",
     "ReturnBatchRepository",
     "SettingsRepository",
@@ -212,6 +214,20 @@ class ObservationRepository(Protocol):
         ...
 
 
+class LineState(enum.Enum):
+    """Which lines of a batch :meth:`ReturnBatchRepository.lines` lists: the settlement records still to link
+    (B6's "open", no links) or still to confirm (linked); neither kind is settled yet."""
+
+    OPEN = "open"
+    TO_CONFIRM = "to_confirm"
+
+    def holds(self, record: BatchRecord) -> bool:
+        """Whether ``record`` is in this state (what every store's ``lines`` must agree with)."""
+        if not record.is_settlement or record.is_settled:
+            return False
+        return bool(record.links) is (self is LineState.TO_CONFIRM)
+
+
 class ReturnBatchRepository(Protocol):
     """Return batches (B2-B10) and their records; a batch and its records are one aggregate.
 
@@ -247,6 +263,13 @@ class ReturnBatchRepository(Protocol):
 
     def records(self, batch_id: str, lines: Iterable[int] | None = None) -> list[BatchRecord]:
         """The batch's records in line order, or only those on ``lines``; unknown lines are left out."""
+        ...
+
+    def lines(self, batch_id: str, *, state: LineState) -> list[int]:
+        """The lines, ascending, of the batch's records in ``state``; ``[]`` when there is no such batch.
+
+        The line numbers only: listing what is left to link or confirm builds no records.
+        """
         ...
 
     def put_records(self, records: Sequence[BatchRecord]) -> list[BatchRecord]:

@@ -21,7 +21,7 @@ from carteira.domain.return_batch import BatchRecord, BatchStatus, ReturnBatch, 
 from carteira.domain.settlement import Payment, Settlement, SettlementPolicy
 from carteira.domain.shared_payment import SharedOutcome, settle_together
 from carteira.errors import NotFound
-from carteira.ports.storage import Store, UnitOfWork
+from carteira.ports.storage import LineState, Store, UnitOfWork
 
 __all__ = ["ConfirmReport", "Progress", "confirm_records"]
 
@@ -55,10 +55,12 @@ def confirm_records(
     chunk_size: int,
 ) -> ConfirmReport:
     """Settle the batch's linked, unsettled records (all, or those on ``lines``), ``chunk_size`` per unit."""
-    wanted = None if lines is None else sorted(set(lines))
     with store.unit_of_work() as uow:
         uow.return_batches.get(batch_id)
-        todo = [r.line for r in uow.return_batches.records(batch_id, wanted) if _confirmable(r)]
+        todo = uow.return_batches.lines(batch_id, state=LineState.TO_CONFIRM)
+    if lines is not None:
+        wanted = set(lines)
+        todo = [line for line in todo if line in wanted]
     settled = 0
     refused: dict[int, str] = {}
     for start in range(0, len(todo), max(chunk_size, 1)):
@@ -78,10 +80,6 @@ def confirm_records(
         status = _settle_status(uow, batch, records)
         uow.commit()
     return ConfirmReport(batch_id, settled, refused, status, anticipations, observations)
-
-
-def _confirmable(record: BatchRecord) -> bool:
-    return record.is_settlement and bool(record.links) and not record.settlement_ids
 
 
 def _mark_pending(uow: UnitOfWork, batch_id: str) -> None:
@@ -125,7 +123,7 @@ def _confirm_chunk(
     uow: UnitOfWork, batch_id: str, lines: Sequence[int], calendar: BusinessCalendar
 ) -> tuple[int, dict[int, str]]:
     """Settle the records on ``lines`` that are still to settle (another worker may have done some)."""
-    records = [r for r in uow.return_batches.records(batch_id, lines) if _confirmable(r)]
+    records = [r for r in uow.return_batches.records(batch_id, lines) if LineState.TO_CONFIRM.holds(r)]
     made = _Made(uow.installments.get_many({i for r in records for i in r.links}))
     policy = uow.settings.get().policy
     done: list[BatchRecord] = []

@@ -32,7 +32,7 @@ from carteira.domain.title_numbers import normalize_title_number
 from carteira.errors import InvalidInput, NotFound, RuleViolation
 from carteira.ports.clock import Clock
 from carteira.ports.return_files import ReturnFile, ReturnFileParser, ReturnRecord
-from carteira.ports.storage import Store, UnitOfWork
+from carteira.ports.storage import LineState, Store, UnitOfWork
 from carteira.services.confirmation import ConfirmReport, Progress, confirm_records
 from carteira.services.reactivation import Reactivation, reactivate_installment, reverse_record
 
@@ -132,7 +132,7 @@ class ReturnBatches:
         """
         with self._store.unit_of_work() as uow:
             uow.return_batches.get(batch_id)
-            lines = [record.line for record in uow.return_batches.records(batch_id) if record.is_open]
+            lines = uow.return_batches.lines(batch_id, state=LineState.OPEN)
         linked = 0
         left_open: dict[int, str] = {}
         for start in range(0, len(lines), max(chunk_size, 1)):

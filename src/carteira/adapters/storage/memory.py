@@ -40,6 +40,7 @@ from carteira.domain import (
 )
 from carteira.domain.return_batch import BatchRecord, ReturnBatch
 from carteira.errors import Conflict, DuplicateImport, InvalidInput, NotFound
+from carteira.ports.storage import LineState
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -388,6 +389,9 @@ class _ReturnBatches:
             wanted = set(lines)
             found = (record for record in found if record.line in wanted)
         return sorted(found, key=lambda record: record.line)
+
+    def lines(self, batch_id: str, *, state: LineState) -> list[int]:
+        return sorted(record.line for record in self._of_batch(batch_id) if state.holds(record))
 
     def put_records(self, records: Sequence[BatchRecord]) -> list[BatchRecord]:
         self._unit.check_writable()

@@ -51,6 +51,16 @@ _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _ARRAY_TYPES = {date: "date", int: "bigint", str: "text", Decimal: "numeric"}
 
 
+def _any(values: Sequence[Any]) -> str:
+    """``= ANY(?)``, a list of whole numbers cast to ``integer[]``, the type of the keys it matches (``line``).
+
+    psycopg sends small numbers as ``smallint[]``; against an ``integer`` key column PostgreSQL then
+    filters every row of the batch instead of searching the primary key by (batch id, line): 36 ms
+    against 4 ms for 500 lines of a 20,000-record batch whose statistics are not gathered yet.
+    """
+    return "= ANY(?::integer[])" if values and isinstance(values[0], int) else "= ANY(?)"
+
+
 def _identity(value: Any) -> Any:
     return value
 
@@ -174,11 +184,11 @@ class PostgresUnitOfWork(SqlUnitOfWork):
 
     def fetch_in(self, sql: str, values: Sequence[Any], params: Sequence[Any] = ()) -> list[Sequence[Any]]:
         """One query: ``params``, then ``= ANY(%s)`` over the whole list (an array needs no chunks)."""
-        return self.fetch(sql.replace("{IN}", "= ANY(?)"), [*params, list(values)])
+        return self.fetch(sql.replace("{IN}", _any(values)), [*params, list(values)])
 
     def execute_in(self, sql: str, params: Sequence[Any], values: Sequence[Any]) -> int:
         """``execute`` with ``params`` then ``= ANY(%s)`` over the whole list for ``{IN}``."""
-        return self.execute(sql.replace("{IN}", "= ANY(?)"), [*params, list(values)])
+        return self.execute(sql.replace("{IN}", _any(values)), [*params, list(values)])
 
     def fetch_in_pairs(self, sql: str, pairs: Sequence[tuple[Any, Any]]) -> list[Sequence[Any]]:
         """One query against ``unnest`` of two arrays."""

@@ -38,6 +38,7 @@ from carteira.domain import (
 )
 from carteira.domain.return_batch import BatchRecord, ReturnBatch
 from carteira.errors import Conflict, InvalidInput, NotFound
+from carteira.ports.storage import LineState
 
 __all__ = ["DuplicateKey", "SqlUnitOfWork"]
 
@@ -479,6 +480,19 @@ class _ReturnBatches(_Repository[ReturnBatch]):
         settled = unit.fetch(f"SELECT {_SETTLED_READ} FROM {_SETTLED} WHERE batch_id = ?", (batch_id,))
         return self._assemble(rows, links, settled)
 
+    def lines(self, batch_id: str, *, state: LineState) -> list[int]:
+        unit = self._unit
+        unit.check_active()
+        # LineState.holds in SQL: a settlement record, not settled, with links (to confirm) or none (open).
+        linked = "EXISTS" if state is LineState.TO_CONFIRM else "NOT EXISTS"
+        sql = (
+            "SELECT b.line FROM batch_records AS b WHERE b.batch_id = ? AND b.is_settlement = ? "
+            f"AND NOT EXISTS (SELECT 1 FROM {_SETTLED} AS s WHERE s.batch_id = b.batch_id AND s.line = b.line) "
+            f"AND {linked} (SELECT 1 FROM {_LINKS} AS l WHERE l.batch_id = b.batch_id AND l.line = b.line) "
+            "ORDER BY b.line"
+        )
+        return [row[0] for row in unit.fetch(sql, (batch_id, unit.codec.flag_out(True)))]
+
     def _records_at(self, keys: Sequence[_RecordKey]) -> list[BatchRecord]:
         """The records at ``keys`` (batch id, line), ordered by them; keys with no record are left out."""
         unit = self._unit
@@ -536,6 +550,7 @@ class _ReturnBatches(_Repository[ReturnBatch]):
                 unit.rollback_to_savepoint()
                 raise unit.spoil(self._stale_record(records))
             # The records' versions matched, so this unit owns them: replace their child rows whole.
+            # (Rewriting only the rows that changed, after reading them, measured no faster: decision 0342.)
             for batch_id, lines in _lines_by_batch(records).items():
                 for table in (_LINKS, _SETTLED):
                     unit.execute_in(f"DELETE FROM {table} WHERE batch_id = ? AND line {{IN}}", (batch_id,), lines)

@@ -63,7 +63,7 @@ from carteira.domain import (
 )
 from carteira.domain.return_batch import BatchRecord, BatchStatus, LinkOrigin, ReturnBatch
 from carteira.errors import Conflict, DuplicateImport, InvalidInput, NotFound
-from carteira.ports.storage import Store, UnitOfWork
+from carteira.ports.storage import LineState, Store, UnitOfWork
 from carteira.testing.strategies import batch_records, charge_terms, installments, payments, policies, return_batches
 
 __all__ = ["StorageContract"]
@@ -607,6 +607,9 @@ class StorageContract:
                 wanted = [attrs.evolve(r, version=1) for r in records[::2]]
                 assert uow.return_batches.records("b1", lines=[*reversed(some), 0, -5]) == wanted
                 assert uow.return_batches.records("b1", lines=[]) == []
+                for state in LineState:
+                    assert uow.return_batches.lines("b1", state=state) == [r.line for r in records if state.holds(r)]
+                    assert uow.return_batches.lines("nobody", state=state) == []
                 for record in records:
                     for settlement_id in record.settlement_ids:
                         assert uow.return_batches.record_of_settlement(settlement_id) == attrs.evolve(record, version=1)
@@ -728,6 +731,50 @@ class StorageContract:
                 uow.return_batches.put_records([a_record("b1", 10_000)])  # a record never added
         with store.unit_of_work() as uow, pytest.raises(InvalidInput):
             uow.return_batches.put_records([after[0], after[0]])
+
+    def test_put_records_rewrites_links_and_settlement_ids_and_lines_follow(self, store: Store) -> None:
+        records = [a_record("b1", line) for line in (1, 2, 3, 4)]
+        with store.unit_of_work() as uow:
+            uow.return_batches.add(a_batch("b1"), [*records, attrs.evolve(a_record("b1", 5), is_settlement=False)])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            read = uow.return_batches.records("b1", [1, 2, 3])
+            linked = uow.return_batches.put_records([r.linked([f"i{r.line}"], LinkOrigin.AUTO) for r in read])
+            assert uow.return_batches.lines("b1", state=LineState.OPEN) == [4]
+            assert uow.return_batches.lines("b1", state=LineState.TO_CONFIRM) == [1, 2, 3]
+            # Settle 1 and 2 (links unchanged), relink 3 (no settlement ids to change).
+            changed = [
+                linked[0].settled_by(["s-1"]),
+                linked[1].settled_by(["s-2", "s-3"]),
+                linked[2].linked(["j", "k"], LinkOrigin.MANUAL),
+            ]
+            stored = uow.return_batches.put_records(changed)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.return_batches.records("b1", [1, 2, 3]) == stored
+            assert uow.return_batches.lines("b1", state=LineState.TO_CONFIRM) == [3]
+            assert uow.return_batches.records_linked_to(["i1", "i3", "j"]) == [stored[2]]
+            # Reopened (settlement ids gone, links kept), then relinked elsewhere: only what is put is stored.
+            reopened = uow.return_batches.put_records(
+                [stored[0].reopened(), stored[1].reopened().linked(["m"], LinkOrigin.MANUAL)]
+            )
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.return_batches.records("b1", [1, 2]) == reopened
+            assert [r.links for r in reopened] == [("i1",), ("m",)]
+            assert uow.return_batches.record_of_settlement("s-2") is None
+            assert uow.return_batches.lines("b1", state=LineState.TO_CONFIRM) == [1, 2, 3]
+            again = uow.return_batches.put_records([reopened[0].settled_by(["s-9"])])
+            uow.commit()
+        # A settlement id is held by one record: a second record claiming it conflicts, and nothing is kept.
+        with store.unit_of_work() as uow, pytest.raises(Conflict):
+            uow.return_batches.put_records([stored[2].settled_by(["s-9"])])
+        with store.unit_of_work() as uow, pytest.raises(Conflict):
+            uow.return_batches.put_records([reopened[1].settled_by(["s-7"]), stored[2].settled_by(["s-7"])])
+        with store.unit_of_work() as uow:
+            assert uow.return_batches.record_of_settlement("s-9") == again[0]
+            assert uow.return_batches.record_of_settlement("s-7") is None
+            assert uow.return_batches.lines("b1", state=LineState.TO_CONFIRM) == [2, 3]
 
     def test_the_same_bytes_again_are_a_duplicate_import_naming_the_earlier_batch(self, store: Store) -> None:
         with store.unit_of_work() as uow:
