@@ -68,12 +68,14 @@ def get(portfolio: Portfolio, ident: str) -> Installment:
 def test_import_keeps_every_record_and_settles_nothing(portfolio: Portfolio) -> None:
     put(portfolio, installment("i1", "111"))
     entry = attrs.evolve(paid("222", "50.00"), movement_code="02")
-    data = a_file([paid("111", "100.00"), entry])
+    rejected = attrs.evolve(paid("333", "50.00"), movement_code="03")
+    data = a_file([paid("111", "100.00"), entry, rejected])
     batch = portfolio.returns.import_file(data, description="March", process_date=TODAY)
     assert batch.status is BatchStatus.IMPORTED
-    assert batch.record_count == 2
+    assert batch.record_count == 3
     rows = portfolio.returns.review(batch.id)
-    assert [row.record.is_settlement for row in rows] == [True, False]
+    assert [row.record.is_settlement for row in rows] == [True, False, False]
+    assert [row.record.is_rejection for row in rows] == [False, False, True]  # rejections flagged (B4)
     assert get(portfolio, "i1").status is InstallmentStatus.OPEN
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
@@ -23,7 +24,7 @@ from carteira.domain.validation import (
     text_field,
 )
 
-__all__ = ["Installment", "InstallmentState", "InstallmentStatus", "RevenueKind", "amount_due"]
+__all__ = ["Installment", "InstallmentState", "InstallmentStatus", "RevenueKind", "amount_due", "oldest_due_first"]
 
 
 class InstallmentStatus(enum.Enum):
@@ -253,3 +254,8 @@ def _amount_due(installment: Installment, priced: _Priced) -> AmountDue:
             "interest_days": days,
         },
     )
+
+
+def oldest_due_first(installments: Iterable[Installment]) -> list[Installment]:
+    """``installments`` by due date, then parcel number, then id: the order one payment for several pays them (B4)."""
+    return sorted(installments, key=lambda item: (item.due, item.number, item.id))

@@ -20,7 +20,7 @@ from typing import Protocol
 
 import attrs
 
-from carteira.domain.installment import Installment
+from carteira.domain.installment import Installment, oldest_due_first
 from carteira.domain.money import Money
 
 __all__ = ["LinkCandidates", "LinkKey", "LinkProposal", "ReturnedTitle", "propose_link"]
@@ -87,7 +87,7 @@ def _none(reason: str, key: LinkKey | None = None) -> LinkProposal:
 
 
 def _oldest_first(installments: Sequence[Installment]) -> tuple[str, ...]:
-    return tuple(item.id for item in sorted(installments, key=lambda item: (item.due, item.number, item.id)))
+    return tuple(item.id for item in oldest_due_first(installments))
 
 
 def _by_number(found: Sequence[Installment], key: LinkKey, number: str) -> LinkProposal:

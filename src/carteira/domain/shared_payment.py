@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import attrs
 
 from carteira.domain.calendar import BusinessCalendar
-from carteira.domain.installment import Installment, amount_due
+from carteira.domain.installment import Installment, amount_due, oldest_due_first
 from carteira.domain.money import Money
 from carteira.domain.settlement import (
     OutcomeKind,
@@ -52,10 +52,6 @@ class SharedOutcome:
         return not self.outcomes
 
 
-def _order(installments: Sequence[Installment]) -> list[Installment]:
-    return sorted(installments, key=lambda item: (item.due, item.number, item.id))
-
-
 def settle_together(
     installments: Sequence[Installment], payment: Payment, policy: SettlementPolicy, *, calendar: BusinessCalendar
 ) -> SharedOutcome:
@@ -69,7 +65,7 @@ def settle_together(
     Raises:
         InvalidInput: no installments, or one of them twice.
     """
-    ordered = _order(installments)
+    ordered = oldest_due_first(installments)
     if not ordered:
         raise InvalidInput("name at least one installment", field="installments")
     if len({item.id for item in ordered}) != len(ordered):
@@ -80,7 +76,7 @@ def settle_together(
         return SharedOutcome(made, alone.expected, alone.difference, alone.limit, alone.reason, alone.refusal)
     on = payment.paid_on
     dues = [amount_due(item, on=on, calendar=calendar).total for item in ordered]
-    expected = _sum(dues) - payment.discount - payment.abatement
+    expected = sum(dues, Money.ZERO) - payment.discount - payment.abatement
     difference = payment.amount - expected
     limit = (policy.over if difference > Money.ZERO else policy.under).limit(expected)
 
@@ -107,15 +103,8 @@ def settle_together(
     outcomes = tuple(settle(item, part, rule, calendar=calendar) for item, part, rule in parts)
     # Paired check: every part was settled, and the parts add up to what the bank reported.
     assert all(outcome.settlement is not None for outcome in outcomes), outcomes
-    assert _sum([outcome.settlement.paid for outcome in outcomes if outcome.settlement]) == payment.amount
+    assert sum((o.settlement.paid for o in outcomes if o.settlement), Money.ZERO) == payment.amount
     return SharedOutcome(outcomes, expected, difference, limit)
-
-
-def _sum(amounts: Sequence[Money]) -> Money:
-    total = Money.ZERO
-    for amount in amounts:
-        total += amount
-    return total
 
 
 def _refusal(

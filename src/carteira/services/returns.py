@@ -18,7 +18,7 @@ from datetime import date
 import attrs
 
 from carteira.domain.calendar import BusinessCalendar
-from carteira.domain.installment import Installment, amount_due
+from carteira.domain.installment import Installment, amount_due, oldest_due_first
 from carteira.domain.linking import LinkCandidates, LinkProposal, propose_link
 from carteira.domain.money import Money
 from carteira.domain.return_batch import (
@@ -31,7 +31,7 @@ from carteira.domain.return_batch import (
 from carteira.domain.title_numbers import normalize_title_number
 from carteira.errors import InvalidInput, NotFound, RuleViolation
 from carteira.ports.clock import Clock
-from carteira.ports.return_files import ReturnFile, ReturnFileParser, ReturnRecord
+from carteira.ports.return_files import MovementCategory, ReturnFile, ReturnFileParser, ReturnRecord
 from carteira.ports.storage import LineState, Store, UnitOfWork
 from carteira.services.confirmation import ConfirmReport, Progress, confirm_records
 from carteira.services.reactivation import Reactivation, reactivate_installment, reverse_record
@@ -215,7 +215,7 @@ class ReturnBatches:
                     rule="B5",
                     subject=closed[0],
                 )
-            ordered = sorted((found[i] for i in ids), key=lambda item: (item.due, item.number, item.id))
+            ordered = oldest_due_first(found[i] for i in ids)
             (stored,) = uow.return_batches.put_records(
                 [record.linked([item.id for item in ordered], LinkOrigin.MANUAL, "linked by hand")]
             )
@@ -312,7 +312,7 @@ def _batch_record(batch_id: str, record: ReturnRecord) -> BatchRecord:
         movement_code=record.movement_code,
         category=record.category.value,
         is_settlement=record.is_settlement,
-        is_rejection=record.category.value == "rejected",
+        is_rejection=record.category is MovementCategory.REJECTED,
         bank_title_number=record.bank_title_number,
         document_number=record.document_number,
         due_date=record.due_date,
