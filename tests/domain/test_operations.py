@@ -106,3 +106,12 @@ def test_a_create_that_lands_late_is_never_issued_twice(lands_after: int, lookup
         if operation.status is not OperationStatus.UNKNOWN:
             break
     assert operation.status is not OperationStatus.PENDING  # reissuing would have created a second charge
+
+
+def test_a_naive_or_text_time_is_refused() -> None:
+    from carteira.errors import InvalidType
+
+    with pytest.raises(InvalidType):
+        Operation("op-1", OperationKind.RESEND, (), "2026-03-10T12:00")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="timezone-aware"):
+        Operation("op-1", OperationKind.RESEND, (), T0.replace(tzinfo=None))

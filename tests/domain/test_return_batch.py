@@ -77,3 +77,20 @@ def test_status_is_completed_exactly_when_no_settlement_record_is_left(states: l
     assert (status is BatchStatus.COMPLETED) == (not left)
     if status is BatchStatus.IMPORTED:
         assert not any(r.confirmed_once for r in records)
+
+
+def test_a_batch_refuses_a_blank_description_and_a_text_date_naming_the_field() -> None:
+    from carteira.domain.return_batch import ReturnBatch
+    from carteira.errors import InvalidType
+
+    fields: dict[str, object] = {
+        "id": "B1", "description": "March", "process_date": date(2026, 3, 10), "source": "", "digest": "ab",
+        "layout_id": "bb-240", "bank_code": "001", "agreement": None, "file_sequence": None, "record_count": 0,
+    }  # fmt: skip
+    assert ReturnBatch(**fields).description == "March"  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput) as blank:
+        ReturnBatch(**{**fields, "description": "  "})  # type: ignore[arg-type]
+    assert blank.value.field == "description"
+    with pytest.raises(InvalidType) as text_date:
+        ReturnBatch(**{**fields, "process_date": "2026-03-10"})  # type: ignore[arg-type]
+    assert text_date.value.field == "process_date"

@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 
 from carteira.domain.money import Money
-from carteira.domain.validation import count_field, money_field, text_field
+from carteira.domain.validation import count_field, money_field, text_field, wrong_type
 from carteira.errors import InvalidInput
 
 __all__ = [
@@ -49,7 +49,9 @@ def _aware(name: str) -> Any:
     def check(_instance: object, _attribute: object, value: object) -> None:
         if value is None:
             return
-        if not isinstance(value, datetime) or value.tzinfo is None:
+        if not isinstance(value, datetime):
+            raise wrong_type(value, name, "a timezone-aware datetime")
+        if value.tzinfo is None:
             raise InvalidInput("must be a timezone-aware datetime", field=name, raw=repr(value))
 
     return check

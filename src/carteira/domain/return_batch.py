@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import attrs
 
 from carteira.domain.money import Money
+from carteira.domain.validation import date_field, text_field
 from carteira.errors import InvalidInput, RuleViolation
 
 __all__ = ["BatchRecord", "BatchStatus", "LinkOrigin", "RecordFilter", "ReturnBatch", "batch_status"]
@@ -153,24 +153,6 @@ class BatchRecord:
         return attrs.evolve(self, settlement_ids=(), note="reactivated: confirm again, or change its links")
 
 
-def _a_date(name: str, *, optional: bool = False) -> Any:
-    def check(_instance: object, _attribute: object, value: object) -> None:
-        if value is None and optional:
-            return
-        if not isinstance(value, date) or isinstance(value, datetime):
-            raise InvalidInput(f"must be a datetime.date, not {type(value).__name__}", field=name, raw=repr(value))
-
-    return check
-
-
-def _text(name: str) -> Any:
-    def check(_instance: object, _attribute: object, value: object) -> None:
-        if not isinstance(value, str) or not value.strip():
-            raise InvalidInput("must be a non-blank str", field=name, raw=repr(value))
-
-    return check
-
-
 @attrs.frozen
 class ReturnBatch:
     """One imported return file (B2): its identity, what the clerk called it, and the file's header facts.
@@ -180,9 +162,9 @@ class ReturnBatch:
     (:func:`batch_status`) and stored with the batch only so lists of batches need not read records.
     """
 
-    id: str = attrs.field(validator=_text("id"))
-    description: str = attrs.field(validator=_text("description"))
-    process_date: date = attrs.field(validator=_a_date("process_date"))
+    id: str = attrs.field(validator=text_field("id", blank=False))
+    description: str = attrs.field(validator=text_field("description", blank=False))
+    process_date: date = attrs.field(validator=date_field("process_date"))
     source: str
     digest: str
     layout_id: str

@@ -129,12 +129,14 @@ def date_field(field: str, *, optional: bool = False) -> Validator:
     return check
 
 
-def text_field(field: str, *, optional: bool = False) -> Validator:
-    """A validator for a ``str`` field (``None`` allowed when ``optional``)."""
+def text_field(field: str, *, optional: bool = False, blank: bool = True) -> Validator:
+    """A validator for a ``str`` field (``None`` allowed when ``optional``; only blanks refused unless ``blank``)."""
 
     def check(_instance: object, _attribute: object, value: object) -> None:
         if value is not None or not optional:
-            require_instance(value, str, field)
+            text = require_instance(value, str, field)
+            if not blank and not text.strip():
+                raise InvalidInput("must not be blank", field=field, raw=repr(text))
 
     return check
 
