@@ -10,10 +10,13 @@ from hypothesis import strategies as st
 
 from carteira import Money
 from carteira.domain.operations import (
+    ChargeState,
     Environment,
+    GatewayCharge,
     GatewayAccount,
     Operation,
     OperationError,
+    OperationFilter,
     OperationKind,
     OperationStatus,
 )
@@ -66,7 +69,7 @@ def test_a_retryable_failure_waits_and_a_refusal_is_flagged_for_a_person() -> No
     assert refused.status is OperationStatus.FAILED
     assert refused.flagged
     assert not refused.due(later)
-    again = refused.resend('{"customer": {"cpf": "52998224725"}}', later)
+    again = refused.resend(later)
     assert (again.status, again.due(later)) == (OperationStatus.PENDING, True)
 
 
@@ -112,6 +115,61 @@ def test_a_naive_or_text_time_is_refused() -> None:
     from carteira.errors import InvalidType
 
     with pytest.raises(InvalidType):
-        Operation("op-1", OperationKind.RESEND, (), "2026-03-10T12:00")  # type: ignore[arg-type]
+        Operation("op-1", OperationKind.RESEND, ("i1",), "2026-03-10T12:00")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="timezone-aware"):
-        Operation("op-1", OperationKind.RESEND, (), T0.replace(tzinfo=None))
+        Operation("op-1", OperationKind.RESEND, ("i1",), T0.replace(tzinfo=None))
+
+
+LEASE = timedelta(seconds=60)
+
+
+def test_a_claimed_operation_is_in_flight_and_a_lost_worker_leaves_it_to_be_looked_up() -> None:
+    claimed = an_operation().claimed(T0, lease=LEASE)
+    assert (claimed.status, claimed.unknown_since, claimed.due(T0), claimed.due(T0 + LEASE)) == (
+        OperationStatus.UNKNOWN, T0, False, True
+    )
+    with pytest.raises(InvalidInput, match="look it up first"):
+        claimed.claimed(T0 + LEASE, lease=LEASE)  # a create in flight may have landed
+    assert claimed.sent("{}", T0).attempts == 1
+    retry = claimed.failed(TIMEOUT, T0, retry_at=T0 + LEASE)
+    assert (retry.status, retry.unknown_since) == (OperationStatus.PENDING, None)
+    # Sending a state change twice is harmless (G5), so an unknown one is simply claimed again.
+    settle = Operation("op-2", OperationKind.SETTLE, ("inst-1",), T0).claimed(T0, lease=LEASE)
+    assert settle.claimed(T0 + LEASE, lease=LEASE).unknown_since == T0 + LEASE
+    with pytest.raises(InvalidInput, match="longer"):
+        an_operation().claimed(T0, lease=timedelta(0))
+
+
+def test_the_panel_flags_failures_warnings_and_reversed_documents() -> None:
+    sent = an_operation().sent("{}", T0)
+    assert not sent.flagged
+    assert sent.reversed_locally().flagged
+    assert an_operation().sent("{}", T0, warnings=("parcel 2 due 2026-05-11, planned 2026-05-10",)).flagged
+    refused = an_operation().failed(OperationError("invalid CPF", field="/customer/cpf"), T0)
+    assert OperationFilter(flagged=True, kind=OperationKind.ISSUE_BILLET, document="inst-1").matches(refused)
+    assert not OperationFilter(status=OperationStatus.SENT).matches(refused)
+    assert not OperationFilter(created_from=T0 + LEASE).matches(refused)
+    assert OperationFilter(created_to=T0, customer_id=None).matches(refused)
+
+
+def test_an_operation_names_its_documents_and_keeps_its_arguments() -> None:
+    change = Operation("op-3", OperationKind.CHANGE_DUE_DATE, ["inst-1"], T0, arguments={"due": "2026-04-10"},
+                       customer_id="c1")  # fmt: skip
+    assert (change.documents, change.argument("due"), change.argument("email")) == (("inst-1",), "2026-04-10", None)
+    assert hash(change) == hash(attrs_evolve_copy(change))
+    with pytest.raises(InvalidInput):
+        Operation("op-4", OperationKind.CANCEL, ("",), T0)
+
+
+def attrs_evolve_copy(operation: Operation) -> Operation:
+    import attrs
+
+    return attrs.evolve(operation)
+
+
+def test_a_gateway_charge_is_a_billet_or_a_parcel() -> None:
+    billet = GatewayCharge("inst-1", "op-1", "1001", T0.date(), Money("99.90"))
+    parcel = GatewayCharge("inst-2", "op-2", "1002", T0.date(), Money("99.90"), carnet_id="77", parcel=2)
+    assert (billet.in_carnet, parcel.in_carnet, billet.state) == (False, True, ChargeState.ISSUED)
+    with pytest.raises(InvalidInput):
+        GatewayCharge("inst-1", "op-1", "", T0.date(), Money("1"))

@@ -16,21 +16,25 @@ unknown, ``quiet`` being longer than any request could still be running (decisio
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import attrs
 
 from carteira.domain.money import Money
-from carteira.domain.validation import count_field, money_field, text_field, wrong_type
+from carteira.domain.validation import count_field, date_field, money_field, text_field, wrong_type
 from carteira.errors import InvalidInput
 
 __all__ = [
+    "ChargeState",
     "Environment",
     "GatewayAccount",
+    "GatewayCharge",
     "Operation",
     "OperationError",
     "OperationKind",
+    "OperationFilter",
     "OperationStatus",
 ]
 
@@ -137,18 +141,33 @@ class OperationError:
     retryable: bool = False
 
 
+def _texts(values: Iterable[str]) -> tuple[str, ...]:
+    # A named converter: the fields hold tuples so that an operation stays a hashable value.
+    return tuple(values)
+
+
+def _pairs(values: Mapping[str, str] | Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    items = values.items() if isinstance(values, Mapping) else values
+    return tuple((str(name), str(value)) for name, value in items)
+
+
 @attrs.frozen
 class Operation:
     """One operation of the outbox (G8) and where it stands; every change is a new value.
 
-    ``documents`` are the installments it concerns; ``request`` and ``response`` are what went out and
-    came back, as the adapter recorded them (text, with no secret). ``next_attempt_at`` is when a
-    worker may send (or look up) it next; ``unknown_since`` when its outcome became unknown.
+    ``documents`` are the installments it concerns, in order (a carnet's parcels); ``customer_id``
+    whose they are; ``arguments`` what the operation needs beyond the current data (a new due date,
+    an e-mail address), as text pairs. ``request`` and ``response`` are what went out and came back,
+    as the service recorded them (text, with no secret). ``next_attempt_at`` is when a worker may
+    send (or look up) it next; ``unknown_since`` when its outcome became unknown (or when a worker
+    took it to send). ``warnings`` are what a person should check although it was sent (a carnet's
+    due dates differing from the plan); ``document_reversed`` says its document was reversed in
+    carteira afterwards.
     """
 
-    id: str = attrs.field(validator=text_field("id"))
-    kind: OperationKind
-    documents: tuple[str, ...]
+    id: str = attrs.field(validator=text_field("id", blank=False))
+    kind: OperationKind = attrs.field()
+    documents: tuple[str, ...] = attrs.field(converter=_texts)
     created_at: datetime = attrs.field(validator=_aware("created_at"))
     status: OperationStatus = OperationStatus.PENDING
     request: str = ""
@@ -158,12 +177,31 @@ class Operation:
     sent_at: datetime | None = attrs.field(default=None, validator=_aware("sent_at"))
     next_attempt_at: datetime | None = attrs.field(default=None, validator=_aware("next_attempt_at"))
     unknown_since: datetime | None = attrs.field(default=None, validator=_aware("unknown_since"))
+    customer_id: str | None = attrs.field(default=None, kw_only=True, validator=text_field("customer_id", optional=True))
+    arguments: tuple[tuple[str, str], ...] = attrs.field(default=(), kw_only=True, converter=_pairs)
+    warnings: tuple[str, ...] = attrs.field(default=(), kw_only=True, converter=_texts)
+    document_reversed: bool = attrs.field(default=False, kw_only=True)
     version: int = attrs.field(default=0, kw_only=True)
+
+    @kind.validator
+    def _a_kind(self, _attribute: object, value: object) -> None:
+        if not isinstance(value, OperationKind):
+            raise wrong_type(value, "kind", "an OperationKind")
+
+    @documents.validator
+    def _some_documents(self, _attribute: object, value: tuple[str, ...]) -> None:
+        if not value or not all(isinstance(document, str) and document for document in value):
+            raise InvalidInput("must name at least one installment, each by its id", field="documents",
+                               raw=repr(value))  # fmt: skip
 
     @property
     def flagged(self) -> bool:
-        """Whether the panel shows it in red: it failed, and a person must look (G8)."""
-        return self.status is OperationStatus.FAILED
+        """Whether the panel shows it in red: it failed, it has warnings, or its document was reversed (G8)."""
+        return self.status is OperationStatus.FAILED or bool(self.warnings) or self.document_reversed
+
+    def argument(self, name: str) -> str | None:
+        """The argument ``name`` (``"due"``, ``"email"``), or ``None`` when the operation has none."""
+        return next((value for key, value in self.arguments if key == name), None)
 
     def due(self, now: datetime) -> bool:
         """Whether a worker may act on it at ``now``: send a PENDING one, or look an UNKNOWN one up."""
@@ -171,16 +209,34 @@ class Operation:
             return False
         return self.next_attempt_at is None or now >= self.next_attempt_at
 
-    def sent(self, response: str, at: datetime) -> Operation:
+    def claimed(self, now: datetime, *, lease: timedelta) -> Operation:
+        """Taken by a worker at ``now`` to send: in flight, so UNKNOWN until its answer is recorded.
+
+        A worker that dies before recording the answer leaves it UNKNOWN and due again at
+        ``now + lease``; then it is handled as any lost answer (a create is looked up first). An
+        UNKNOWN create cannot be claimed: it goes through :meth:`after_lookup` first.
+        """
+        self._must_be(OperationStatus.PENDING, OperationStatus.UNKNOWN)
+        if self.status is OperationStatus.UNKNOWN and self.kind.creates:
+            raise InvalidInput(f"operation {self.id} may have created a charge: look it up first (after_lookup)",
+                               field="status")  # fmt: skip
+        if lease <= timedelta(0):
+            raise InvalidInput("must be longer than a send can take", field="lease", raw=str(lease))
+        return attrs.evolve(self, status=OperationStatus.UNKNOWN, unknown_since=now, next_attempt_at=now + lease)
+
+    def sent(self, response: str, at: datetime, *, warnings: tuple[str, ...] = ()) -> Operation:
         """The gateway answered with success (or the target state was already there, G5)."""
         self._must_be(OperationStatus.PENDING, OperationStatus.UNKNOWN)
         return attrs.evolve(
             self, status=OperationStatus.SENT, response=response, attempts=self.attempts + 1, sent_at=at,
-            error=None, next_attempt_at=None, unknown_since=None,
+            error=None, next_attempt_at=None, unknown_since=None, warnings=warnings,
         )  # fmt: skip
 
     def failed(self, error: OperationError, at: datetime, *, retry_at: datetime | None = None) -> Operation:
-        """The gateway refused it, or could not be reached; it waits for ``retry_at`` when retryable (G10)."""
+        """The gateway refused it, or could not be reached; it waits for ``retry_at`` when retryable (G10).
+
+        A failure is an answer: the request did not take effect, so the outcome is known again.
+        """
         self._must_be(OperationStatus.PENDING, OperationStatus.UNKNOWN)
         again = error.retryable and retry_at is not None
         return attrs.evolve(
@@ -189,6 +245,7 @@ class Operation:
             attempts=self.attempts + 1,
             error=error,
             next_attempt_at=retry_at if again else None,
+            unknown_since=None,
         )
 
     def unknown(self, error: OperationError, at: datetime) -> Operation:
@@ -199,7 +256,7 @@ class Operation:
             unknown_since=self.unknown_since or at, next_attempt_at=at,
         )  # fmt: skip
 
-    def after_lookup(self, *, found: bool, now: datetime, quiet: timedelta) -> Operation:
+    def after_lookup(self, *, found: bool, now: datetime, quiet: timedelta, response: str = "") -> Operation:
         """The next state of an UNKNOWN operation after looking its charge up by this operation's id.
 
         Found: it was sent. Not found before ``quiet`` has passed since the outcome became unknown: it
@@ -212,21 +269,94 @@ class Operation:
             raise InvalidInput("must be longer than any request can run", field="quiet", raw=str(quiet))
         if found:  # the create had gone through: sent, and the lookup is not another attempt
             return attrs.evolve(
-                self, status=OperationStatus.SENT, sent_at=now, error=None, next_attempt_at=None, unknown_since=None
-            )
+                self, status=OperationStatus.SENT, sent_at=now, error=None, next_attempt_at=None, unknown_since=None,
+                response=response or self.response,
+            )  # fmt: skip
         assert self.unknown_since is not None, self
         settled_by = self.unknown_since + quiet
         if now < settled_by:
             return attrs.evolve(self, next_attempt_at=settled_by)
         return attrs.evolve(self, status=OperationStatus.PENDING, next_attempt_at=None, unknown_since=None)
 
-    def resend(self, request: str, at: datetime) -> Operation:
-        """A FAILED operation sent again with its request rebuilt from the current data (G9)."""
+    def resend(self, at: datetime) -> Operation:
+        """A FAILED operation to send again; its request is rebuilt from the current data when it goes (G9)."""
         self._must_be(OperationStatus.FAILED)
-        return attrs.evolve(self, status=OperationStatus.PENDING, request=request, next_attempt_at=at)
+        return attrs.evolve(self, status=OperationStatus.PENDING, next_attempt_at=at, error=None)
+
+    def with_request(self, request: str) -> Operation:
+        """The same operation recording ``request``, what is about to go out."""
+        return attrs.evolve(self, request=request)
+
+    def reversed_locally(self) -> Operation:
+        """The same operation, its document reversed in carteira since: the panel flags it (G8)."""
+        return attrs.evolve(self, document_reversed=True)
 
     def _must_be(self, *allowed: OperationStatus) -> None:
         if self.status not in allowed:
             wanted = " or ".join(status.value for status in allowed)
             raise InvalidInput(f"operation {self.id} is {self.status.value}, not {wanted}", field="status")
 
+
+@attrs.frozen(kw_only=True)
+class OperationFilter:
+    """Which operations the panel lists (G8); every criterion left ``None`` matches all.
+
+    ``created_from`` and ``created_to`` bound the creation date (both inclusive, in the clock's
+    time zone as stored); ``document`` is an installment id; ``limit`` caps the rows, newest first.
+    """
+
+    status: OperationStatus | None = None
+    kind: OperationKind | None = None
+    customer_id: str | None = None
+    document: str | None = None
+    created_from: datetime | None = attrs.field(default=None, validator=_aware("created_from"))
+    created_to: datetime | None = attrs.field(default=None, validator=_aware("created_to"))
+    flagged: bool | None = None
+    limit: int | None = attrs.field(default=None, validator=attrs.validators.optional(count_field("limit", 1)))
+
+    def matches(self, operation: Operation) -> bool:
+        """Whether ``operation`` passes every criterion (what every store's ``find`` must agree with)."""
+        return (
+            (self.status is None or operation.status is self.status)
+            and (self.kind is None or operation.kind is self.kind)
+            and (self.customer_id is None or operation.customer_id == self.customer_id)
+            and (self.document is None or self.document in operation.documents)
+            and (self.created_from is None or operation.created_at >= self.created_from)
+            and (self.created_to is None or operation.created_at <= self.created_to)
+            and (self.flagged is None or operation.flagged is self.flagged)
+        )
+
+
+class ChargeState(enum.Enum):
+    """Where an installment's charge stands at the gateway, as far as carteira made it so or was told."""
+
+    ISSUED = "issued"
+    SETTLED = "settled"
+    CANCELED = "canceled"
+    PAID = "paid"
+
+
+@attrs.frozen
+class GatewayCharge:
+    """Which charge at the gateway an installment is: a billet (``charge_id``) or a carnet's ``parcel``.
+
+    ``operation_id`` is the operation that issued it; ``due`` and ``total`` are what the gateway
+    answered (a carnet's due dates are compared with the plan, G3).
+    """
+
+    installment_id: str = attrs.field(validator=text_field("installment_id", blank=False))
+    operation_id: str = attrs.field(validator=text_field("operation_id", blank=False))
+    charge_id: str = attrs.field(validator=text_field("charge_id", blank=False))
+    due: date = attrs.field(validator=date_field("due"))
+    total: Money = attrs.field(validator=money_field("total"))
+    state: ChargeState = ChargeState.ISSUED
+    carnet_id: str | None = attrs.field(default=None, validator=text_field("carnet_id", optional=True))
+    parcel: int | None = None
+    barcode: str = ""
+    link: str | None = None
+    version: int = attrs.field(default=0, kw_only=True)
+
+    @property
+    def in_carnet(self) -> bool:
+        """Whether it is a carnet's parcel rather than a billet of its own."""
+        return self.carnet_id is not None

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -45,6 +45,7 @@ from carteira.domain import (
     PortfolioSettings,
     Settlement,
 )
+from carteira.domain.operations import GatewayAccount, GatewayCharge, Operation, OperationFilter, OperationKind
 from carteira.domain.return_batch import BatchRecord, ReturnBatch
 
 __all__ = [
@@ -52,9 +53,12 @@ __all__ = [
     "ContractRepository",
     "CreditLetterRepository",
     "CustomerRepository",
+    "GatewayAccountRepository",
+    "GatewayChargeRepository",
     "InstallmentRepository",
     "LineState",
     "ObservationRepository",
+    "OperationRepository",
     "ReturnBatchRepository",
     "SettingsRepository",
     "SettlementRepository",
@@ -285,6 +289,92 @@ class ReturnBatchRepository(Protocol):
         ...
 
 
+class GatewayAccountRepository(Protocol):
+    """The portfolio's one account at the payment gateway (G1); it never holds the secret."""
+
+    def get(self) -> GatewayAccount:
+        """The account; raises :class:`~carteira.errors.NotFound` (kind ``"gateway account"``) when none was put."""
+        ...
+
+    def put(self, account: GatewayAccount) -> GatewayAccount:
+        """Insert (version 0) or replace the account; returns it as stored, version bumped; raises ``Conflict``."""
+        ...
+
+
+class OperationRepository(Protocol):
+    """The operations log, an outbox (G8): what was and is to be sent to the gateway.
+
+    ``due`` is how workers share the outbox: on PostgreSQL it locks the rows it returns for the
+    unit (``FOR UPDATE SKIP LOCKED``), so a concurrent unit's ``due`` skips them and two workers
+    never take the same operation; a store whose units run one at a time (SQLite, memory) needs no
+    lock. Lists are ordered by ``(created_at, id)`` unless said otherwise.
+    """
+
+    def get(self, operation_id: str) -> Operation:
+        """The operation ``operation_id``; raises :class:`~carteira.errors.NotFound` when there is none."""
+        ...
+
+    def get_many(self, operation_ids: Iterable[str]) -> dict[str, Operation]:
+        """The operations among ``operation_ids``, by id, in one batched read; unknown ids are left out."""
+        ...
+
+    def put(self, operation: Operation) -> Operation:
+        """Insert (version 0) or update ``operation``; returns it as stored, version bumped; raises ``Conflict``."""
+        ...
+
+    def put_many(self, operations: Sequence[Operation]) -> list[Operation]:
+        """``put`` for many at once, in bulk, in the order given; an id twice raises ``InvalidInput``."""
+        ...
+
+    def due(self, now: datetime, *, limit: int) -> list[Operation]:
+        """Up to ``limit`` operations a worker may act on at ``now`` (:meth:`Operation.due`), oldest first.
+
+        Locked for this unit where the store has row locks; rows another unit holds are skipped.
+        """
+        ...
+
+    def of_documents(self, installment_ids: Iterable[str]) -> list[Operation]:
+        """Every operation naming any of ``installment_ids`` among its documents."""
+        ...
+
+    def find(self, criteria: OperationFilter) -> list[Operation]:
+        """The operations ``criteria`` matches (:meth:`OperationFilter.matches`), newest first (then by id
+        descending), at most ``criteria.limit`` of them."""
+        ...
+
+    def count_sent_since(self, kind: OperationKind, since: datetime) -> int:
+        """How many operations of ``kind`` were sent at or after ``since`` (the gateway's daily limit, G11)."""
+        ...
+
+
+class GatewayChargeRepository(Protocol):
+    """Which charge at the gateway each installment is (G2, G3); one per installment."""
+
+    def get(self, installment_id: str) -> GatewayCharge:
+        """The charge of ``installment_id``; raises :class:`~carteira.errors.NotFound` when it has none."""
+        ...
+
+    def get_many(self, installment_ids: Iterable[str]) -> dict[str, GatewayCharge]:
+        """The charges of the installments among ``installment_ids``, by installment id; the rest are left out."""
+        ...
+
+    def put(self, charge: GatewayCharge) -> GatewayCharge:
+        """Insert (version 0) or update ``charge``; returns it as stored, version bumped; raises ``Conflict``."""
+        ...
+
+    def put_many(self, charges: Sequence[GatewayCharge]) -> list[GatewayCharge]:
+        """``put`` for many at once, in bulk, in the order given; an installment twice raises ``InvalidInput``."""
+        ...
+
+    def by_charge_ids(self, charge_ids: Iterable[str]) -> list[GatewayCharge]:
+        """The charges whose gateway ``charge_id`` is among ``charge_ids``, ordered by installment id."""
+        ...
+
+    def of_carnet(self, carnet_id: str) -> list[GatewayCharge]:
+        """The parcels of carnet ``carnet_id``, ordered by parcel."""
+        ...
+
+
 class SettingsRepository(Protocol):
     """The portfolio's parameters: one record per store."""
 
@@ -347,6 +437,21 @@ class UnitOfWork(Protocol):
     @property
     def return_batches(self) -> ReturnBatchRepository:
         """The return batches and their records."""
+        ...
+
+    @property
+    def gateway_account(self) -> GatewayAccountRepository:
+        """The account at the payment gateway."""
+        ...
+
+    @property
+    def operations(self) -> OperationRepository:
+        """The operations log (outbox)."""
+        ...
+
+    @property
+    def gateway_charges(self) -> GatewayChargeRepository:
+        """Which charge at the gateway each installment is."""
         ...
 
     def __enter__(self) -> Self:

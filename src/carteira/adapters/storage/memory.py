@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from types import TracebackType
 from typing import Generic, Self, TypeVar
 
@@ -38,6 +38,7 @@ from carteira.domain import (
     Settlement,
     normalize_title_number,
 )
+from carteira.domain.operations import GatewayAccount, GatewayCharge, Operation, OperationFilter, OperationKind
 from carteira.domain.return_batch import BatchRecord, ReturnBatch
 from carteira.errors import Conflict, DuplicateImport, InvalidInput, NotFound
 from carteira.ports.storage import LineState
@@ -46,11 +47,15 @@ __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
 T = TypeVar(
     "T", Customer, Contract, Installment, Settlement, CreditLetter, Anticipation, PortfolioSettings, ReturnBatch,
-    BatchRecord,
+    BatchRecord, GatewayAccount, Operation, GatewayCharge,
 )  # fmt: skip
 E = TypeVar("E", Conflict, DuplicateImport)
 
 _SETTINGS_KEY = "settings"
+_ACCOUNT_KEY = "account"
+ACCOUNT_KIND = "gateway account"
+OPERATION_KIND = "operation"
+CHARGE_KIND = "gateway charge"
 
 
 class _Committed:
@@ -70,6 +75,9 @@ class _Committed:
                 "settings",
                 BATCH_KIND,
                 RECORD_KIND,
+                ACCOUNT_KIND,
+                OPERATION_KIND,
+                CHARGE_KIND,
             )
         }
         self.order: dict[str, int] = {}  # "kind/key" -> sequence number, for "latest first" and "oldest first"
@@ -443,6 +451,79 @@ class _Settings:
         return self._t.put(_SETTINGS_KEY, settings)
 
 
+class _GatewayAccount:
+    def __init__(self, table: _Table[GatewayAccount]) -> None:
+        self._t = table
+
+    def get(self) -> GatewayAccount:
+        try:
+            return self._t.get(_ACCOUNT_KEY)
+        except NotFound:
+            raise NotFound(ACCOUNT_KIND, "the portfolio's") from None
+
+    def put(self, account: GatewayAccount) -> GatewayAccount:
+        return self._t.put(_ACCOUNT_KEY, account)
+
+
+def _oldest_first(operation: Operation) -> tuple[datetime, str]:
+    return (operation.created_at, operation.id)
+
+
+class _Operations:
+    def __init__(self, table: _Table[Operation]) -> None:
+        self._t = table
+
+    def get(self, operation_id: str) -> Operation:
+        return self._t.get(operation_id)
+
+    def get_many(self, operation_ids: Iterable[str]) -> dict[str, Operation]:
+        return self._t.get_many(operation_ids)
+
+    def put(self, operation: Operation) -> Operation:
+        return self._t.put(operation.id, operation)
+
+    def put_many(self, operations: Sequence[Operation]) -> list[Operation]:
+        return self._t.put_many([(o.id, o) for o in operations], "operations")
+
+    def due(self, now: datetime, *, limit: int) -> list[Operation]:
+        return sorted((o for o in self._t.values() if o.due(now)), key=_oldest_first)[:limit]
+
+    def of_documents(self, installment_ids: Iterable[str]) -> list[Operation]:
+        wanted = set(installment_ids)
+        return sorted((o for o in self._t.values() if wanted.intersection(o.documents)), key=_oldest_first)
+
+    def find(self, criteria: OperationFilter) -> list[Operation]:
+        found = sorted((o for o in self._t.values() if criteria.matches(o)), key=_oldest_first, reverse=True)
+        return found if criteria.limit is None else found[: criteria.limit]
+
+    def count_sent_since(self, kind: OperationKind, since: datetime) -> int:
+        return sum(1 for o in self._t.values() if o.kind is kind and o.sent_at is not None and o.sent_at >= since)
+
+
+class _GatewayCharges:
+    def __init__(self, table: _Table[GatewayCharge]) -> None:
+        self._t = table
+
+    def get(self, installment_id: str) -> GatewayCharge:
+        return self._t.get(installment_id)
+
+    def get_many(self, installment_ids: Iterable[str]) -> dict[str, GatewayCharge]:
+        return self._t.get_many(installment_ids)
+
+    def put(self, charge: GatewayCharge) -> GatewayCharge:
+        return self._t.put(charge.installment_id, charge)
+
+    def put_many(self, charges: Sequence[GatewayCharge]) -> list[GatewayCharge]:
+        return self._t.put_many([(c.installment_id, c) for c in charges], "charges")
+
+    def by_charge_ids(self, charge_ids: Iterable[str]) -> list[GatewayCharge]:
+        wanted = set(charge_ids)
+        return sorted((c for c in self._t.values() if c.charge_id in wanted), key=lambda c: c.installment_id)
+
+    def of_carnet(self, carnet_id: str) -> list[GatewayCharge]:
+        return sorted((c for c in self._t.values() if c.carnet_id == carnet_id), key=lambda c: c.parcel or 0)
+
+
 class MemoryUnitOfWork:
     """A unit of work over a :class:`MemoryStore`: a snapshot, this unit's writes, applied on ``commit()``."""
 
@@ -460,11 +541,15 @@ class MemoryUnitOfWork:
         self._settings: _Table[PortfolioSettings] = _Table(self, "settings")
         self._batch_rows: _Table[ReturnBatch] = _Table(self, BATCH_KIND)
         self._record_rows: _Table[BatchRecord] = _Table(self, RECORD_KIND)
+        self._account_rows: _Table[GatewayAccount] = _Table(self, ACCOUNT_KIND)
+        self._operation_rows: _Table[Operation] = _Table(self, OPERATION_KIND)
+        self._charge_rows: _Table[GatewayCharge] = _Table(self, CHARGE_KIND)
         self._observations = _Observations(self)
         self._return_batches = _ReturnBatches(self._batch_rows, self._record_rows, self)
         self._tables: dict[str, _Table[Customer] | _Table[Contract] | _Table[Installment] | _Table[Settlement]
                            | _Table[CreditLetter] | _Table[Anticipation] | _Table[PortfolioSettings]
-                           | _Table[ReturnBatch] | _Table[BatchRecord]] = {
+                           | _Table[ReturnBatch] | _Table[BatchRecord] | _Table[GatewayAccount]
+                           | _Table[Operation] | _Table[GatewayCharge]] = {
             "customer": self._customers,
             "contract": self._contracts,
             "installment": self._installments,
@@ -474,6 +559,9 @@ class MemoryUnitOfWork:
             "settings": self._settings,
             BATCH_KIND: self._batch_rows,
             RECORD_KIND: self._record_rows,
+            ACCOUNT_KIND: self._account_rows,
+            OPERATION_KIND: self._operation_rows,
+            CHARGE_KIND: self._charge_rows,
         }  # fmt: skip
         self._repositories = (
             _Customers(self._customers),
@@ -484,6 +572,9 @@ class MemoryUnitOfWork:
             _Anticipations(self._anticipations),
             _Settings(self._settings),
         )
+        self._gateway_account = _GatewayAccount(self._account_rows)
+        self._operations = _Operations(self._operation_rows)
+        self._gateway_charges = _GatewayCharges(self._charge_rows)
 
     @property
     def customers(self) -> _Customers:
@@ -529,6 +620,21 @@ class MemoryUnitOfWork:
     def return_batches(self) -> _ReturnBatches:
         """The return batches and their records."""
         return self._return_batches
+
+    @property
+    def gateway_account(self) -> _GatewayAccount:
+        """The account at the payment gateway."""
+        return self._gateway_account
+
+    @property
+    def operations(self) -> _Operations:
+        """The operations log (outbox)."""
+        return self._operations
+
+    @property
+    def gateway_charges(self) -> _GatewayCharges:
+        """Which charge at the gateway each installment is."""
+        return self._gateway_charges
 
     def check_active(self) -> None:
         """Refuse use outside the ``with`` block (a programming error, not a data problem)."""
