@@ -24,6 +24,7 @@ __all__ = [
     "GatewayOutcomeUnknown",
     "GatewayUnavailable",
     "GatewayValidationError",
+    "InactiveAccount",
     "InvalidInput",
     "InvalidType",
     "MissingExtra",
@@ -140,6 +141,17 @@ class ClosedPeriod(RuleViolation):
             f"{closing_date.isoformat()}; reopen the period (move the closing date back) first",
             rule="D7",
             subject=subject,
+        )
+
+
+class InactiveAccount(RuleViolation):
+    """The portfolio's gateway account is inactive: nothing is sent or written (G1). Activate it to send again."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(
+            f"cannot {action}: the gateway account is inactive, so nothing is sent; activate it first",
+            rule="G1",
+            subject="gateway account",
         )
 
 

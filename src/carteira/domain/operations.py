@@ -283,6 +283,11 @@ class Operation:
         self._must_be(OperationStatus.FAILED)
         return attrs.evolve(self, status=OperationStatus.PENDING, next_attempt_at=at, error=None)
 
+    def held(self, until: datetime) -> Operation:
+        """The same operation, left alone by every worker until ``until`` (a lookup under way, a daily limit)."""
+        self._must_be(OperationStatus.PENDING, OperationStatus.UNKNOWN)
+        return attrs.evolve(self, next_attempt_at=until)
+
     def with_request(self, request: str) -> Operation:
         """The same operation recording ``request``, what is about to go out."""
         return attrs.evolve(self, request=request)

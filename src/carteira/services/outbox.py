@@ -1,0 +1,529 @@
+"""Sending the operations log (G8-G11): claim what is due, send it, record the answer; never a charge twice.
+
+An operation reaches the gateway in three units of work. The claim takes due operations (on
+PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so workers never take the same one), builds each request
+from the data as it stands (G9) and marks the operation in flight: UNKNOWN until its answer is
+recorded, due again after ``lease``. Then the gateway is called, outside any transaction. Then the
+answer is recorded with what it changes (the installment's charge). A worker killed between the
+claim and the record leaves the operation UNKNOWN: a create is then looked up by its id before
+it can be issued again, and issued again only when a lookup made after ``quiet`` finds nothing
+(decision 0702); a state change (settle, cancel, due date, resend) is simply sent again, which the
+gateway treats as done when the target state is there (G5).
+
+Operations of one document go out in the order they were written: one waits while an earlier
+operation of any of its documents is still PENDING or UNKNOWN.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timedelta
+
+import attrs
+
+from carteira.domain.installment import Installment
+from carteira.domain.operations import (
+    ChargeState,
+    GatewayAccount,
+    GatewayCharge,
+    Operation,
+    OperationError,
+    OperationKind,
+    OperationStatus,
+)
+from carteira.domain.portfolio import Customer
+from carteira.errors import (
+    CarteiraError,
+    Conflict,
+    GatewayError,
+    GatewayOutcomeUnknown,
+    InactiveAccount,
+)
+from carteira.ports.clock import Clock
+from carteira.ports.gateway import ChargeSummary, PaymentGateway
+from carteira.ports.notifier import Notifier
+from carteira.ports.storage import Store, UnitOfWork
+from carteira.services.charge_requests import as_text, billet_request, carnet_request
+
+__all__ = ["DrainReport", "Outbox", "OutboxTiming", "Progress"]
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: called after each operation of a run is recorded, ``done`` growing."""
+
+_OPEN = (OperationStatus.PENDING, OperationStatus.UNKNOWN)
+
+
+@attrs.frozen(kw_only=True)
+class OutboxTiming:
+    """How the outbox waits: for a worker's send (``lease``), a lost create (``quiet``) and a retry (``backoff``).
+
+    ``lease`` must exceed the longest a send can take with the adapter's own retries (a worker still
+    sending after it would find its operation taken); ``quiet`` must exceed the longest the gateway
+    can take to act on a request it received (decision 0702), and be at least ``lease``. Retryable
+    failures wait ``backoff`` doubled at each attempt, and end FAILED after ``max_attempts``.
+    """
+
+    lease: timedelta = timedelta(minutes=5)
+    quiet: timedelta = timedelta(minutes=10)
+    backoff: timedelta = timedelta(seconds=30)
+    max_attempts: int = 6
+    batch: int = 500
+
+    def __attrs_post_init__(self) -> None:
+        from carteira.errors import InvalidInput
+
+        if self.lease <= timedelta(0) or self.backoff <= timedelta(0):
+            raise InvalidInput("lease and backoff must be positive", field="timing")
+        if self.quiet < self.lease:
+            raise InvalidInput("quiet must be at least the lease: a lost create may land until then", field="quiet",
+                               raw=str(self.quiet))  # fmt: skip
+        if self.max_attempts < 1 or self.batch < 1:
+            raise InvalidInput("max_attempts and batch must be at least 1", field="timing")
+
+    def retry_at(self, now: datetime, attempts: int) -> datetime | None:
+        """When a retryable failure after ``attempts`` attempts (this one included) is retried; ``None``: give up."""
+        if attempts >= self.max_attempts:
+            return None
+        wait: timedelta = self.backoff * (2 ** (attempts - 1))
+        return now + wait
+
+
+@attrs.frozen
+class DrainReport:
+    """What a send or a drain did: operations ``sent``, ``failed`` (a person must act), ``retrying`` (a retryable
+    failure, due again later), ``unknown`` (answer lost or a lookup not yet conclusive) and ``waiting`` (left for
+    an earlier operation of the same document)."""
+
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    unknown: int = 0
+    waiting: int = 0
+
+    def __add__(self, other: DrainReport) -> DrainReport:
+        return DrainReport(*(a + b for a, b in zip(attrs.astuple(self), attrs.astuple(other), strict=True)))
+
+
+@attrs.frozen
+class _Answer:
+    """What one call to the gateway came to, before it is recorded."""
+
+    status: OperationStatus
+    response: str = ""
+    error: OperationError | None = None
+    charges: tuple[GatewayCharge, ...] = ()
+    changes: tuple[tuple[str, dict[str, object]], ...] = ()  # (installment id, fields of its charge to change)
+    warnings: tuple[str, ...] = ()
+
+
+_Call = Callable[[PaymentGateway], _Answer]
+
+
+@attrs.frozen
+class _Job:
+    operation: Operation  # as stored by the claim
+    call: _Call
+    lookup: bool = False  # an unknown create being looked up, not a request being sent
+
+
+def _error_of(error: CarteiraError) -> OperationError:
+    if isinstance(error, GatewayError):
+        return OperationError(error.message, code=error.code, field=error.field, retryable=error.retryable)
+    return OperationError(str(error), retryable=False)
+
+
+class Outbox:
+    """Claims, sends and records operations of the log over ``store`` and ``gateway`` (see the module)."""
+
+    def __init__(
+        self,
+        store: Store,
+        gateway: PaymentGateway,
+        *,
+        clock: Clock,
+        notifier: Notifier | None,
+        timing: OutboxTiming,
+        notification_url: str | None,
+    ) -> None:
+        self._store = store
+        self._gateway = gateway
+        self._clock = clock
+        self._notifier = notifier
+        self._timing = timing
+        self._notification_url = notification_url
+
+    def send(
+        self, operation_ids: Sequence[str], *, concurrency: int = 8, progress: Progress | None = None
+    ) -> DrainReport:
+        """Send the operations ``operation_ids`` that are due now (those just written), ``concurrency`` at once."""
+        report = DrainReport()
+        for start in range(0, len(operation_ids), self._timing.batch):
+            chunk = operation_ids[start : start + self._timing.batch]
+            jobs, waiting = self._claim(chunk)
+            report += self._run(jobs, concurrency, progress, done=start, total=len(operation_ids))
+            report += DrainReport(waiting=waiting)
+        return report
+
+    def drain(self, *, concurrency: int = 8, limit: int | None = None, progress: Progress | None = None) -> DrainReport:
+        """Send (or look up) every operation due now, in rounds of ``timing.batch``, until none is left or ``limit``."""
+        report, handled = DrainReport(), 0
+        while limit is None or handled < limit:
+            size = self._timing.batch if limit is None else min(self._timing.batch, limit - handled)
+            jobs, waiting = self._claim(None, size)
+            if not jobs:
+                return report + DrainReport(waiting=waiting)
+            report += self._run(jobs, concurrency, progress, done=handled, total=None)
+            handled += len(jobs)
+        return report
+
+    def next_due(self) -> datetime | None:
+        """When the earliest PENDING or UNKNOWN operation becomes due (``None`` when every one is settled)."""
+        from carteira.domain.operations import OperationFilter
+
+        with self._store.unit_of_work() as uow:
+            times = [
+                operation.next_attempt_at or operation.created_at
+                for status in _OPEN
+                for operation in uow.operations.find(OperationFilter(status=status))
+            ]
+        return min(times, default=None)
+
+    # -- the claim -------------------------------------------------------------------------------
+
+    def _claim(self, ids: Sequence[str] | None, limit: int = 0) -> tuple[list[_Job], int]:
+        now = self._clock.now()
+        for _ in range(3):  # another worker may claim some of them first: take what is left
+            try:
+                with self._store.unit_of_work() as uow:
+                    account = uow.gateway_account.get()
+                    if not account.active:
+                        raise InactiveAccount("send operations")
+                    if ids is None:
+                        due = uow.operations.due(now, limit=limit)
+                    else:
+                        due = [op for op in uow.operations.get_many(ids).values() if op.due(now)]
+                    jobs, waiting = self._jobs(uow, account, due, now)
+                    stored = uow.operations.put_many([job.operation for job in jobs])
+                    uow.commit()
+                return [attrs.evolve(job, operation=op) for job, op in zip(jobs, stored, strict=True)], waiting
+            except Conflict:
+                continue
+        return [], 0
+
+    def _jobs(
+        self, uow: UnitOfWork, account: GatewayAccount, due: list[Operation], now: datetime
+    ) -> tuple[list[_Job], int]:
+        documents = {document for op in due for document in op.documents}
+        earlier = uow.operations.of_documents(documents)
+        installments = uow.installments.get_many(documents)
+        customers = uow.customers.get_many({i.customer_id for i in installments.values()})
+        charges = uow.gateway_charges.get_many(documents)
+        jobs: list[_Job] = []
+        waiting = 0
+        for op in sorted(due, key=lambda o: (o.created_at, o.id)):
+            if _waits(op, earlier):
+                waiting += 1
+                continue
+            if op.status is OperationStatus.UNKNOWN and op.kind.creates:
+                held = op.held(now + self._timing.lease)
+                jobs.append(_Job(held, self._lookup(held, installments), lookup=True))
+                continue
+            claimed = op.claimed(now, lease=self._timing.lease)
+            request, call = self._call(claimed, installments, customers, charges)
+            jobs.append(_Job(claimed.with_request(request), call))
+        return jobs, waiting
+
+    def _call(
+        self,
+        op: Operation,
+        installments: dict[str, Installment],
+        customers: dict[str, Customer],
+        charges: dict[str, GatewayCharge],
+    ) -> tuple[str, _Call]:
+        """The request text and the gateway call of ``op``, built from the data as it stands (G9)."""
+        parcels = [installments[document] for document in op.documents if document in installments]
+        if len(parcels) != len(op.documents):
+            return "", _refused(f"installment {_missing(op, installments)} no longer exists", "documents")
+        customer = customers.get(parcels[0].customer_id)
+        if op.kind is OperationKind.ISSUE_BILLET or op.kind is OperationKind.ISSUE_CARNET:
+            if customer is None:
+                return "", _refused(f"customer {parcels[0].customer_id} does not exist", "customer_id")
+            if any(parcel.status.value == "settled" for parcel in parcels):
+                return "", _refused("the installment was settled before its charge went out", "documents")
+            if op.kind is OperationKind.ISSUE_BILLET:
+                billet = billet_request(op.id, parcels[0], customer, notification_url=self._notification_url)
+                return as_text(billet), _issue_billet(op, billet)
+            carnet = carnet_request(op.id, parcels, customer, notification_url=self._notification_url)
+            return as_text(carnet), _issue_carnet(op, carnet, parcels)
+        charge = charges.get(op.documents[0])
+        if charge is None or charge.state is ChargeState.CANCELED:
+            return "", _nothing_to_do("the installment has no live charge at the gateway")
+        if op.kind is OperationKind.CHANGE_DUE_DATE:
+            due = date.fromisoformat(op.argument("due") or "")
+            return as_text({"charge": charge.charge_id, "due": due}), _change_due(charge, due)
+        if op.kind is OperationKind.SETTLE:
+            return as_text({"settle": charge.charge_id}), _settle(charge)
+        if op.kind is OperationKind.CANCEL:
+            return as_text({"cancel": charge.charge_id}), _cancel(charge)
+        email = op.argument("email") or (customer.email if customer is not None else None) or ""
+        whole = op.argument("scope") == "carnet"
+        return as_text({"resend": charge.carnet_id if whole else charge.charge_id, "email": email}), _resend(
+            charge, email, whole=whole
+        )
+
+    def _lookup(self, op: Operation, installments: dict[str, Installment]) -> _Call:
+        def call(gateway: PaymentGateway) -> _Answer:
+            found = gateway.find_charges(op.id)
+            if not found:
+                return _Answer(OperationStatus.UNKNOWN)
+            if op.kind is OperationKind.ISSUE_BILLET and len(found) > 1:
+                ids = ", ".join(summary.charge_id for summary in found)
+                message = f"the operation created {len(found)} charges ({ids}); cancel the extra ones by hand"
+                return _Answer(OperationStatus.FAILED, error=OperationError(message, field="operation_id"))
+            charges = tuple(_charge_of(op, summary, installments) for summary in found)
+            return _Answer(OperationStatus.SENT, response=as_text([as_text(s) for s in found]), charges=charges)
+
+        return call
+
+    # -- sending and recording -------------------------------------------------------------------
+
+    def _run(
+        self, jobs: list[_Job], concurrency: int, progress: Progress | None, *, done: int, total: int | None
+    ) -> DrainReport:
+        counts = {"sent": 0, "failed": 0, "retrying": 0, "unknown": 0}
+        lock = threading.Lock()
+        grand_total = total if total is not None else done + len(jobs)
+
+        def one(job: _Job) -> None:
+            outcome = self._record(job, self._answer(job))
+            nonlocal done
+            with lock:
+                counts[outcome] += 1
+                done += 1
+                finished = done
+            if progress is not None:
+                progress(finished, grand_total)
+
+        if concurrency <= 1 or len(jobs) <= 1:
+            for job in jobs:
+                one(job)
+        else:
+            with ThreadPoolExecutor(max_workers=min(concurrency, len(jobs))) as pool:
+                for _ in pool.map(one, jobs):
+                    pass
+        return DrainReport(**counts)
+
+    def _answer(self, job: _Job) -> _Answer:
+        try:
+            return job.call(self._gateway)
+        except GatewayOutcomeUnknown as error:
+            if job.operation.kind.creates:
+                return _Answer(OperationStatus.UNKNOWN, error=_error_of(error))
+            # A state change sent twice is harmless (G5): try it again after the backoff.
+            return _Answer(OperationStatus.PENDING, error=attrs.evolve(_error_of(error), retryable=True))
+        except CarteiraError as error:
+            return _Answer(OperationStatus.FAILED, error=_error_of(error))
+
+    def _record(self, job: _Job, answer: _Answer) -> str:
+        operation = job.operation
+        for _ in range(3):
+            now = self._clock.now()
+            try:
+                with self._store.unit_of_work() as uow:
+                    if operation.status not in _OPEN:  # settled meanwhile by another worker
+                        return "sent" if operation.status is OperationStatus.SENT else "failed"
+                    result = self._next(operation, answer, now, lookup=job.lookup)
+                    uow.operations.put(result)
+                    if result.status is OperationStatus.SENT:
+                        _store_charges(uow, answer)
+                    uow.commit()
+                break
+            except Conflict:
+                with self._store.unit_of_work() as uow:
+                    operation = uow.operations.get(operation.id)
+        else:  # pragma: no cover - three conflicts in a row: the next drain sees it again
+            return "unknown"
+        if result.status is OperationStatus.FAILED:
+            self._tell(result)
+        return _outcome_name(result)
+
+    def _next(self, op: Operation, answer: _Answer, now: datetime, *, lookup: bool) -> Operation:
+        if lookup and answer.error is None and answer.status is not OperationStatus.FAILED:
+            return op.after_lookup(found=answer.status is OperationStatus.SENT, now=now, quiet=self._timing.quiet,
+                                   response=answer.response)  # fmt: skip
+        if lookup and (answer.error is None or answer.error.retryable or answer.status is OperationStatus.UNKNOWN):
+            # The lookup itself could not be made: look again after the backoff; nothing was issued.
+            return op.held(now + self._timing.backoff)
+        if answer.status is OperationStatus.SENT:
+            return op.sent(answer.response, now, warnings=answer.warnings)
+        if answer.status is OperationStatus.UNKNOWN:
+            assert answer.error is not None
+            return op.unknown(answer.error, now)
+        assert answer.error is not None
+        if answer.error.retryable:
+            return op.failed(answer.error, now, retry_at=self._timing.retry_at(now, op.attempts + 1))
+        return op.failed(answer.error, now)
+
+    def _tell(self, operation: Operation) -> None:
+        if self._notifier is None:
+            return
+        with self._store.unit_of_work() as uow:
+            users = uow.gateway_account.get().notify
+        if not users:
+            return
+        error = operation.error
+        detail = "" if error is None else f"{error.message}" + (f" (field {error.field})" if error.field else "")
+        self._notifier.notify(
+            users,
+            f"carteira: {operation.kind.value} {operation.id} failed",
+            f"Operation {operation.id} ({operation.kind.value}) for {', '.join(operation.documents)} failed: "
+            f"{detail}. Fix the data and resend it from the operations panel.",
+        )
+
+
+def _outcome_name(operation: Operation) -> str:
+    if operation.status is OperationStatus.SENT:
+        return "sent"
+    if operation.status is OperationStatus.FAILED:
+        return "failed"
+    if operation.status is OperationStatus.PENDING:
+        return "retrying"
+    return "unknown"
+
+
+def _waits(op: Operation, others: Iterable[Operation]) -> bool:
+    mine = (op.created_at, op.id)
+    return any(
+        other.id != op.id
+        and other.status in _OPEN
+        and (other.created_at, other.id) < mine
+        and not set(other.documents).isdisjoint(op.documents)
+        for other in others
+    )
+
+
+def _missing(op: Operation, installments: dict[str, Installment]) -> str:
+    return next(document for document in op.documents if document not in installments)
+
+
+def _refused(message: str, field: str) -> _Call:
+    def call(_gateway: PaymentGateway) -> _Answer:
+        return _Answer(OperationStatus.FAILED, error=OperationError(message, field=field))
+
+    return call
+
+
+def _nothing_to_do(message: str) -> _Call:
+    def call(_gateway: PaymentGateway) -> _Answer:
+        return _Answer(OperationStatus.SENT, response=as_text({"nothing sent": message}))
+
+    return call
+
+
+def _issue_billet(op: Operation, request: object) -> _Call:
+    from carteira.ports.gateway import BilletRequest
+
+    assert isinstance(request, BilletRequest)
+
+    def call(gateway: PaymentGateway) -> _Answer:
+        billet = gateway.create_billet(request)
+        charge = GatewayCharge(op.documents[0], op.id, billet.charge_id, billet.due, billet.total,
+                               barcode=billet.barcode, link=billet.link)  # fmt: skip
+        return _Answer(OperationStatus.SENT, response=as_text(billet), charges=(charge,))
+
+    return call
+
+
+def _issue_carnet(op: Operation, request: object, parcels: Sequence[Installment]) -> _Call:
+    from carteira.ports.gateway import CarnetRequest
+
+    assert isinstance(request, CarnetRequest)
+
+    def call(gateway: PaymentGateway) -> _Answer:
+        carnet = gateway.create_carnet(request)
+        charges, warnings = [], []
+        for issued, planned in zip(carnet.parcels, parcels, strict=False):
+            charges.append(GatewayCharge(planned.id, op.id, issued.charge_id, issued.due, issued.value,
+                                         carnet_id=carnet.carnet_id, parcel=issued.parcel, barcode=issued.barcode,
+                                         link=issued.link))  # fmt: skip
+            if issued.due != planned.due:
+                warnings.append(f"parcel {issued.parcel} is due {issued.due.isoformat()} at the gateway, "
+                                f"{planned.due.isoformat()} in the plan ({planned.id})")  # fmt: skip
+        if len(carnet.parcels) != len(parcels):
+            warnings.append(f"the gateway issued {len(carnet.parcels)} parcels for {len(parcels)} planned")
+        return _Answer(OperationStatus.SENT, response=as_text(carnet), charges=tuple(charges),
+                       warnings=tuple(warnings))  # fmt: skip
+
+    return call
+
+
+def _change_due(charge: GatewayCharge, due: date) -> _Call:
+    def call(gateway: PaymentGateway) -> _Answer:
+        if charge.carnet_id is not None and charge.parcel is not None:
+            gateway.change_parcel_due_date(charge.carnet_id, charge.parcel, due)  # type: ignore[arg-type]
+        else:
+            gateway.change_due_date(charge.charge_id, due)  # type: ignore[arg-type]
+        return _Answer(OperationStatus.SENT, response=as_text({"due": due}),
+                       changes=((charge.installment_id, {"due": due}),))  # fmt: skip
+
+    return call
+
+
+def _settle(charge: GatewayCharge) -> _Call:
+    def call(gateway: PaymentGateway) -> _Answer:
+        if charge.carnet_id is not None and charge.parcel is not None:
+            changed = gateway.settle_parcel(charge.carnet_id, charge.parcel)  # type: ignore[arg-type]
+        else:
+            changed = gateway.settle_charge(charge.charge_id)  # type: ignore[arg-type]
+        return _Answer(OperationStatus.SENT, response=as_text({"settled": changed}),
+                       changes=((charge.installment_id, {"state": ChargeState.SETTLED}),))  # fmt: skip
+
+    return call
+
+
+def _cancel(charge: GatewayCharge) -> _Call:
+    def call(gateway: PaymentGateway) -> _Answer:
+        if charge.carnet_id is not None and charge.parcel is not None:
+            changed = gateway.cancel_parcel(charge.carnet_id, charge.parcel)  # type: ignore[arg-type]
+        else:
+            changed = gateway.cancel_charge(charge.charge_id)  # type: ignore[arg-type]
+        return _Answer(OperationStatus.SENT, response=as_text({"canceled": changed}),
+                       changes=((charge.installment_id, {"state": ChargeState.CANCELED}),))  # fmt: skip
+
+    return call
+
+
+def _resend(charge: GatewayCharge, email: str, *, whole: bool) -> _Call:
+    def call(gateway: PaymentGateway) -> _Answer:
+        if whole and charge.carnet_id is not None:
+            gateway.resend_carnet(charge.carnet_id, email)  # type: ignore[arg-type]
+        elif charge.carnet_id is not None and charge.parcel is not None:
+            gateway.resend_parcel(charge.carnet_id, charge.parcel, email)  # type: ignore[arg-type]
+        else:
+            gateway.resend_billet(charge.charge_id, email)  # type: ignore[arg-type]
+        return _Answer(OperationStatus.SENT, response=as_text({"resent to": email}))
+
+    return call
+
+
+def _charge_of(op: Operation, summary: ChargeSummary, installments: dict[str, Installment]) -> GatewayCharge:
+    """The charge a lookup found: which installment by its parcel (a billet's is the only document)."""
+    index = (summary.parcel or 1) - 1
+    installment = installments[op.documents[min(index, len(op.documents) - 1)]]
+    return GatewayCharge(installment.id, op.id, summary.charge_id, installment.due, summary.total,
+                         carnet_id=summary.carnet_id, parcel=summary.parcel)  # fmt: skip
+
+
+def _store_charges(uow: UnitOfWork, answer: _Answer) -> None:
+    if answer.charges:
+        existing = uow.gateway_charges.get_many(charge.installment_id for charge in answer.charges)
+        uow.gateway_charges.put_many([
+            attrs.evolve(charge, version=existing[charge.installment_id].version)
+            if charge.installment_id in existing else charge
+            for charge in answer.charges
+        ])  # fmt: skip
+    for installment_id, fields in answer.changes:
+        current = uow.gateway_charges.get(installment_id)
+        uow.gateway_charges.put(attrs.evolve(current, **fields))  # type: ignore[arg-type]
