@@ -77,8 +77,11 @@ class OutboxTiming:
         if self.lease <= timedelta(0) or self.backoff <= timedelta(0):
             raise InvalidInput("lease and backoff must be positive", field="timing")
         if self.quiet < self.lease:
-            raise InvalidInput("quiet must be at least the lease: a lost create may land until then", field="quiet",
-                               raw=str(self.quiet))  # fmt: skip
+            raise InvalidInput(
+                "quiet must be at least the lease: a lost create may land until then",
+                field="quiet",
+                raw=str(self.quiet),
+            )
         if self.max_attempts < 1 or self.batch < 1:
             raise InvalidInput("max_attempts and batch must be at least 1", field="timing")
 
@@ -351,8 +354,9 @@ class Outbox:
 
     def _next(self, op: Operation, answer: _Answer, now: datetime, *, lookup: bool) -> Operation:
         if lookup and answer.error is None and answer.status is not OperationStatus.FAILED:
-            return op.after_lookup(found=answer.status is OperationStatus.SENT, now=now, quiet=self._timing.quiet,
-                                   response=answer.response)  # fmt: skip
+            return op.after_lookup(
+                found=answer.status is OperationStatus.SENT, now=now, quiet=self._timing.quiet, response=answer.response
+            )
         if lookup and (answer.error is None or answer.error.retryable or answer.status is OperationStatus.UNKNOWN):
             # The lookup itself could not be made: look again after the backoff; nothing was issued.
             return op.held(now + self._timing.backoff)
@@ -429,8 +433,9 @@ def _issue_billet(op: Operation, request: object) -> _Call:
 
     def call(gateway: PaymentGateway) -> _Answer:
         billet = gateway.create_billet(request)
-        charge = GatewayCharge(op.documents[0], op.id, billet.charge_id, billet.due, billet.total,
-                               barcode=billet.barcode, link=billet.link)  # fmt: skip
+        charge = GatewayCharge(
+            op.documents[0], op.id, billet.charge_id, billet.due, billet.total, barcode=billet.barcode, link=billet.link
+        )
         return _Answer(OperationStatus.SENT, response=as_text(billet), charges=(charge,))
 
     return call
@@ -445,16 +450,27 @@ def _issue_carnet(op: Operation, request: object, parcels: Sequence[Installment]
         carnet = gateway.create_carnet(request)
         charges, warnings = [], []
         for issued, planned in zip(carnet.parcels, parcels, strict=False):
-            charges.append(GatewayCharge(planned.id, op.id, issued.charge_id, issued.due, issued.value,
-                                         carnet_id=carnet.carnet_id, parcel=issued.parcel, barcode=issued.barcode,
-                                         link=issued.link))  # fmt: skip
+            charges.append(
+                GatewayCharge(
+                    planned.id,
+                    op.id,
+                    issued.charge_id,
+                    issued.due,
+                    issued.value,
+                    carnet_id=carnet.carnet_id,
+                    parcel=issued.parcel,
+                    barcode=issued.barcode,
+                    link=issued.link,
+                )
+            )
             if issued.due != planned.due:
-                warnings.append(f"parcel {issued.parcel} is due {issued.due.isoformat()} at the gateway, "
-                                f"{planned.due.isoformat()} in the plan ({planned.id})")  # fmt: skip
+                warnings.append(
+                    f"parcel {issued.parcel} is due {issued.due.isoformat()} at the gateway, "
+                    f"{planned.due.isoformat()} in the plan ({planned.id})"
+                )
         if len(carnet.parcels) != len(parcels):
             warnings.append(f"the gateway issued {len(carnet.parcels)} parcels for {len(parcels)} planned")
-        return _Answer(OperationStatus.SENT, response=as_text(carnet), charges=tuple(charges),
-                       warnings=tuple(warnings))  # fmt: skip
+        return _Answer(OperationStatus.SENT, response=as_text(carnet), charges=tuple(charges), warnings=tuple(warnings))
 
     return call
 
@@ -465,8 +481,9 @@ def _change_due(charge: GatewayCharge, due: date) -> _Call:
             gateway.change_parcel_due_date(charge.carnet_id, charge.parcel, due)  # type: ignore[arg-type]
         else:
             gateway.change_due_date(charge.charge_id, due)  # type: ignore[arg-type]
-        return _Answer(OperationStatus.SENT, response=as_text({"due": due}),
-                       changes=((charge.installment_id, {"due": due}),))  # fmt: skip
+        return _Answer(
+            OperationStatus.SENT, response=as_text({"due": due}), changes=((charge.installment_id, {"due": due}),)
+        )
 
     return call
 
@@ -477,8 +494,11 @@ def _settle(charge: GatewayCharge) -> _Call:
             changed = gateway.settle_parcel(charge.carnet_id, charge.parcel)  # type: ignore[arg-type]
         else:
             changed = gateway.settle_charge(charge.charge_id)  # type: ignore[arg-type]
-        return _Answer(OperationStatus.SENT, response=as_text({"settled": changed}),
-                       changes=((charge.installment_id, {"state": ChargeState.SETTLED}),))  # fmt: skip
+        return _Answer(
+            OperationStatus.SENT,
+            response=as_text({"settled": changed}),
+            changes=((charge.installment_id, {"state": ChargeState.SETTLED}),),
+        )
 
     return call
 
@@ -489,8 +509,11 @@ def _cancel(charge: GatewayCharge) -> _Call:
             changed = gateway.cancel_parcel(charge.carnet_id, charge.parcel)  # type: ignore[arg-type]
         else:
             changed = gateway.cancel_charge(charge.charge_id)  # type: ignore[arg-type]
-        return _Answer(OperationStatus.SENT, response=as_text({"canceled": changed}),
-                       changes=((charge.installment_id, {"state": ChargeState.CANCELED}),))  # fmt: skip
+        return _Answer(
+            OperationStatus.SENT,
+            response=as_text({"canceled": changed}),
+            changes=((charge.installment_id, {"state": ChargeState.CANCELED}),),
+        )
 
     return call
 
@@ -512,18 +535,28 @@ def _charge_of(op: Operation, summary: ChargeSummary, installments: dict[str, In
     """The charge a lookup found: which installment by its parcel (a billet's is the only document)."""
     index = (summary.parcel or 1) - 1
     installment = installments[op.documents[min(index, len(op.documents) - 1)]]
-    return GatewayCharge(installment.id, op.id, summary.charge_id, installment.due, summary.total,
-                         carnet_id=summary.carnet_id, parcel=summary.parcel)  # fmt: skip
+    return GatewayCharge(
+        installment.id,
+        op.id,
+        summary.charge_id,
+        installment.due,
+        summary.total,
+        carnet_id=summary.carnet_id,
+        parcel=summary.parcel,
+    )
 
 
 def _store_charges(uow: UnitOfWork, answer: _Answer) -> None:
     if answer.charges:
         existing = uow.gateway_charges.get_many(charge.installment_id for charge in answer.charges)
-        uow.gateway_charges.put_many([
-            attrs.evolve(charge, version=existing[charge.installment_id].version)
-            if charge.installment_id in existing else charge
-            for charge in answer.charges
-        ])  # fmt: skip
+        uow.gateway_charges.put_many(
+            [
+                attrs.evolve(charge, version=existing[charge.installment_id].version)
+                if charge.installment_id in existing
+                else charge
+                for charge in answer.charges
+            ]
+        )
     for installment_id, fields in answer.changes:
         current = uow.gateway_charges.get(installment_id)
         uow.gateway_charges.put(attrs.evolve(current, **fields))  # type: ignore[arg-type]
