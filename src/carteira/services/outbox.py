@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import date, datetime, timedelta
 
 import attrs
@@ -161,25 +161,29 @@ class Outbox:
         self, operation_ids: Sequence[str], *, concurrency: int = 8, progress: Progress | None = None
     ) -> DrainReport:
         """Send the operations ``operation_ids`` that are due now (those just written), ``concurrency`` at once."""
-        report = DrainReport()
-        for start in range(0, len(operation_ids), self._timing.batch):
-            chunk = operation_ids[start : start + self._timing.batch]
-            jobs, waiting = self._claim(chunk)
-            report += self._run(jobs, concurrency, progress, done=start, total=len(operation_ids))
-            report += DrainReport(waiting=waiting)
-        return report
+        chunks = iter(range(0, len(operation_ids), self._timing.batch))
+
+        def claim() -> tuple[list[_Job], int] | None:
+            start = next(chunks, None)
+            return None if start is None else self._claim(operation_ids[start : start + self._timing.batch])
+
+        return self._pump(claim, concurrency, progress, total=len(operation_ids))
 
     def drain(self, *, concurrency: int = 8, limit: int | None = None, progress: Progress | None = None) -> DrainReport:
-        """Send (or look up) every operation due now, in rounds of ``timing.batch``, until none is left or ``limit``."""
-        report, handled = DrainReport(), 0
-        while limit is None or handled < limit:
-            size = self._timing.batch if limit is None else min(self._timing.batch, limit - handled)
+        """Send (or look up) every operation due now, claimed ``timing.batch`` at a time, until none is or ``limit``."""
+        claimed, exhausted = 0, False
+
+        def claim() -> tuple[list[_Job], int] | None:
+            nonlocal claimed, exhausted
+            size = self._timing.batch if limit is None else min(self._timing.batch, limit - claimed)
+            if size <= 0 or exhausted:
+                return None
             jobs, waiting = self._claim(None, size)
-            if not jobs:
-                return report + DrainReport(waiting=waiting)
-            report += self._run(jobs, concurrency, progress, done=handled, total=None)
-            handled += len(jobs)
-        return report
+            claimed += len(jobs)
+            exhausted = not jobs  # nothing due but what waits for an earlier operation: stop after this round
+            return jobs, waiting
+
+        return self._pump(claim, concurrency, progress, total=None)
 
     def next_due(self) -> datetime | None:
         """When the earliest PENDING or UNKNOWN operation becomes due (``None`` when every one is settled)."""
@@ -292,30 +296,43 @@ class Outbox:
 
     # -- sending and recording -------------------------------------------------------------------
 
-    def _run(
-        self, jobs: list[_Job], concurrency: int, progress: Progress | None, *, done: int, total: int | None
+    def _pump(
+        self,
+        claim: Callable[[], tuple[list[_Job], int] | None],
+        concurrency: int,
+        progress: Progress | None,
+        *,
+        total: int | None,
     ) -> DrainReport:
-        counts = {"sent": 0, "failed": 0, "retrying": 0, "unknown": 0}
+        """Send claimed jobs on ``concurrency`` threads, claiming the next chunk while the last ones are still out,
+        so the threads never wait for a claim (a billing run keeps all of them busy to its end)."""
+        counts = {"sent": 0, "failed": 0, "retrying": 0, "unknown": 0, "waiting": 0}
         lock = threading.Lock()
-        grand_total = total if total is not None else done + len(jobs)
+        done, claimed = 0, 0
 
         def one(job: _Job) -> None:
-            outcome = self._record(job, self._answer(job))
             nonlocal done
+            outcome = self._record(job, self._answer(job))
             with lock:
                 counts[outcome] += 1
                 done += 1
                 finished = done
             if progress is not None:
-                progress(finished, grand_total)
+                progress(finished, total if total is not None else claimed)
 
-        if concurrency <= 1 or len(jobs) <= 1:
-            for job in jobs:
-                one(job)
-        else:
-            with ThreadPoolExecutor(max_workers=min(concurrency, len(jobs))) as pool:
-                for _ in pool.map(one, jobs):
-                    pass
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            out: set[Future[None]] = set()
+            while (batch := claim()) is not None:
+                jobs, waiting = batch
+                counts["waiting"] += waiting
+                claimed += len(jobs)
+                out.update(pool.submit(one, job) for job in jobs)
+                while len(out) > concurrency:  # claim the next chunk once this one is nearly out
+                    finished, out = wait(out, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        future.result()
+            for future in out:
+                future.result()
         return DrainReport(**counts)
 
     def _answer(self, job: _Job) -> _Answer:
