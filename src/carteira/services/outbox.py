@@ -240,8 +240,9 @@ class Outbox:
         charges = uow.gateway_charges.get_many(documents)
         jobs: list[_Job] = []
         waiting = 0
+        first_open = _first_open_by_document(earlier)
         for op in sorted(due, key=lambda o: (o.created_at, o.id)):
-            if _waits(op, earlier):
+            if any(first_open[document] != (op.created_at, op.id) for document in op.documents):
                 waiting += 1
                 continue
             if op.status is OperationStatus.UNKNOWN and op.kind.creates:
@@ -451,15 +452,16 @@ def _outcome_name(operation: Operation) -> str:
     return "unknown"
 
 
-def _waits(op: Operation, others: Iterable[Operation]) -> bool:
-    mine = (op.created_at, op.id)
-    return any(
-        other.id != op.id
-        and other.status in _OPEN
-        and (other.created_at, other.id) < mine
-        and not set(other.documents).isdisjoint(op.documents)
-        for other in others
-    )
+def _first_open_by_document(operations: Iterable[Operation]) -> dict[str, tuple[datetime, str]]:
+    """For each document, the (created_at, id) of its oldest PENDING or UNKNOWN operation: the one that goes first."""
+    first: dict[str, tuple[datetime, str]] = {}
+    for op in operations:
+        if op.status in _OPEN:
+            key = (op.created_at, op.id)
+            for document in op.documents:
+                if document not in first or key < first[document]:
+                    first[document] = key
+    return first
 
 
 def _missing(op: Operation, installments: dict[str, Installment]) -> str:
