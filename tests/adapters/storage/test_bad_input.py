@@ -12,7 +12,7 @@ import pytest
 
 from carteira.adapters.storage import SCHEMA_VERSION, PostgresStore, SqliteStore
 from carteira.domain.operations import Operation, OperationFilter, OperationKind
-from carteira.errors import InvalidInput, SchemaVersionError, StoreUnavailable
+from carteira.errors import Conflict, InvalidInput, SchemaVersionError, StoreUnavailable
 from tests.adapters.storage.postgres_schema import empty, postgres_schema
 from tests.support import POSTGRES_DSN
 
@@ -163,3 +163,20 @@ def test_an_operation_without_its_document_rows_is_named(tmp_path: Path) -> None
         connection.execute("DELETE FROM operation_documents")
     with store.unit_of_work() as uow, pytest.raises(InvalidInput, match="must name at least one installment"):
         uow.operations.find(OperationFilter())
+
+
+def test_document_rows_left_without_their_operation_make_a_new_one_a_conflict(tmp_path: Path) -> None:
+    path = tmp_path / "carteira.db"
+    store = SqliteStore(path)
+    store.migrate()
+    with sqlite3.connect(path) as connection:
+        connection.execute("INSERT INTO operation_documents VALUES ('op-1', 0, 'i9')")
+    created = datetime(2025, 3, 1, 12, tzinfo=UTC)
+    with store.unit_of_work() as uow:
+        with pytest.raises(Conflict, match="documents of this id without its operation") as caught:
+            uow.operations.put(Operation("op-1", OperationKind.CANCEL, ("i1",), created))
+        assert (caught.value.kind, caught.value.key) == ("operation", "op-1")
+        with pytest.raises(Conflict):
+            uow.commit()  # the unit is spoiled: nothing of it is kept
+    with store.unit_of_work() as uow:
+        assert uow.operations.get_many(["op-1"]) == {}
