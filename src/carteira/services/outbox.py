@@ -17,7 +17,7 @@ operation of any of its documents is still PENDING or UNKNOWN.
 from __future__ import annotations
 
 import queue
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 
@@ -167,15 +167,15 @@ class Outbox:
         self, operation_ids: Sequence[str], *, concurrency: int = 8, progress: Progress | None = None
     ) -> DrainReport:
         """Send the operations ``operation_ids`` that are due now (those just written), ``concurrency`` at once."""
-        chunks = iter(range(0, len(operation_ids), self._timing.batch))
+        chunks = iter(_chunks(len(operation_ids), first=2 * concurrency, then=self._timing.batch))
         waiting = 0
 
         def claim() -> list[_Job] | None:
             nonlocal waiting
-            start = next(chunks, None)
-            if start is None:
+            bounds = next(chunks, None)
+            if bounds is None:
                 return None
-            jobs, blocked = self._claim(operation_ids[start : start + self._timing.batch])
+            jobs, blocked = self._claim(operation_ids[bounds[0] : bounds[1]])
             waiting += blocked  # the chunks are disjoint: each blocked operation is counted once
             return jobs
 
@@ -335,6 +335,9 @@ class Outbox:
         answers: queue.SimpleQueue[tuple[_Job, _Answer | BaseException]] = queue.SimpleQueue()
         done = claimed = out = 0
         more = True
+        # A claim takes a unit of work (a tenth of a second for a few hundred operations): start it while
+        # enough jobs are queued to keep every thread busy until it is done.
+        low_water = concurrency + self._timing.batch // 2
 
         def send(job: _Job) -> None:
             try:
@@ -349,7 +352,7 @@ class Outbox:
 
         with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
             while True:
-                while more and out <= concurrency:  # claim the next chunk once this one is nearly out
+                while more and out <= low_water:  # claim the next chunk while half of this one is still to go
                     jobs = claim()
                     if jobs is None or (not jobs and out == 0):
                         more = False  # nothing more to claim, and nothing out whose answer could change that
@@ -620,6 +623,14 @@ def _charge_of(op: Operation, summary: ChargeSummary, installments: dict[str, In
         carnet_id=summary.carnet_id,
         parcel=summary.parcel,
     )
+
+
+def _chunks(count: int, *, first: int, then: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of chunks covering ``count``: a small first one so the first calls go out at once, then ``then``."""
+    start, size = 0, max(1, min(first, then))
+    while start < count:
+        yield start, min(count, start + size)
+        start, size = start + size, then
 
 
 def _sent(operation: Operation) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -28,6 +29,8 @@ __all__ = ["SqliteStore", "SqliteUnitOfWork"]
 
 # SQLite's default limit is 32,766 bound variables per statement; stay well under it.
 KEYS_PER_QUERY_MAX = 10_000
+IDLE_CONNECTIONS_MAX = 4
+"""How many connections a store keeps open between units (its units run one at a time, decision 0304)."""
 
 
 def _instant_text(value: datetime) -> str:
@@ -68,8 +71,10 @@ class SqliteUnitOfWork(SqlUnitOfWork):
         self._store = store
         self.codec = store._codec
         self._conn: sqlite3.Connection | None = None
+        self._broken = False
 
     def _fail(self, exc: sqlite3.Error) -> NoReturn:
+        self._broken = True  # a connection that failed is closed, never kept for another unit
         raise self.spoil(self._store._unavailable(exc)) from exc
 
     @property
@@ -77,7 +82,7 @@ class SqliteUnitOfWork(SqlUnitOfWork):
         """The connection, inside a transaction: no statement of a unit ever runs in autocommit mode."""
         conn = self._conn
         if conn is None:
-            conn = self._conn = self._store._connect()
+            conn = self._conn = self._store._acquire()
         if not conn.in_transaction:
             # The first statement after a commit: take the write lock again now, not in commit(), so a
             # unit that has committed holds nothing while it does other work (decision 0304).
@@ -111,9 +116,9 @@ class SqliteUnitOfWork(SqlUnitOfWork):
             self._fail(exc)
 
     def release(self) -> None:
-        """Close the unit's connection."""
+        """Give the unit's connection back to the store (closed instead if it failed or is mid-transaction)."""
         if self._conn is not None:
-            self._conn.close()
+            self._store._give_back(self._conn, broken=self._broken)
             self._conn = None
 
     def fetch(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
@@ -215,6 +220,10 @@ class SqliteStore:
         self._timeout_s = timeout_s
         self._codec = _codec()
         self._schema_checked = False
+        # Connections kept between units: opening one costs about 2 ms, and closing the last one
+        # checkpoints the WAL with an fsync, which a unit per billing-run answer cannot afford.
+        self._idle: list[sqlite3.Connection] = []
+        self._idle_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self._path)!r})"
@@ -241,6 +250,22 @@ class SqliteStore:
                 conn.close()
             raise self._unavailable(exc) from exc
         return conn
+
+    def _acquire(self) -> sqlite3.Connection:
+        """An idle connection, or a new one."""
+        with self._idle_lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
+    def _give_back(self, conn: sqlite3.Connection, *, broken: bool) -> None:
+        """Keep ``conn`` for the next unit, up to :data:`IDLE_CONNECTIONS_MAX`; close it when it cannot be reused."""
+        if not broken and not conn.in_transaction:
+            with self._idle_lock:
+                if len(self._idle) < IDLE_CONNECTIONS_MAX:
+                    self._idle.append(conn)
+                    return
+        conn.close()
 
     def _check_schema(self) -> None:
         if self._schema_checked:
@@ -293,7 +318,11 @@ class SqliteStore:
         return SqliteUnitOfWork(self)
 
     def close(self) -> None:
-        """Nothing stays open between units; present so that every store is used the same way."""
+        """Close the connections kept between units; a unit opened afterwards opens a new one."""
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
 
 
 def _schema_version(conn: sqlite3.Connection) -> int | None:
