@@ -1,7 +1,8 @@
 """SqliteStore: the embedded default, one database file through the standard library's sqlite3.
 
-The file runs in WAL mode with ``synchronous=FULL``; each unit of work opens its own connection
-(``isolation_level=None``: this module issues ``BEGIN IMMEDIATE``/``COMMIT``/``ROLLBACK`` itself)
+The file runs in WAL mode with ``synchronous=FULL``; each unit of work has a connection to itself,
+kept by the store between units (``isolation_level=None``: this module issues ``BEGIN IMMEDIATE``,
+``COMMIT`` and ``ROLLBACK`` itself)
 and takes the write lock when it begins, so units from several threads or processes run one
 after the other, waiting up to ``timeout_s`` for the lock. A unit that commits gives the lock back
 at once and takes it again only with its next statement (decision 0304), so work the unit does
