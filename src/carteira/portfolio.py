@@ -61,16 +61,24 @@ class Portfolio:
         self._gateway = (
             None
             if gateway is None
-            else GatewayIntegration(store, gateway, clock=self.clock, calendar=self.calendar, notifier=notifier,
-                                    timing=timing, notification_url=notification_url)  # fmt: skip
+            else GatewayIntegration(
+                store,
+                gateway,
+                clock=self.clock,
+                calendar=self.calendar,
+                notifier=notifier,
+                timing=timing,
+                notification_url=notification_url,
+            )
         )
 
     @property
     def gateway(self) -> GatewayIntegration:
         """The gateway integration (G1-G11): the account, billing runs, carnets, changes, the operations panel."""
         if self._gateway is None:
-            raise InvalidInput("this portfolio was built without a gateway: pass gateway=... to Portfolio",
-                               field="gateway")  # fmt: skip
+            raise InvalidInput(
+                "this portfolio was built without a gateway: pass gateway=... to Portfolio", field="gateway"
+            )
         return self._gateway
 
     def __repr__(self) -> str:

@@ -12,8 +12,8 @@ from carteira import Money
 from carteira.domain.operations import (
     ChargeState,
     Environment,
-    GatewayCharge,
     GatewayAccount,
+    GatewayCharge,
     Operation,
     OperationError,
     OperationFilter,
@@ -63,7 +63,10 @@ def test_a_retryable_failure_waits_and_a_refusal_is_flagged_for_a_person() -> No
     later = T0 + timedelta(seconds=30)
     waiting = an_operation().failed(TIMEOUT, T0, retry_at=later)
     assert (waiting.status, waiting.next_attempt_at, waiting.due(T0), waiting.due(later)) == (
-        OperationStatus.PENDING, later, False, True
+        OperationStatus.PENDING,
+        later,
+        False,
+        True,
     )
     refused = an_operation().failed(OperationError("invalid CPF", code=3500034, field="/customer/cpf"), T0)
     assert refused.status is OperationStatus.FAILED
@@ -126,7 +129,10 @@ LEASE = timedelta(seconds=60)
 def test_a_claimed_operation_is_in_flight_and_a_lost_worker_leaves_it_to_be_looked_up() -> None:
     claimed = an_operation().claimed(T0, lease=LEASE)
     assert (claimed.status, claimed.unknown_since, claimed.due(T0), claimed.due(T0 + LEASE)) == (
-        OperationStatus.UNKNOWN, T0, False, True
+        OperationStatus.UNKNOWN,
+        T0,
+        False,
+        True,
     )
     with pytest.raises(InvalidInput, match="look it up first"):
         claimed.claimed(T0 + LEASE, lease=LEASE)  # a create in flight may have landed

@@ -33,8 +33,8 @@ __all__ = [
     "GatewayCharge",
     "Operation",
     "OperationError",
-    "OperationKind",
     "OperationFilter",
+    "OperationKind",
     "OperationStatus",
 ]
 
@@ -177,7 +177,9 @@ class Operation:
     sent_at: datetime | None = attrs.field(default=None, validator=_aware("sent_at"))
     next_attempt_at: datetime | None = attrs.field(default=None, validator=_aware("next_attempt_at"))
     unknown_since: datetime | None = attrs.field(default=None, validator=_aware("unknown_since"))
-    customer_id: str | None = attrs.field(default=None, kw_only=True, validator=text_field("customer_id", optional=True))
+    customer_id: str | None = attrs.field(
+        default=None, kw_only=True, validator=text_field("customer_id", optional=True)
+    )
     arguments: tuple[tuple[str, str], ...] = attrs.field(default=(), kw_only=True, converter=_pairs)
     warnings: tuple[str, ...] = attrs.field(default=(), kw_only=True, converter=_texts)
     document_reversed: bool = attrs.field(default=False, kw_only=True)

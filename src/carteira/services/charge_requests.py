@@ -85,4 +85,4 @@ def as_text(value: object) -> str:
     if attrs.has(type(value)):
         plain = attrs.asdict(value, value_serializer=lambda _i, _a, v: _plain(v))  # type: ignore[arg-type]
         return json.dumps(plain, ensure_ascii=False, separators=(",", ":"), default=str)
-    return json.dumps(_plain(value), ensure_ascii=False, default=str)
+    return json.dumps(_plain(value), ensure_ascii=False, separators=(",", ":"), default=str)

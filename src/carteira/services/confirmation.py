@@ -188,9 +188,7 @@ class _Made:
             uow.credit_letters.put(letter)
 
 
-def _anticipations(
-    uow: UnitOfWork, batch: ReturnBatch, records: Sequence[BatchRecord]
-) -> tuple[tuple[str, ...], int]:
+def _anticipations(uow: UnitOfWork, batch: ReturnBatch, records: Sequence[BatchRecord]) -> tuple[tuple[str, ...], int]:
     """B11: one anticipation IN_STUDY per anticipation id of the settled records, or a note on each installment."""
     groups: dict[str, list[BatchRecord]] = {}
     for record in records:
@@ -245,4 +243,3 @@ def _observe(uow: UnitOfWork, batch: ReturnBatch, groups: dict[str, list[BatchRe
                 uow.observations.add(Observation(note_id, installment_id, batch.process_date, text))
                 written += 1
     return written
-

@@ -24,6 +24,7 @@ from carteira.domain.operations import (
     ChargeState,
     GatewayAccount,
     Operation,
+    OperationError,
     OperationFilter,
     OperationKind,
     OperationStatus,
@@ -48,8 +49,6 @@ __all__ = [
 
 DAILY_LIMIT = 15_000
 """Requests per endpoint per application in 24 hours at Efí (G11); a billing run defers what would exceed it."""
-
-_LIVE = (OperationStatus.PENDING, OperationStatus.UNKNOWN, OperationStatus.SENT)
 
 
 @attrs.frozen
@@ -99,8 +98,14 @@ class GatewayIntegration:
         self._clock = clock
         self._calendar = calendar
         self._daily_limit = daily_limit
-        self._outbox = Outbox(store, gateway, clock=clock, notifier=notifier, timing=timing or OutboxTiming(),
-                              notification_url=notification_url)  # fmt: skip
+        self._outbox = Outbox(
+            store,
+            gateway,
+            clock=clock,
+            notifier=notifier,
+            timing=timing or OutboxTiming(),
+            notification_url=notification_url,
+        )
 
     def __repr__(self) -> str:
         return f"GatewayIntegration({self._store!r}, {type(self._gateway).__name__})"
@@ -149,15 +154,19 @@ class GatewayIntegration:
         with self._store.unit_of_work() as uow:
             account = self._active(uow, "issue billets")
             installments = self._issuable(uow, account, ids)
-            room = max(0, self._daily_limit - uow.operations.count_sent_since(OperationKind.ISSUE_BILLET,
-                                                                              now - timedelta(days=1)))  # fmt: skip
+            room = max(
+                0,
+                self._daily_limit
+                - uow.operations.count_sent_since(OperationKind.ISSUE_BILLET, now - timedelta(days=1)),
+            )
             operations = [self._new(OperationKind.ISSUE_BILLET, i, now) for i in installments]
             deferred = max(0, len(operations) - room)
             operations[room:] = [op.held(now + timedelta(days=1)) for op in operations[room:]]
             uow.operations.put_many(operations)
             uow.commit()
-        return BillingRun(tuple(op.id for op in operations), self._send(operations[:room], send, concurrency,
-                                                                          progress), deferred)  # fmt: skip
+        return BillingRun(
+            tuple(op.id for op in operations), self._send(operations[:room], send, concurrency, progress), deferred
+        )
 
     def issue_carnet(self, installment_ids: Sequence[str], *, send: bool = True) -> CarnetIssue:
         """Send a customer's series as carnets where the gateway allows, billets otherwise (D9, G3).
@@ -172,8 +181,9 @@ class GatewayIntegration:
             account = self._active(uow, "issue a carnet")
             installments = {i.id: i for i in self._issuable(uow, account, ids)}
             if len({i.customer_id for i in installments.values()}) > 1:
-                raise InvalidInput("a carnet is one customer's series; these installments belong to several",
-                                   field="installment_ids")  # fmt: skip
+                raise InvalidInput(
+                    "a carnet is one customer's series; these installments belong to several", field="installment_ids"
+                )
             series = sorted(installments.values(), key=lambda i: (i.due, i.id))
             plan = plan_carnet(series, self._gateway.carnet_limits)
             operations = [self._new(OperationKind.ISSUE_BILLET, installments[billet], now) for billet in plan.billets]
@@ -197,8 +207,11 @@ class GatewayIntegration:
             raise InvalidType(f"due must be a date, not {type(due).__name__}", field="due")
         today = self._clock.today()
         if due <= today:
-            raise InvalidInput(f"must be after today ({today.isoformat()}): the gateway refuses a due date on or "
-                               "before today", field="due", raw=due.isoformat())  # fmt: skip
+            raise InvalidInput(
+                f"must be after today ({today.isoformat()}): the gateway refuses a due date on or before today",
+                field="due",
+                raw=due.isoformat(),
+            )
         with self._store.unit_of_work() as uow:
             self._active(uow, "change a due date")
             installment = _open(uow, installment_id, "change the due date of")
@@ -208,7 +221,7 @@ class GatewayIntegration:
                 operation = self._new(
                     OperationKind.CHANGE_DUE_DATE,
                     (installment_id,),
-                    self._clock.now(),
+                    _after_earlier(uow, installment_id, self._clock.now()),
                     customer_id=installment.customer_id,
                     arguments={"due": due.isoformat()},
                 )
@@ -228,8 +241,9 @@ class GatewayIntegration:
             outcome = settle(installment, payment, uow.settings.get().policy, calendar=self._calendar)
             if outcome.kind is OutcomeKind.REFUSED:
                 rule = "D7" if outcome.refusal is RefusalReason.CLOSED_PERIOD else "D3"
-                raise RuleViolation(f"cannot settle {installment_id}: {outcome.reason}", rule=rule,
-                                    subject=installment_id)  # fmt: skip
+                raise RuleViolation(
+                    f"cannot settle {installment_id}: {outcome.reason}", rule=rule, subject=installment_id
+                )
             uow.installments.put(outcome.installment)
             if outcome.settlement is not None:
                 uow.settlements.put(outcome.settlement)
@@ -237,8 +251,12 @@ class GatewayIntegration:
                 uow.credit_letters.put(outcome.credit_letter)
             operation = None
             if outcome.installment.status is InstallmentStatus.SETTLED and self._on_gateway(uow, installment_id):
-                operation = self._new(OperationKind.SETTLE, (installment_id,), self._clock.now(),
-                                      customer_id=installment.customer_id)  # fmt: skip
+                operation = self._new(
+                    OperationKind.SETTLE,
+                    (installment_id,),
+                    _after_earlier(uow, installment_id, self._clock.now()),
+                    customer_id=installment.customer_id,
+                )
                 uow.operations.put(operation)
             uow.commit()
         return ManualSettlement(outcome, self._send_one(operation, send))
@@ -254,14 +272,23 @@ class GatewayIntegration:
             self._active(uow, "cancel at the gateway")
             installment = _open(uow, installment_id, "cancel")
             if installment.status is not InstallmentStatus.OPEN:
-                raise RuleViolation(f"installment {installment_id} is partly settled: reverse its settlements "
-                                    "before cancelling its charge", rule="G5", subject=installment_id)  # fmt: skip
+                raise RuleViolation(
+                    f"installment {installment_id} is partly settled: reverse its settlements "
+                    "before cancelling its charge",
+                    rule="G5",
+                    subject=installment_id,
+                )
+            now = self._clock.now()
             issues = [op for op in uow.operations.of_documents([installment_id]) if op.kind.creates]
-            uow.operations.put_many([op.reversed_locally() for op in issues if not op.document_reversed])
+            uow.operations.put_many([_reversed(op, now) for op in issues if not op.document_reversed])
             operation = None
             if self._on_gateway(uow, installment_id):
-                operation = self._new(OperationKind.CANCEL, (installment_id,), self._clock.now(),
-                                      customer_id=installment.customer_id)  # fmt: skip
+                operation = self._new(
+                    OperationKind.CANCEL,
+                    (installment_id,),
+                    _after_earlier(uow, installment_id, self._clock.now()),
+                    customer_id=installment.customer_id,
+                )
                 uow.operations.put(operation)
             uow.commit()
         return self._send_one(operation, send)
@@ -278,15 +305,23 @@ class GatewayIntegration:
             self._active(uow, "resend by e-mail")
             installment = _open(uow, installment_id, "resend the billet of")
             if not self._on_gateway(uow, installment_id):
-                raise RuleViolation(f"installment {installment_id} has no charge at the gateway to resend",
-                                    rule="G7", subject=installment_id)  # fmt: skip
+                raise RuleViolation(
+                    f"installment {installment_id} has no charge at the gateway to resend",
+                    rule="G7",
+                    subject=installment_id,
+                )
             if email is None and not uow.customers.get(installment.customer_id).email:
                 raise InvalidInput("the customer has no e-mail: give one", field="email")
             arguments = {"email": email} if email else {}
             if whole_carnet:
                 arguments["scope"] = "carnet"
-            operation = self._new(OperationKind.RESEND, (installment_id,), self._clock.now(),
-                                  customer_id=installment.customer_id, arguments=arguments)  # fmt: skip
+            operation = self._new(
+                OperationKind.RESEND,
+                (installment_id,),
+                _after_earlier(uow, installment_id, self._clock.now()),
+                customer_id=installment.customer_id,
+                arguments=arguments,
+            )
             uow.operations.put(operation)
             uow.commit()
         sent = self._send_one(operation, send)
@@ -315,13 +350,25 @@ class GatewayIntegration:
             self._active(uow, "resend an operation")
             operation = uow.operations.get(operation_id)
             if operation.status is not OperationStatus.FAILED:
-                raise RuleViolation(f"operation {operation_id} is {operation.status.value}: only a failed operation "
-                                    "is resent", rule="G9", subject=operation_id)  # fmt: skip
+                raise RuleViolation(
+                    f"operation {operation_id} is {operation.status.value}: only a failed operation is resent",
+                    rule="G9",
+                    subject=operation_id,
+                )
+            if operation.document_reversed:
+                raise RuleViolation(
+                    f"operation {operation_id}'s document was reversed in carteira: it is not sent again",
+                    rule="G9",
+                    subject=operation_id,
+                )
             if operation.kind.creates:
                 for installment in uow.installments.get_many(operation.documents).values():
                     if installment.status is InstallmentStatus.SETTLED:
-                        raise RuleViolation(f"installment {installment.id} is settled: its billet is not sent again",
-                                            rule="G9", subject=installment.id)  # fmt: skip
+                        raise RuleViolation(
+                            f"installment {installment.id} is settled: its billet is not sent again",
+                            rule="G9",
+                            subject=installment.id,
+                        )
             again = uow.operations.put(operation.resend(self._clock.now()))
             uow.commit()
         sent = self._send_one(again, send)
@@ -349,15 +396,19 @@ class GatewayIntegration:
     ) -> Operation:
         if isinstance(documents, Installment):
             customer_id, documents = documents.customer_id, (documents.id,)
-        return Operation(uuid.uuid4().hex, kind, tuple(documents), now, customer_id=customer_id,
-                         arguments=arguments or {})  # fmt: skip
+        return Operation(
+            uuid.uuid4().hex, kind, tuple(documents), now, customer_id=customer_id, arguments=arguments or {}
+        )
 
     def _active(self, uow: UnitOfWork, action: str) -> GatewayAccount:
         try:
             account = uow.gateway_account.get()
         except NotFound:
-            raise RuleViolation(f"cannot {action}: no gateway account is configured (portfolio.gateway.configure)",
-                                rule="G1", subject="gateway account") from None  # fmt: skip
+            raise RuleViolation(
+                f"cannot {action}: no gateway account is configured (portfolio.gateway.configure)",
+                rule="G1",
+                subject="gateway account",
+            ) from None
         if not account.active:
             raise InactiveAccount(action)
         return account
@@ -368,22 +419,34 @@ class GatewayIntegration:
         missing = [i for i in ids if i not in found]
         if missing:
             raise NotFound("installment", missing[0])
-        issued = {op.documents[i] for op in uow.operations.of_documents(ids) if op.kind.creates
-                  and op.status in _LIVE and not op.document_reversed for i in range(len(op.documents))}  # fmt: skip
+        issued = {
+            op.documents[i]
+            for op in uow.operations.of_documents(ids)
+            if op.kind.creates and not op.document_reversed
+            for i in range(len(op.documents))
+        }
         charges = uow.gateway_charges.get_many(ids)
         contracts: dict[str, str | None] = {}
         for installment_id in ids:
             installment = found[installment_id]
             if installment.status is InstallmentStatus.SETTLED:
-                raise RuleViolation(f"installment {installment_id} is settled: nothing to charge", rule="G2",
-                                    subject=installment_id)  # fmt: skip
+                raise RuleViolation(
+                    f"installment {installment_id} is settled: nothing to charge", rule="G2", subject=installment_id
+                )
             if _agreement(uow, installment, contracts) != account.agreement_id:
-                raise RuleViolation(f"installment {installment_id} is not on the gateway's agreement "
-                                    f"{account.agreement_id!r}", rule="G2", subject=installment_id)  # fmt: skip
+                raise RuleViolation(
+                    f"installment {installment_id} is not on the gateway's agreement {account.agreement_id!r}",
+                    rule="G2",
+                    subject=installment_id,
+                )
             charge = charges.get(installment_id)
             if installment_id in issued or (charge is not None and charge.state is not ChargeState.CANCELED):
-                raise RuleViolation(f"installment {installment_id} was already sent to the gateway; resend its "
-                                    "operation from the panel instead", rule="G2", subject=installment_id)  # fmt: skip
+                raise RuleViolation(
+                    f"installment {installment_id} was already sent to the gateway; resend its "
+                    "operation from the panel instead",
+                    rule="G2",
+                    subject=installment_id,
+                )
         return [found[i] for i in ids]
 
     def _on_gateway(self, uow: UnitOfWork, installment_id: str, *, waiting_issue_carries_changes: bool = False) -> bool:
@@ -394,8 +457,9 @@ class GatewayIntegration:
         for op in uow.operations.of_documents([installment_id]):
             if not op.kind.creates or op.document_reversed:
                 continue
-            if op.status is OperationStatus.UNKNOWN or (op.status is OperationStatus.PENDING
-                                                        and not waiting_issue_carries_changes):  # fmt: skip
+            if op.status is OperationStatus.UNKNOWN or (
+                op.status is OperationStatus.PENDING and not waiting_issue_carries_changes
+            ):
                 return True
             # A PENDING issue builds its request from the data when it goes: it will carry the change.
         return False
@@ -425,11 +489,27 @@ def _ids(installment_ids: Sequence[str]) -> list[str]:
     return ids
 
 
+def _reversed(issue: Operation, now: datetime) -> Operation:
+    """An issuing operation whose document was reversed: flagged; a billet not sent yet will not be sent at all."""
+    if issue.status is OperationStatus.PENDING and len(issue.documents) == 1:
+        reason = OperationError("the document was reversed in carteira before its charge went out")
+        return issue.failed(reason, now).reversed_locally()
+    return issue.reversed_locally()
+
+
+def _after_earlier(uow: UnitOfWork, installment_id: str, now: datetime) -> datetime:
+    """``now``, or just after the document's latest operation: its operations go out in the order written, even
+    when the clock gives two of them the same instant (or goes back)."""
+    latest = max((op.created_at for op in uow.operations.of_documents([installment_id])), default=None)
+    return now if latest is None or latest < now else latest + timedelta(microseconds=1)
+
+
 def _open(uow: UnitOfWork, installment_id: str, action: str) -> Installment:
     installment = uow.installments.get(installment_id)
     if installment.status is InstallmentStatus.SETTLED:
-        raise RuleViolation(f"cannot {action} installment {installment_id}: it is settled", rule="G5",
-                            subject=installment_id)  # fmt: skip
+        raise RuleViolation(
+            f"cannot {action} installment {installment_id}: it is settled", rule="G5", subject=installment_id
+        )
     return installment
 
 

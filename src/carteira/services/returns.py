@@ -451,4 +451,3 @@ def _passes(item: Installment, origin: dict[str, LinkOrigin | None], status: Rec
     if status is RecordFilter.OPEN:
         return item.id not in origin
     return origin.get(item.id) is LinkOrigin(status.value)
-
