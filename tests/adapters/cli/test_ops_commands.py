@@ -282,6 +282,16 @@ def test_drain_sends_what_is_due_with_a_progress_bar_on_stderr(ops_bench: OpsBen
     assert json.loads(again.stdout) == {"sent": 0, "failed": 0, "retrying": 0, "unknown": 0, "waiting": 0}
 
 
+def test_drain_puts_the_notification_url_in_what_it_sends(ops_bench: OpsBench, log: Log) -> None:
+    ops_bench.run("ops", "drain", "--limit", "1", "--notification-url", "https://erp.example/efi/callback")
+    ops_bench.run("ops", "drain", env={"CARTEIRA_EFI_NOTIFICATION_URL": "https://erp.example/efi/other"})
+    requests = [json.loads(ops_bench.run("ops", "show", ident, "--json").stdout)["request"] for ident in log.pending]
+    urls = sorted(json.loads(request)["notification_url"] for request in requests)
+    assert urls == ["https://erp.example/efi/callback", "https://erp.example/efi/other"]
+    shown = json.loads(ops_bench.run("ops", "show", log.sent, "--json").stdout)
+    assert json.loads(shown["request"])["notification_url"] is None  # the ERP's run gave none
+
+
 def test_drain_limit_sends_at_most_that_many(ops_bench: OpsBench, log: Log) -> None:
     assert ops_bench.run("ops", "drain", "--limit", "1").stdout.startswith("sent 1, ")
     assert sorted(ops_bench.operation(ident).value for ident in log.pending) == ["pending", "sent"]

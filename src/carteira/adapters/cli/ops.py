@@ -29,7 +29,7 @@ from carteira.adapters.cli.exit_codes import ExitCode
 from carteira.adapters.cli.json_output import account_json, dumps, operation_json, report_json
 from carteira.adapters.cli.render import account_lines, operation_lines, operations_table, report_line
 from carteira.adapters.cli.session import session
-from carteira.adapters.cli.wiring import SECRET_VARIABLE
+from carteira.adapters.cli.wiring import NOTIFICATION_URL_VARIABLE, SECRET_VARIABLE
 from carteira.domain.money import Money
 from carteira.domain.operations import (
     WALLET_BANK_CODE,
@@ -59,6 +59,13 @@ _FOLLOW_FLOOR_S = 1.0
 
 _ISO_DATE = click.DateTime(formats=["%Y-%m-%d"])
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead (decision 0604).")
+_NOTIFICATION_URL = click.option(
+    "--notification-url",
+    envvar=NOTIFICATION_URL_VARIABLE,
+    metavar="URL",
+    help=f"Where Efí calls back when a charge changes, put in each billet and carnet sent (also "
+    f"{NOTIFICATION_URL_VARIABLE}); give what the ERP's own processes give. None: no callback.",
+)
 
 
 def _amount(ctx: click.Context, param: click.Parameter, value: str | None) -> Money | None:
@@ -161,8 +168,9 @@ def _print_operation(store: Store, operation_id: str, as_json: bool) -> Operatio
 
 @ops.command()
 @click.argument("operation_id", metavar="ID")
+@_NOTIFICATION_URL
 @_JSON
-def resend(operation_id: str, as_json: bool) -> None:
+def resend(operation_id: str, notification_url: str | None, as_json: bool) -> None:
     """Send the FAILED operation ID again, its request rebuilt from the data as it is now (G9): fix, then resend.
 
     Prints the operation as it ended. When the gateway refuses it again the error is printed and the
@@ -172,7 +180,7 @@ def resend(operation_id: str, as_json: bool) -> None:
     Example (the customer's name was one word; the ERP fixed it):
       carteira ops resend 4ca79d1bc67545c6b052055f677e2fae
     """
-    resent = _gateway().resend(operation_id)
+    resent = _gateway(notification_url).resend(operation_id)
     operation = _print_operation(session().store(), resent.id, as_json)
     if operation.status is OperationStatus.FAILED:
         reason = operation.error.message if operation.error is not None else "no reason recorded"
@@ -187,8 +195,10 @@ def resend(operation_id: str, as_json: bool) -> None:
 @click.option("--follow", is_flag=True, help="Keep draining, sleeping until the next is due, until Ctrl-C or SIGTERM.")
 @click.option("--idle", "idle_s", type=click.FloatRange(min=0.05), default=FOLLOW_IDLE_S, show_default=True,
               metavar="SECONDS", help="With --follow: the longest sleep between rounds.")  # fmt: skip
+@_NOTIFICATION_URL
 @_JSON
-def drain(concurrency: int, limit: int | None, follow: bool, idle_s: float, as_json: bool) -> None:
+def drain(concurrency: int, limit: int | None, follow: bool, idle_s: float, notification_url: str | None,
+          as_json: bool) -> None:  # fmt: skip
     """Send (or look up) every operation that is due, and print how they went; what a worker runs.
 
     Refusals by the gateway end FAILED on their operations (ops list --flagged) and the command exits 0.
@@ -200,7 +210,7 @@ def drain(concurrency: int, limit: int | None, follow: bool, idle_s: float, as_j
       carteira ops drain --concurrency 16
       carteira ops drain --follow --json
     """
-    gateway = _gateway()
+    gateway = _gateway(notification_url)
     if follow:
         _follow(gateway, session().portfolio().clock, concurrency, limit or FOLLOW_ROUND, idle_s, as_json)
         return
@@ -281,9 +291,10 @@ def _nap(seconds: float, stopping: _Stopping) -> None:
         time.sleep(min(left, 0.2))
 
 
-def _gateway() -> GatewayIntegration:
+def _gateway(notification_url: str | None) -> GatewayIntegration:
     """The gateway integration over the stored account and the secret in the environment (decision 0603)."""
-    return session().sending_portfolio(_account(session().store())).gateway
+    account = _account(session().store())
+    return session().sending_portfolio(account, notification_url=notification_url).gateway
 
 
 # -- the account ------------------------------------------------------------------------------------

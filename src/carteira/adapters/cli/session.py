@@ -37,15 +37,15 @@ class Session:
         """The portfolio over this run's store (without a gateway: reading needs no secret)."""
         return self.wiring.portfolio(self.store())
 
-    def sending_portfolio(self, account: GatewayAccount) -> Portfolio:
+    def sending_portfolio(self, account: GatewayAccount, *, notification_url: str | None) -> Portfolio:
         """The portfolio over this run's store with the gateway of ``account`` (its secret from the environment,
-        decision 0603), the gateway closed when the command ends."""
+        decision 0603) and ``notification_url`` in what it sends; the gateway is closed when the command ends."""
         store = self.store()
         gateway = self.wiring.open_gateway(account, today=self.wiring.portfolio(store).clock.today)
         close = getattr(gateway, "close", None)
         if callable(close):
             click.get_current_context().find_root().call_on_close(close)
-        return self.wiring.portfolio(store, gateway=gateway)
+        return self.wiring.portfolio(store, gateway=gateway, notification_url=notification_url)
 
 
 def session() -> Session:

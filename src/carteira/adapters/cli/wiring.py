@@ -32,6 +32,7 @@ from carteira.ports.storage import Store
 __all__ = [
     "BASE_URL_VARIABLE",
     "DEFAULT_LOCATION",
+    "NOTIFICATION_URL_VARIABLE",
     "SECRET_VARIABLE",
     "GatewayOpener",
     "StoreOpener",
@@ -49,6 +50,9 @@ SECRET_VARIABLE = "CARTEIRA_EFI_CLIENT_SECRET"
 
 BASE_URL_VARIABLE = "CARTEIRA_EFI_BASE_URL"
 """An optional environment variable pointing the gateway at another host: an emulator on loopback, a proxy."""
+
+NOTIFICATION_URL_VARIABLE = "CARTEIRA_EFI_NOTIFICATION_URL"
+"""Where the gateway calls back when a charge changes (``--notification-url``); the ERP's processes give the same."""
 
 _KEY_VALUE_DSN = re.compile(r"^\s*[A-Za-z_]+\s*=")
 
@@ -142,10 +146,13 @@ class Wiring:
         """The store at ``location`` (see :func:`open_store`)."""
         return self.open_store(location, create=create)
 
-    def portfolio(self, store: Store, *, gateway: PaymentGateway | None = None) -> Portfolio:
+    def portfolio(
+        self, store: Store, *, gateway: PaymentGateway | None = None, notification_url: str | None = None
+    ) -> Portfolio:
         """The portfolio over ``store``, with this wiring's clock and the library's default calendar and parser;
-        with ``gateway``, also its gateway integration, telling this wiring's notifier of failures."""
+        with ``gateway``, also its gateway integration, telling this wiring's notifier of failures and putting
+        ``notification_url`` in the charges it sends."""
         if gateway is None:
             return Portfolio(store, clock=self.clock)
         notifier = self.notifier if self.notifier is not None else LoggingNotifier()
-        return Portfolio(store, clock=self.clock, gateway=gateway, notifier=notifier)
+        return Portfolio(store, clock=self.clock, gateway=gateway, notifier=notifier, notification_url=notification_url)
