@@ -103,10 +103,10 @@ def open_efi_gateway(
     secret = environ.get(SECRET_VARIABLE, "")
     if not secret:
         raise InvalidInput(
-            f"is not set: the gateway account's client secret for {account.environment.value} comes from this "
-            "environment variable, never from the store or the command line",
+            "is not set: the commands that send read the gateway account's client secret from this variable "
+            "(the store never holds it)",
             field=SECRET_VARIABLE,
-            hint="set it in the job's environment (for example from a secrets manager), then run the command again",
+            hint="set it in the job's environment, for example from your secrets manager, and run the command again",
         )
     base_url = environ.get(BASE_URL_VARIABLE) or None
     return EfiGateway(account.client_id, secret, account.environment.value, base_url=base_url, today=today)
