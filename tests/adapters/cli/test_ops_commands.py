@@ -13,22 +13,30 @@ import json
 import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
-from datetime import date
+from collections.abc import Callable
+from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import attrs
 import pytest
 
-from carteira import ChargeTerms, Installment, Money
+from carteira import ChargeTerms, Installment, Money, Portfolio
 from carteira.adapters.cli import ExitCode
-from carteira.adapters.cli.wiring import SECRET_VARIABLE
+from carteira.adapters.cli.wiring import BASE_URL_VARIABLE, SECRET_VARIABLE
+from carteira.adapters.efi import EfiGateway
+from carteira.adapters.storage import SqliteStore
 from carteira.domain import Customer
-from carteira.domain.operations import OperationFilter, OperationStatus
+from carteira.domain.operations import Environment, GatewayAccount, OperationFilter, OperationStatus
 from carteira.ports.storage import Store
+from carteira.testing.efi_emulator import EfiEmulator, serve
+from tests.support import ROOT
 
-from .conftest import CLIENT_ID, SECRET, OpsBench
+from .conftest import CLIENT_ID, SECRET, STORE_FILE, OpsBench, keeps_operations
 
 AGREEMENT = "efi-wallet"
 TERMS = ChargeTerms(fine_rate=Decimal("0.02"), monthly_interest_rate=Decimal("0.01"))
@@ -348,9 +356,9 @@ def test_drain_follow_json_is_one_line_per_round(ops_bench: OpsBench, log: Log) 
     assert rounds[-1]["stopped"] is True
 
 
-def _until(condition: object, timeout_s: float = 10.0) -> None:
+def _until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
     deadline = time.monotonic() + timeout_s
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
 
@@ -421,3 +429,52 @@ def test_filter_is_the_domains(ops_bench: OpsBench, log: Log) -> None:
     flagged = {item["id"] for item in json.loads(ops_bench.run("ops", "list", "--flagged", "--json").stdout)}
     with ops_bench.store.unit_of_work() as uow:
         assert flagged == {op.id for op in uow.operations.find(OperationFilter(flagged=True))}
+
+
+# -- the installed command, as a supervisor runs it -------------------------------------------------------
+
+
+def test_a_follow_process_sends_what_the_erp_writes_and_stops_on_sigterm(tmp_path: Path) -> None:
+    """``python -m carteira.adapters.cli ops drain --follow`` on a SQLite file, the system clock and the environment."""
+    store = SqliteStore(tmp_path / STORE_FILE)
+    if not keeps_operations(store):
+        store.close()
+        pytest.skip("SQLite storage of the outbox is not on this branch yet")
+    today = date.today()
+    with store.unit_of_work() as uow:
+        uow.customers.put(Customer("c1", "Maria Silva", tax_id="52998224725", email="maria@example.com.br"))
+        uow.installments.put_many([Installment(f"i{n}", "c1", today + timedelta(days=30 * n), Money("99.90"), TERMS,
+                                               bank_contract=AGREEMENT, number=n) for n in (1, 2, 3)])  # fmt: skip
+        uow.commit()
+    emulator = EfiEmulator(CLIENT_ID, SECRET)
+    with serve(emulator) as url, EfiGateway(CLIENT_ID, SECRET, "sandbox", base_url=url) as efi:
+        erp = Portfolio(store, gateway=efi)
+        erp.gateway.configure(GatewayAccount(CLIENT_ID, Environment.SANDBOX, AGREEMENT, "0", "itau-1", Money("2.50"),
+                                             "101", "201", "301"))  # fmt: skip
+        first = erp.gateway.issue_billets(["i1", "i2"], send=False).operation_ids
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), SECRET_VARIABLE: SECRET, BASE_URL_VARIABLE: url}
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "carteira.adapters.cli", "--store", str(tmp_path / STORE_FILE), "ops", "drain",
+             "--follow", "--idle", "0.2"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            _until(lambda: _statuses(store, first) == {OperationStatus.SENT}, timeout_s=30)
+            later = erp.gateway.issue_billets(["i3"], send=False).operation_ids
+            _until(lambda: _statuses(store, later) == {OperationStatus.SENT}, timeout_s=30)
+            worker.send_signal(signal.SIGTERM)
+            out, err = worker.communicate(timeout=30)
+        finally:
+            worker.kill()
+    store.close()
+    assert worker.returncode == ExitCode.OK, err
+    assert out.splitlines()[-1] == "stopped: sent 3, failed 0, retrying 0, unknown 0, waiting 0"
+    assert err == ""
+    assert len(emulator.charges) == 3
+    assert SECRET not in out + err
+    assert SECRET.encode() not in (tmp_path / STORE_FILE).read_bytes()
+
+
+def _statuses(store: Store, ids: tuple[str, ...]) -> set[OperationStatus]:
+    with store.unit_of_work() as uow:
+        return {operation.status for operation in uow.operations.get_many(ids).values()}
