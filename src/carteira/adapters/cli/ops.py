@@ -82,11 +82,14 @@ def _amount(ctx: click.Context, param: click.Parameter, value: str | None) -> Mo
 def ops() -> None:
     """The gateway's operations: list and show them (the panel), resend a failed one, drain the outbox.
 
+    resend and drain send, so they read the account's client secret from CARTEIRA_EFI_CLIENT_SECRET in
+    their environment (never from an option); configure and account store and show the account.
+
     \b
-    Example (a clerk, then a worker):
+    Example (a clerk, then a worker under a supervisor that sets the secret):
       carteira ops list --flagged
       carteira ops resend 4ca79d1bc67545c6b052055f677e2fae
-      CARTEIRA_EFI_CLIENT_SECRET=... carteira ops drain --follow
+      carteira ops drain --follow
     """
 
 
