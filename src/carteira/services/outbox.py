@@ -59,10 +59,14 @@ _OPEN = (OperationStatus.PENDING, OperationStatus.UNKNOWN)
 class OutboxTiming:
     """How the outbox waits: for a worker's send (``lease``), a lost create (``quiet``) and a retry (``backoff``).
 
-    ``lease`` must exceed the longest a send can take with the adapter's own retries (a worker still
-    sending after it would find its operation taken); ``quiet`` must exceed the longest the gateway
-    can take to act on a request it received (decision 0702), and be at least ``lease``. Retryable
-    failures wait ``backoff`` doubled at each attempt, and end FAILED after ``max_attempts``.
+    ``lease``: a worker starts no call for an operation later than ``lease`` after claiming it (a
+    claimed operation still queued then is left for the next drain), and other workers leave it alone
+    until then. ``quiet``: after the moment a create's outcome became unknown (its call returned
+    without an answer, or its worker's lease ended), a lookup that finds nothing proves nothing until
+    ``quiet`` has passed; it must exceed the longest one call to the adapter can take, its own retries
+    included, plus the gateway's time to act on a request (decision 0702). Retryable failures wait
+    ``backoff``, doubled at each attempt, and end FAILED after ``max_attempts``. ``batch`` operations
+    are claimed, and at most ``batch`` answers recorded, per unit of work.
     """
 
     lease: timedelta = timedelta(minutes=5)
@@ -119,6 +123,8 @@ class _Answer:
     charges: tuple[GatewayCharge, ...] = ()
     changes: tuple[tuple[str, dict[str, object]], ...] = ()  # (installment id, fields of its charge to change)
     warnings: tuple[str, ...] = ()
+    asked_at: datetime | None = None  # when a lookup read the gateway: what decision 0702's quiet is measured at
+    expired: bool = False  # not sent: the worker's lease had ended before a thread was free to send it
 
 
 _Call = Callable[[PaymentGateway], _Answer]
@@ -294,9 +300,10 @@ class Outbox:
 
     def _lookup(self, op: Operation, installments: dict[str, Installment]) -> _Call:
         def call(gateway: PaymentGateway) -> _Answer:
+            asked_at = self._clock.now()
             found = gateway.find_charges(op.id)
             if not found:
-                return _Answer(OperationStatus.UNKNOWN)
+                return _Answer(OperationStatus.UNKNOWN, asked_at=asked_at)
             if op.kind is OperationKind.ISSUE_BILLET and len(found) > 1:
                 ids = ", ".join(summary.charge_id for summary in found)
                 message = f"the operation created {len(found)} charges ({ids}); cancel the extra ones by hand"
@@ -331,7 +338,12 @@ class Outbox:
 
         def send(job: _Job) -> None:
             try:
-                answers.put((job, self._answer(job)))
+                ends = job.operation.lease_ends()
+                if not job.lookup and ends is not None and self._clock.now() >= ends:
+                    # Another worker may have taken it since: never start a request after the lease.
+                    answers.put((job, _Answer(OperationStatus.UNKNOWN, expired=True)))
+                else:
+                    answers.put((job, self._answer(job)))
             except BaseException as error:  # not the gateway's: a bug, raised again in the caller's thread
                 answers.put((job, error))
 
@@ -370,6 +382,11 @@ class Outbox:
 
     def _record_all(self, ready: list[tuple[_Job, _Answer]]) -> list[str]:
         """Record ``ready`` answers in one unit; when another worker got to one of them first, one by one."""
+        skipped = ["unknown" for _job, answer in ready if answer.expired]
+        ready = [(job, answer) for job, answer in ready if not answer.expired]
+        return skipped + self._record_answers(ready) if ready else skipped
+
+    def _record_answers(self, ready: list[tuple[_Job, _Answer]]) -> list[str]:
         now = self._clock.now()
         try:
             with self._store.unit_of_work() as uow:
@@ -410,7 +427,10 @@ class Outbox:
     def _next(self, op: Operation, answer: _Answer, now: datetime, *, lookup: bool) -> Operation:
         if lookup and answer.error is None and answer.status is not OperationStatus.FAILED:
             return op.after_lookup(
-                found=answer.status is OperationStatus.SENT, now=now, quiet=self._timing.quiet, response=answer.response
+                found=answer.status is OperationStatus.SENT,
+                now=answer.asked_at or now,  # what the gateway had at the moment it was read, not when told
+                quiet=self._timing.quiet,
+                response=answer.response,
             )
         if lookup and (answer.error is None or answer.error.retryable or answer.status is OperationStatus.UNKNOWN):
             # The lookup itself could not be made: look again after the backoff; nothing was issued.

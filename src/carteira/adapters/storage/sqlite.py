@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
@@ -30,10 +30,25 @@ __all__ = ["SqliteStore", "SqliteUnitOfWork"]
 KEYS_PER_QUERY_MAX = 10_000
 
 
+def _instant_text(value: datetime) -> str:
+    """``value`` in UTC as ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``: one width always, so the text sorts as the instants."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _instant(text: str) -> datetime:
+    """An instant as :func:`_instant_text` wrote it; any other text (an edit by hand) would sort wrongly: refused."""
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None or _instant_text(value) != text:
+        raise ValueError(f"{text!r} is not an instant in UTC as carteira writes it (YYYY-MM-DDTHH:MM:SS.ffffff+00:00)")
+    return value
+
+
 def _codec() -> r.Codec:
     return r.Codec(
         date_out=date.isoformat,
         date_in=date.fromisoformat,
+        instant_out=_instant_text,
+        instant_in=_instant,
         rate_out=str,
         rate_in=Decimal,
         flag_out=int,
