@@ -194,6 +194,13 @@ def test_list_filters(ops_bench: OpsBench, log: Log, options: tuple[str, ...], e
     assert {names[item["id"]] for item in json.loads(result.stdout)} == expected
 
 
+def test_list_into_a_pipe_or_a_log_keeps_each_operation_on_one_whole_line(ops_bench: OpsBench, log: Log) -> None:
+    result = ops_bench.run("ops", "list", env={"COLUMNS": None})  # not a terminal, no width given
+    rows = result.stdout.splitlines()[2:]  # one line per operation: no wrapped note
+    assert [row.split()[0] for row in rows] == sorted([log.sent, log.failed, *log.pending], reverse=True)
+    assert "(checked before sending; nothing was sent)" in result.stdout  # the note, unwrapped
+
+
 def test_list_limit_says_on_stderr_that_there_may_be_more(ops_bench: OpsBench, log: Log) -> None:
     result = ops_bench.run("ops", "list", "--limit", "2")
     assert len(_rows(result.stdout)) == 2

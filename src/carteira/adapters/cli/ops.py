@@ -57,6 +57,9 @@ FOLLOW_IDLE_S = 10.0
 _FOLLOW_FLOOR_S = 1.0
 """The shortest sleep after a round that left something due but could not send it (waiting for its document)."""
 
+_UNBOUNDED_COLUMNS = 10_000
+"""The width a table is laid out in when it goes to a pipe or a file: more than any table needs."""
+
 _ISO_DATE = click.DateTime(formats=["%Y-%m-%d"])
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead (decision 0604).")
 _NOTIFICATION_URL = click.option(
@@ -134,7 +137,7 @@ def list_(status: str | None, kind: str | None, customer: str | None, document: 
     if as_json:
         click.echo(dumps([operation_json(operation, zone) for operation in found]))
     else:
-        Console().print(operations_table(found, zone))
+        _table_console().print(operations_table(found, zone))
     if not every and len(found) == limit:
         click.echo(f"(the newest {limit} shown; --limit N or --all for more)", err=True)
 
@@ -405,6 +408,15 @@ def configure(environment: str, client_id: str | None, agreement_id: str | None,
         saved = uow.gateway_account.put(account)
         uow.commit()
     _print_account(saved, as_json)
+
+
+def _table_console() -> Console:
+    """Where a table goes: a terminal at its width (or ``COLUMNS``); a pipe or a log as wide as the table needs,
+    so that no id is cut and no note wrapped where nobody will resize the window."""
+    console = Console()
+    if console.is_terminal or os.environ.get("COLUMNS"):
+        return console
+    return Console(width=_UNBOUNDED_COLUMNS)
 
 
 def _zone() -> tzinfo:

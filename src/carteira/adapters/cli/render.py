@@ -147,7 +147,10 @@ def _note(operation: Operation) -> str:
 def operations_table(operations: Sequence[Operation], zone: tzinfo) -> Table:
     """The operations panel (G8): one row per operation, newest first, a flagged one in red and marked ``!``."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
-    for name in ("operation", "created", "kind", "documents", "customer", "status"):
+    # The id is what ops show and ops resend take: never cut, whatever the width (a pipe is 80 columns).
+    table.add_column("operation", no_wrap=True, min_width=max((len(op.id) for op in operations), default=9))
+    table.add_column("created", no_wrap=True, min_width=16)
+    for name in ("kind", "documents", "customer", "status"):
         table.add_column(name)
     table.add_column("tries", justify="right")
     table.add_column("field")
