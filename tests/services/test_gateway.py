@@ -504,3 +504,22 @@ def test_a_failed_billet_is_resent_from_the_panel_not_issued_twice(on_efi: World
     on_efi.gateway.issue_billets(["i2"])
     with pytest.raises(RuleViolation, match="resend its operation"):
         on_efi.gateway.issue_billets(["i2"])
+
+
+def test_refused_credentials_stop_the_drain_and_fail_no_operation(store: Store, emulator: EfiEmulator) -> None:
+    from carteira.errors import GatewayAuthenticationError
+
+    wrong = EfiGateway("cid", "not-the-secret", "sandbox", transport=emulator.transport(), today=lambda: emulator.today)
+    with wrong:
+        on_wrong = world(store, wrong, emulator)
+        with pytest.raises(GatewayAuthenticationError):
+            on_wrong.gateway.issue_billets(["i1", "i3", "i4"], concurrency=1)
+    operations = on_wrong.ops()
+    assert {op.status for op in operations} == {OperationStatus.PENDING}  # nobody's fault: they wait
+    assert sum(op.error is not None for op in operations) >= 1
+    assert on_wrong.notifier.sent == []
+    assert not emulator.charges
+    on_wrong.clock.advance(seconds=60)
+    with efi_on(emulator) as right:
+        fixed = Portfolio(store, gateway=right, clock=on_wrong.clock, calendar=EveryDayCalendar(), timing=TIMING)
+        assert fixed.gateway.drain().sent == 3

@@ -37,6 +37,7 @@ from carteira.domain.portfolio import Customer
 from carteira.errors import (
     CarteiraError,
     Conflict,
+    GatewayAuthenticationError,
     GatewayError,
     GatewayOutcomeUnknown,
     InactiveAccount,
@@ -125,6 +126,7 @@ class _Answer:
     warnings: tuple[str, ...] = ()
     asked_at: datetime | None = None  # when a lookup read the gateway: what decision 0702's quiet is measured at
     expired: bool = False  # not sent: the worker's lease had ended before a thread was free to send it
+    refused: GatewayAuthenticationError | None = None  # the gateway refused the credentials: stop the drain
 
 
 _Call = Callable[[PaymentGateway], _Answer]
@@ -338,6 +340,7 @@ class Outbox:
         # A claim takes a unit of work (a tenth of a second for a few hundred operations): start it while
         # enough jobs are queued to keep every thread busy until it is done.
         low_water = concurrency + self._timing.batch // 2
+        stop: GatewayAuthenticationError | None = None
 
         def send(job: _Job) -> None:
             try:
@@ -363,9 +366,15 @@ class Outbox:
                     for job in jobs:
                         pool.submit(send, job)
                 if out == 0:
+                    if stop is not None:
+                        raise stop
                     return DrainReport(**counts)
                 ready = _take(answers, self._timing.batch)
                 out -= len(ready)
+                refused = next((answer.refused for _job, answer in ready if answer.refused is not None), None)
+                if refused is not None and stop is None:
+                    more = False  # claim nothing more; what is out is recorded, then the refusal raised
+                    stop = refused
                 for outcome in self._record_all(ready):
                     counts[outcome] += 1
                     done += 1
@@ -375,6 +384,10 @@ class Outbox:
     def _answer(self, job: _Job) -> _Answer:
         try:
             return job.call(self._gateway)
+        except GatewayAuthenticationError as error:
+            # The credentials were refused before anything was sent: the operation is not at fault.
+            # It waits its backoff and the drain stops (decision 0705), instead of every operation failing.
+            return _Answer(OperationStatus.PENDING, error=attrs.evolve(_error_of(error), retryable=True), refused=error)
         except GatewayOutcomeUnknown as error:
             if job.operation.kind.creates:
                 return _Answer(OperationStatus.UNKNOWN, error=_error_of(error))

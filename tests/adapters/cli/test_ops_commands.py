@@ -405,11 +405,13 @@ def test_an_inactive_account_sends_nothing(ops_bench: OpsBench, log: Log) -> Non
 def test_a_wrong_secret_never_shows_either_secret(ops_bench: OpsBench, log: Log) -> None:
     wrong = "Wrong_Secret_1234abcd"
     result = ops_bench.run("--debug", "ops", "drain", env={SECRET_VARIABLE: wrong})
-    assert result.exit_code == ExitCode.OK  # refused credentials are the outcome of each operation sent
-    assert result.stdout.startswith("sent 0, failed 2, ")
+    assert result.exit_code == ExitCode.REFUSED  # refused credentials stop the drain: no operation is at fault
+    assert "refused the credentials" in result.stderr
     assert wrong not in result.output
     assert SECRET not in result.output
     listed = ops_bench.run("ops", "list", "--json", "--all").stdout
+    statuses = {row["id"]: row["status"] for row in json.loads(listed)}
+    assert [statuses[op_id] for op_id in log.pending] == ["pending", "pending"]  # they wait for the right secret
     assert "refused the credentials" in listed
     assert wrong not in listed
 
