@@ -17,7 +17,7 @@ operation of any of its documents is still PENDING or UNKNOWN.
 from __future__ import annotations
 
 import queue
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 
@@ -172,12 +172,12 @@ class Outbox:
         chunks = iter(_chunks(len(operation_ids), first=2 * concurrency, then=self._timing.batch))
         waiting = 0
 
-        def claim() -> list[_Job] | None:
+        def claim(holding: set[str]) -> list[_Job] | None:
             nonlocal waiting
             bounds = next(chunks, None)
             if bounds is None:
                 return None
-            jobs, blocked = self._claim(operation_ids[bounds[0] : bounds[1]])
+            jobs, blocked = self._claim(operation_ids[bounds[0] : bounds[1]], holding=holding)
             waiting += blocked  # the chunks are disjoint: each blocked operation is counted once
             return jobs
 
@@ -192,12 +192,14 @@ class Outbox:
         """
         claimed = waiting = 0
 
-        def claim() -> list[_Job] | None:
+        def claim(holding: set[str]) -> list[_Job] | None:
             nonlocal claimed, waiting
             size = self._timing.batch if limit is None else min(self._timing.batch, limit - claimed)
             if size <= 0:
                 return None
-            jobs, waiting = self._claim(None, size)  # the last claim's count: earlier ones saw the same rows
+            jobs, waiting = self._claim(
+                None, size, holding=holding
+            )  # the last claim's count: earlier ones saw the same rows
             claimed += len(jobs)
             return jobs
 
@@ -218,7 +220,15 @@ class Outbox:
 
     # -- the claim -------------------------------------------------------------------------------
 
-    def _claim(self, ids: Sequence[str] | None, limit: int = 0) -> tuple[list[_Job], int]:
+    def _claim(
+        self,
+        ids: Sequence[str] | None,
+        limit: int = 0,
+        *,
+        holding: Collection[str] = (),
+    ) -> tuple[list[_Job], int]:
+        """Claim what is due (``ids`` among it, or up to ``limit``), leaving alone what this drain still ``holding``:
+        a call of it may be out past its lease, and its answer will be recorded."""
         now = self._clock.now()
         for _ in range(3):  # another worker may claim some of them first: take what is left
             try:
@@ -227,9 +237,11 @@ class Outbox:
                     if not account.active:
                         raise InactiveAccount("send operations")
                     if ids is None:
-                        due = uow.operations.due(now, limit=limit)
+                        due = [op for op in uow.operations.due(now, limit=limit) if op.id not in holding]
                     else:
-                        due = [op for op in uow.operations.get_many(ids).values() if op.due(now)]
+                        due = [
+                            op for op in uow.operations.get_many(ids).values() if op.due(now) and op.id not in holding
+                        ]
                     jobs, waiting = self._jobs(uow, account, due, now)
                     stored = uow.operations.put_many([job.operation for job in jobs])
                     uow.commit()
@@ -319,7 +331,7 @@ class Outbox:
 
     def _pump(
         self,
-        claim: Callable[[], list[_Job] | None],
+        claim: Callable[[set[str]], list[_Job] | None],
         concurrency: int,
         progress: Progress | None,
         *,
@@ -341,6 +353,7 @@ class Outbox:
         # enough jobs are queued to keep every thread busy until it is done.
         low_water = concurrency + self._timing.batch // 2
         stop: GatewayAuthenticationError | None = None
+        holding: set[str] = set()  # the operations whose call is out: never claimed twice by one drain
 
         def send(job: _Job) -> None:
             try:
@@ -356,13 +369,14 @@ class Outbox:
         with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
             while True:
                 while more and out <= low_water:  # claim the next chunk while half of this one is still to go
-                    jobs = claim()
+                    jobs = claim(holding)
                     if jobs is None or (not jobs and out == 0):
                         more = False  # nothing more to claim, and nothing out whose answer could change that
                     if not jobs:
                         break  # claim again once the answers out are recorded
                     claimed += len(jobs)
                     out += len(jobs)
+                    holding.update(job.operation.id for job in jobs)
                     for job in jobs:
                         pool.submit(send, job)
                 if out == 0:
@@ -371,6 +385,7 @@ class Outbox:
                     return DrainReport(**counts)
                 ready = _take(answers, self._timing.batch)
                 out -= len(ready)
+                holding.difference_update(job.operation.id for job, _answer in ready)
                 refused = next((answer.refused for _job, answer in ready if answer.refused is not None), None)
                 if refused is not None and stop is None:
                     more = False  # claim nothing more; what is out is recorded, then the refusal raised
