@@ -163,6 +163,16 @@ class Table(Generic[T]):
     from_row: Callable[[Sequence[Any], Codec], T]
     order_by: str
 
+    select: str = attrs.field(
+        init=False,
+        default=attrs.Factory(lambda t: f"SELECT {', '.join(t.columns)}, version FROM {t.name}", takes_self=True),
+    )
+    """``SELECT <columns>, version FROM <name>``, built once: every unit builds its repositories."""
+
+    def select_sql(self) -> str:
+        """The text of :attr:`select`."""
+        return f"SELECT {', '.join(self.columns)}, version FROM {self.name}"
+
 
 _HUNDRED = Decimal(100)
 # Enum lookups by value through a dict: Enum.__call__ costs several times more, once per row.

@@ -94,8 +94,7 @@ class _Repository(Generic[T]):
     def __init__(self, unit: SqlUnitOfWork, table: r.Table[T]) -> None:
         self._unit = unit
         self._table: r.Table[T] = table
-        columns = ", ".join(table.columns)
-        self._select = f"SELECT {columns}, version FROM {table.name}"
+        self._select = table.select
 
     def _load(self, rows: list[Sequence[Any]]) -> list[T]:
         codec = self._unit.codec
