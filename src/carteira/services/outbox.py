@@ -362,6 +362,8 @@ class Outbox:
         return skipped + self._record_answers(ready) if ready else skipped
 
     def _record_answers(self, ready: list[tuple[_Job, _Answer]]) -> list[str]:
+        if len({job.operation.id for job, _answer in ready}) != len(ready):  # two answers of one operation
+            return [self._record(job, answer) for job, answer in ready]
         now = self._clock.now()
         try:
             with self._store.unit_of_work() as uow:
@@ -400,6 +402,11 @@ class Outbox:
         return _outcome_name(result)
 
     def _next(self, op: Operation, answer: _Answer, now: datetime, *, lookup: bool) -> Operation:
+        if lookup and op.status is not OperationStatus.UNKNOWN:
+            # Another worker's look-up decided meanwhile (the answer is applied after a Conflict). A charge
+            # found still settles it: it must never be issued again. Finding nothing adds nothing.
+            found = answer.status is OperationStatus.SENT and answer.error is None
+            return op.sent(answer.response, now) if found and op.status is OperationStatus.PENDING else op
         if lookup and answer.error is None and answer.status is not OperationStatus.FAILED:
             return op.after_lookup(
                 found=answer.status is OperationStatus.SENT,
