@@ -8,17 +8,20 @@ the operation as text, in carteira's words, for the panel.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-
-import cattrs
+from typing import TYPE_CHECKING
 
 from carteira.domain.installment import Installment
 from carteira.domain.money import Money
 from carteira.domain.portfolio import Customer
 from carteira.ports.gateway import BilletRequest, CarnetRequest, Item, Payer
+
+if TYPE_CHECKING:
+    import cattrs
 
 __all__ = ["as_text", "billet_request", "carnet_request", "item_of", "payer_of"]
 
@@ -66,9 +69,13 @@ def carnet_request(
     )
 
 
+@functools.cache
 def _converter() -> cattrs.Converter:
     # cattrs writes (and caches) one unstructuring function per class: about half the time of attrs.asdict
-    # with a serializer, on the path of every operation a billing run sends.
+    # with a serializer, on the path of every operation a billing run sends. Imported on first use, so
+    # that importing carteira (and its pure domain) loads no serialization library.
+    import cattrs
+
     converter = cattrs.Converter()
     converter.register_unstructure_hook(Money, lambda money: str(money.amount))
     converter.register_unstructure_hook(date, date.isoformat)
@@ -77,9 +84,6 @@ def _converter() -> cattrs.Converter:
     return converter
 
 
-_CONVERTER = _converter()
-
-
 def as_text(value: object) -> str:
     """``value`` (a request or a result of the gateway port, or plain data) as compact JSON for the operations log."""
-    return json.dumps(_CONVERTER.unstructure(value), ensure_ascii=False, separators=(",", ":"), default=str)
+    return json.dumps(_converter().unstructure(value), ensure_ascii=False, separators=(",", ":"), default=str)
