@@ -36,6 +36,7 @@ TOP_LEVEL = [
     "GatewayUnavailable",
     "GatewayValidationError",
     "Imputation",
+    "InactiveAccount",
     "Installment",
     "InstallmentStatus",
     "InterestMode",

@@ -32,7 +32,7 @@ from carteira.errors import InactiveAccount, InvalidInput, NotFound, RuleViolati
 from carteira.ports.gateway import CarnetRequest, IssuedCarnet, PaymentGateway
 from carteira.ports.storage import Store
 from carteira.services.gateway import GatewayIntegration
-from carteira.services.outbox import OutboxTiming
+from carteira.services.outbox import DrainReport, OutboxTiming
 from carteira.testing.clock import FixedClock, RecordingNotifier
 from carteira.testing.efi_emulator import EfiEmulator, serve
 from carteira.testing.fake_gateway import FakeGateway
@@ -484,3 +484,23 @@ def test_over_loopback_http_a_run_goes_out_and_the_secret_shows_nowhere(
     texts += [record.getMessage() for record in caplog.records] + [str(r.args) for r in caplog.records]
     texts += [notice.body for notice in on_http.notifier.sent]
     assert not [text for text in texts if SECRET in text]
+
+
+def test_a_document_reversed_before_its_billet_went_out_is_never_charged(on_efi: World) -> None:
+    (issue_id,) = on_efi.gateway.issue_billets(["i1"], send=False).operation_ids
+    assert on_efi.gateway.cancel("i1") is None  # nothing at the gateway to cancel
+    issue = on_efi.gateway.operation(issue_id)
+    assert (issue.status, issue.document_reversed, issue.flagged) == (OperationStatus.FAILED, True, True)
+    assert on_efi.gateway.drain() == DrainReport()
+    with pytest.raises(RuleViolation, match="reversed"):
+        on_efi.gateway.resend(issue_id)
+    assert on_efi.emulator is not None
+    assert not on_efi.emulator.charges
+    again = on_efi.gateway.issue_billets(["i1"])  # a reversed document may be charged anew
+    assert again.report.sent == 1
+
+
+def test_a_failed_billet_is_resent_from_the_panel_not_issued_twice(on_efi: World) -> None:
+    on_efi.gateway.issue_billets(["i2"])
+    with pytest.raises(RuleViolation, match="resend its operation"):
+        on_efi.gateway.issue_billets(["i2"])

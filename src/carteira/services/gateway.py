@@ -24,6 +24,7 @@ from carteira.domain.operations import (
     ChargeState,
     GatewayAccount,
     Operation,
+    OperationError,
     OperationFilter,
     OperationKind,
     OperationStatus,
@@ -48,8 +49,6 @@ __all__ = [
 
 DAILY_LIMIT = 15_000
 """Requests per endpoint per application in 24 hours at Efí (G11); a billing run defers what would exceed it."""
-
-_LIVE = (OperationStatus.PENDING, OperationStatus.UNKNOWN, OperationStatus.SENT)
 
 
 @attrs.frozen
@@ -279,8 +278,9 @@ class GatewayIntegration:
                     rule="G5",
                     subject=installment_id,
                 )
+            now = self._clock.now()
             issues = [op for op in uow.operations.of_documents([installment_id]) if op.kind.creates]
-            uow.operations.put_many([op.reversed_locally() for op in issues if not op.document_reversed])
+            uow.operations.put_many([_reversed(op, now) for op in issues if not op.document_reversed])
             operation = None
             if self._on_gateway(uow, installment_id):
                 operation = self._new(
@@ -355,6 +355,12 @@ class GatewayIntegration:
                     rule="G9",
                     subject=operation_id,
                 )
+            if operation.document_reversed:
+                raise RuleViolation(
+                    f"operation {operation_id}'s document was reversed in carteira: it is not sent again",
+                    rule="G9",
+                    subject=operation_id,
+                )
             if operation.kind.creates:
                 for installment in uow.installments.get_many(operation.documents).values():
                     if installment.status is InstallmentStatus.SETTLED:
@@ -416,7 +422,7 @@ class GatewayIntegration:
         issued = {
             op.documents[i]
             for op in uow.operations.of_documents(ids)
-            if op.kind.creates and op.status in _LIVE and not op.document_reversed
+            if op.kind.creates and not op.document_reversed
             for i in range(len(op.documents))
         }
         charges = uow.gateway_charges.get_many(ids)
@@ -481,6 +487,14 @@ def _ids(installment_ids: Sequence[str]) -> list[str]:
     if len(set(ids)) != len(ids):
         raise InvalidInput("an installment appears twice", field="installment_ids")
     return ids
+
+
+def _reversed(issue: Operation, now: datetime) -> Operation:
+    """An issuing operation whose document was reversed: flagged; a billet not sent yet will not be sent at all."""
+    if issue.status is OperationStatus.PENDING and len(issue.documents) == 1:
+        reason = OperationError("the document was reversed in carteira before its charge went out")
+        return issue.failed(reason, now).reversed_locally()
+    return issue.reversed_locally()
 
 
 def _after_earlier(uow: UnitOfWork, installment_id: str, now: datetime) -> datetime:

@@ -16,7 +16,7 @@ operation of any of its documents is still PENDING or UNKNOWN.
 
 from __future__ import annotations
 
-import threading
+import queue
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
@@ -161,25 +161,40 @@ class Outbox:
         self, operation_ids: Sequence[str], *, concurrency: int = 8, progress: Progress | None = None
     ) -> DrainReport:
         """Send the operations ``operation_ids`` that are due now (those just written), ``concurrency`` at once."""
-        report = DrainReport()
-        for start in range(0, len(operation_ids), self._timing.batch):
-            chunk = operation_ids[start : start + self._timing.batch]
-            jobs, waiting = self._claim(chunk)
-            report += self._run(jobs, concurrency, progress, done=start, total=len(operation_ids))
-            report += DrainReport(waiting=waiting)
-        return report
+        chunks = iter(range(0, len(operation_ids), self._timing.batch))
+        waiting = 0
+
+        def claim() -> list[_Job] | None:
+            nonlocal waiting
+            start = next(chunks, None)
+            if start is None:
+                return None
+            jobs, blocked = self._claim(operation_ids[start : start + self._timing.batch])
+            waiting += blocked  # the chunks are disjoint: each blocked operation is counted once
+            return jobs
+
+        report = self._pump(claim, concurrency, progress, total=len(operation_ids))
+        return attrs.evolve(report, waiting=waiting)
 
     def drain(self, *, concurrency: int = 8, limit: int | None = None, progress: Progress | None = None) -> DrainReport:
-        """Send (or look up) every operation due now, in rounds of ``timing.batch``, until none is left or ``limit``."""
-        report, handled = DrainReport(), 0
-        while limit is None or handled < limit:
-            size = self._timing.batch if limit is None else min(self._timing.batch, limit - handled)
-            jobs, waiting = self._claim(None, size)
-            if not jobs:
-                return report + DrainReport(waiting=waiting)
-            report += self._run(jobs, concurrency, progress, done=handled, total=None)
-            handled += len(jobs)
-        return report
+        """Send (or look up) every operation due now, claimed ``timing.batch`` at a time, until none is or ``limit``.
+
+        What becomes due while the drain runs (a lookup that finds nothing after ``quiet`` makes its
+        create PENDING again; an earlier operation of a document is recorded) is sent in the same drain.
+        """
+        claimed = waiting = 0
+
+        def claim() -> list[_Job] | None:
+            nonlocal claimed, waiting
+            size = self._timing.batch if limit is None else min(self._timing.batch, limit - claimed)
+            if size <= 0:
+                return None
+            jobs, waiting = self._claim(None, size)  # the last claim's count: earlier ones saw the same rows
+            claimed += len(jobs)
+            return jobs
+
+        report = self._pump(claim, concurrency, progress, total=None)
+        return attrs.evolve(report, waiting=waiting)
 
     def next_due(self) -> datetime | None:
         """When the earliest PENDING or UNKNOWN operation becomes due (``None`` when every one is settled)."""
@@ -225,8 +240,9 @@ class Outbox:
         charges = uow.gateway_charges.get_many(documents)
         jobs: list[_Job] = []
         waiting = 0
+        first_open = _first_open_by_document(earlier)
         for op in sorted(due, key=lambda o: (o.created_at, o.id)):
-            if _waits(op, earlier):
+            if any(first_open[document] != (op.created_at, op.id) for document in op.documents):
                 waiting += 1
                 continue
             if op.status is OperationStatus.UNKNOWN and op.kind.creates:
@@ -292,31 +308,54 @@ class Outbox:
 
     # -- sending and recording -------------------------------------------------------------------
 
-    def _run(
-        self, jobs: list[_Job], concurrency: int, progress: Progress | None, *, done: int, total: int | None
+    def _pump(
+        self,
+        claim: Callable[[], list[_Job] | None],
+        concurrency: int,
+        progress: Progress | None,
+        *,
+        total: int | None,
     ) -> DrainReport:
+        """Send claimed jobs on ``concurrency`` threads and record their answers as they come, several per unit.
+
+        The next chunk is claimed while the last ones are still out, so the threads never wait for a
+        claim; the answers that arrived while a unit was being written go in the next one (a group
+        commit), so a store that syncs every commit to disk does not serialize the run behind its
+        fsyncs. An answer waiting to be written is, if the process dies, an operation in flight:
+        UNKNOWN, looked up by the next drain, exactly as if the answer had been lost on the wire.
+        """
         counts = {"sent": 0, "failed": 0, "retrying": 0, "unknown": 0}
-        lock = threading.Lock()
-        grand_total = total if total is not None else done + len(jobs)
+        answers: queue.SimpleQueue[tuple[_Job, _Answer | BaseException]] = queue.SimpleQueue()
+        done = claimed = out = 0
+        more = True
 
-        def one(job: _Job) -> None:
-            outcome = self._record(job, self._answer(job))
-            nonlocal done
-            with lock:
-                counts[outcome] += 1
-                done += 1
-                finished = done
-            if progress is not None:
-                progress(finished, grand_total)
+        def send(job: _Job) -> None:
+            try:
+                answers.put((job, self._answer(job)))
+            except BaseException as error:  # not the gateway's: a bug, raised again in the caller's thread
+                answers.put((job, error))
 
-        if concurrency <= 1 or len(jobs) <= 1:
-            for job in jobs:
-                one(job)
-        else:
-            with ThreadPoolExecutor(max_workers=min(concurrency, len(jobs))) as pool:
-                for _ in pool.map(one, jobs):
-                    pass
-        return DrainReport(**counts)
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            while True:
+                while more and out <= concurrency:  # claim the next chunk once this one is nearly out
+                    jobs = claim()
+                    if jobs is None or (not jobs and out == 0):
+                        more = False  # nothing more to claim, and nothing out whose answer could change that
+                    if not jobs:
+                        break  # claim again once the answers out are recorded
+                    claimed += len(jobs)
+                    out += len(jobs)
+                    for job in jobs:
+                        pool.submit(send, job)
+                if out == 0:
+                    return DrainReport(**counts)
+                ready = _take(answers, self._timing.batch)
+                out -= len(ready)
+                for outcome in self._record_all(ready):
+                    counts[outcome] += 1
+                    done += 1
+                    if progress is not None:
+                        progress(done, total if total is not None else claimed)
 
     def _answer(self, job: _Job) -> _Answer:
         try:
@@ -329,6 +368,22 @@ class Outbox:
         except CarteiraError as error:
             return _Answer(OperationStatus.FAILED, error=_error_of(error))
 
+    def _record_all(self, ready: list[tuple[_Job, _Answer]]) -> list[str]:
+        """Record ``ready`` answers in one unit; when another worker got to one of them first, one by one."""
+        now = self._clock.now()
+        try:
+            with self._store.unit_of_work() as uow:
+                results = [self._next(job.operation, answer, now, lookup=job.lookup) for job, answer in ready]
+                uow.operations.put_many(results)
+                _store_charges(uow, [a for r, (_, a) in zip(results, ready, strict=True) if _sent(r)])
+                uow.commit()
+        except Conflict:
+            return [self._record(job, answer) for job, answer in ready]
+        for result in results:
+            if result.status is OperationStatus.FAILED:
+                self._tell(result)
+        return [_outcome_name(result) for result in results]
+
     def _record(self, job: _Job, answer: _Answer) -> str:
         operation = job.operation
         for _ in range(3):
@@ -339,8 +394,8 @@ class Outbox:
                         return "sent" if operation.status is OperationStatus.SENT else "failed"
                     result = self._next(operation, answer, now, lookup=job.lookup)
                     uow.operations.put(result)
-                    if result.status is OperationStatus.SENT:
-                        _store_charges(uow, answer)
+                    if _sent(result):
+                        _store_charges(uow, [answer])
                     uow.commit()
                 break
             except Conflict:
@@ -397,15 +452,16 @@ def _outcome_name(operation: Operation) -> str:
     return "unknown"
 
 
-def _waits(op: Operation, others: Iterable[Operation]) -> bool:
-    mine = (op.created_at, op.id)
-    return any(
-        other.id != op.id
-        and other.status in _OPEN
-        and (other.created_at, other.id) < mine
-        and not set(other.documents).isdisjoint(op.documents)
-        for other in others
-    )
+def _first_open_by_document(operations: Iterable[Operation]) -> dict[str, tuple[datetime, str]]:
+    """For each document, the (created_at, id) of its oldest PENDING or UNKNOWN operation: the one that goes first."""
+    first: dict[str, tuple[datetime, str]] = {}
+    for op in operations:
+        if op.status in _OPEN:
+            key = (op.created_at, op.id)
+            for document in op.documents:
+                if document not in first or key < first[document]:
+                    first[document] = key
+    return first
 
 
 def _missing(op: Operation, installments: dict[str, Installment]) -> str:
@@ -546,17 +602,37 @@ def _charge_of(op: Operation, summary: ChargeSummary, installments: dict[str, In
     )
 
 
-def _store_charges(uow: UnitOfWork, answer: _Answer) -> None:
-    if answer.charges:
-        existing = uow.gateway_charges.get_many(charge.installment_id for charge in answer.charges)
+def _sent(operation: Operation) -> bool:
+    return operation.status is OperationStatus.SENT
+
+
+def _take(answers: queue.SimpleQueue[tuple[_Job, _Answer | BaseException]], most: int) -> list[tuple[_Job, _Answer]]:
+    """The next answer (waiting for it) and every other one already there, up to ``most``."""
+    ready = [answers.get()]
+    while len(ready) < most:
+        try:
+            ready.append(answers.get_nowait())
+        except queue.Empty:
+            break
+    for _job, answer in ready:
+        if isinstance(answer, BaseException):
+            raise answer
+    return ready  # type: ignore[return-value]
+
+
+def _store_charges(uow: UnitOfWork, answers: Sequence[_Answer]) -> None:
+    """Keep what sent operations change: the charges they created, and the charges they moved or settled."""
+    created = [charge for answer in answers for charge in answer.charges]
+    changes = [change for answer in answers for change in answer.changes]
+    existing = uow.gateway_charges.get_many([c.installment_id for c in created] + [i for i, _ in changes])
+    if created:
         uow.gateway_charges.put_many(
             [
                 attrs.evolve(charge, version=existing[charge.installment_id].version)
                 if charge.installment_id in existing
                 else charge
-                for charge in answer.charges
+                for charge in created
             ]
         )
-    for installment_id, fields in answer.changes:
-        current = uow.gateway_charges.get(installment_id)
-        uow.gateway_charges.put(attrs.evolve(current, **fields))  # type: ignore[arg-type]
+    if changes:
+        uow.gateway_charges.put_many([attrs.evolve(existing[i], **fields) for i, fields in changes])  # type: ignore[arg-type]
