@@ -11,6 +11,7 @@ this way.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import sqlite3
 import threading
@@ -47,13 +48,10 @@ CREATE_ROUTES = frozenset({"POST /charge/one-step", "POST /carnet"})
 REFUSED_TAX_ID_BASE = 999_999
 
 
-def env_int(name: str, default: int, ci_default: int | None = None) -> int:
-    """``$name`` as a number, else ``ci_default`` under ``CI=true`` (when given), else ``default``."""
+def env_int(name: str, default: int) -> int:
+    """``$name`` as a whole number, or ``default`` (the full-size runs are asked for, not the default)."""
     raw = os.environ.get(name)
-    if raw:
-        return int(raw)
-    under_ci = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
-    return ci_default if under_ci and ci_default is not None else default
+    return int(raw) if raw else default
 
 
 def cpf(base: int) -> str:
@@ -72,7 +70,7 @@ def cpf(base: int) -> str:
 class CreateRequest:
     """One create the emulator received for ``operation_id``: when it came and ended, and whether it made a charge."""
 
-    operation_id: str
+    operation_id: str | None  # None: a body cut short, which Efí cannot read (and refuses)
     arrived: float
     finished: float
     landed: bool
@@ -127,13 +125,12 @@ def _charges_by_operation(charges: Mapping[int, Mapping[str, Any]]) -> Counter[s
     return counts
 
 
-def _custom_id(body: bytes) -> str:
-    import json
-
+def _custom_id(body: bytes) -> str | None:
+    """The operation id a create carries; ``None`` for a body cut short (its sender was killed while writing it)."""
     try:
         metadata = json.loads(body).get("metadata") or {}
     except (ValueError, AttributeError):
-        return "?"
+        return None
     return str(metadata.get("custom_id"))
 
 
@@ -159,7 +156,9 @@ class Wiring:
     client_timeout_s: float
     timing: OutboxTiming
     concurrency: int = 8
-    retry: RetryPolicy = RetryPolicy(attempts=3, backoff_initial_s=0.01, backoff_max_s=0.05)
+    retry: RetryPolicy = attrs.field(
+        factory=lambda: RetryPolicy(attempts=3, backoff_initial_s=0.01, backoff_max_s=0.05)
+    )
 
 
 SLOW_CREATE_S = 0.6
@@ -170,26 +169,43 @@ PROOF_WIRING = Wiring(
 )
 """The proof's timings (issue #12): a create lands 0.6 s after it was sent, the client gives up at 0.2 s."""
 FAULT_SLOW_S = 0.35
+FAULT_BATCH = env_int("CARTEIRA_FAULT_BATCH", 8)
+"""Operations per claim: the concurrency, so none waits in the pool past its lease (the outbox's default, 500,
+shows the bug the strict-xfail tests pin: ``CARTEIRA_FAULT_BATCH=500`` runs the fault runs that way)."""
 FAULT_WIRING = Wiring(
     client_timeout_s=0.2,
-    timing=OutboxTiming(lease=timedelta(seconds=1.5), quiet=timedelta(seconds=2), backoff=timedelta(seconds=0.2)),
+    timing=OutboxTiming(
+        lease=timedelta(seconds=2), quiet=timedelta(seconds=2.5), backoff=timedelta(seconds=0.2), batch=FAULT_BATCH
+    ),
+    retry=RetryPolicy(attempts=2, backoff_initial_s=0.01, backoff_max_s=0.05),
 )
-"""The fault runs' timings: the lease outlasts a look-up with its retries (2 GETs x 3 tries of 0.2 s), the
-quiet period outlasts the lease plus a slow create (0.35 s), as decision 0702 asks."""
+"""The fault runs' timings: a look-up with its retries takes at most 0.8 s (2 GETs x 2 tries of 0.2 s), and
+the lease covers two (one waiting for a thread, one running); the quiet period outlasts the lease plus a slow
+create (0.35 s), as decision 0702 asks."""
 KILL_SLOW_S = 0.2
 KILL_WIRING = Wiring(
     client_timeout_s=0.1,
-    timing=OutboxTiming(lease=timedelta(seconds=0.8), quiet=timedelta(seconds=1.2), backoff=timedelta(seconds=0.1),
-                        batch=16),  # fmt: skip
-    retry=RetryPolicy(attempts=2, backoff_initial_s=0.01, backoff_max_s=0.05),
+    timing=OutboxTiming(
+        lease=timedelta(seconds=0.6), quiet=timedelta(seconds=0.9), backoff=timedelta(seconds=0.1), batch=8
+    ),
+    retry=RetryPolicy(attempts=1),
 )
-"""The SIGKILL trials' timings, shorter (20 trials per store); claims of 16 so that 4 workers share the work."""
+"""The SIGKILL trials' timings, shorter (20 trials per store): no retry inside the adapter, so a look-up takes
+at most 0.2 s and the lease covers two; the quiet period covers the lease and a slow create (0.2 s); claims of
+8, so that 4 workers share the work."""
 
 
 def efi_at(url: str, wiring: Wiring, today: date, *, secret: str = SECRET) -> EfiGateway:
     """The real adapter over loopback HTTP to the emulator at ``url``."""
-    return EfiGateway(CLIENT_ID, secret, "sandbox", base_url=url, timeout=wiring.client_timeout_s,
-                      retry=wiring.retry, today=lambda: today)  # fmt: skip
+    return EfiGateway(
+        CLIENT_ID,
+        secret,
+        "sandbox",
+        base_url=url,
+        timeout=wiring.client_timeout_s,
+        retry=wiring.retry,
+        today=lambda: today,
+    )
 
 
 def portfolio_on(store: Store, efi: EfiGateway, wiring: Wiring) -> Portfolio:
@@ -199,8 +215,9 @@ def portfolio_on(store: Store, efi: EfiGateway, wiring: Wiring) -> Portfolio:
 
 def account() -> GatewayAccount:
     """The portfolio's account at Efí (no secret in it)."""
-    return GatewayAccount(CLIENT_ID, Environment.SANDBOX, AGREEMENT, "0", "itau-1234", Money("2.50"), "101", "201",
-                          "301", notify=("ana",))  # fmt: skip
+    return GatewayAccount(
+        CLIENT_ID, Environment.SANDBOX, AGREEMENT, "0", "itau-1234", Money("2.50"), "101", "201", "301", notify=("ana",)
+    )
 
 
 def seed_billets(
@@ -218,11 +235,27 @@ def seed_billets(
             for n in range(start, min(count, start + 1000)):
                 bad = refused_every > 0 and n % refused_every == refused_every - 1
                 tax_id = cpf(REFUSED_TAX_ID_BASE - n % 7) if bad else cpf(100_000 + n)
-                uow.customers.put(Customer(f"{prefix}c{n}", f"Cliente Numero {n}", tax_id=tax_id,
-                                          email=f"cliente{n}@example.com.br", phone="11987654321"))  # fmt: skip
-                uow.installments.put(Installment(f"{prefix}{n}", f"{prefix}c{n}", today + timedelta(days=30 + n % 60),
-                                                 Money.from_cents(10_000 + n), TERMS, bank_contract=AGREEMENT,
-                                                 number=1, description="Internet 300 MB"))  # fmt: skip
+                uow.customers.put(
+                    Customer(
+                        f"{prefix}c{n}",
+                        f"Cliente Numero {n}",
+                        tax_id=tax_id,
+                        email=f"cliente{n}@example.com.br",
+                        phone="11987654321",
+                    )
+                )
+                uow.installments.put(
+                    Installment(
+                        f"{prefix}{n}",
+                        f"{prefix}c{n}",
+                        today + timedelta(days=30 + n % 60),
+                        Money.from_cents(10_000 + n),
+                        TERMS,
+                        bank_contract=AGREEMENT,
+                        number=1,
+                        description="Internet 300 MB",
+                    )
+                )
                 ids.append(f"{prefix}{n}")
                 if bad:
                     refused.add(f"{prefix}{n}")
@@ -271,19 +304,29 @@ class Audit:
     charge_mismatches: tuple[str, ...]  # SENT without its charge in the store and at the emulator, or apart
     stray_charges: tuple[str, ...]  # charges at the emulator for no operation of the run
     creates: int  # create requests the emulator received
+    torn: int  # create bodies cut short by a kill (unreadable, refused: no operation id to count them under)
     reissued: int  # operations whose create went out more than once (each time after the previous never landed)
 
     @property
     def clean(self) -> bool:
         """0 charges twice, 0 operations lost, nothing sent again while live, every account in order."""
-        return not (self.lost or self.duplicates or self.resent_while_live or self.unexpected_failures
-                    or self.refusals_not_failed or self.charge_mismatches or self.stray_charges)  # fmt: skip
+        return not (
+            self.lost
+            or self.duplicates
+            or self.resent_while_live
+            or self.unexpected_failures
+            or self.refusals_not_failed
+            or self.charge_mismatches
+            or self.stray_charges
+        )
 
     def figures(self) -> str:
         """One line for the report."""
-        return (f"ops={self.operations} sent={self.sent} failed={self.failed} duplicates={len(self.duplicates)} "
-                f"lost={len(self.lost)} resent_while_live={len(self.resent_while_live)} creates={self.creates} "
-                f"reissued={self.reissued}")  # fmt: skip
+        return (
+            f"ops={self.operations} sent={self.sent} failed={self.failed} duplicates={len(self.duplicates)} "
+            f"lost={len(self.lost)} resent_while_live={len(self.resent_while_live)} creates={self.creates} "
+            f"reissued={self.reissued} torn={self.torn}"
+        )
 
 
 def audit(store: Store, emulator: RecordingEmulator, installment_ids: Sequence[str], refused: Collection[str]) -> Audit:
@@ -299,8 +342,12 @@ def audit(store: Store, emulator: RecordingEmulator, installment_ids: Sequence[s
     for installment_id, op in operations.items():
         charge = charges.get(installment_id)
         at_emulator = by_operation.get(op.id, 0)
-        if op.status is OperationStatus.SENT and (charge is None or at_emulator != 1 or charge.operation_id != op.id
-                                                  or _custom_id_of(at_emulator_charges, charge.charge_id) != op.id):  # fmt: skip
+        if op.status is OperationStatus.SENT and (
+            charge is None
+            or at_emulator != 1
+            or charge.operation_id != op.id
+            or _custom_id_of(at_emulator_charges, charge.charge_id) != op.id
+        ):
             mismatches.append(f"{op.id} ({installment_id}): charge {charge} and {at_emulator} at the emulator")
         if op.status is OperationStatus.FAILED and at_emulator:
             mismatches.append(f"{op.id} ({installment_id}) FAILED but created at the emulator")
@@ -311,17 +358,20 @@ def audit(store: Store, emulator: RecordingEmulator, installment_ids: Sequence[s
         operations=len(operations),
         sent=statuses[OperationStatus.SENT],
         failed=statuses[OperationStatus.FAILED],
-        lost=tuple(op.id for op in operations.values()
-                   if op.status not in (OperationStatus.SENT, OperationStatus.FAILED))  # fmt: skip
+        lost=tuple(
+            op.id for op in operations.values() if op.status not in (OperationStatus.SENT, OperationStatus.FAILED)
+        )
         + tuple(i for i in installment_ids if i not in operations),
         duplicates=tuple(op_id for op_id, n in by_operation.items() if n > 1),
         resent_while_live=tuple(resent),
-        unexpected_failures=tuple(op.id for i, op in operations.items()
-                                  if op.status is OperationStatus.FAILED and i not in refused),  # fmt: skip
+        unexpected_failures=tuple(
+            op.id for i, op in operations.items() if op.status is OperationStatus.FAILED and i not in refused
+        ),
         refusals_not_failed=tuple(i for i in refused if operations[i].status is not OperationStatus.FAILED),
         charge_mismatches=tuple(mismatches),
         stray_charges=tuple(op_id for op_id in by_operation if op_id not in op_ids),
         creates=len([c for c in creates if c.operation_id in op_ids]),
+        torn=len([c for c in creates if c.operation_id is None]),
         reissued=reissued,
     )
 
@@ -334,9 +384,12 @@ def _custom_id_of(charges: Mapping[int, Mapping[str, Any]], charge_id: str) -> s
 def _resent_while_live(creates: Iterable[CreateRequest]) -> tuple[list[str], int]:
     """Operations whose create was sent again while an earlier one was still running or had landed."""
     by_operation: dict[str, list[CreateRequest]] = defaultdict(list)
-    for request in creates:
-        by_operation[request.operation_id].append(request)
     bad, reissued = [], 0
+    for request in creates:
+        if request.operation_id is not None:
+            by_operation[request.operation_id].append(request)
+        elif request.landed:  # pragma: no cover - the emulator reads no charge out of a torn body
+            bad.append(f"a torn create body made a charge at {request.arrived}")
     for operation_id, requests in by_operation.items():
         reissued += len(requests) > 1
         for n, later in enumerate(requests[1:], start=1):
@@ -364,7 +417,7 @@ def store_dump(store: Store, where: str | None = None) -> list[bytes]:
     """Everything a store holds, as bytes: every table of a MemoryStore, a SQLite file (and its journal files)
     byte for byte plus every row, or every row of every table in a PostgreSQL schema."""
     if isinstance(store, MemoryStore):
-        return [repr(store._committed.tables).encode()]  # noqa: SLF001 - dumping every table is the point
+        return [repr(store._committed.tables).encode()]  # every table: the point of the dump
     assert where is not None
     if where.endswith(".db"):
         files = [Path(where + suffix) for suffix in ("", "-wal", "-journal", "-shm")]
@@ -382,8 +435,12 @@ def _postgres_dump(schema: str) -> list[bytes]:
     from tests.support import POSTGRES_DSN
 
     with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
-        tables = [row[0] for row in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,))]  # fmt: skip
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+            )
+        ]
         return [
             "\n".join(str(row[0]) for row in conn.execute(f'SELECT t::text FROM "{schema}"."{table}" t')).encode()
             for table in tables

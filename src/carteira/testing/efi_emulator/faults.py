@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Iterable
 from typing import Literal
 
 import attrs
@@ -15,6 +16,12 @@ Drawn = Literal["fail", "timeout", "lost", "slow"] | None
 def _rate(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
         raise ValueError(f"{attribute.name} must be a probability from 0 to 1, not {value!r}")
+
+
+def _routes(names: Iterable[str]) -> frozenset[str]:
+    if isinstance(names, str):
+        raise ValueError(f"routes must be a collection of route names, not the text {names!r}")
+    return frozenset(names)
 
 
 @attrs.frozen(kw_only=True)
@@ -34,7 +41,7 @@ class FaultRates:
     lost: float = attrs.field(default=0.0, validator=_rate)
     slow: float = attrs.field(default=0.0, validator=_rate)
     slow_s: float = 0.0
-    routes: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    routes: frozenset[str] = attrs.field(default=frozenset(), converter=_routes)
 
     def __attrs_post_init__(self) -> None:
         if self.fail + self.timeout + self.lost + self.slow > 1.0:
