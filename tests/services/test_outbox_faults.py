@@ -394,12 +394,13 @@ def _sessions_gone(where: str, names: Sequence[str]) -> None:
 def _kill_some(workers: Sequence[_Worker], rng: random.Random, count: int) -> dict[str, str]:
     """SIGKILL one worker or more, each after a random number of recorded answers and a random delay up to 30 ms.
 
-    The first victim dies within its first few answers; a later one may have ended by itself (the others
-    took the work), which leaves it alive. Returns the victims killed, with where.
+    Among several workers the first victim dies within its first few answers, and a later one may have
+    ended by itself (the others took the work), which leaves it alive. Returns the victims killed, with where.
     """
     killed = {}
     for k, victim in enumerate(rng.sample(list(workers), rng.randint(1, len(workers)))):
-        nth = rng.randint(0, 3 if k == 0 else count // (3 * len(workers)))
+        # Alone, a worker does all the work; among four, the first victim dies within its first few answers.
+        nth = rng.randint(0, count // 3 if len(workers) == 1 else 3 if k == 0 else count // (3 * len(workers)))
         if not (victim.wait_for("RECORDED", nth) if nth else victim.wait_for("START")):
             assert k > 0, f"worker {victim.name} ended before record {nth}: {victim.lines[-3:]}"
             continue
