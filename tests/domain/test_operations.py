@@ -130,10 +130,12 @@ def test_a_claimed_operation_is_in_flight_and_a_lost_worker_leaves_it_to_be_look
     claimed = an_operation().claimed(T0, lease=LEASE)
     assert (claimed.status, claimed.unknown_since, claimed.due(T0), claimed.due(T0 + LEASE)) == (
         OperationStatus.UNKNOWN,
-        T0,
+        T0 + LEASE,  # no request of it starts later: a lost create's quiet period counts from there
         False,
         True,
     )
+    assert claimed.lease_ends() == T0 + LEASE
+    assert claimed.unknown(TIMEOUT, T0 + timedelta(seconds=3)).unknown_since == T0 + timedelta(seconds=3)
     with pytest.raises(InvalidInput, match="look it up first"):
         claimed.claimed(T0 + LEASE, lease=LEASE)  # a create in flight may have landed
     assert claimed.sent("{}", T0).attempts == 1
@@ -141,7 +143,7 @@ def test_a_claimed_operation_is_in_flight_and_a_lost_worker_leaves_it_to_be_look
     assert (retry.status, retry.unknown_since) == (OperationStatus.PENDING, None)
     # Sending a state change twice is harmless (G5), so an unknown one is simply claimed again.
     settle = Operation("op-2", OperationKind.SETTLE, ("inst-1",), T0).claimed(T0, lease=LEASE)
-    assert settle.claimed(T0 + LEASE, lease=LEASE).unknown_since == T0 + LEASE
+    assert settle.claimed(T0 + LEASE, lease=LEASE).unknown_since == T0 + 2 * LEASE
     with pytest.raises(InvalidInput, match="longer"):
         an_operation().claimed(T0, lease=timedelta(0))
 

@@ -479,7 +479,13 @@ def test_over_loopback_http_a_run_goes_out_and_the_secret_shows_nowhere(
         on_http = world(store, efi, emulator)
         run = on_http.gateway.issue_billets(["i1", "i2", "i3"], concurrency=3)
         on_http.gateway.resend_email("i1")
-    assert (run.report.sent, run.report.failed) == (2, 1)
+        carnet = on_http.gateway.issue_carnet(["i4", "i5", "i6"])
+        moved = on_http.gateway.change_due_date("i4", TODAY + timedelta(days=200))
+        settled = on_http.gateway.settle("i1", Payment(Money("99.90"), TODAY))
+        cancelled = on_http.gateway.cancel("i5")
+    assert (run.report.sent, run.report.failed, carnet.report.sent) == (2, 1, len(carnet.operation_ids))
+    assert [op.status for op in (moved, settled.operation, cancelled) if op is not None] == [OperationStatus.SENT] * 3
+    assert (on_http.charge_status("i1"), on_http.charge_status("i5")) == ("settled", "canceled")
     texts = [repr(on_http.portfolio), repr(on_http.gateway), repr(efi), *(repr(op) for op in on_http.ops())]
     texts += [record.getMessage() for record in caplog.records] + [str(r.args) for r in caplog.records]
     texts += [notice.body for notice in on_http.notifier.sent]
@@ -504,3 +510,22 @@ def test_a_failed_billet_is_resent_from_the_panel_not_issued_twice(on_efi: World
     on_efi.gateway.issue_billets(["i2"])
     with pytest.raises(RuleViolation, match="resend its operation"):
         on_efi.gateway.issue_billets(["i2"])
+
+
+def test_refused_credentials_stop_the_drain_and_fail_no_operation(store: Store, emulator: EfiEmulator) -> None:
+    from carteira.errors import GatewayAuthenticationError
+
+    wrong = EfiGateway("cid", "not-the-secret", "sandbox", transport=emulator.transport(), today=lambda: emulator.today)
+    with wrong:
+        on_wrong = world(store, wrong, emulator)
+        with pytest.raises(GatewayAuthenticationError):
+            on_wrong.gateway.issue_billets(["i1", "i3", "i4"], concurrency=1)
+    operations = on_wrong.ops()
+    assert {op.status for op in operations} == {OperationStatus.PENDING}  # nobody's fault: they wait
+    assert sum(op.error is not None for op in operations) >= 1
+    assert on_wrong.notifier.sent == []
+    assert not emulator.charges
+    on_wrong.clock.advance(seconds=60)
+    with efi_on(emulator) as right:
+        fixed = Portfolio(store, gateway=right, clock=on_wrong.clock, calendar=EveryDayCalendar(), timing=TIMING)
+        assert fixed.gateway.drain().sent == 3

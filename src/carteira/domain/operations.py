@@ -159,10 +159,10 @@ class Operation:
     whose they are; ``arguments`` what the operation needs beyond the current data (a new due date,
     an e-mail address), as text pairs. ``request`` and ``response`` are what went out and came back,
     as the service recorded them (text, with no secret). ``next_attempt_at`` is when a worker may
-    send (or look up) it next; ``unknown_since`` when its outcome became unknown (or when a worker
-    took it to send). ``warnings`` are what a person should check although it was sent (a carnet's
-    due dates differing from the plan); ``document_reversed`` says its document was reversed in
-    carteira afterwards.
+    send (or look up) it next; ``unknown_since`` when its outcome became unknown: when a call's answer
+    was lost, or, while a worker holds it, the end of that worker's lease (it starts no request
+    later). ``warnings`` are what a person should check although it was sent (a carnet's due dates
+    differing from the plan); ``document_reversed`` says its document was reversed in carteira since.
     """
 
     id: str = attrs.field(validator=text_field("id", blank=False))
@@ -214,9 +214,11 @@ class Operation:
     def claimed(self, now: datetime, *, lease: timedelta) -> Operation:
         """Taken by a worker at ``now`` to send: in flight, so UNKNOWN until its answer is recorded.
 
-        A worker that dies before recording the answer leaves it UNKNOWN and due again at
-        ``now + lease``; then it is handled as any lost answer (a create is looked up first). An
-        UNKNOWN create cannot be claimed: it goes through :meth:`after_lookup` first.
+        The worker starts no request of it after ``now + lease``, so that is when its outcome may
+        have become unknown at the latest (``unknown_since``): the quiet period of a lost create
+        counts from there. A worker that dies before recording the answer leaves it UNKNOWN and due
+        again at ``now + lease``; then it is handled as any lost answer (a create is looked up first).
+        An UNKNOWN create cannot be claimed: it goes through :meth:`after_lookup` first.
         """
         self._must_be(OperationStatus.PENDING, OperationStatus.UNKNOWN)
         if self.status is OperationStatus.UNKNOWN and self.kind.creates:
@@ -224,7 +226,12 @@ class Operation:
                                field="status")  # fmt: skip
         if lease <= timedelta(0):
             raise InvalidInput("must be longer than a send can take", field="lease", raw=str(lease))
-        return attrs.evolve(self, status=OperationStatus.UNKNOWN, unknown_since=now, next_attempt_at=now + lease)
+        ends = now + lease
+        return attrs.evolve(self, status=OperationStatus.UNKNOWN, unknown_since=ends, next_attempt_at=ends)
+
+    def lease_ends(self) -> datetime | None:
+        """While a worker holds it (claimed, UNKNOWN, not yet answered): the moment after which it starts no request."""
+        return self.next_attempt_at if self.status is OperationStatus.UNKNOWN else None
 
     def sent(self, response: str, at: datetime, *, warnings: tuple[str, ...] = ()) -> Operation:
         """The gateway answered with success (or the target state was already there, G5)."""
@@ -251,11 +258,14 @@ class Operation:
         )
 
     def unknown(self, error: OperationError, at: datetime) -> Operation:
-        """The request may have taken effect but no answer came back: look it up before anything else."""
+        """The request may have taken effect but no answer came back by ``at``: look it up before anything else.
+
+        The call returned at ``at``, so no request of it left later: the quiet period counts from ``at``.
+        """
         self._must_be(OperationStatus.PENDING, OperationStatus.UNKNOWN)
         return attrs.evolve(
             self, status=OperationStatus.UNKNOWN, attempts=self.attempts + 1, error=error,
-            unknown_since=self.unknown_since or at, next_attempt_at=at,
+            unknown_since=at, next_attempt_at=at,
         )  # fmt: skip
 
     def after_lookup(self, *, found: bool, now: datetime, quiet: timedelta, response: str = "") -> Operation:

@@ -17,7 +17,7 @@ operation of any of its documents is still PENDING or UNKNOWN.
 from __future__ import annotations
 
 import queue
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 
@@ -37,6 +37,7 @@ from carteira.domain.portfolio import Customer
 from carteira.errors import (
     CarteiraError,
     Conflict,
+    GatewayAuthenticationError,
     GatewayError,
     GatewayOutcomeUnknown,
     InactiveAccount,
@@ -59,10 +60,14 @@ _OPEN = (OperationStatus.PENDING, OperationStatus.UNKNOWN)
 class OutboxTiming:
     """How the outbox waits: for a worker's send (``lease``), a lost create (``quiet``) and a retry (``backoff``).
 
-    ``lease`` must exceed the longest a send can take with the adapter's own retries (a worker still
-    sending after it would find its operation taken); ``quiet`` must exceed the longest the gateway
-    can take to act on a request it received (decision 0702), and be at least ``lease``. Retryable
-    failures wait ``backoff`` doubled at each attempt, and end FAILED after ``max_attempts``.
+    ``lease``: a worker starts no call for an operation later than ``lease`` after claiming it (a
+    claimed operation still queued then is left for the next drain), and other workers leave it alone
+    until then. ``quiet``: after the moment a create's outcome became unknown (its call returned
+    without an answer, or its worker's lease ended), a lookup that finds nothing proves nothing until
+    ``quiet`` has passed; it must exceed the longest one call to the adapter can take, its own retries
+    included, plus the gateway's time to act on a request (decision 0702). Retryable failures wait
+    ``backoff``, doubled at each attempt, and end FAILED after ``max_attempts``. ``batch`` operations
+    are claimed, and at most ``batch`` answers recorded, per unit of work.
     """
 
     lease: timedelta = timedelta(minutes=5)
@@ -119,6 +124,9 @@ class _Answer:
     charges: tuple[GatewayCharge, ...] = ()
     changes: tuple[tuple[str, dict[str, object]], ...] = ()  # (installment id, fields of its charge to change)
     warnings: tuple[str, ...] = ()
+    asked_at: datetime | None = None  # when a lookup read the gateway: what decision 0702's quiet is measured at
+    expired: bool = False  # not sent: the worker's lease had ended before a thread was free to send it
+    refused: GatewayAuthenticationError | None = None  # the gateway refused the credentials: stop the drain
 
 
 _Call = Callable[[PaymentGateway], _Answer]
@@ -161,15 +169,15 @@ class Outbox:
         self, operation_ids: Sequence[str], *, concurrency: int = 8, progress: Progress | None = None
     ) -> DrainReport:
         """Send the operations ``operation_ids`` that are due now (those just written), ``concurrency`` at once."""
-        chunks = iter(range(0, len(operation_ids), self._timing.batch))
+        chunks = iter(_chunks(len(operation_ids), first=2 * concurrency, then=self._timing.batch))
         waiting = 0
 
         def claim() -> list[_Job] | None:
             nonlocal waiting
-            start = next(chunks, None)
-            if start is None:
+            bounds = next(chunks, None)
+            if bounds is None:
                 return None
-            jobs, blocked = self._claim(operation_ids[start : start + self._timing.batch])
+            jobs, blocked = self._claim(operation_ids[bounds[0] : bounds[1]])
             waiting += blocked  # the chunks are disjoint: each blocked operation is counted once
             return jobs
 
@@ -294,9 +302,10 @@ class Outbox:
 
     def _lookup(self, op: Operation, installments: dict[str, Installment]) -> _Call:
         def call(gateway: PaymentGateway) -> _Answer:
+            asked_at = self._clock.now()
             found = gateway.find_charges(op.id)
             if not found:
-                return _Answer(OperationStatus.UNKNOWN)
+                return _Answer(OperationStatus.UNKNOWN, asked_at=asked_at)
             if op.kind is OperationKind.ISSUE_BILLET and len(found) > 1:
                 ids = ", ".join(summary.charge_id for summary in found)
                 message = f"the operation created {len(found)} charges ({ids}); cancel the extra ones by hand"
@@ -328,16 +337,25 @@ class Outbox:
         answers: queue.SimpleQueue[tuple[_Job, _Answer | BaseException]] = queue.SimpleQueue()
         done = claimed = out = 0
         more = True
+        # A claim takes a unit of work (a tenth of a second for a few hundred operations): start it while
+        # enough jobs are queued to keep every thread busy until it is done.
+        low_water = concurrency + self._timing.batch // 2
+        stop: GatewayAuthenticationError | None = None
 
         def send(job: _Job) -> None:
             try:
-                answers.put((job, self._answer(job)))
+                ends = job.operation.lease_ends()
+                if not job.lookup and ends is not None and self._clock.now() >= ends:
+                    # Another worker may have taken it since: never start a request after the lease.
+                    answers.put((job, _Answer(OperationStatus.UNKNOWN, expired=True)))
+                else:
+                    answers.put((job, self._answer(job)))
             except BaseException as error:  # not the gateway's: a bug, raised again in the caller's thread
                 answers.put((job, error))
 
         with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
             while True:
-                while more and out <= concurrency:  # claim the next chunk once this one is nearly out
+                while more and out <= low_water:  # claim the next chunk while half of this one is still to go
                     jobs = claim()
                     if jobs is None or (not jobs and out == 0):
                         more = False  # nothing more to claim, and nothing out whose answer could change that
@@ -348,9 +366,15 @@ class Outbox:
                     for job in jobs:
                         pool.submit(send, job)
                 if out == 0:
+                    if stop is not None:
+                        raise stop
                     return DrainReport(**counts)
                 ready = _take(answers, self._timing.batch)
                 out -= len(ready)
+                refused = next((answer.refused for _job, answer in ready if answer.refused is not None), None)
+                if refused is not None and stop is None:
+                    more = False  # claim nothing more; what is out is recorded, then the refusal raised
+                    stop = refused
                 for outcome in self._record_all(ready):
                     counts[outcome] += 1
                     done += 1
@@ -360,6 +384,10 @@ class Outbox:
     def _answer(self, job: _Job) -> _Answer:
         try:
             return job.call(self._gateway)
+        except GatewayAuthenticationError as error:
+            # The credentials were refused before anything was sent: the operation is not at fault.
+            # It waits its backoff and the drain stops (decision 0705), instead of every operation failing.
+            return _Answer(OperationStatus.PENDING, error=attrs.evolve(_error_of(error), retryable=True), refused=error)
         except GatewayOutcomeUnknown as error:
             if job.operation.kind.creates:
                 return _Answer(OperationStatus.UNKNOWN, error=_error_of(error))
@@ -370,6 +398,11 @@ class Outbox:
 
     def _record_all(self, ready: list[tuple[_Job, _Answer]]) -> list[str]:
         """Record ``ready`` answers in one unit; when another worker got to one of them first, one by one."""
+        skipped = ["unknown" for _job, answer in ready if answer.expired]
+        ready = [(job, answer) for job, answer in ready if not answer.expired]
+        return skipped + self._record_answers(ready) if ready else skipped
+
+    def _record_answers(self, ready: list[tuple[_Job, _Answer]]) -> list[str]:
         now = self._clock.now()
         try:
             with self._store.unit_of_work() as uow:
@@ -410,7 +443,10 @@ class Outbox:
     def _next(self, op: Operation, answer: _Answer, now: datetime, *, lookup: bool) -> Operation:
         if lookup and answer.error is None and answer.status is not OperationStatus.FAILED:
             return op.after_lookup(
-                found=answer.status is OperationStatus.SENT, now=now, quiet=self._timing.quiet, response=answer.response
+                found=answer.status is OperationStatus.SENT,
+                now=answer.asked_at or now,  # what the gateway had at the moment it was read, not when told
+                quiet=self._timing.quiet,
+                response=answer.response,
             )
         if lookup and (answer.error is None or answer.error.retryable or answer.status is OperationStatus.UNKNOWN):
             # The lookup itself could not be made: look again after the backoff; nothing was issued.
@@ -600,6 +636,14 @@ def _charge_of(op: Operation, summary: ChargeSummary, installments: dict[str, In
         carnet_id=summary.carnet_id,
         parcel=summary.parcel,
     )
+
+
+def _chunks(count: int, *, first: int, then: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of chunks covering ``count``: a small first one so the first calls go out at once, then ``then``."""
+    start, size = 0, max(1, min(first, then))
+    while start < count:
+        yield start, min(count, start + size)
+        start, size = start + size, then
 
 
 def _sent(operation: Operation) -> bool:

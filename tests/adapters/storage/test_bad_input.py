@@ -1,15 +1,18 @@
-"""Bad input to the stores: a file that is not a database, a newer schema (DSNs: test_postgres_dsn.py)."""
+"""Bad input to the stores: a file that is not a database, a newer schema, rows edited by hand (DSNs:
+test_postgres_dsn.py)."""
 
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from carteira.adapters.storage import SCHEMA_VERSION, PostgresStore, SqliteStore
-from carteira.errors import InvalidInput, SchemaVersionError, StoreUnavailable
+from carteira.domain.operations import Operation, OperationFilter, OperationKind
+from carteira.errors import Conflict, InvalidInput, SchemaVersionError, StoreUnavailable
 from tests.adapters.storage.postgres_schema import empty, postgres_schema
 from tests.support import POSTGRES_DSN
 
@@ -119,3 +122,61 @@ def test_a_row_changed_outside_carteira_is_named_not_a_bare_key_error(tmp_path: 
             uow.installments.get_many(["i0", "i1", "i2"])
     assert caught.value.field == "installments"
     store.close()
+
+
+# (column, value written by hand): each makes the row something carteira never writes.
+_BAD_OPERATION_EDITS = [
+    ("kind", "'teleport'"),
+    ("created_at", "'2025-03-01 12:00:00'"),  # no zone, and not the one width that sorts
+    ("created_at", "'2025-03-01T09:00:00.000000-03:00'"),  # an instant, but not in UTC: it would sort wrongly
+    ("warnings", "'[1, 2]'"),
+    ("arguments", "'[[\"due\"]]'"),
+    ("error_code", "'E1'"),  # with no error_message: an error without its message
+]
+
+
+@pytest.mark.parametrize(("column", "value"), _BAD_OPERATION_EDITS)
+def test_an_operation_row_changed_outside_carteira_is_named(tmp_path: Path, column: str, value: str) -> None:
+    path = tmp_path / "carteira.db"
+    store = SqliteStore(path)
+    store.migrate()
+    with store.unit_of_work() as uow:
+        uow.operations.put(Operation("op-1", OperationKind.CANCEL, ("i1",), datetime(2025, 3, 1, 12, tzinfo=UTC)))
+        uow.commit()
+    with sqlite3.connect(path) as connection:
+        # CHECK constraints hold for a hand edit too; the edit that breaks one is refused by SQLite itself.
+        connection.execute("PRAGMA ignore_check_constraints = ON")
+        connection.execute(f"UPDATE operations SET {column} = {value} WHERE id = 'op-1'")
+    with store.unit_of_work() as uow, pytest.raises(InvalidInput, match="'op-1' cannot be read back") as caught:
+        uow.operations.get("op-1")
+    assert caught.value.field == "operations"
+
+
+def test_an_operation_without_its_document_rows_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "carteira.db"
+    store = SqliteStore(path)
+    store.migrate()
+    with store.unit_of_work() as uow:
+        uow.operations.put(Operation("op-1", OperationKind.CANCEL, ("i1",), datetime(2025, 3, 1, 12, tzinfo=UTC)))
+        uow.commit()
+    with sqlite3.connect(path) as connection:
+        connection.execute("DELETE FROM operation_documents")
+    with store.unit_of_work() as uow, pytest.raises(InvalidInput, match="must name at least one installment"):
+        uow.operations.find(OperationFilter())
+
+
+def test_document_rows_left_without_their_operation_make_a_new_one_a_conflict(tmp_path: Path) -> None:
+    path = tmp_path / "carteira.db"
+    store = SqliteStore(path)
+    store.migrate()
+    with sqlite3.connect(path) as connection:
+        connection.execute("INSERT INTO operation_documents VALUES ('op-1', 0, 'i9')")
+    created = datetime(2025, 3, 1, 12, tzinfo=UTC)
+    with store.unit_of_work() as uow:
+        with pytest.raises(Conflict, match="documents of this id without its operation") as caught:
+            uow.operations.put(Operation("op-1", OperationKind.CANCEL, ("i1",), created))
+        assert (caught.value.kind, caught.value.key) == ("operation", "op-1")
+        with pytest.raises(Conflict):
+            uow.commit()  # the unit is spoiled: nothing of it is kept
+    with store.unit_of_work() as uow:
+        assert uow.operations.get_many(["op-1"]) == {}

@@ -1,17 +1,20 @@
 """Two processes at once: settling one installment on PostgreSQL (one succeeds, one gets Conflict); importing
-one return file on PostgreSQL and SQLite (one batch is left, the other process gets DuplicateImport naming it)."""
+one return file on PostgreSQL and SQLite (one batch is left, the other process gets DuplicateImport naming it).
+Workers sharing the outbox on PostgreSQL: units claiming at once take disjoint operations (SKIP LOCKED)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date
+import threading
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from carteira.adapters.storage import PostgresStore, SqliteStore
 from carteira.domain import Installment, InstallmentStatus, Money
+from carteira.domain.operations import Operation, OperationKind, OperationStatus
 from carteira.ports.storage import Store
 from tests.adapters.storage.child import IMPORT_RECORDS, TERMS
 from tests.adapters.storage.postgres_schema import empty, postgres_schema
@@ -20,6 +23,11 @@ from tests.support import POSTGRES_DSN, ROOT
 __all__ = ["postgres_schema"]
 
 IMPORT_TRIALS = 3
+WORKERS = 4
+OUTBOX_SIZE = 300
+CLAIM_LIMIT = 7
+LEASE = timedelta(minutes=5)
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.mark.postgres
@@ -114,3 +122,81 @@ def test_two_processes_importing_one_file_on_sqlite_leave_one_batch(tmp_path: Pa
     store = SqliteStore(path)
     store.migrate()
     _race_to_import(store, str(path))
+
+
+def _outbox(store: PostgresStore, size: int) -> datetime:
+    """``size`` PENDING operations, one a second from :data:`T0`; returns an instant when all are due."""
+    with store.unit_of_work() as uow:
+        uow.operations.put_many(
+            [
+                Operation(f"op-{n:04}", OperationKind.ISSUE_BILLET, (f"i{n}",), T0 + timedelta(seconds=n))
+                for n in range(size)
+            ]
+        )
+        uow.commit()
+    return T0 + timedelta(seconds=size)
+
+
+def _ids(operations: list[Operation]) -> list[str]:
+    return [o.id for o in operations]
+
+
+@pytest.mark.postgres
+def test_units_open_at_once_take_disjoint_operations_and_give_them_back_at_commit(postgres_schema: str) -> None:
+    empty(postgres_schema)
+    store = PostgresStore(POSTGRES_DSN, schema=postgres_schema, max_size=3)
+    try:
+        store.migrate()
+        now = _outbox(store, 10)
+        with store.unit_of_work() as first, store.unit_of_work() as second:
+            assert _ids(first.operations.due(now, limit=4)) == [f"op-{n:04}" for n in range(4)]
+            assert _ids(second.operations.due(now, limit=4)) == [f"op-{n:04}" for n in range(4, 8)]
+            first.commit()  # claimed nothing: its rows are free again, the second unit's are still held
+            with store.unit_of_work() as third:
+                assert _ids(third.operations.due(now, limit=10)) == [f"op-{n:04}" for n in (0, 1, 2, 3, 8, 9)]
+        with store.unit_of_work() as uow:
+            assert len(uow.operations.due(now, limit=10)) == 10
+    finally:
+        store.close()
+
+
+@pytest.mark.postgres
+def test_workers_claiming_in_threads_take_each_operation_once_and_all_of_them(postgres_schema: str) -> None:
+    empty(postgres_schema)
+    store = PostgresStore(POSTGRES_DSN, schema=postgres_schema, max_size=WORKERS)
+    try:
+        store.migrate()
+        now = _outbox(store, OUTBOX_SIZE)
+        claimed: list[list[str]] = [[] for _ in range(WORKERS)]
+        failures: list[BaseException] = []
+        start = threading.Barrier(WORKERS)
+
+        def work(worker: int) -> None:
+            try:
+                start.wait()
+                while True:
+                    with store.unit_of_work() as uow:
+                        due = uow.operations.due(now, limit=CLAIM_LIMIT)
+                        if not due:  # nothing left but what other workers hold
+                            return
+                        uow.operations.put_many([o.claimed(now, lease=LEASE) for o in due])
+                        uow.commit()
+                    claimed[worker].extend(_ids(due))
+            except BaseException as exc:  # handed to the test's thread, which raises it
+                failures.append(exc)
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(WORKERS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not failures, failures
+        everything = [key for ids in claimed for key in ids]
+        assert len(everything) == len(set(everything)) == OUTBOX_SIZE
+        assert sum(1 for ids in claimed if ids) > 1  # they did share the work
+        with store.unit_of_work() as uow:
+            stored = uow.operations.get_many(everything).values()
+            assert {(o.status, o.version) for o in stored} == {(OperationStatus.UNKNOWN, 2)}
+            assert uow.operations.due(now, limit=OUTBOX_SIZE) == []
+    finally:
+        store.close()

@@ -1,9 +1,14 @@
-"""Migration 0002 on a store that holds version 1 data: the normalized number keys are filled from the rows."""
+"""Upgrading a store that holds data of an older schema (1 or 2) to this library's.
+
+Migration 0002 fills the normalized number keys from the rows; migration 0003 adds the gateway outbox
+(account, operations and their documents, charges), which the upgraded store then keeps and finds
+through its indexes.
+"""
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -11,11 +16,15 @@ import pytest
 
 from carteira.adapters.storage import SCHEMA_VERSION, PostgresStore, SqliteStore
 from carteira.adapters.storage.schema import migrations
+from carteira.domain.operations import Operation, OperationFilter, OperationKind
+from carteira.errors import NotFound
 from carteira.ports.storage import Store
 from tests.adapters.storage.postgres_schema import postgres_schema
 from tests.support import POSTGRES_DSN
 
 __all__ = ["postgres_schema"]
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 # (id, bank title number, document number) as an ERP may have stored them under schema 1.
 _ROWS = [
@@ -52,16 +61,33 @@ def _check_upgraded(store: Store) -> None:
         assert found.get("i1").bank_title_number == "000123"
         assert found.get("i1").bank_transmission is None
         assert uow.return_batches.all() == []
+        assert uow.operations.find(OperationFilter()) == []
+        assert uow.gateway_charges.of_carnet("carnet-1") == []
+        with pytest.raises(NotFound):
+            uow.gateway_account.get()
+        stored = uow.operations.put(Operation("op-1", OperationKind.ISSUE_BILLET, ("i1",), T0))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.operations.of_documents(["i1"]) == [stored]
+        assert uow.operations.due(T0 + timedelta(seconds=1), limit=5) == [stored]
 
 
-def test_sqlite_version_1_data_is_upgraded_with_its_keys(tmp_path: Path) -> None:
-    path = tmp_path / "v1.db"
+def _statements_to(version: int, dialect: str) -> list[str]:
+    """The statements of the migrations after the first, up to schema ``version``."""
+    return [statement for _, statements in migrations(dialect)[1:version] for statement in statements]
+
+
+@pytest.mark.parametrize("older", [1, 2])
+def test_sqlite_older_data_is_upgraded_with_its_keys_and_an_outbox(tmp_path: Path, older: int) -> None:
+    path = tmp_path / f"v{older}.db"
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_on TEXT NOT NULL)")
         for statement in migrations("sqlite")[0][1]:
             conn.execute(statement)
-        conn.execute("INSERT INTO schema_version VALUES (1, '2026-01-01')")
         conn.executemany(_insert_sql(", ".join("?" * 24)), [_v1_row(*row, "2025-01-10") for row in _ROWS])
+        for statement in _statements_to(older, "sqlite"):
+            conn.execute(statement)
+        conn.executemany("INSERT INTO schema_version VALUES (?, '2026-01-01')", [(n,) for n in range(1, older + 1)])
     store = SqliteStore(path)
     store.migrate()
     store.migrate()  # idempotent
@@ -77,9 +103,29 @@ def test_sqlite_version_1_data_is_upgraded_with_its_keys(tmp_path: Path) -> None
     assert "installments_bank_title_key" in plan  # the finder reads an index, not the table
 
 
+def test_sqlite_outbox_queries_read_their_indexes(tmp_path: Path) -> None:
+    path = tmp_path / "plans.db"
+    SqliteStore(path).migrate()
+    columns = "id, created_at, status"
+    queries = {
+        "operations_due": f"SELECT {columns} FROM operations WHERE status IN ('pending', 'unknown') "
+        "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY created_at, id LIMIT 10",
+        "operations_created": f"SELECT {columns} FROM operations WHERE flagged = ? ORDER BY created_at DESC, id DESC",
+        "operation_documents_installment": "SELECT operation_id FROM operation_documents WHERE installment_id = ?",
+        "operations_sent": "SELECT COUNT(*) FROM operations WHERE kind = ? AND sent_at >= ?",
+        "gateway_charges_charge": "SELECT installment_id FROM gateway_charges WHERE charge_id IN (?, ?)",
+        "gateway_charges_carnet": "SELECT installment_id FROM gateway_charges WHERE carnet_id = ?",
+    }
+    with sqlite3.connect(path) as conn:
+        for index, sql in queries.items():
+            plan = " ".join(str(row[-1]) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", [None] * sql.count("?")))
+            assert f"INDEX {index}" in plan, (sql, plan)
+
+
 @pytest.mark.postgres
-def test_postgres_version_1_data_is_upgraded_with_its_keys(postgres_schema: str) -> None:
-    schema = f"{postgres_schema}_v1"
+@pytest.mark.parametrize("older", [1, 2])
+def test_postgres_older_data_is_upgraded_with_its_keys_and_an_outbox(postgres_schema: str, older: int) -> None:
+    schema = f"{postgres_schema}_v{older}"
     with psycopg.connect(POSTGRES_DSN, autocommit=True) as admin:
         admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         admin.execute(f"CREATE SCHEMA {schema}")
@@ -87,9 +133,12 @@ def test_postgres_version_1_data_is_upgraded_with_its_keys(postgres_schema: str)
         admin.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_on DATE NOT NULL)")
         for statement in migrations("postgres")[0][1]:
             admin.execute(statement)
-        admin.execute("INSERT INTO schema_version VALUES (1, '2026-01-01')")
         with admin.cursor() as cursor:
             cursor.executemany(_insert_sql(", ".join(["%s"] * 24)), [_v1_row(*row, date(2025, 1, 10)) for row in _ROWS])
+        for statement in _statements_to(older, "postgres"):
+            admin.execute(statement)
+        for number in range(1, older + 1):
+            admin.execute("INSERT INTO schema_version VALUES (%s, '2026-01-01')", (number,))
     store = PostgresStore(POSTGRES_DSN, schema=schema, max_size=2)
     try:
         store.migrate()

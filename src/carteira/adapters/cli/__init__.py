@@ -1,9 +1,11 @@
 """The ``carteira`` command for scripts and night jobs (needs the ``[cli]`` extra: click and rich).
 
-``carteira [--store LOCATION] [--debug] returns import|list|show|link|unlink|confirm|reactivate|delete``;
-see ``carteira --help`` and docs/how-to/reconcile-from-the-command-line.md. The command is thin: it
-parses arguments, calls ``Portfolio.returns`` and prints. This package's ``__init__`` imports neither
-click nor rich, so :func:`main` can say which extra is missing instead of failing with a traceback.
+``carteira [--store LOCATION] [--debug] returns import|list|show|link|unlink|confirm|reactivate|delete`` and
+``carteira ops list|show|resend|drain|configure|account``; see ``carteira --help``,
+docs/how-to/reconcile-from-the-command-line.md and docs/how-to/run-the-operations-panel-from-the-command-line.md.
+The command is thin: it parses arguments, calls ``Portfolio.returns`` or ``Portfolio.gateway`` and prints.
+This package's ``__init__`` imports neither click nor rich, so :func:`main` can say which extra is missing
+instead of failing with a traceback.
 """
 
 from __future__ import annotations

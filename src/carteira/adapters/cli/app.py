@@ -1,6 +1,6 @@
 """The root of the ``carteira`` command: ``--store``, ``--debug``, one-line errors with exit codes, ``migrate``.
 
-Every subcommand group is added here (``returns`` now; ``demo``, ``ops`` and ``worker`` later). A
+Every subcommand group is added here (``returns`` and ``ops`` now; ``demo`` and ``worker`` later). A
 :class:`~carteira.errors.CarteiraError` ends the command with ``error: …`` on stderr and the code
 of :func:`~carteira.adapters.cli.exit_codes.exit_code_for`; the traceback is printed only with ``--debug``.
 """
@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 import click
 
 from carteira.adapters.cli.exit_codes import ExitCode, exit_code_for
+from carteira.adapters.cli.ops import ops
 from carteira.adapters.cli.returns import returns
 from carteira.adapters.cli.session import Session, session
 from carteira.adapters.cli.wiring import DEFAULT_LOCATION, Wiring
@@ -80,6 +81,7 @@ def root(ctx: click.Context, location: str, debug: bool) -> None:
     Example:
       carteira returns import retorno.ret --description "BB 2026-03-12"
       carteira --store postgresql://erp@db/erp returns list
+      carteira ops list --flagged
     """
     wiring = ctx.obj if isinstance(ctx.obj, Wiring) else Wiring()
     ctx.obj = Session(wiring, location, debug)
@@ -99,6 +101,7 @@ def migrate() -> None:
 
 
 root.add_command(returns)
+root.add_command(ops)
 
 
 def run(args: Sequence[str] | None = None, *, wiring: Wiring | None = None) -> NoReturn:

@@ -1,4 +1,4 @@
-"""How the command shows batches and records: ``rich`` tables, amounts and dates as a script can read them back.
+"""How the command shows batches, records and operations: ``rich`` tables, amounts and dates as a script reads them.
 
 Amounts print as the library writes them (``1234.50``: a dot, no thousands separator) and dates as
 ISO ``YYYY-MM-DD``, so a script that reads the output needs no locale. Colour is only emphasis: every
@@ -9,22 +9,37 @@ job's log has no colour.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime, tzinfo
 
 from rich import box
 from rich.table import Table
 from rich.text import Text
 
 from carteira.domain.money import Money
+from carteira.domain.operations import GatewayAccount, GatewayCharge, Operation, OperationStatus
 from carteira.domain.return_batch import BatchStatus, ReturnBatch
+from carteira.services.outbox import DrainReport
 from carteira.services.returns import ReviewRow
 
-__all__ = ["FLAG", "batch_line", "batches_table", "review_table", "shown"]
+__all__ = [
+    "FLAG",
+    "account_lines",
+    "batch_line",
+    "batches_table",
+    "moment",
+    "operation_lines",
+    "operations_table",
+    "report_line",
+    "review_table",
+    "shown",
+]
 
 FLAG = "!"
 """Written after a difference that a person should look at before confirming (B8), in red where there is colour."""
 
 _STATUS_STYLE = {BatchStatus.IMPORTED: "cyan", BatchStatus.PENDING: "yellow", BatchStatus.COMPLETED: "green"}
+_OPERATION_STYLE = {OperationStatus.PENDING: "yellow", OperationStatus.SENT: "green",
+                    OperationStatus.FAILED: "bold red", OperationStatus.UNKNOWN: "magenta"}  # fmt: skip
 
 
 def shown(value: Money | date | str | None) -> str:
@@ -105,3 +120,113 @@ def _state(row: ReviewRow) -> Text:
     if record.links:
         return Text("LINKED", style="cyan")
     return Text("OPEN", style="bold")
+
+
+def moment(value: datetime | None, zone: tzinfo, *, seconds: bool = True) -> str:
+    """An instant in the command's time zone (the clock's): ISO with its offset, or ``YYYY-MM-DD HH:MM`` for a table."""
+    if value is None:
+        return ""
+    local = value.astimezone(zone)
+    return local.isoformat(timespec="seconds") if seconds else local.strftime("%Y-%m-%d %H:%M")
+
+
+def _status(operation: Operation) -> str:
+    """The status as tables print it, ``!`` after a flagged operation (failed, warned, or its document reversed)."""
+    return f"{operation.status.name} {FLAG}" if operation.flagged else operation.status.name
+
+
+def _note(operation: Operation) -> str:
+    """Why an operation needs a look: its error, else its warnings, else its document's local reversal."""
+    if operation.error is not None:
+        return operation.error.message
+    if operation.warnings:
+        return "; ".join(operation.warnings)
+    return "document reversed in carteira since" if operation.document_reversed else ""
+
+
+def operations_table(operations: Sequence[Operation], zone: tzinfo) -> Table:
+    """The operations panel (G8): one row per operation, newest first, a flagged one in red and marked ``!``."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    # The id is what ops show and ops resend take: never cut, whatever the width (a pipe is 80 columns).
+    table.add_column("operation", no_wrap=True, min_width=max((len(op.id) for op in operations), default=9))
+    table.add_column("created", no_wrap=True, min_width=16)
+    for name in ("kind", "documents", "customer", "status"):
+        table.add_column(name)
+    table.add_column("tries", justify="right")
+    table.add_column("field")
+    table.add_column("note")
+    for operation in operations:
+        table.add_row(
+            operation.id,
+            moment(operation.created_at, zone, seconds=False),
+            operation.kind.value,
+            ", ".join(operation.documents),
+            operation.customer_id or "",
+            Text(_status(operation), style=_OPERATION_STYLE[operation.status]),
+            str(operation.attempts),
+            (operation.error.field or "") if operation.error is not None else "",
+            _note(operation),
+            style="red" if operation.flagged else None,
+        )
+    return table
+
+
+def operation_lines(operation: Operation, charges: Sequence[GatewayCharge], zone: tzinfo) -> list[str]:
+    """Every field of one operation as ``label  value`` lines; request and response as recorded (with no secret)."""
+    error = operation.error
+    rows = [
+        ("created", moment(operation.created_at, zone)),
+        ("documents", ", ".join(operation.documents)),
+        ("customer", operation.customer_id or ""),
+        ("attempts", str(operation.attempts)),
+        ("sent at", moment(operation.sent_at, zone)),
+        ("next attempt", moment(operation.next_attempt_at, zone)),
+        ("unknown since", moment(operation.unknown_since, zone)),
+        ("error", "" if error is None else error.message),
+    ]
+    if error is not None:
+        rows += [
+            ("error field", error.field or ""),
+            ("error code", "" if error.code is None else str(error.code)),
+            ("retryable", "yes" if error.retryable else "no"),
+        ]
+    rows += [
+        ("arguments", ", ".join(f"{name}={value}" for name, value in operation.arguments)),
+        ("reversed", "yes: the document was reversed in carteira since" if operation.document_reversed else "no"),
+    ]
+    rows += [("warning", warning) for warning in operation.warnings] or [("warnings", "")]
+    rows += [("charge", _charge(charge)) for charge in charges]
+    rows += [("request", operation.request), ("response", operation.response)]
+    head = f"operation {operation.id}: {operation.kind.value}, {_status(operation)}"
+    return [head] + [f"  {label:<14}{value}".rstrip() for label, value in rows]
+
+
+def _charge(charge: GatewayCharge) -> str:
+    where = f"carnet {charge.carnet_id} parcel {charge.parcel}" if charge.in_carnet else f"charge {charge.charge_id}"
+    if charge.in_carnet:
+        where += f" (charge {charge.charge_id})"
+    return f"{charge.installment_id}: {where}, {charge.state.value}, due {shown(charge.due)}, {shown(charge.total)}"
+
+
+def report_line(report: DrainReport) -> str:
+    """A drain's counts on one line: ``sent 3, failed 1, retrying 0, unknown 0, waiting 0``."""
+    return (
+        f"sent {report.sent}, failed {report.failed}, retrying {report.retrying}, "
+        f"unknown {report.unknown}, waiting {report.waiting}"
+    )
+
+
+def account_lines(account: GatewayAccount, *, secret_set: bool, secret_variable: str) -> list[str]:
+    """The stored gateway account, and whether this environment supplies its secret (never the secret itself)."""
+    secret = "set" if secret_set else "not set: ops resend and ops drain need it"
+    return [
+        f"gateway account {account.client_id} ({account.environment.value}), "
+        + ("active" if account.active else "INACTIVE: nothing is sent"),
+        f"  agreement      {account.agreement_id} (bank code {account.agreement_bank_code})",
+        f"  bank account   {account.bank_account}",
+        f"  payment fee    {shown(account.payment_fee)}",
+        f"  history codes  receipt {account.receipt_history}, entries {account.entries_history}, "
+        f"fees {account.fees_history}",
+        f"  notify         {', '.join(account.notify) or 'nobody'}",
+        f"  secret         {secret_variable} {secret}",
+    ]

@@ -1,7 +1,7 @@
 """One run of the command: where its store is, whether to show tracebacks, and the store it opened.
 
-Commands reach it with :func:`session`; the store is opened on first use (``--help`` opens nothing)
-and closed when the command ends.
+Commands reach it with :func:`session`; the store (and the gateway, for the commands that send) is
+opened on first use (``--help`` opens nothing) and closed when the command ends.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import attrs
 import click
 
 from carteira.adapters.cli.wiring import Wiring
+from carteira.domain.operations import GatewayAccount
 from carteira.portfolio import Portfolio
 from carteira.ports.storage import Store
 
@@ -33,8 +34,18 @@ class Session:
         return self._store
 
     def portfolio(self) -> Portfolio:
-        """The portfolio over this run's store."""
+        """The portfolio over this run's store (without a gateway: reading needs no secret)."""
         return self.wiring.portfolio(self.store())
+
+    def sending_portfolio(self, account: GatewayAccount, *, notification_url: str | None) -> Portfolio:
+        """The portfolio over this run's store with the gateway of ``account`` (its secret from the environment,
+        decision 0603) and ``notification_url`` in what it sends; the gateway is closed when the command ends."""
+        store = self.store()
+        gateway = self.wiring.open_gateway(account, today=self.wiring.portfolio(store).clock.today)
+        close = getattr(gateway, "close", None)
+        if callable(close):
+            click.get_current_context().find_root().call_on_close(close)
+        return self.wiring.portfolio(store, gateway=gateway, notification_url=notification_url)
 
 
 def session() -> Session:

@@ -21,7 +21,7 @@ import re
 import threading
 import zlib
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote
@@ -65,10 +65,18 @@ def _identity(value: Any) -> Any:
     return value
 
 
+def _in_utc(value: datetime) -> datetime:
+    # TIMESTAMPTZ keeps the instant, not the zone; psycopg reads it in the session's TimeZone. Both ways
+    # in UTC, the value read is the same whatever the server's setting, as on SQLite.
+    return value.astimezone(UTC)
+
+
 def _codec() -> r.Codec:
     return r.Codec(
         date_out=_identity,
         date_in=_identity,
+        instant_out=_in_utc,
+        instant_in=_in_utc,
         rate_out=_identity,
         rate_in=_identity,
         flag_out=_identity,
@@ -120,6 +128,9 @@ def _forms(secret: str) -> set[str]:
 
 class PostgresUnitOfWork(SqlUnitOfWork):
     """A unit of work on one pooled connection, in one transaction."""
+
+    lock_for_unit = " FOR UPDATE SKIP LOCKED"
+    """Workers share the outbox: a unit's ``due`` locks what it returns, another unit's skips it."""
 
     def __init__(self, store: PostgresStore) -> None:
         super().__init__()

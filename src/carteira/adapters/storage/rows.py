@@ -1,8 +1,8 @@
 """How each aggregate becomes a database row and back, for both SQL dialects.
 
-Money goes in as integer cents; dates, rates and flags go through a :class:`Codec`, because
-SQLite keeps them as ISO text, decimal text and 0/1 while PostgreSQL has DATE, NUMERIC and
-BOOLEAN. Restoring always goes through the domain's full constructors, so a row that the
+Money goes in as integer cents; dates, instants, rates and flags go through a :class:`Codec`,
+because SQLite keeps them as ISO text, ISO text in UTC, decimal text and 0/1 while PostgreSQL has
+DATE, TIMESTAMPTZ, NUMERIC and BOOLEAN. Restoring always goes through the domain's full constructors, so a row that the
 domain would refuse (a negative balance, a rate above 1) fails loudly on load.
 
 A row tuple holds every column but ``version``, in :attr:`Table.columns` order with the key
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
@@ -43,18 +43,32 @@ from carteira.domain import (
     Tolerance,
     normalize_title_number,
 )
+from carteira.domain.operations import (
+    ChargeState,
+    Environment,
+    GatewayAccount,
+    GatewayCharge,
+    Operation,
+    OperationError,
+    OperationKind,
+    OperationStatus,
+)
 from carteira.domain.return_batch import BatchRecord, BatchStatus, LinkOrigin, ReturnBatch
 
 __all__ = [
+    "ACCOUNT",
     "ANTICIPATIONS",
     "BATCHES",
     "BATCH_MUTABLE_COLUMNS",
     "CONTRACTS",
     "CREDIT_LETTERS",
     "CUSTOMERS",
+    "DOCUMENT_COLUMNS",
+    "GATEWAY_CHARGES",
     "INSTALLMENTS",
     "ITEM_COLUMNS",
     "OBSERVATIONS",
+    "OPERATIONS",
     "RECORD_COLUMNS",
     "RECORD_MUTABLE_COLUMNS",
     "SETTINGS",
@@ -77,13 +91,19 @@ _TERMS_CACHE_MAX = 4_096
 
 
 class Codec:
-    """Turns dates, rates and flags into a dialect's column values and back; caches identical charge terms."""
+    """Turns dates, instants, rates and flags into a dialect's column values and back; caches identical charge terms.
+
+    An instant (a timezone-aware ``datetime``) is stored as the same moment in UTC and read back in
+    UTC: equal to what was put, whatever its zone was.
+    """
 
     def __init__(
         self,
         *,
         date_out: Callable[[date], Any],
         date_in: Callable[[Any], date],
+        instant_out: Callable[[datetime], Any],
+        instant_in: Callable[[Any], datetime],
         rate_out: Callable[[Decimal], Any],
         rate_in: Callable[[Any], Decimal],
         flag_out: Callable[[bool], Any],
@@ -91,6 +111,8 @@ class Codec:
     ) -> None:
         self.date_out = date_out
         self.date_in = date_in
+        self.instant_out = instant_out
+        self.instant_in = instant_in
         self.rate_out = rate_out
         self.rate_in = rate_in
         self.flag_out = flag_out
@@ -104,6 +126,14 @@ class Codec:
     def optional_date_in(self, value: Any) -> date | None:
         """``date_in`` that lets ``None`` through."""
         return None if value is None else self.date_in(value)
+
+    def optional_instant_out(self, value: datetime | None) -> Any:
+        """``instant_out`` that lets ``None`` through."""
+        return None if value is None else self.instant_out(value)
+
+    def optional_instant_in(self, value: Any) -> datetime | None:
+        """``instant_in`` that lets ``None`` through."""
+        return None if value is None else self.instant_in(value)
 
     def terms(self, fine_rate: Any, interest_rate: Any, grace_days: int, mode: str, imputation: str) -> ChargeTerms:
         """The charge terms of a row; most installments of a portfolio share a few terms, built once each."""
@@ -720,3 +750,239 @@ def record_from_row(
         note=row[23],
         version=row[24],
     )
+
+
+def _json_texts(values: tuple[str, ...]) -> str:
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+def _texts_from_json(text: str, column: str) -> tuple[str, ...]:
+    """A JSON list of texts, as :func:`_json_texts` wrote it; anything else is a row edited outside carteira."""
+    values = json.loads(text)
+    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+        raise ValueError(f"{column} must be a JSON list of texts, not {text!r}")
+    return tuple(values)
+
+
+def _pairs_from_json(text: str, column: str) -> tuple[tuple[str, str], ...]:
+    """A JSON list of [name, value] text pairs; anything else is a row edited outside carteira."""
+    values = json.loads(text)
+    if not isinstance(values, list) or not all(
+        isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair) for pair in values
+    ):
+        raise ValueError(f"{column} must be a JSON list of [name, value] texts, not {text!r}")
+    return tuple((name, value) for name, value in values)
+
+
+def _account_row(a: GatewayAccount, codec: Codec) -> Row:
+    return (
+        1,
+        a.client_id,
+        a.environment.value,
+        a.agreement_id,
+        a.agreement_bank_code,
+        a.bank_account,
+        _c(a.payment_fee),
+        a.receipt_history,
+        a.entries_history,
+        a.fees_history,
+        codec.flag_out(a.active),
+        _json_texts(a.notify),
+    )
+
+
+def _account(row: Sequence[Any], codec: Codec) -> GatewayAccount:
+    return GatewayAccount(
+        client_id=row[1],
+        environment=Environment(row[2]),
+        agreement_id=row[3],
+        agreement_bank_code=row[4],
+        bank_account=row[5],
+        payment_fee=_cents(row[6]),
+        receipt_history=row[7],
+        entries_history=row[8],
+        fees_history=row[9],
+        active=codec.flag_in(row[10]),
+        notify=_texts_from_json(row[11], "notify"),
+        version=row[12],
+    )
+
+
+ACCOUNT: Table[GatewayAccount] = Table(
+    "gateway_account",
+    "gateway account",
+    (
+        "id",
+        "client_id",
+        "environment",
+        "agreement_id",
+        "agreement_bank_code",
+        "bank_account",
+        "payment_fee_cents",
+        "receipt_history",
+        "entries_history",
+        "fees_history",
+        "active",
+        "notify",
+    ),
+    _account_row,
+    _account,
+    "id",
+)
+
+
+def _error_row(error: OperationError | None, codec: Codec) -> Row:
+    """``error_message``, ``error_code``, ``error_code_is_number``, ``error_field``, ``error_retryable``."""
+    if error is None:
+        return (None, None, None, None, None)
+    code = error.code
+    if code is None:
+        text, is_number = None, None
+    elif isinstance(code, int):
+        text, is_number = str(int(code)), codec.flag_out(True)  # int(): a bool code is stored as the number it is
+    else:
+        text, is_number = code, codec.flag_out(False)
+    return (error.message, text, is_number, error.field, codec.flag_out(error.retryable))
+
+
+def _error(row: Sequence[Any], codec: Codec) -> OperationError | None:
+    """The error of the five columns :func:`_error_row` writes; ``None`` when ``error_message`` is NULL."""
+    message, text, is_number, field, retryable = row
+    if message is None:
+        if (text, is_number, field, retryable) != (None, None, None, None):
+            raise ValueError("error columns are set without an error_message")
+        return None
+    code: int | str | None = text
+    if text is not None and codec.flag_in(is_number):
+        code = int(text)
+    return OperationError(message, code, field, codec.flag_in(retryable))
+
+
+def _operation_row(o: Operation, codec: Codec) -> Row:
+    return (
+        o.id,
+        o.kind.value,
+        codec.instant_out(o.created_at),
+        o.status.value,
+        o.request,
+        o.response,
+        o.attempts,
+        *_error_row(o.error, codec),
+        codec.optional_instant_out(o.sent_at),
+        codec.optional_instant_out(o.next_attempt_at),
+        codec.optional_instant_out(o.unknown_since),
+        o.customer_id,
+        json.dumps([list(pair) for pair in o.arguments], ensure_ascii=False),
+        _json_texts(o.warnings),
+        codec.flag_out(o.document_reversed),
+        codec.flag_out(o.flagged),  # derived, stored so that find(flagged=...) is SQL
+    )
+
+
+def _operation(row: Sequence[Any], codec: Codec) -> Operation:
+    """An operation from its row, then ``version``, then its documents in order (the repository appends them)."""
+    return Operation(
+        row[0],
+        OperationKind(row[1]),
+        row[21],
+        codec.instant_in(row[2]),
+        OperationStatus(row[3]),
+        row[4],
+        row[5],
+        row[6],
+        _error(row[7:12], codec),
+        codec.optional_instant_in(row[12]),
+        codec.optional_instant_in(row[13]),
+        codec.optional_instant_in(row[14]),
+        customer_id=row[15],
+        arguments=_pairs_from_json(row[16], "arguments"),
+        warnings=_texts_from_json(row[17], "warnings"),
+        document_reversed=codec.flag_in(row[18]),
+        version=row[20],  # 19 is flagged, derived from the rest
+    )
+
+
+OPERATIONS: Table[Operation] = Table(
+    "operations",
+    "operation",
+    (
+        "id",
+        "kind",
+        "created_at",
+        "status",
+        "request",
+        "response",
+        "attempts",
+        "error_message",
+        "error_code",
+        "error_code_is_number",
+        "error_field",
+        "error_retryable",
+        "sent_at",
+        "next_attempt_at",
+        "unknown_since",
+        "customer_id",
+        "arguments",
+        "warnings",
+        "document_reversed",
+        "flagged",
+    ),
+    _operation_row,
+    _operation,
+    "created_at, id",
+)
+
+DOCUMENT_COLUMNS = ("operation_id", "position", "installment_id")
+"""The columns of ``operation_documents``: an operation's documents, one row each, in order."""
+
+
+def _charge_row(c: GatewayCharge, codec: Codec) -> Row:
+    return (
+        c.installment_id,
+        c.operation_id,
+        c.charge_id,
+        codec.date_out(c.due),
+        _c(c.total),
+        c.state.value,
+        c.carnet_id,
+        c.parcel,
+        c.barcode,
+        c.link,
+    )
+
+
+def _charge(row: Sequence[Any], codec: Codec) -> GatewayCharge:
+    return GatewayCharge(
+        row[0],
+        row[1],
+        row[2],
+        codec.date_in(row[3]),
+        _cents(row[4]),
+        ChargeState(row[5]),
+        row[6],
+        row[7],
+        row[8],
+        row[9],
+        version=row[10],
+    )
+
+
+GATEWAY_CHARGES: Table[GatewayCharge] = Table(
+    "gateway_charges",
+    "gateway charge",
+    (
+        "installment_id",
+        "operation_id",
+        "charge_id",
+        "due",
+        "total_cents",
+        "state",
+        "carnet_id",
+        "parcel",
+        "barcode",
+        "link",
+    ),
+    _charge_row,
+    _charge,
+    "installment_id",
+)

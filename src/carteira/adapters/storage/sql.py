@@ -4,13 +4,14 @@ A dialect (:mod:`~carteira.adapters.storage.sqlite`, :mod:`~carteira.adapters.st
 supplies how to run one statement, read rows for a list of keys, insert many rows and update
 many rows under the version rule; everything else (the version rule's errors, bulk shape,
 savepoints to name the record of a conflict) lives here. SQL is written with ``?`` placeholders;
-a dialect that wants ``%s`` translates them.
+a dialect that wants ``%s`` translates them. A dialect with row locks also says how a query locks
+the rows it returns for its unit (:attr:`SqlUnitOfWork.lock_for_unit`): how workers share the outbox.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
@@ -36,6 +37,7 @@ from carteira.domain import (
     Settlement,
     normalize_title_number,
 )
+from carteira.domain.operations import GatewayAccount, GatewayCharge, Operation, OperationFilter, OperationKind
 from carteira.domain.return_batch import BatchRecord, ReturnBatch
 from carteira.errors import Conflict, InvalidInput, NotFound
 from carteira.ports.storage import LineState
@@ -43,13 +45,16 @@ from carteira.ports.storage import LineState
 __all__ = ["DuplicateKey", "SqlUnitOfWork"]
 
 T = TypeVar(
-    "T", Customer, Contract, Installment, Settlement, CreditLetter, Anticipation, PortfolioSettings, ReturnBatch
-)
+    "T", Customer, Contract, Installment, Settlement, CreditLetter, Anticipation, PortfolioSettings, ReturnBatch,
+    GatewayAccount, Operation, GatewayCharge,
+)  # fmt: skip
 
 V = TypeVar("V", bound=Versioned)
 E = TypeVar("E", bound=Exception)
 
 _SETTINGS_KEY = "portfolio"
+_ACCOUNT_KIND = "gateway account"
+_ACCOUNT_KEY = "account"  # what a Conflict names, as MemoryStore does
 
 
 class DuplicateKey(Exception):
@@ -126,7 +131,14 @@ class _Repository(Generic[T]):
         key: str = getattr(record, "id")  # noqa: B009 - every keyed aggregate has an id; settings is not keyed
         return key
 
-    def _put_many(self, records: Sequence[T], keys: Sequence[str], argument: str) -> list[T]:
+    def _put_many(
+        self,
+        records: Sequence[T],
+        keys: Sequence[str],
+        argument: str,
+        children: Callable[[Sequence[T]], None] | None = None,
+    ) -> list[T]:
+        """Write ``records`` under the version rule; ``children`` then writes their child rows, inside the savepoint."""
         unit = self._unit
         unit.check_active()
         if unit._spoiled is not None:
@@ -150,9 +162,37 @@ class _Repository(Generic[T]):
                 if updated != len(old):
                     unit.rollback_to_savepoint()
                     raise unit.spoil(self._diagnose({row[0]: row[-1] for row in old}))
+            if children is not None:
+                children(records)
         finally:
             unit.release_savepoint()
         return [with_version(record, record.version + 1) for record in records]
+
+    def _put_one_row(self, record: T, kind: str, key: str) -> T:
+        """Insert (version 0) or update the table's one row (``id = 1``) under the version rule."""
+        unit = self._unit
+        unit.check_active()
+        if unit._spoiled is not None:
+            raise unit._spoiled
+        table: r.Table[T] = self._table
+        row: r.Row = table.to_row(record, unit.codec)
+        columns = (*table.columns, "version")
+        if record.version == 0:
+            unit.savepoint()
+            try:
+                unit.insert_many(table.name, columns, [(*row, 1)])
+            except DuplicateKey:
+                unit.rollback_to_savepoint()
+                raise unit.spoil(stale(kind, key, 0, self._one_row_version())) from None
+            finally:
+                unit.release_savepoint()
+        elif unit.update_many(table.name, columns, [(*row, record.version)]) != 1:
+            raise unit.spoil(stale(kind, key, record.version, self._one_row_version()))
+        return with_version(record, record.version + 1)
+
+    def _one_row_version(self) -> int:
+        found = self._unit.fetch(f"SELECT version FROM {self._table.name} WHERE id = 1", ())
+        return int(found[0][0]) if found else 0
 
     def _diagnose(self, expected: dict[Any, int]) -> Conflict:
         """The conflict of the first record whose stored version is not the ``expected`` one (0: absent)."""
@@ -349,26 +389,137 @@ class _Settings(_Repository[PortfolioSettings]):
         return found[0] if found else PortfolioSettings()
 
     def put(self, settings: PortfolioSettings) -> PortfolioSettings:
+        return self._put_one_row(settings, "settings", _SETTINGS_KEY)
+
+
+class _GatewayAccount(_Repository[GatewayAccount]):
+    def get(self) -> GatewayAccount:
+        found = self._where("id = 1", ())
+        if not found:
+            raise NotFound(_ACCOUNT_KIND, "the portfolio's")
+        return found[0]
+
+    def put(self, account: GatewayAccount) -> GatewayAccount:
+        return self._put_one_row(account, _ACCOUNT_KIND, _ACCOUNT_KEY)
+
+
+def _oldest_first(operation: Operation) -> tuple[datetime, str]:
+    return (operation.created_at, operation.id)
+
+
+class _Operations(_Repository[Operation]):
+    """Operations in ``operations``; their documents, in order, in ``operation_documents``, indexed by
+    installment, so that ``of_documents`` and the ``document`` criterion are index lookups (decision 0343)."""
+
+    # Literal statuses, as in the partial index operations_due: SQLite uses that index only for a
+    # condition that repeats the index's own.
+    _DUE = "status IN ('pending', 'unknown') AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+    _DOCUMENTS = "SELECT operation_id, position, installment_id FROM operation_documents WHERE operation_id {IN}"
+    _NAMING = "SELECT operation_id FROM operation_documents WHERE installment_id"
+
+    def _load(self, rows: list[Sequence[Any]]) -> list[Operation]:
+        if not rows:
+            return []
+        documents: dict[str, list[str]] = {row[0]: [] for row in rows}
+        for row in sorted(self._unit.fetch_in(self._DOCUMENTS, list(documents)), key=lambda row: (row[0], row[1])):
+            documents[row[0]].append(row[2])
+        # The documents go after the version, where rows.OPERATIONS.from_row reads them.
+        return super()._load([(*row, tuple(documents[row[0]])) for row in rows])
+
+    def get(self, operation_id: str) -> Operation:
+        return self._get(operation_id)
+
+    def get_many(self, operation_ids: Iterable[str]) -> dict[str, Operation]:
+        return self._get_many(operation_ids)
+
+    def put(self, operation: Operation) -> Operation:
+        return self._put_many([operation], [operation.id], "operation", self._write_documents)[0]
+
+    def put_many(self, operations: Sequence[Operation]) -> list[Operation]:
+        return self._put_many(operations, [o.id for o in operations], "operations", self._write_documents)
+
+    def _write_documents(self, operations: Sequence[Operation]) -> None:
+        """The operations' versions matched, so this unit owns them: replace their document rows whole."""
+        unit = self._unit
+        rewritten = [o.id for o in operations if o.version != 0]
+        if rewritten:
+            unit.execute_in("DELETE FROM operation_documents WHERE operation_id {IN}", (), rewritten)
+        rows = [(o.id, position, document) for o in operations for position, document in enumerate(o.documents)]
+        if not rows:
+            return
+        try:
+            unit.insert_many("operation_documents", r.DOCUMENT_COLUMNS, rows)
+        except DuplicateKey:
+            unit.rollback_to_savepoint()
+            first = next(o.id for o in operations if o.version == 0)
+            detail = "the store holds documents of this id without its operation (edited outside carteira?)"
+            raise unit.spoil(Conflict(self._table.kind, first, detail=detail)) from None
+
+    def due(self, now: datetime, *, limit: int) -> list[Operation]:
         unit = self._unit
         unit.check_active()
-        if unit._spoiled is not None:
-            raise unit._spoiled
-        row = r.SETTINGS.to_row(settings, unit.codec)
-        columns = (*r.SETTINGS.columns, "version")
-        if settings.version == 0:
-            unit.savepoint()
-            try:
-                unit.insert_many(r.SETTINGS.name, columns, [(*row, 1)])
-            except DuplicateKey:
-                unit.rollback_to_savepoint()
-                found = self.get().version
-                raise unit.spoil(stale("settings", _SETTINGS_KEY, 0, found)) from None
-            finally:
-                unit.release_savepoint()
-        elif unit.update_many(r.SETTINGS.name, columns, [(*row, settings.version)]) != 1:
-            found = self.get().version
-            raise unit.spoil(stale("settings", _SETTINGS_KEY, settings.version, found))
-        return with_version(settings, settings.version + 1)
+        if limit < 0:
+            raise InvalidInput("must be 0 or more", field="limit", raw=str(limit))
+        sql = f"{self._select} WHERE {self._DUE} ORDER BY created_at, id LIMIT ?{unit.lock_for_unit}"
+        return self._load(unit.fetch(sql, (unit.codec.instant_out(now), limit)))
+
+    def of_documents(self, installment_ids: Iterable[str]) -> list[Operation]:
+        unit = self._unit
+        unit.check_active()
+        wanted = list(dict.fromkeys(installment_ids))
+        if not wanted:
+            return []
+        naming = dict.fromkeys(row[0] for row in unit.fetch_in(f"{self._NAMING} {{IN}}", wanted))
+        return sorted(self._where_in("id", naming), key=_oldest_first)
+
+    def find(self, criteria: OperationFilter) -> list[Operation]:
+        codec = self._unit.codec
+        conditions: list[str] = []
+        params: list[Any] = []
+        for condition, value in (
+            ("status = ?", None if criteria.status is None else criteria.status.value),
+            ("kind = ?", None if criteria.kind is None else criteria.kind.value),
+            ("customer_id = ?", criteria.customer_id),
+            (f"id IN ({self._NAMING} = ?)", criteria.document),
+            ("created_at >= ?", codec.optional_instant_out(criteria.created_from)),
+            ("created_at <= ?", codec.optional_instant_out(criteria.created_to)),
+            ("flagged = ?", None if criteria.flagged is None else codec.flag_out(criteria.flagged)),
+        ):
+            if value is not None:
+                conditions.append(condition)
+                params.append(value)
+        where = " AND ".join(conditions) or "1 = 1"
+        if criteria.limit is not None:
+            params.append(criteria.limit)
+        limit = "" if criteria.limit is None else " LIMIT ?"
+        return self._where(f"{where} ORDER BY created_at DESC, id DESC{limit}", params)
+
+    def count_sent_since(self, kind: OperationKind, since: datetime) -> int:
+        unit = self._unit
+        unit.check_active()
+        sql = "SELECT COUNT(*) FROM operations WHERE kind = ? AND sent_at >= ?"
+        return int(unit.fetch(sql, (kind.value, unit.codec.instant_out(since)))[0][0])
+
+
+class _GatewayCharges(_Repository[GatewayCharge]):
+    def get(self, installment_id: str) -> GatewayCharge:
+        return self._get(installment_id)
+
+    def get_many(self, installment_ids: Iterable[str]) -> dict[str, GatewayCharge]:
+        return {c.installment_id: c for c in self._where_in("installment_id", installment_ids)}
+
+    def put(self, charge: GatewayCharge) -> GatewayCharge:
+        return self._put_many([charge], [charge.installment_id], "charge")[0]
+
+    def put_many(self, charges: Sequence[GatewayCharge]) -> list[GatewayCharge]:
+        return self._put_many(charges, [c.installment_id for c in charges], "charges")
+
+    def by_charge_ids(self, charge_ids: Iterable[str]) -> list[GatewayCharge]:
+        return sorted(self._where_in("charge_id", charge_ids), key=lambda c: c.installment_id)
+
+    def of_carnet(self, carnet_id: str) -> list[GatewayCharge]:
+        # COALESCE: a parcel without a number sorts as 0 in every engine (SQLite puts NULL first, PostgreSQL last).
+        return self._where("carnet_id = ? ORDER BY COALESCE(parcel, 0), installment_id", (carnet_id,))
 
 
 _LINKS = "batch_record_links"
@@ -626,6 +777,10 @@ class SqlUnitOfWork:
 
     codec: r.Codec
 
+    lock_for_unit: str = ""
+    """Appended to a query to lock the rows it returns for this unit, skipping rows another unit holds
+    (``" FOR UPDATE SKIP LOCKED"``); empty for a dialect whose units run one at a time."""
+
     def __init__(self) -> None:
         self._spoiled: Exception | None = None
         self._active = False
@@ -638,6 +793,9 @@ class SqlUnitOfWork:
         self._observations = _Observations(self)
         self._settings = _Settings(self, r.SETTINGS)
         self._return_batches = _ReturnBatches(self)
+        self._gateway_account = _GatewayAccount(self, r.ACCOUNT)
+        self._operations = _Operations(self, r.OPERATIONS)
+        self._gateway_charges = _GatewayCharges(self, r.GATEWAY_CHARGES)
 
     # -- the primitives a dialect supplies -------------------------------------------------------
 
@@ -749,6 +907,21 @@ class SqlUnitOfWork:
     def return_batches(self) -> _ReturnBatches:
         """The return batches and their records."""
         return self._return_batches
+
+    @property
+    def gateway_account(self) -> _GatewayAccount:
+        """The account at the payment gateway."""
+        return self._gateway_account
+
+    @property
+    def operations(self) -> _Operations:
+        """The operations log (outbox)."""
+        return self._operations
+
+    @property
+    def gateway_charges(self) -> _GatewayCharges:
+        """Which charge at the gateway each installment is."""
+        return self._gateway_charges
 
     def __enter__(self) -> Self:
         self.begin()

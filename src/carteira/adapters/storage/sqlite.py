@@ -1,7 +1,8 @@
 """SqliteStore: the embedded default, one database file through the standard library's sqlite3.
 
-The file runs in WAL mode with ``synchronous=FULL``; each unit of work opens its own connection
-(``isolation_level=None``: this module issues ``BEGIN IMMEDIATE``/``COMMIT``/``ROLLBACK`` itself)
+The file runs in WAL mode with ``synchronous=FULL``; each unit of work has a connection to itself,
+kept by the store between units (``isolation_level=None``: this module issues ``BEGIN IMMEDIATE``,
+``COMMIT`` and ``ROLLBACK`` itself)
 and takes the write lock when it begins, so units from several threads or processes run one
 after the other, waiting up to ``timeout_s`` for the lock. A unit that commits gives the lock back
 at once and takes it again only with its next statement (decision 0304), so work the unit does
@@ -13,8 +14,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
@@ -28,12 +30,29 @@ __all__ = ["SqliteStore", "SqliteUnitOfWork"]
 
 # SQLite's default limit is 32,766 bound variables per statement; stay well under it.
 KEYS_PER_QUERY_MAX = 10_000
+IDLE_CONNECTIONS_MAX = 4
+"""How many connections a store keeps open between units (its units run one at a time, decision 0304)."""
+
+
+def _instant_text(value: datetime) -> str:
+    """``value`` in UTC as ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``: one width always, so the text sorts as the instants."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _instant(text: str) -> datetime:
+    """An instant as :func:`_instant_text` wrote it; any other text (an edit by hand) would sort wrongly: refused."""
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None or _instant_text(value) != text:
+        raise ValueError(f"{text!r} is not an instant in UTC as carteira writes it (YYYY-MM-DDTHH:MM:SS.ffffff+00:00)")
+    return value
 
 
 def _codec() -> r.Codec:
     return r.Codec(
         date_out=date.isoformat,
         date_in=date.fromisoformat,
+        instant_out=_instant_text,
+        instant_in=_instant,
         rate_out=str,
         rate_in=Decimal,
         flag_out=int,
@@ -53,8 +72,10 @@ class SqliteUnitOfWork(SqlUnitOfWork):
         self._store = store
         self.codec = store._codec
         self._conn: sqlite3.Connection | None = None
+        self._broken = False
 
     def _fail(self, exc: sqlite3.Error) -> NoReturn:
+        self._broken = True  # a connection that failed is closed, never kept for another unit
         raise self.spoil(self._store._unavailable(exc)) from exc
 
     @property
@@ -62,7 +83,7 @@ class SqliteUnitOfWork(SqlUnitOfWork):
         """The connection, inside a transaction: no statement of a unit ever runs in autocommit mode."""
         conn = self._conn
         if conn is None:
-            conn = self._conn = self._store._connect()
+            conn = self._conn = self._store._acquire()
         if not conn.in_transaction:
             # The first statement after a commit: take the write lock again now, not in commit(), so a
             # unit that has committed holds nothing while it does other work (decision 0304).
@@ -96,9 +117,9 @@ class SqliteUnitOfWork(SqlUnitOfWork):
             self._fail(exc)
 
     def release(self) -> None:
-        """Close the unit's connection."""
+        """Give the unit's connection back to the store (closed instead if it failed or is mid-transaction)."""
         if self._conn is not None:
-            self._conn.close()
+            self._store._give_back(self._conn, broken=self._broken)
             self._conn = None
 
     def fetch(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
@@ -200,6 +221,10 @@ class SqliteStore:
         self._timeout_s = timeout_s
         self._codec = _codec()
         self._schema_checked = False
+        # Connections kept between units: opening one costs about 2 ms, and closing the last one
+        # checkpoints the WAL with an fsync, which a unit per billing-run answer cannot afford.
+        self._idle: list[sqlite3.Connection] = []
+        self._idle_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self._path)!r})"
@@ -226,6 +251,22 @@ class SqliteStore:
                 conn.close()
             raise self._unavailable(exc) from exc
         return conn
+
+    def _acquire(self) -> sqlite3.Connection:
+        """An idle connection, or a new one."""
+        with self._idle_lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
+    def _give_back(self, conn: sqlite3.Connection, *, broken: bool) -> None:
+        """Keep ``conn`` for the next unit, up to :data:`IDLE_CONNECTIONS_MAX`; close it when it cannot be reused."""
+        if not broken and not conn.in_transaction:
+            with self._idle_lock:
+                if len(self._idle) < IDLE_CONNECTIONS_MAX:
+                    self._idle.append(conn)
+                    return
+        conn.close()
 
     def _check_schema(self) -> None:
         if self._schema_checked:
@@ -278,7 +319,11 @@ class SqliteStore:
         return SqliteUnitOfWork(self)
 
     def close(self) -> None:
-        """Nothing stays open between units; present so that every store is used the same way."""
+        """Close the connections kept between units; a unit opened afterwards opens a new one."""
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
 
 
 def _schema_version(conn: sqlite3.Connection) -> int | None:

@@ -20,7 +20,8 @@ commit). Every store lets a unit that has committed hold no other unit back.
 What it checks: round trips of every aggregate to the cent; rollback unless ``commit()`` was called,
 on error too; a failure in the middle of a unit leaves nothing of it; the version rule with
 ``Conflict`` on stale writes; the bulk finders return exactly what a plain Python model (and
-``MemoryStore``) returns for generated portfolios.
+``MemoryStore``) returns for generated portfolios; and the gateway outbox (account, operations,
+charges), from :mod:`carteira.testing.contracts.outbox_storage`.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ from carteira.domain import (
 from carteira.domain.return_batch import BatchRecord, BatchStatus, LinkOrigin, ReturnBatch
 from carteira.errors import Conflict, DuplicateImport, InvalidInput, NotFound
 from carteira.ports.storage import LineState, Store, UnitOfWork
+from carteira.testing.contracts.outbox_storage import OutboxStorageContract
 from carteira.testing.strategies import batch_records, charge_terms, installments, payments, policies, return_batches
 
 __all__ = ["StorageContract"]
@@ -170,8 +172,12 @@ def _expected(rows: list[Installment], keep: object) -> list[str]:
     return [i.id for i in sorted((i for i in rows if keep(i)), key=lambda i: (i.due, i.id))]  # type: ignore[operator]
 
 
-class StorageContract:
-    """The storage contract as pytest test methods; subclass it as ``Test<YourStore>`` and define ``make_store``."""
+class StorageContract(OutboxStorageContract):
+    """The storage contract as pytest test methods; subclass it as ``Test<YourStore>`` and define ``make_store``.
+
+    The gateway outbox's tests (:class:`~carteira.testing.contracts.outbox_storage.OutboxStorageContract`)
+    come with it.
+    """
 
     interleaved_units = True
     """Whether two units of work of one store may be open at once in one thread (False for SQLite)."""
