@@ -13,8 +13,8 @@ explains the runs, 0711 the sizes, 0712 the secret's audit.
   latency, 5xx, timeouts, lost answers and late landings drawn at random (seeded), on every store.
 - SIGKILL trials (``CARTEIRA_KILL_TRIALS`` per store, 2 by default; the issue's is 20): workers killed
   at random points, then a fresh drain; one worker on SQLite, four at once on PostgreSQL.
-- Three strict-xfail tests pin what breaks the rule today (a claim outliving its lease, a look-up dated
-  when recorded); remove their markers with the fix.
+- Three tests pin what the first runs broke: a create sent late in its claim, a second worker taking
+  what the first claimed and had not sent, a look-up that read Efí before the quiet period ended.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from datetime import date, timedelta
 from pathlib import Path
@@ -39,11 +40,15 @@ import pytest
 from carteira import Portfolio
 from carteira.adapters.efi import EfiGateway, brasilia_today
 from carteira.adapters.storage import MemoryStore
+from carteira.domain import EveryDayCalendar
 from carteira.domain.operations import OperationFilter, OperationStatus
-from carteira.ports.gateway import ChargeSummary
+from carteira.errors import InvalidInput
+from carteira.ports.clock import SystemClock
+from carteira.ports.gateway import BilletRequest, ChargeSummary, IssuedBillet
 from carteira.ports.storage import Store
 from carteira.services.outbox import OutboxTiming
 from carteira.testing.efi_emulator import FaultRates, serve
+from carteira.testing.fake_gateway import FakeGateway
 from tests.adapters.storage.targets import store_at, where
 from tests.services.outbox_child import child_application
 from tests.services.outbox_faults_support import (
@@ -164,22 +169,15 @@ def test_with_a_quiet_period_shorter_than_a_slow_create_the_outbox_would_issue_i
     assert not figures.clean
 
 
-# -- what the proof found: a claim counts time from the claim, not from the send (see the report) --------
+# -- what the proof found, and d4832e6 fixed: time counted from the claim, a look-up dated when recorded ---
 
-
-QUEUE_BUG = (
-    "outbox.py: a claim takes up to `batch` operations and `_run` sends them `concurrency` at a time, "
-    "but the lease and the quiet period (Operation.unknown keeps the claim's unknown_since) count from "
-    "the claim, so a create sent late in its claim is looked up and reissued while it may still land"
-)
-LOOKUP_BUG = (
-    "outbox.py `_record`: a look-up is dated when its answer is recorded (clock.now() after the call), "
-    "not when it was made, so one that read Efí before the create landed can pass for one made after "
-    "the quiet period"
+TWO_ANSWERS_BUG = (
+    "outbox.py `_pump`: a call still out when its lease ends is claimed again by the same drain (a look-up), and "
+    "when both answers reach one `_take`, `_record_answers` puts the operation twice in one put_many: InvalidInput "
+    "ends the drain"
 )
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=QUEUE_BUG)
 def test_a_create_queued_behind_others_of_its_claim_is_never_issued_twice(memory: MemoryStore) -> None:
     count = 20
     with running(memory, PROOF_WIRING) as run:
@@ -192,7 +190,6 @@ def test_a_create_queued_behind_others_of_its_claim_is_never_issued_twice(memory
     assert figures.clean, figures.figures()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=QUEUE_BUG)
 def test_a_second_worker_never_issues_what_the_first_has_claimed_and_not_yet_sent(memory: MemoryStore) -> None:
     wiring = Wiring(
         client_timeout_s=1.0,
@@ -238,7 +235,6 @@ class _LateLookups:
         return found
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=LOOKUP_BUG)
 def test_a_look_up_made_before_the_quiet_period_ended_never_lets_a_create_go_twice(memory: MemoryStore) -> None:
     # Within decision 0702's rules: the quiet period (0.9 s) outlasts the landing (0.6 s), the lease a
     # look-up (0.8 s). The first look-up reads Efí at 0.2 s, before the create lands, and answers at 1.0 s.
@@ -261,6 +257,56 @@ def test_a_look_up_made_before_the_quiet_period_ended_never_lets_a_create_go_twi
         drain_to_the_end(late, concurrency=count, deadline_s=30)
         figures = run.audit(ids)
     assert figures.clean, figures.figures()
+
+
+class _Scripted:
+    """A gateway whose creates for some operations answer late, and whose look-ups of an operation read it only
+    once its create has answered (so both answers arrive together)."""
+
+    def __init__(self, inner: FakeGateway) -> None:
+        self._inner = inner
+        self.late: dict[str, float] = {}
+        self._answered: defaultdict[str, threading.Event] = defaultdict(threading.Event)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def create_billet(self, request: BilletRequest) -> IssuedBillet:
+        time.sleep(self.late.get(request.operation_id or "", 0.0))
+        try:
+            return self._inner.create_billet(request)
+        finally:
+            self._answered[request.operation_id or ""].set()
+
+    def find_charges(self, operation_id: str) -> list[ChargeSummary]:
+        self._answered[operation_id].wait(5)
+        return self._inner.find_charges(operation_id)
+
+
+@pytest.mark.xfail(strict=True, raises=InvalidInput, reason=TWO_ANSWERS_BUG)
+def test_a_call_still_out_when_its_lease_ends_and_its_look_up_are_recorded_without_a_crash(
+    memory: MemoryStore,
+) -> None:
+    # Claimed at 0 with a lease of 0.4 s, W's and B's creates answer at 0.55 and 0.6 s. Once X is recorded
+    # the drain claims again at 0.45 s: W and B are due (their leases ended), so their look-ups go out too,
+    # and each answers with its create. The drain is kept busy (progress) while B's two answers arrive.
+    today = date(2026, 3, 10)
+    scripted = _Scripted(FakeGateway(today=today))
+    timing = OutboxTiming(lease=timedelta(seconds=0.4), quiet=timedelta(seconds=1), backoff=timedelta(seconds=0.1))
+    portfolio = Portfolio(memory, gateway=scripted, timing=timing, clock=SystemClock(), calendar=EveryDayCalendar())
+    portfolio.gateway.configure(account())
+    ids, _ = seed_billets(memory, 3, today)
+    x, w, b = portfolio.gateway.issue_billets(ids, send=False).operation_ids
+    scripted.late.update({w: 0.55, b: 0.6})
+    started = time.monotonic()
+
+    def busy(done: int, _total: int) -> None:
+        time.sleep(max(0.0, started + 0.45 - time.monotonic()) if done == 1 else 0.25 if done == 2 else 0.0)
+
+    portfolio.gateway.drain(concurrency=4, progress=busy)
+    drain_to_the_end(portfolio, concurrency=4, deadline_s=10)
+    assert {op.status for op in portfolio.gateway.operations()} == {OperationStatus.SENT}
+    assert [len(scripted.find_charges(op_id)) for op_id in (x, w, b)] == [1, 1, 1]
 
 
 # -- fault runs -----------------------------------------------------------------------------------------
