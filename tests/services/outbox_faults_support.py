@@ -170,8 +170,8 @@ PROOF_WIRING = Wiring(
 """The proof's timings (issue #12): a create lands 0.6 s after it was sent, the client gives up at 0.2 s."""
 FAULT_SLOW_S = 0.35
 FAULT_BATCH = env_int("CARTEIRA_FAULT_BATCH", 8)
-"""Operations per claim: 8, not the outbox's 500, until a call still out when its lease ends stops being claimed
-again by its own drain (the strict-xfail test of the two answers); ``CARTEIRA_FAULT_BATCH=500`` runs it so."""
+"""Operations per claim: 8, not the outbox's 500, until a job still out when its lease ends stops being claimed
+again (the two strict-xfail tests); ``CARTEIRA_FAULT_BATCH=500`` runs the fault runs with the default."""
 FAULT_WIRING = Wiring(
     client_timeout_s=0.2,
     timing=OutboxTiming(
