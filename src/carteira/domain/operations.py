@@ -211,8 +211,8 @@ class Operation:
             return False
         return self.next_attempt_at is None or now >= self.next_attempt_at
 
-    def claimed(self, now: datetime, *, lease: timedelta) -> Operation:
-        """Taken by a worker at ``now`` to send: in flight, so UNKNOWN until its answer is recorded.
+    def claimed(self, now: datetime, *, lease: timedelta, request: str | None = None) -> Operation:
+        """Taken by a worker at ``now`` to send ``request`` (kept when ``None``): in flight, UNKNOWN until answered.
 
         The worker starts no request of it after ``now + lease``, so that is when its outcome may
         have become unknown at the latest (``unknown_since``): the quiet period of a lost create
@@ -227,7 +227,10 @@ class Operation:
         if lease <= timedelta(0):
             raise InvalidInput("must be longer than a send can take", field="lease", raw=str(lease))
         ends = now + lease
-        return attrs.evolve(self, status=OperationStatus.UNKNOWN, unknown_since=ends, next_attempt_at=ends)
+        request = self.request if request is None else request
+        return attrs.evolve(
+            self, status=OperationStatus.UNKNOWN, unknown_since=ends, next_attempt_at=ends, request=request
+        )
 
     def lease_ends(self) -> datetime | None:
         """While a worker holds it (claimed, UNKNOWN, not yet answered): the moment after which it starts no request."""

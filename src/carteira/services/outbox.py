@@ -17,7 +17,8 @@ operation of any of its documents is still PENDING or UNKNOWN.
 from __future__ import annotations
 
 import queue
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 
@@ -172,12 +173,12 @@ class Outbox:
         chunks = iter(_chunks(len(operation_ids), first=2 * concurrency, then=self._timing.batch))
         waiting = 0
 
-        def claim() -> list[_Job] | None:
+        def claim(holding: set[str]) -> list[_Job] | None:
             nonlocal waiting
             bounds = next(chunks, None)
             if bounds is None:
                 return None
-            jobs, blocked = self._claim(operation_ids[bounds[0] : bounds[1]])
+            jobs, blocked = self._claim(operation_ids[bounds[0] : bounds[1]], holding=holding)
             waiting += blocked  # the chunks are disjoint: each blocked operation is counted once
             return jobs
 
@@ -192,12 +193,14 @@ class Outbox:
         """
         claimed = waiting = 0
 
-        def claim() -> list[_Job] | None:
+        def claim(holding: set[str]) -> list[_Job] | None:
             nonlocal claimed, waiting
             size = self._timing.batch if limit is None else min(self._timing.batch, limit - claimed)
             if size <= 0:
                 return None
-            jobs, waiting = self._claim(None, size)  # the last claim's count: earlier ones saw the same rows
+            jobs, waiting = self._claim(
+                None, size, holding=holding
+            )  # the last claim's count: earlier ones saw the same rows
             claimed += len(jobs)
             return jobs
 
@@ -218,7 +221,15 @@ class Outbox:
 
     # -- the claim -------------------------------------------------------------------------------
 
-    def _claim(self, ids: Sequence[str] | None, limit: int = 0) -> tuple[list[_Job], int]:
+    def _claim(
+        self,
+        ids: Sequence[str] | None,
+        limit: int = 0,
+        *,
+        holding: Collection[str] = (),
+    ) -> tuple[list[_Job], int]:
+        """Claim what is due (``ids`` among it, or up to ``limit``), leaving alone what this drain still ``holding``:
+        a call of it may be out past its lease, and its answer will be recorded."""
         now = self._clock.now()
         for _ in range(3):  # another worker may claim some of them first: take what is left
             try:
@@ -227,9 +238,11 @@ class Outbox:
                     if not account.active:
                         raise InactiveAccount("send operations")
                     if ids is None:
-                        due = uow.operations.due(now, limit=limit)
+                        due = [op for op in uow.operations.due(now, limit=limit) if op.id not in holding]
                     else:
-                        due = [op for op in uow.operations.get_many(ids).values() if op.due(now)]
+                        due = [
+                            op for op in uow.operations.get_many(ids).values() if op.due(now) and op.id not in holding
+                        ]
                     jobs, waiting = self._jobs(uow, account, due, now)
                     stored = uow.operations.put_many([job.operation for job in jobs])
                     uow.commit()
@@ -257,9 +270,8 @@ class Outbox:
                 held = op.held(now + self._timing.lease)
                 jobs.append(_Job(held, self._lookup(held, installments), lookup=True))
                 continue
-            claimed = op.claimed(now, lease=self._timing.lease)
-            request, call = self._call(claimed, installments, customers, charges)
-            jobs.append(_Job(claimed.with_request(request), call))
+            request, call = self._call(op, installments, customers, charges)
+            jobs.append(_Job(op.claimed(now, lease=self._timing.lease, request=request), call))
         return jobs, waiting
 
     def _call(
@@ -319,67 +331,14 @@ class Outbox:
 
     def _pump(
         self,
-        claim: Callable[[], list[_Job] | None],
+        claim: Callable[[set[str]], list[_Job] | None],
         concurrency: int,
         progress: Progress | None,
         *,
         total: int | None,
     ) -> DrainReport:
-        """Send claimed jobs on ``concurrency`` threads and record their answers as they come, several per unit.
-
-        The next chunk is claimed while the last ones are still out, so the threads never wait for a
-        claim; the answers that arrived while a unit was being written go in the next one (a group
-        commit), so a store that syncs every commit to disk does not serialize the run behind its
-        fsyncs. An answer waiting to be written is, if the process dies, an operation in flight:
-        UNKNOWN, looked up by the next drain, exactly as if the answer had been lost on the wire.
-        """
-        counts = {"sent": 0, "failed": 0, "retrying": 0, "unknown": 0}
-        answers: queue.SimpleQueue[tuple[_Job, _Answer | BaseException]] = queue.SimpleQueue()
-        done = claimed = out = 0
-        more = True
-        # A claim takes a unit of work (a tenth of a second for a few hundred operations): start it while
-        # enough jobs are queued to keep every thread busy until it is done.
-        low_water = concurrency + self._timing.batch // 2
-        stop: GatewayAuthenticationError | None = None
-
-        def send(job: _Job) -> None:
-            try:
-                ends = job.operation.lease_ends()
-                if not job.lookup and ends is not None and self._clock.now() >= ends:
-                    # Another worker may have taken it since: never start a request after the lease.
-                    answers.put((job, _Answer(OperationStatus.UNKNOWN, expired=True)))
-                else:
-                    answers.put((job, self._answer(job)))
-            except BaseException as error:  # not the gateway's: a bug, raised again in the caller's thread
-                answers.put((job, error))
-
-        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-            while True:
-                while more and out <= low_water:  # claim the next chunk while half of this one is still to go
-                    jobs = claim()
-                    if jobs is None or (not jobs and out == 0):
-                        more = False  # nothing more to claim, and nothing out whose answer could change that
-                    if not jobs:
-                        break  # claim again once the answers out are recorded
-                    claimed += len(jobs)
-                    out += len(jobs)
-                    for job in jobs:
-                        pool.submit(send, job)
-                if out == 0:
-                    if stop is not None:
-                        raise stop
-                    return DrainReport(**counts)
-                ready = _take(answers, self._timing.batch)
-                out -= len(ready)
-                refused = next((answer.refused for _job, answer in ready if answer.refused is not None), None)
-                if refused is not None and stop is None:
-                    more = False  # claim nothing more; what is out is recorded, then the refusal raised
-                    stop = refused
-                for outcome in self._record_all(ready):
-                    counts[outcome] += 1
-                    done += 1
-                    if progress is not None:
-                        progress(done, total if total is not None else claimed)
+        """Send claimed jobs on ``concurrency`` threads and record their answers as they come (see :class:`_Pump`)."""
+        return _Pump(self, claim, concurrency, progress, total).run()
 
     def _answer(self, job: _Job) -> _Answer:
         try:
@@ -486,6 +445,92 @@ def _outcome_name(operation: Operation) -> str:
     if operation.status is OperationStatus.PENDING:
         return "retrying"
     return "unknown"
+
+
+class _Pump:
+    """One send or drain: claimed jobs sent on a pool of threads, their answers recorded several per unit.
+
+    The next chunk is claimed while enough jobs are still waiting for a thread, so the threads never
+    wait for a claim; the answers that arrived while a unit was being written go in the next one (a
+    group commit), so a store that syncs every commit to disk does not serialize the run behind its
+    fsyncs. An answer waiting to be written is, if the process dies, an operation in flight: UNKNOWN,
+    looked up by the next drain, exactly as if the answer had been lost on the wire.
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        claim: Callable[[set[str]], list[_Job] | None],
+        concurrency: int,
+        progress: Progress | None,
+        total: int | None,
+    ) -> None:
+        self._outbox = outbox
+        self._claim = claim
+        self._concurrency = max(1, concurrency)
+        self._progress = progress
+        self._total = total
+        self._answers: queue.SimpleQueue[tuple[_Job, _Answer | BaseException]] = queue.SimpleQueue()
+        self._answered = 0  # counted by the sending threads, under the lock
+        self._lock = threading.Lock()
+        self._counts = {"sent": 0, "failed": 0, "retrying": 0, "unknown": 0}
+        self._submitted = self._recorded = 0
+        self._more = True
+        self._stop: GatewayAuthenticationError | None = None
+        self._holding: set[str] = set()  # the operations whose call is out: never claimed twice by one drain
+        # A claim is a unit of work (a tenth of a second for a few hundred operations): start it while
+        # enough jobs wait for a thread to keep every thread busy until it is done.
+        self._low_water = self._concurrency + outbox._timing.batch // 2
+
+    def run(self) -> DrainReport:
+        with ThreadPoolExecutor(max_workers=self._concurrency) as pool:
+            while True:
+                self._fill(pool)
+                if self._submitted == self._recorded:
+                    if self._stop is not None:
+                        raise self._stop
+                    return DrainReport(**self._counts)
+                self._record(_take(self._answers, self._outbox._timing.batch))
+
+    def _fill(self, pool: ThreadPoolExecutor) -> None:
+        """Claim and submit more jobs while few enough wait for a thread."""
+        while self._more and self._submitted - self._answered <= self._low_water:
+            jobs = self._claim(self._holding)
+            if jobs is None or (not jobs and self._submitted == self._recorded):
+                self._more = False  # nothing more to claim, and nothing out whose answer could change that
+            if not jobs:
+                return  # claim again once the answers out are recorded
+            self._submitted += len(jobs)
+            self._holding.update(job.operation.id for job in jobs)
+            for job in jobs:
+                pool.submit(self._send, job)
+
+    def _send(self, job: _Job) -> None:
+        try:
+            ends = job.operation.lease_ends()
+            if not job.lookup and ends is not None and self._outbox._clock.now() >= ends:
+                # Another worker may have taken it since: never start a request after the lease.
+                self._answers.put((job, _Answer(OperationStatus.UNKNOWN, expired=True)))
+            else:
+                self._answers.put((job, self._outbox._answer(job)))
+        except BaseException as error:  # not the gateway's: a bug, raised again in the caller's thread
+            self._answers.put((job, error))
+        finally:
+            with self._lock:
+                self._answered += 1
+
+    def _record(self, ready: list[tuple[_Job, _Answer]]) -> None:
+        self._recorded += len(ready)
+        self._holding.difference_update(job.operation.id for job, _answer in ready)
+        refused = next((answer.refused for _job, answer in ready if answer.refused is not None), None)
+        if refused is not None and self._stop is None:
+            self._more = False  # claim nothing more; what is out is recorded, then the refusal raised
+            self._stop = refused
+        for outcome in self._outbox._record_all(ready):
+            self._counts[outcome] += 1
+            if self._progress is not None:
+                done = sum(self._counts.values())
+                self._progress(done, self._total if self._total is not None else self._submitted)
 
 
 def _first_open_by_document(operations: Iterable[Operation]) -> dict[str, tuple[datetime, str]]:

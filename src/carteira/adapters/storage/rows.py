@@ -753,11 +753,13 @@ def record_from_row(
 
 
 def _json_texts(values: tuple[str, ...]) -> str:
-    return json.dumps(list(values), ensure_ascii=False)
+    return json.dumps(list(values), ensure_ascii=False) if values else "[]"  # most rows have none
 
 
 def _texts_from_json(text: str, column: str) -> tuple[str, ...]:
     """A JSON list of texts, as :func:`_json_texts` wrote it; anything else is a row edited outside carteira."""
+    if text == "[]":
+        return ()
     values = json.loads(text)
     if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
         raise ValueError(f"{column} must be a JSON list of texts, not {text!r}")
@@ -766,6 +768,8 @@ def _texts_from_json(text: str, column: str) -> tuple[str, ...]:
 
 def _pairs_from_json(text: str, column: str) -> tuple[tuple[str, str], ...]:
     """A JSON list of [name, value] text pairs; anything else is a row edited outside carteira."""
+    if text == "[]":
+        return ()
     values = json.loads(text)
     if not isinstance(values, list) or not all(
         isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair) for pair in values
@@ -872,7 +876,7 @@ def _operation_row(o: Operation, codec: Codec) -> Row:
         codec.optional_instant_out(o.next_attempt_at),
         codec.optional_instant_out(o.unknown_since),
         o.customer_id,
-        json.dumps([list(pair) for pair in o.arguments], ensure_ascii=False),
+        json.dumps([list(pair) for pair in o.arguments], ensure_ascii=False) if o.arguments else "[]",
         _json_texts(o.warnings),
         codec.flag_out(o.document_reversed),
         codec.flag_out(o.flagged),  # derived, stored so that find(flagged=...) is SQL
