@@ -11,6 +11,7 @@ or ``python -m carteira.testing.efi_emulator --port 8990 --client-id cid --clien
 """
 
 from carteira.testing.efi_emulator.emulator import EfiEmulator, Reply
+from carteira.testing.efi_emulator.faults import FaultRates
 from carteira.testing.efi_emulator.ledger import PaymentRefused
 from carteira.testing.efi_emulator.notifications import DeliveryRecord
 from carteira.testing.efi_emulator.server import EmulatorServer, serve
@@ -22,6 +23,7 @@ __all__ = [
     "EfiEmulator",
     "EmulatorServer",
     "EmulatorTransport",
+    "FaultRates",
     "PaymentRefused",
     "Reply",
     "Switches",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from carteira.testing.efi_emulator.faults import FaultRates
 from carteira.testing.efi_emulator.ledger import PaymentRefused
 from carteira.testing.efi_emulator.switches import Switches
 
@@ -68,7 +69,12 @@ def _faults(emu: EfiEmulator, payload: dict[str, Any]) -> dict[str, Any]:
         emu.timeout_next(int(payload["timeout_next"]))
     if "lose_next_response" in payload:
         emu.lose_next_response(int(payload["lose_next_response"]))
-    return {"latency_s": emu.latency_s}
+    if "random" in payload:  # {"seed": 7, "fail": 0.02, "timeout": 0.02, "lost": 0.02, "slow": 0.02, ...} or null
+        spec = payload["random"]
+        emu.random_faults(None if spec is None else FaultRates(**spec))
+    rates = emu.fault_rates
+    random_faults = None if rates is None else {**attrs.asdict(rates), "routes": sorted(rates.routes)}
+    return {"latency_s": emu.latency_s, "random": random_faults}
 
 
 def _post(emu: EfiEmulator, name: str, payload: dict[str, Any]) -> Any:

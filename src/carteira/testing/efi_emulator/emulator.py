@@ -19,7 +19,7 @@ import httpx
 from carteira.testing.efi_emulator import control, routing
 from carteira.testing.efi_emulator.auth import Authority, Credentials
 from carteira.testing.efi_emulator.clock import Clock
-from carteira.testing.efi_emulator.faults import Faults
+from carteira.testing.efi_emulator.faults import FaultRates, Faults
 from carteira.testing.efi_emulator.ledger import Ledger
 from carteira.testing.efi_emulator.notifications import CallbackFn, Courier, DeliveryRecord, NotificationBook
 from carteira.testing.efi_emulator.refusals import EfiRefusal, invalid
@@ -193,8 +193,20 @@ class EfiEmulator:
         """The next `n` API calls do their work, then the answer is lost (in-process: `httpx.ReadTimeout`)."""
         self._faults.lose_next_response(n)
 
+    def random_faults(self, rates: FaultRates | None) -> None:
+        """Draw a fault at random for each API call with `rates` (seeded) from now on; None stops it.
+
+        Queued faults (`fail_next`, `timeout_next`, `lose_next_response`) are taken first.
+        """
+        self._faults.at_random(rates)
+
+    @property
+    def fault_rates(self) -> FaultRates | None:
+        """The random faults in force, if any."""
+        return self._faults.rates
+
     def clear_faults(self) -> None:
-        """Drop every queued fault (latency stays as set)."""
+        """Drop every queued fault and stop the random ones (latency stays as set)."""
         self._faults.clear()
 
     # -- callbacks ------------------------------------------------------------------------------------------
@@ -263,7 +275,8 @@ class EfiEmulator:
     def handle(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Reply:
         """Answer one HTTP request. The transport and the HTTP server are thin wrappers over this.
 
-        Latency is slept before any lock is taken, so concurrent calls overlap as they would against Efí.
+        Latency (and a random "slow" fault) is slept before any lock is taken, so concurrent calls overlap as they
+        would against Efí.
         """
         if self.latency_s > 0:
             time.sleep(self.latency_s)
@@ -284,6 +297,13 @@ class EfiEmulator:
                 404, {"code": 404, "error": "not_found", "error_description": f"Rota {method} {path} não encontrada."}
             )
         fault = self._faults.before()
+        drawn = self._faults.draw(found[0].name) if fault is None else None
+        if drawn == "timeout":
+            fault = "timeout"
+        elif drawn == "fail":
+            fault = (500, 3500000)
+        elif drawn == "slow":
+            time.sleep(self._faults.rates.slow_s if self._faults.rates is not None else 0.0)
         if fault == "timeout":
             return Reply(0, (), b"", fault="timeout")
         if fault is not None:
@@ -297,7 +317,7 @@ class EfiEmulator:
                 },
             )
         reply = self._dispatch(found, query, lowered, body)
-        lost = self._faults.after()
+        lost = self._faults.after() or drawn == "lost"
         self._after_call()
         return attrs.evolve(reply, fault="lost") if lost else reply
 

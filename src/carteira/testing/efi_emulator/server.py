@@ -26,6 +26,15 @@ class EmulatorServer(ThreadingHTTPServer):
         self.emulator = emulator
         self.stopping = threading.Event()
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Log a request that failed; a client that hung up first (it timed out) is routine, not a traceback."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            _log.debug("%s hung up before its answer was written", client_address)
+            return
+        super().handle_error(request, client_address)
+
     @property
     def url(self) -> str:
         """``http://host:port`` of the listening socket."""
@@ -35,6 +44,8 @@ class EmulatorServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle on, the body waits for the client's delayed ACK (40 ms).
+    disable_nagle_algorithm = True
     server: EmulatorServer
 
     def _body(self) -> bytes:
