@@ -42,7 +42,7 @@ from carteira.adapters.efi import EfiGateway, brasilia_today
 from carteira.adapters.storage import MemoryStore
 from carteira.domain import EveryDayCalendar
 from carteira.domain.operations import OperationFilter, OperationStatus
-from carteira.errors import GatewayOutcomeUnknown, InvalidInput
+from carteira.errors import GatewayOutcomeUnknown
 from carteira.ports.clock import SystemClock
 from carteira.ports.gateway import BilletRequest, ChargeSummary, IssuedBillet
 from carteira.ports.storage import Store
@@ -170,12 +170,7 @@ def test_with_a_quiet_period_shorter_than_a_slow_create_the_outbox_would_issue_i
 
 
 # -- what the runs found: time counted from the claim, a look-up dated when recorded (fixed by d4832e6), ----
-# -- a drain claiming again what it still had out (fee2cd6), a late look-up applied to a PENDING one (open) --
-
-STALE_LOOK_UP_BUG = (
-    "outbox.py `_record`: after a Conflict it applies a look-up's answer to the operation as it now stands; when "
-    "another look-up has made it PENDING meanwhile, Operation.after_lookup raises InvalidInput and ends the drain"
-)
+# -- a drain claiming again what it still had out (fee2cd6), a late look-up applied to a PENDING one (368b58f) --
 
 
 def test_a_create_queued_behind_others_of_its_claim_is_never_issued_twice(memory: MemoryStore) -> None:
@@ -319,7 +314,6 @@ def test_a_call_still_out_when_its_lease_ends_and_its_look_up_are_recorded_witho
     assert [len(scripted.find_charges(op_id)) for op_id in (x, w, b)] == [1, 1, 1]
 
 
-@pytest.mark.xfail(strict=True, raises=InvalidInput, reason=STALE_LOOK_UP_BUG)
 def test_a_look_up_answering_after_another_worker_made_its_create_pending_is_dropped(memory: MemoryStore) -> None:
     # B's create was lost (nothing created). Worker 1 looks it up at 0 s; the answer takes 0.8 s to come back,
     # past its hold (the lease, 0.3 s). Worker 2 looks it up at 0.4 s, after the quiet period: PENDING again.
