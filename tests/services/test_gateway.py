@@ -529,3 +529,20 @@ def test_refused_credentials_stop_the_drain_and_fail_no_operation(store: Store, 
     with efi_on(emulator) as right:
         fixed = Portfolio(store, gateway=right, clock=on_wrong.clock, calendar=EveryDayCalendar(), timing=TIMING)
         assert fixed.gateway.drain().sent == 3
+
+
+def test_a_parcel_or_its_whole_carnet_is_resent_by_email(on_efi: World) -> None:
+    with on_efi.store.unit_of_work() as uow:
+        for n in (4, 5, 6):
+            uow.installments.put(attrs.evolve(uow.installments.get(f"i{n}"), due=date(2026, n, 10)))
+        uow.commit()
+    on_efi.gateway.issue_carnet(["i4", "i5", "i6"])
+    parcel = on_efi.gateway.resend_email("i5")
+    whole = on_efi.gateway.resend_email("i5", whole_carnet=True, email="cobranca@example.com.br")
+    with on_efi.store.unit_of_work() as uow:
+        charge = uow.gateway_charges.get("i5")
+    assert (parcel.status, whole.status) == (OperationStatus.SENT, OperationStatus.SENT)
+    assert charge.charge_id in parcel.request
+    assert charge.carnet_id is not None
+    assert f'"resend":"{charge.carnet_id}"' in whole.request
+    assert whole.argument("scope") == "carnet"
