@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import attrs
 
@@ -44,7 +45,7 @@ from carteira.errors import (
     InactiveAccount,
 )
 from carteira.ports.clock import Clock
-from carteira.ports.gateway import ChargeSummary, PaymentGateway
+from carteira.ports.gateway import CarnetId, ChargeId, ChargeSummary, PaymentGateway
 from carteira.ports.notifier import Notifier
 from carteira.ports.storage import Store, UnitOfWork
 from carteira.services.charge_requests import as_text, billet_request, carnet_request
@@ -123,7 +124,7 @@ class _Answer:
     response: str = ""
     error: OperationError | None = None
     charges: tuple[GatewayCharge, ...] = ()
-    changes: tuple[tuple[str, dict[str, object]], ...] = ()  # (installment id, fields of its charge to change)
+    changes: tuple[tuple[str, dict[str, Any]], ...] = ()  # (installment id, fields of its charge to change)
     warnings: tuple[str, ...] = ()
     asked_at: datetime | None = None  # when a lookup read the gateway: what decision 0702's quiet is measured at
     expired: bool = False  # not sent: the worker's lease had ended before a thread was free to send it
@@ -303,9 +304,9 @@ class Outbox:
             due = date.fromisoformat(op.argument("due") or "")
             return as_text({"charge": charge.charge_id, "due": due}), _change_due(charge, due)
         if op.kind is OperationKind.SETTLE:
-            return as_text({"settle": charge.charge_id}), _settle(charge)
+            return as_text({"settle": charge.charge_id}), _change_state(charge, ChargeState.SETTLED)
         if op.kind is OperationKind.CANCEL:
-            return as_text({"cancel": charge.charge_id}), _cancel(charge)
+            return as_text({"cancel": charge.charge_id}), _change_state(charge, ChargeState.CANCELED)
         email = op.argument("email") or (customer.email if customer is not None else None) or ""
         whole = op.argument("scope") == "carnet"
         return as_text({"resend": charge.carnet_id if whole else charge.charge_id, "email": email}), _resend(
@@ -619,12 +620,20 @@ def _issue_carnet(op: Operation, request: object, parcels: Sequence[Installment]
     return call
 
 
+def _parcel(charge: GatewayCharge) -> tuple[CarnetId, int] | None:
+    """The carnet and parcel a charge is, in the port's words; ``None`` for a billet of its own."""
+    if charge.carnet_id is None or charge.parcel is None:
+        return None
+    return CarnetId(charge.carnet_id), charge.parcel
+
+
 def _change_due(charge: GatewayCharge, due: date) -> _Call:
     def call(gateway: PaymentGateway) -> _Answer:
-        if charge.carnet_id is not None and charge.parcel is not None:
-            gateway.change_parcel_due_date(charge.carnet_id, charge.parcel, due)  # type: ignore[arg-type]
+        parcel = _parcel(charge)
+        if parcel is not None:
+            gateway.change_parcel_due_date(*parcel, due)
         else:
-            gateway.change_due_date(charge.charge_id, due)  # type: ignore[arg-type]
+            gateway.change_due_date(ChargeId(charge.charge_id), due)
         return _Answer(
             OperationStatus.SENT, response=as_text({"due": due}), changes=((charge.installment_id, {"due": due}),)
         )
@@ -632,31 +641,19 @@ def _change_due(charge: GatewayCharge, due: date) -> _Call:
     return call
 
 
-def _settle(charge: GatewayCharge) -> _Call:
+def _change_state(charge: GatewayCharge, state: ChargeState) -> _Call:
+    """Settle (``SETTLED``) or cancel (``CANCELED``) a charge; already there counts as done (G5)."""
+
     def call(gateway: PaymentGateway) -> _Answer:
-        if charge.carnet_id is not None and charge.parcel is not None:
-            changed = gateway.settle_parcel(charge.carnet_id, charge.parcel)  # type: ignore[arg-type]
+        parcel, charge_id = _parcel(charge), ChargeId(charge.charge_id)
+        if state is ChargeState.SETTLED:
+            changed = gateway.settle_parcel(*parcel) if parcel else gateway.settle_charge(charge_id)
         else:
-            changed = gateway.settle_charge(charge.charge_id)  # type: ignore[arg-type]
+            changed = gateway.cancel_parcel(*parcel) if parcel else gateway.cancel_charge(charge_id)
         return _Answer(
             OperationStatus.SENT,
-            response=as_text({"settled": changed}),
-            changes=((charge.installment_id, {"state": ChargeState.SETTLED}),),
-        )
-
-    return call
-
-
-def _cancel(charge: GatewayCharge) -> _Call:
-    def call(gateway: PaymentGateway) -> _Answer:
-        if charge.carnet_id is not None and charge.parcel is not None:
-            changed = gateway.cancel_parcel(charge.carnet_id, charge.parcel)  # type: ignore[arg-type]
-        else:
-            changed = gateway.cancel_charge(charge.charge_id)  # type: ignore[arg-type]
-        return _Answer(
-            OperationStatus.SENT,
-            response=as_text({"canceled": changed}),
-            changes=((charge.installment_id, {"state": ChargeState.CANCELED}),),
+            response=as_text({state.value: changed}),
+            changes=((charge.installment_id, {"state": state}),),
         )
 
     return call
@@ -664,12 +661,13 @@ def _cancel(charge: GatewayCharge) -> _Call:
 
 def _resend(charge: GatewayCharge, email: str, *, whole: bool) -> _Call:
     def call(gateway: PaymentGateway) -> _Answer:
-        if whole and charge.carnet_id is not None:
-            gateway.resend_carnet(charge.carnet_id, email)  # type: ignore[arg-type]
-        elif charge.carnet_id is not None and charge.parcel is not None:
-            gateway.resend_parcel(charge.carnet_id, charge.parcel, email)  # type: ignore[arg-type]
+        parcel = _parcel(charge)
+        if whole and parcel is not None:
+            gateway.resend_carnet(parcel[0], email)
+        elif parcel is not None:
+            gateway.resend_parcel(*parcel, email)
         else:
-            gateway.resend_billet(charge.charge_id, email)  # type: ignore[arg-type]
+            gateway.resend_billet(ChargeId(charge.charge_id), email)
         return _Answer(OperationStatus.SENT, response=as_text({"resent to": email}))
 
     return call
@@ -731,4 +729,4 @@ def _store_charges(uow: UnitOfWork, answers: Sequence[_Answer]) -> None:
             ]
         )
     if changes:
-        uow.gateway_charges.put_many([attrs.evolve(existing[i], **fields) for i, fields in changes])  # type: ignore[arg-type]
+        uow.gateway_charges.put_many([attrs.evolve(existing[i], **fields) for i, fields in changes])
