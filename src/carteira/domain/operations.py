@@ -123,7 +123,7 @@ class OperationKind(enum.Enum):
 
 
 class OperationStatus(enum.Enum):
-    """PENDING (to send), SENT, FAILED (a person must act), UNKNOWN (sent, answer lost: look it up first)."""
+    """PENDING (to send), SENT, FAILED (a person must act), UNKNOWN (in a worker's hands, or its answer lost)."""
 
     PENDING = "pending"
     SENT = "sent"
