@@ -18,12 +18,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import attrs
 
 from carteira.domain.money import Money
-from carteira.domain.validation import count_field, date_field, money_field, text_field, wrong_type
+from carteira.domain.validation import count_field, date_field, instant_field, money_field, text_field, wrong_type
 from carteira.errors import InvalidInput
 
 __all__ = [
@@ -47,18 +46,6 @@ class Environment(enum.Enum):
 
     SANDBOX = "sandbox"
     PRODUCTION = "production"
-
-
-def _aware(name: str) -> Any:
-    def check(_instance: object, _attribute: object, value: object) -> None:
-        if value is None:
-            return
-        if not isinstance(value, datetime):
-            raise wrong_type(value, name, "a timezone-aware datetime")
-        if value.tzinfo is None:
-            raise InvalidInput("must be a timezone-aware datetime", field=name, raw=repr(value))
-
-    return check
 
 
 @attrs.frozen
@@ -168,15 +155,15 @@ class Operation:
     id: str = attrs.field(validator=text_field("id", blank=False))
     kind: OperationKind = attrs.field()
     documents: tuple[str, ...] = attrs.field(converter=_texts)
-    created_at: datetime = attrs.field(validator=_aware("created_at"))
+    created_at: datetime = attrs.field(validator=instant_field("created_at"))
     status: OperationStatus = OperationStatus.PENDING
     request: str = ""
     response: str = ""
     attempts: int = attrs.field(default=0, validator=count_field("attempts", 0))
     error: OperationError | None = None
-    sent_at: datetime | None = attrs.field(default=None, validator=_aware("sent_at"))
-    next_attempt_at: datetime | None = attrs.field(default=None, validator=_aware("next_attempt_at"))
-    unknown_since: datetime | None = attrs.field(default=None, validator=_aware("unknown_since"))
+    sent_at: datetime | None = attrs.field(default=None, validator=instant_field("sent_at"))
+    next_attempt_at: datetime | None = attrs.field(default=None, validator=instant_field("next_attempt_at"))
+    unknown_since: datetime | None = attrs.field(default=None, validator=instant_field("unknown_since"))
     customer_id: str | None = attrs.field(
         default=None, kw_only=True, validator=text_field("customer_id", optional=True)
     )
@@ -329,8 +316,8 @@ class OperationFilter:
     kind: OperationKind | None = None
     customer_id: str | None = None
     document: str | None = None
-    created_from: datetime | None = attrs.field(default=None, validator=_aware("created_from"))
-    created_to: datetime | None = attrs.field(default=None, validator=_aware("created_to"))
+    created_from: datetime | None = attrs.field(default=None, validator=instant_field("created_from"))
+    created_to: datetime | None = attrs.field(default=None, validator=instant_field("created_to"))
     flagged: bool | None = None
     limit: int | None = attrs.field(default=None, validator=attrs.validators.optional(count_field("limit", 1)))
 

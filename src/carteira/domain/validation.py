@@ -167,3 +167,17 @@ def count_field(field: str, minimum: int, maximum: int | None = None) -> Validat
         require_count(value, field, minimum, maximum)
 
     return check
+
+
+def instant_field(field: str) -> Validator:
+    """A validator for a timezone-aware ``datetime`` field; ``None`` passes (the type says if it may be)."""
+
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        if value is None:
+            return
+        if not isinstance(value, datetime):
+            raise wrong_type(value, field, "a timezone-aware datetime")
+        if value.tzinfo is None:
+            raise InvalidInput("must be a timezone-aware datetime", field=field, raw=repr(value))
+
+    return check

@@ -45,6 +45,7 @@ from carteira.domain import (
     PortfolioSettings,
     Settlement,
 )
+from carteira.domain.notifications import Notification, NotificationStatus
 from carteira.domain.operations import GatewayAccount, GatewayCharge, Operation, OperationFilter, OperationKind
 from carteira.domain.return_batch import BatchRecord, ReturnBatch
 
@@ -57,6 +58,7 @@ __all__ = [
     "GatewayChargeRepository",
     "InstallmentRepository",
     "LineState",
+    "NotificationRepository",
     "ObservationRepository",
     "OperationRepository",
     "ReturnBatchRepository",
@@ -375,6 +377,34 @@ class GatewayChargeRepository(Protocol):
         ...
 
 
+class NotificationRepository(Protocol):
+    """The gateway's notification tokens (G6, G6a), one record per token, stored before they are processed.
+
+    ``due`` is how workers share them, as :meth:`OperationRepository.due` shares the outbox: on
+    PostgreSQL it locks the rows it returns for the unit (``FOR UPDATE SKIP LOCKED``).
+    """
+
+    def get(self, token: str) -> Notification:
+        """The notification ``token``; raises :class:`~carteira.errors.NotFound` (kind ``"notification"``)."""
+        ...
+
+    def put(self, notification: Notification) -> Notification:
+        """Insert (version 0) or update ``notification``; returns it as stored, version bumped; raises ``Conflict``.
+
+        Two units inserting one token at once leave one: the second gets ``Conflict`` at ``put`` or ``commit``.
+        """
+        ...
+
+    def due(self, now: datetime, *, limit: int) -> list[Notification]:
+        """Up to ``limit`` notifications a worker may process at ``now`` (:meth:`Notification.due`), oldest
+        received first (then by token); locked for this unit where the store has row locks."""
+        ...
+
+    def with_status(self, status: NotificationStatus, *, limit: int | None = None) -> list[Notification]:
+        """The notifications in ``status``, newest received first (then by token descending), at most ``limit``."""
+        ...
+
+
 class SettingsRepository(Protocol):
     """The portfolio's parameters: one record per store."""
 
@@ -452,6 +482,11 @@ class UnitOfWork(Protocol):
     @property
     def gateway_charges(self) -> GatewayChargeRepository:
         """Which charge at the gateway each installment is."""
+        ...
+
+    @property
+    def notifications(self) -> NotificationRepository:
+        """The gateway's notification tokens."""
         ...
 
     def __enter__(self) -> Self:

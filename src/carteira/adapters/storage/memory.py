@@ -38,6 +38,7 @@ from carteira.domain import (
     Settlement,
     normalize_title_number,
 )
+from carteira.domain.notifications import Notification, NotificationStatus
 from carteira.domain.operations import GatewayAccount, GatewayCharge, Operation, OperationFilter, OperationKind
 from carteira.domain.return_batch import BatchRecord, ReturnBatch
 from carteira.errors import Conflict, DuplicateImport, InvalidInput, NotFound
@@ -47,7 +48,7 @@ __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
 T = TypeVar(
     "T", Customer, Contract, Installment, Settlement, CreditLetter, Anticipation, PortfolioSettings, ReturnBatch,
-    BatchRecord, GatewayAccount, Operation, GatewayCharge,
+    BatchRecord, GatewayAccount, Operation, GatewayCharge, Notification,
 )  # fmt: skip
 E = TypeVar("E", Conflict, DuplicateImport)
 
@@ -56,6 +57,7 @@ _ACCOUNT_KEY = "account"
 ACCOUNT_KIND = "gateway account"
 OPERATION_KIND = "operation"
 CHARGE_KIND = "gateway charge"
+NOTIFICATION_KIND = "notification"
 
 
 class _Committed:
@@ -78,6 +80,7 @@ class _Committed:
                 ACCOUNT_KIND,
                 OPERATION_KIND,
                 CHARGE_KIND,
+                NOTIFICATION_KIND,
             )
         }
         self.order: dict[str, int] = {}  # "kind/key" -> sequence number, for "latest first" and "oldest first"
@@ -524,6 +527,29 @@ class _GatewayCharges:
         return sorted((c for c in self._t.values() if c.carnet_id == carnet_id), key=lambda c: c.parcel or 0)
 
 
+class _Notifications:
+    def __init__(self, table: _Table[Notification]) -> None:
+        self._t = table
+
+    def get(self, token: str) -> Notification:
+        return self._t.get(token)
+
+    def put(self, notification: Notification) -> Notification:
+        return self._t.put(notification.token, notification)
+
+    def due(self, now: datetime, *, limit: int) -> list[Notification]:
+        if limit < 0:
+            raise InvalidInput("must be 0 or more", field="limit", raw=str(limit))
+        found = sorted((n for n in self._t.values() if n.due(now)), key=lambda n: (n.received_at, n.token))
+        return found[:limit]
+
+    def with_status(self, status: NotificationStatus, *, limit: int | None = None) -> list[Notification]:
+        found = sorted(
+            (n for n in self._t.values() if n.status is status), key=lambda n: (n.received_at, n.token), reverse=True
+        )
+        return found if limit is None else found[:limit]
+
+
 class MemoryUnitOfWork:
     """A unit of work over a :class:`MemoryStore`: a snapshot, this unit's writes, applied on ``commit()``."""
 
@@ -544,12 +570,13 @@ class MemoryUnitOfWork:
         self._account_rows: _Table[GatewayAccount] = _Table(self, ACCOUNT_KIND)
         self._operation_rows: _Table[Operation] = _Table(self, OPERATION_KIND)
         self._charge_rows: _Table[GatewayCharge] = _Table(self, CHARGE_KIND)
+        self._notification_rows: _Table[Notification] = _Table(self, NOTIFICATION_KIND)
         self._observations = _Observations(self)
         self._return_batches = _ReturnBatches(self._batch_rows, self._record_rows, self)
         self._tables: dict[str, _Table[Customer] | _Table[Contract] | _Table[Installment] | _Table[Settlement]
                            | _Table[CreditLetter] | _Table[Anticipation] | _Table[PortfolioSettings]
                            | _Table[ReturnBatch] | _Table[BatchRecord] | _Table[GatewayAccount]
-                           | _Table[Operation] | _Table[GatewayCharge]] = {
+                           | _Table[Operation] | _Table[GatewayCharge] | _Table[Notification]] = {
             "customer": self._customers,
             "contract": self._contracts,
             "installment": self._installments,
@@ -562,6 +589,7 @@ class MemoryUnitOfWork:
             ACCOUNT_KIND: self._account_rows,
             OPERATION_KIND: self._operation_rows,
             CHARGE_KIND: self._charge_rows,
+            NOTIFICATION_KIND: self._notification_rows,
         }  # fmt: skip
         self._repositories = (
             _Customers(self._customers),
@@ -575,6 +603,7 @@ class MemoryUnitOfWork:
         self._gateway_account = _GatewayAccount(self._account_rows)
         self._operations = _Operations(self._operation_rows)
         self._gateway_charges = _GatewayCharges(self._charge_rows)
+        self._notifications = _Notifications(self._notification_rows)
 
     @property
     def customers(self) -> _Customers:
@@ -635,6 +664,11 @@ class MemoryUnitOfWork:
     def gateway_charges(self) -> _GatewayCharges:
         """Which charge at the gateway each installment is."""
         return self._gateway_charges
+
+    @property
+    def notifications(self) -> _Notifications:
+        """The gateway's notification tokens."""
+        return self._notifications
 
     def check_active(self) -> None:
         """Refuse use outside the ``with`` block (a programming error, not a data problem)."""
