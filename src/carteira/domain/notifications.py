@@ -53,7 +53,7 @@ class Notification:
 
     token: str = attrs.field(validator=lambda _i, _a, value: check_token(value))
     received_at: datetime = attrs.field(validator=instant_field("received_at"))
-    status: NotificationStatus = NotificationStatus.PENDING
+    status: NotificationStatus = attrs.field(default=NotificationStatus.PENDING)
     deliveries: int = attrs.field(default=1, validator=count_field("deliveries", 1))
     attempts: int = attrs.field(default=0, validator=count_field("attempts", 0))
     next_attempt_at: datetime | None = attrs.field(default=None, validator=instant_field("next_attempt_at"))
