@@ -28,10 +28,10 @@ import attrs
 from carteira.domain.installment import Installment
 from carteira.domain.operations import (
     ChargeState,
-    GatewayAccount,
     GatewayCharge,
     Operation,
     OperationError,
+    OperationFilter,
     OperationKind,
     OperationStatus,
 )
@@ -199,9 +199,8 @@ class Outbox:
             size = self._timing.batch if limit is None else min(self._timing.batch, limit - claimed)
             if size <= 0:
                 return None
-            jobs, waiting = self._claim(
-                None, size, holding=holding
-            )  # the last claim's count: earlier ones saw the same rows
+            # The last claim's count of waiting operations: earlier claims saw the same rows.
+            jobs, waiting = self._claim(None, size, holding=holding)
             claimed += len(jobs)
             return jobs
 
@@ -210,8 +209,6 @@ class Outbox:
 
     def next_due(self) -> datetime | None:
         """When the earliest PENDING or UNKNOWN operation becomes due (``None`` when every one is settled)."""
-        from carteira.domain.operations import OperationFilter
-
         with self._store.unit_of_work() as uow:
             times = [
                 operation.next_attempt_at or operation.created_at
@@ -235,8 +232,7 @@ class Outbox:
         for _ in range(3):  # another worker may claim some of them first: take what is left
             try:
                 with self._store.unit_of_work() as uow:
-                    account = uow.gateway_account.get()
-                    if not account.active:
+                    if not uow.gateway_account.get().active:
                         raise InactiveAccount("send operations")
                     if ids is None:
                         due = [op for op in uow.operations.due(now, limit=limit) if op.id not in holding]
@@ -244,7 +240,7 @@ class Outbox:
                         due = [
                             op for op in uow.operations.get_many(ids).values() if op.due(now) and op.id not in holding
                         ]
-                    jobs, waiting = self._jobs(uow, account, due, now)
+                    jobs, waiting = self._jobs(uow, due, now)
                     stored = uow.operations.put_many([job.operation for job in jobs])
                     uow.commit()
                 return [attrs.evolve(job, operation=op) for job, op in zip(jobs, stored, strict=True)], waiting
@@ -252,9 +248,7 @@ class Outbox:
                 continue
         return [], 0
 
-    def _jobs(
-        self, uow: UnitOfWork, account: GatewayAccount, due: list[Operation], now: datetime
-    ) -> tuple[list[_Job], int]:
+    def _jobs(self, uow: UnitOfWork, due: list[Operation], now: datetime) -> tuple[list[_Job], int]:
         documents = {document for op in due for document in op.documents}
         earlier = uow.operations.of_documents(documents)
         installments = uow.installments.get_many(documents)
