@@ -224,7 +224,7 @@ def test_wsgi_path_includes_the_mount_point() -> None:
     assert (statuses, received) == (["200 OK"], [TOKEN])
 
 
-@pytest.mark.parametrize("length", ["abc", "-1", "1e3", " 10"])
+@pytest.mark.parametrize("length", ["abc", "-1", "1e3", " 10", "\u0661\u0664"])
 def test_a_malformed_content_length_is_400(kind: str, length: str) -> None:
     received: list[str] = []
     status, _h, _b = _call(kind)(_app(kind, received.append), length=length)

@@ -84,7 +84,7 @@ class _Endpoint:
         if method != "POST":
             return _WRONG_METHOD
         if length is not None:
-            if not length.isdigit():
+            if not (length.isascii() and length.isdigit()):
                 return _BAD_BODY
             if int(length) > self.max_body:
                 return _TOO_LARGE
