@@ -1,8 +1,9 @@
-"""Adapters: the outside world (calendar, CNAB files, the Efí gateway, storage, the command line) around the ports."""
+"""Adapters: the outside world (calendar, callback endpoint, CNAB, Efí, storage, command line) around the ports."""
 
 # The submodules, one per concept; import the one you need (``from carteira.adapters import calendar``).
 __all__ = [
     "calendar",
+    "callback",
     "cli",
     "cnab",
     "efi",
