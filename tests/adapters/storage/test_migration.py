@@ -173,3 +173,22 @@ def test_postgres_older_data_is_upgraded_with_its_keys_and_an_outbox(postgres_sc
         store.close()
         with psycopg.connect(POSTGRES_DSN, autocommit=True) as admin:
             admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.mark.postgres
+def test_postgres_tokens_order_by_code_point_whatever_the_database_collation(postgres_schema: str) -> None:
+    schema = f"{postgres_schema}_collation"
+    store = PostgresStore(POSTGRES_DSN, schema=schema, max_size=1)
+    try:
+        store.migrate()
+        with psycopg.connect(POSTGRES_DSN, autocommit=True) as admin:
+            found = admin.execute(
+                "SELECT collation_name FROM information_schema.columns "
+                "WHERE table_schema = %s AND table_name = 'notifications' AND column_name = 'token'",
+                (schema,),
+            ).fetchone()
+        assert found == ("C",)  # the test database's own collation may already be C: this is what shows it
+    finally:
+        store.close()
+        with psycopg.connect(POSTGRES_DSN, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
