@@ -484,6 +484,11 @@ class UnitOfWork(Protocol):
         """Which charge at the gateway each installment is."""
         ...
 
+    @property
+    def notifications(self) -> NotificationRepository:
+        """The gateway's notification tokens."""
+        ...
+
     def __enter__(self) -> Self:
         """Begin the transaction."""
         ...

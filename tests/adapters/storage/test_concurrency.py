@@ -1,6 +1,7 @@
 """Two processes at once: settling one installment on PostgreSQL (one succeeds, one gets Conflict); importing
 one return file on PostgreSQL and SQLite (one batch is left, the other process gets DuplicateImport naming it).
-Workers sharing the outbox on PostgreSQL: units claiming at once take disjoint operations (SKIP LOCKED)."""
+Workers sharing the outbox and the notification tokens on PostgreSQL: units claiming at once take disjoint
+operations and tokens (SKIP LOCKED)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import pytest
 
 from carteira.adapters.storage import PostgresStore, SqliteStore
 from carteira.domain import Installment, InstallmentStatus, Money
+from carteira.domain.notifications import Notification, NotificationStatus
 from carteira.domain.operations import Operation, OperationKind, OperationStatus
-from carteira.ports.storage import Store
+from carteira.ports.storage import Store, UnitOfWork
 from tests.adapters.storage.child import IMPORT_RECORDS, TERMS
 from tests.adapters.storage.postgres_schema import empty, postgres_schema
 from tests.support import POSTGRES_DSN, ROOT
@@ -25,6 +27,7 @@ __all__ = ["postgres_schema"]
 IMPORT_TRIALS = 3
 WORKERS = 4
 OUTBOX_SIZE = 300
+TOKENS = 300
 CLAIM_LIMIT = 7
 LEASE = timedelta(minutes=5)
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -198,5 +201,87 @@ def test_workers_claiming_in_threads_take_each_operation_once_and_all_of_them(po
             stored = uow.operations.get_many(everything).values()
             assert {(o.status, o.version) for o in stored} == {(OperationStatus.UNKNOWN, 2)}
             assert uow.operations.due(now, limit=OUTBOX_SIZE) == []
+    finally:
+        store.close()
+
+
+def _tokens(store: PostgresStore, size: int) -> datetime:
+    """``size`` PENDING notifications, one received a second from :data:`T0`; returns an instant when all are due."""
+    with store.unit_of_work() as uow:
+        for n in range(size):
+            uow.notifications.put(Notification(f"tok-{n:04}", T0 + timedelta(seconds=n)))
+        uow.commit()
+    return T0 + timedelta(seconds=size)
+
+
+def _claim(uow: UnitOfWork, now: datetime, limit: int) -> list[str]:
+    """A worker's claim: the due tokens, each put back claimed with a lease; their tokens."""
+    due = uow.notifications.due(now, limit=limit)
+    for notification in due:
+        uow.notifications.put(notification.claimed(now, lease=LEASE))
+    return [n.token for n in due]
+
+
+@pytest.mark.postgres
+def test_units_open_at_once_claim_disjoint_notifications(postgres_schema: str) -> None:
+    empty(postgres_schema)
+    store = PostgresStore(POSTGRES_DSN, schema=postgres_schema, max_size=3)
+    try:
+        store.migrate()
+        now = _tokens(store, 10)
+        with store.unit_of_work() as first, store.unit_of_work() as second:
+            assert _claim(first, now, 4) == [f"tok-{n:04}" for n in range(4)]
+            # Looked at before claiming: were they the first unit's, the claim would wait for it forever.
+            assert [n.token for n in second.notifications.due(now, limit=4)] == [f"tok-{n:04}" for n in range(4, 8)]
+            assert _claim(second, now, 4) == [f"tok-{n:04}" for n in range(4, 8)]
+            second.commit()  # claimed: leased until now + LEASE, not due for anyone
+            with store.unit_of_work() as third:  # the first unit still holds its four
+                assert [n.token for n in third.notifications.due(now, limit=10)] == ["tok-0008", "tok-0009"]
+            first.commit()
+        with store.unit_of_work() as uow:
+            assert uow.notifications.due(now, limit=10) == [uow.notifications.get("tok-0008"),
+                                                             uow.notifications.get("tok-0009")]  # fmt: skip
+            assert len(uow.notifications.due(now + LEASE, limit=10)) == 10  # every lease ran out
+    finally:
+        store.close()
+
+
+@pytest.mark.postgres
+def test_workers_claiming_tokens_in_threads_take_each_once_and_all_of_them(postgres_schema: str) -> None:
+    empty(postgres_schema)
+    store = PostgresStore(POSTGRES_DSN, schema=postgres_schema, max_size=WORKERS)
+    try:
+        store.migrate()
+        now = _tokens(store, TOKENS)
+        claimed: list[list[str]] = [[] for _ in range(WORKERS)]
+        failures: list[BaseException] = []
+        start = threading.Barrier(WORKERS)
+
+        def work(worker: int) -> None:
+            try:
+                start.wait()
+                while True:
+                    with store.unit_of_work() as uow:
+                        tokens = _claim(uow, now, CLAIM_LIMIT)
+                        if not tokens:  # nothing left but what other workers hold
+                            return
+                        uow.commit()
+                    claimed[worker].extend(tokens)
+            except BaseException as exc:  # handed to the test's thread, which raises it
+                failures.append(exc)
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(WORKERS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not failures, failures
+        everything = [token for tokens in claimed for token in tokens]
+        assert len(everything) == len(set(everything)) == TOKENS
+        assert sum(1 for tokens in claimed if tokens) > 1  # they did share the work
+        with store.unit_of_work() as uow:
+            stored = [uow.notifications.get(token) for token in everything]
+            assert {(n.status, n.attempts, n.version) for n in stored} == {(NotificationStatus.PENDING, 1, 2)}
+            assert uow.notifications.due(now, limit=TOKENS) == []
     finally:
         store.close()

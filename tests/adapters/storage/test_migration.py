@@ -1,8 +1,8 @@
-"""Upgrading a store that holds data of an older schema (1 or 2) to this library's.
+"""Upgrading a store that holds data of an older schema (1, 2 or 3) to this library's.
 
 Migration 0002 fills the normalized number keys from the rows; migration 0003 adds the gateway outbox
-(account, operations and their documents, charges), which the upgraded store then keeps and finds
-through its indexes.
+(account, operations and their documents, charges); migration 0004 the notification tokens. The
+upgraded store then keeps and finds them through their indexes.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 
 from carteira.adapters.storage import SCHEMA_VERSION, PostgresStore, SqliteStore
 from carteira.adapters.storage.schema import migrations
+from carteira.domain.notifications import Notification, NotificationStatus
 from carteira.domain.operations import Operation, OperationFilter, OperationKind
 from carteira.errors import NotFound
 from carteira.ports.storage import Store
@@ -65,11 +66,14 @@ def _check_upgraded(store: Store) -> None:
         assert uow.gateway_charges.of_carnet("carnet-1") == []
         with pytest.raises(NotFound):
             uow.gateway_account.get()
+        assert uow.notifications.with_status(NotificationStatus.PENDING) == []
         stored = uow.operations.put(Operation("op-1", OperationKind.ISSUE_BILLET, ("i1",), T0))
+        token = uow.notifications.put(Notification("9b1f-token", T0))
         uow.commit()
     with store.unit_of_work() as uow:
         assert uow.operations.of_documents(["i1"]) == [stored]
         assert uow.operations.due(T0 + timedelta(seconds=1), limit=5) == [stored]
+        assert uow.notifications.due(T0, limit=5) == [token]
 
 
 def _statements_to(version: int, dialect: str) -> list[str]:
@@ -77,7 +81,7 @@ def _statements_to(version: int, dialect: str) -> list[str]:
     return [statement for _, statements in migrations(dialect)[1:version] for statement in statements]
 
 
-@pytest.mark.parametrize("older", [1, 2])
+@pytest.mark.parametrize("older", [1, 2, 3])
 def test_sqlite_older_data_is_upgraded_with_its_keys_and_an_outbox(tmp_path: Path, older: int) -> None:
     path = tmp_path / f"v{older}.db"
     with sqlite3.connect(path) as conn:
@@ -122,8 +126,30 @@ def test_sqlite_outbox_queries_read_their_indexes(tmp_path: Path) -> None:
             assert f"INDEX {index}" in plan, (sql, plan)
 
 
+def test_sqlite_notification_queries_read_their_indexes(tmp_path: Path) -> None:
+    path = tmp_path / "notification-plans.db"
+    SqliteStore(path).migrate()
+    columns = "token, received_at, status"
+    # due() may read either index: both hold pending tokens in received order (the partial one only them).
+    queries = {
+        f"SELECT {columns} FROM notifications WHERE status = 'pending' AND (next_attempt_at IS NULL "
+        "OR next_attempt_at <= ?) ORDER BY received_at, token LIMIT 10": (
+            "notifications_due",
+            "notifications_received",
+        ),
+        f"SELECT {columns} FROM notifications WHERE status = ? ORDER BY received_at DESC, token DESC LIMIT 10": (
+            "notifications_received",
+        ),
+    }
+    with sqlite3.connect(path) as conn:
+        for sql, indexes in queries.items():
+            plan = " ".join(str(row[-1]) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", [None] * sql.count("?")))
+            assert any(f"INDEX {index}" in plan for index in indexes), (sql, plan)
+            assert "TEMP B-TREE" not in plan, (sql, plan)  # the index gives the order: no sort
+
+
 @pytest.mark.postgres
-@pytest.mark.parametrize("older", [1, 2])
+@pytest.mark.parametrize("older", [1, 2, 3])
 def test_postgres_older_data_is_upgraded_with_its_keys_and_an_outbox(postgres_schema: str, older: int) -> None:
     schema = f"{postgres_schema}_v{older}"
     with psycopg.connect(POSTGRES_DSN, autocommit=True) as admin:
@@ -143,6 +169,25 @@ def test_postgres_older_data_is_upgraded_with_its_keys_and_an_outbox(postgres_sc
     try:
         store.migrate()
         _check_upgraded(store)
+    finally:
+        store.close()
+        with psycopg.connect(POSTGRES_DSN, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.mark.postgres
+def test_postgres_tokens_order_by_code_point_whatever_the_database_collation(postgres_schema: str) -> None:
+    schema = f"{postgres_schema}_collation"
+    store = PostgresStore(POSTGRES_DSN, schema=schema, max_size=1)
+    try:
+        store.migrate()
+        with psycopg.connect(POSTGRES_DSN, autocommit=True) as admin:
+            found = admin.execute(
+                "SELECT collation_name FROM information_schema.columns "
+                "WHERE table_schema = %s AND table_name = 'notifications' AND column_name = 'token'",
+                (schema,),
+            ).fetchone()
+        assert found == ("C",)  # the test database's own collation may already be C: this is what shows it
     finally:
         store.close()
         with psycopg.connect(POSTGRES_DSN, autocommit=True) as admin:

@@ -43,6 +43,7 @@ from carteira.domain import (
     Tolerance,
     normalize_title_number,
 )
+from carteira.domain.notifications import Notification, NotificationStatus
 from carteira.domain.operations import (
     ChargeState,
     Environment,
@@ -67,6 +68,7 @@ __all__ = [
     "GATEWAY_CHARGES",
     "INSTALLMENTS",
     "ITEM_COLUMNS",
+    "NOTIFICATIONS",
     "OBSERVATIONS",
     "OPERATIONS",
     "RECORD_COLUMNS",
@@ -999,4 +1001,41 @@ GATEWAY_CHARGES: Table[GatewayCharge] = Table(
     _charge_row,
     _charge,
     "installment_id",
+)
+
+
+def _notification_row(n: Notification, codec: Codec) -> Row:
+    return (
+        n.token,
+        codec.instant_out(n.received_at),
+        n.status.value,
+        n.deliveries,
+        n.attempts,
+        codec.optional_instant_out(n.next_attempt_at),
+        codec.optional_instant_out(n.processed_at),
+        n.error,
+    )
+
+
+def _notification(row: Sequence[Any], codec: Codec) -> Notification:
+    return Notification(
+        row[0],
+        codec.instant_in(row[1]),
+        NotificationStatus(row[2]),
+        row[3],
+        row[4],
+        codec.optional_instant_in(row[5]),
+        codec.optional_instant_in(row[6]),
+        row[7],
+        version=row[8],
+    )
+
+
+NOTIFICATIONS: Table[Notification] = Table(
+    "notifications",
+    "notification",
+    ("token", "received_at", "status", "deliveries", "attempts", "next_attempt_at", "processed_at", "error"),
+    _notification_row,
+    _notification,
+    "received_at, token",
 )

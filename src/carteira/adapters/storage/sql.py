@@ -37,6 +37,7 @@ from carteira.domain import (
     Settlement,
     normalize_title_number,
 )
+from carteira.domain.notifications import Notification, NotificationStatus
 from carteira.domain.operations import GatewayAccount, GatewayCharge, Operation, OperationFilter, OperationKind
 from carteira.domain.return_batch import BatchRecord, ReturnBatch
 from carteira.errors import Conflict, InvalidInput, NotFound
@@ -46,7 +47,7 @@ __all__ = ["DuplicateKey", "SqlUnitOfWork"]
 
 T = TypeVar(
     "T", Customer, Contract, Installment, Settlement, CreditLetter, Anticipation, PortfolioSettings, ReturnBatch,
-    GatewayAccount, Operation, GatewayCharge,
+    GatewayAccount, Operation, GatewayCharge, Notification,
 )  # fmt: skip
 
 V = TypeVar("V", bound=Versioned)
@@ -521,6 +522,34 @@ class _GatewayCharges(_Repository[GatewayCharge]):
         return self._where("carnet_id = ? ORDER BY COALESCE(parcel, 0), installment_id", (carnet_id,))
 
 
+class _Notifications(_Repository[Notification]):
+    """Tokens in ``notifications``, keyed by token (decision 0344); ``due`` locks as the outbox's does."""
+
+    # A literal status, as in the partial index notifications_due (SQLite uses it only then).
+    _DUE = "status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+
+    def get(self, token: str) -> Notification:
+        return self._get(token)
+
+    def put(self, notification: Notification) -> Notification:
+        return self._put_many([notification], [notification.token], "notification")[0]
+
+    def due(self, now: datetime, *, limit: int) -> list[Notification]:
+        unit = self._unit
+        unit.check_active()
+        if limit < 0:
+            raise InvalidInput("must be 0 or more", field="limit", raw=str(limit))
+        sql = f"{self._select} WHERE {self._DUE} ORDER BY received_at, token LIMIT ?{unit.lock_for_unit}"
+        return self._load(unit.fetch(sql, (unit.codec.instant_out(now), limit)))
+
+    def with_status(self, status: NotificationStatus, *, limit: int | None = None) -> list[Notification]:
+        if limit is not None and limit < 0:
+            raise InvalidInput("must be 0 or more", field="limit", raw=str(limit))
+        if limit is None:
+            return self._where("status = ? ORDER BY received_at DESC, token DESC", (status.value,))
+        return self._where("status = ? ORDER BY received_at DESC, token DESC LIMIT ?", (status.value, limit))
+
+
 _LINKS = "batch_record_links"
 _LINK_COLUMNS = ("batch_id", "line", "position", "installment_id")
 _SETTLED = "batch_record_settlements"
@@ -795,6 +824,7 @@ class SqlUnitOfWork:
         self._gateway_account = _GatewayAccount(self, r.ACCOUNT)
         self._operations = _Operations(self, r.OPERATIONS)
         self._gateway_charges = _GatewayCharges(self, r.GATEWAY_CHARGES)
+        self._notifications = _Notifications(self, r.NOTIFICATIONS)
 
     # -- the primitives a dialect supplies -------------------------------------------------------
 
@@ -921,6 +951,11 @@ class SqlUnitOfWork:
     def gateway_charges(self) -> _GatewayCharges:
         """Which charge at the gateway each installment is."""
         return self._gateway_charges
+
+    @property
+    def notifications(self) -> _Notifications:
+        """The gateway's notification tokens."""
+        return self._notifications
 
     def __enter__(self) -> Self:
         self.begin()

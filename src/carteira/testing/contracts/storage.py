@@ -21,7 +21,8 @@ What it checks: round trips of every aggregate to the cent; rollback unless ``co
 on error too; a failure in the middle of a unit leaves nothing of it; the version rule with
 ``Conflict`` on stale writes; the bulk finders return exactly what a plain Python model (and
 ``MemoryStore``) returns for generated portfolios; and the gateway outbox (account, operations,
-charges), from :mod:`carteira.testing.contracts.outbox_storage`.
+charges), from :mod:`carteira.testing.contracts.outbox_storage`, and the gateway's notification tokens,
+from :mod:`carteira.testing.contracts.notification_storage`.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ from carteira.domain import (
 from carteira.domain.return_batch import BatchRecord, BatchStatus, LinkOrigin, ReturnBatch
 from carteira.errors import Conflict, DuplicateImport, InvalidInput, NotFound
 from carteira.ports.storage import LineState, Store, UnitOfWork
+from carteira.testing.contracts.notification_storage import NotificationStorageContract
 from carteira.testing.contracts.outbox_storage import OutboxStorageContract
 from carteira.testing.strategies import batch_records, charge_terms, installments, payments, policies, return_batches
 
@@ -172,10 +174,11 @@ def _expected(rows: list[Installment], keep: object) -> list[str]:
     return [i.id for i in sorted((i for i in rows if keep(i)), key=lambda i: (i.due, i.id))]  # type: ignore[operator]
 
 
-class StorageContract(OutboxStorageContract):
+class StorageContract(OutboxStorageContract, NotificationStorageContract):
     """The storage contract as pytest test methods; subclass it as ``Test<YourStore>`` and define ``make_store``.
 
     The gateway outbox's tests (:class:`~carteira.testing.contracts.outbox_storage.OutboxStorageContract`)
+    and the notification tokens' (:class:`~carteira.testing.contracts.notification_storage.NotificationStorageContract`)
     come with it.
     """
 
