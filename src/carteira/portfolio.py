@@ -18,6 +18,7 @@ from carteira.ports.return_files import ReturnFileParser
 from carteira.ports.storage import Store
 from carteira.services.gateway import GatewayIntegration
 from carteira.services.outbox import OutboxTiming
+from carteira.services.payments import Payments
 from carteira.services.returns import ReturnBatches
 
 __all__ = ["Portfolio"]
@@ -58,6 +59,8 @@ class Portfolio:
             store, parser=parser if parser is not None else CnabParser(), calendar=self.calendar, clock=self.clock
         )
         """Return batches (B2-B11): import, auto-link, review, link, confirm, reactivate, delete."""
+        self.payments = Payments(store, clock=self.clock)
+        """Payments by notification (G6, G6a): ``receive`` keeps each token the gateway calls back with."""
         self._gateway = (
             None
             if gateway is None

@@ -18,3 +18,8 @@ CREATE INDEX notifications_due ON notifications (received_at, token, next_attemp
     WHERE status = 'pending';
 -- with_status(): newest first.
 CREATE INDEX notifications_received ON notifications (status, received_at DESC, token DESC);
+
+-- Decision 0343 orders operations and gateway charges by id under COLLATE "C" (code points, as in
+-- Python, SQLite and MemoryStore); schema 3 declared them with the database's collation.
+ALTER TABLE operations ALTER COLUMN id TYPE TEXT COLLATE "C";
+ALTER TABLE gateway_charges ALTER COLUMN installment_id TYPE TEXT COLLATE "C";
