@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from carteira.domain.validation import count_field, instant_field, wrong_type
+from carteira.domain.validation import count_field, instant_field, text_field, wrong_type
 from carteira.errors import InvalidInput
 
-__all__ = ["TOKEN_PATTERN", "Notification", "NotificationStatus", "check_token"]
+__all__ = ["TOKEN_PATTERN", "Notification", "NotificationStatus", "SeenEvent", "check_token"]
 
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 """What a notification token may be: Efí's are UUIDs; letters, digits, ``-`` and ``_``, up to 128."""
@@ -93,3 +93,30 @@ class Notification:
     def failed(self, error: str, *, retry_at: datetime) -> Notification:
         """Its events could not be fetched or processed: tried again at ``retry_at``, never dropped."""
         return attrs.evolve(self, status=NotificationStatus.PENDING, next_attempt_at=retry_at, error=error)
+
+
+@attrs.frozen
+class SeenEvent:
+    """One event behind a notification token, recorded once it was processed: ``(token, event_id)`` is its key.
+
+    ``charge_id`` is the gateway's charge it concerns (``None`` for a whole carnet's event); what
+    carteira did with it: ``installment_id`` and ``settlement_id`` when it settled one, ``flagged`` with
+    a ``note`` when a person must look (a payment for a charge carteira never issued, a ``settled``
+    carteira did not cause). ``kind`` and ``status`` are the gateway's own words.
+    """
+
+    token: str = attrs.field(validator=lambda _i, _a, value: check_token(value))
+    event_id: int = attrs.field(validator=count_field("event_id", 0))
+    kind: str = attrs.field(validator=text_field("kind", blank=False))
+    status: str = attrs.field(validator=text_field("status", blank=False))
+    seen_at: datetime = attrs.field(validator=instant_field("seen_at"))
+    charge_id: str | None = attrs.field(default=None, validator=text_field("charge_id", optional=True))
+    installment_id: str | None = attrs.field(default=None, validator=text_field("installment_id", optional=True))
+    settlement_id: str | None = attrs.field(default=None, validator=text_field("settlement_id", optional=True))
+    flagged: bool = False
+    note: str = ""
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """``(token, event_id)``: the same event delivered again, or by another worker, has the same key."""
+        return (self.token, self.event_id)

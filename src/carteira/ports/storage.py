@@ -45,8 +45,9 @@ from carteira.domain import (
     PortfolioSettings,
     Settlement,
 )
-from carteira.domain.notifications import Notification, NotificationStatus
+from carteira.domain.notifications import Notification, NotificationStatus, SeenEvent
 from carteira.domain.operations import GatewayAccount, GatewayCharge, Operation, OperationFilter, OperationKind
+from carteira.domain.postings import Posting
 from carteira.domain.return_batch import BatchRecord, ReturnBatch
 
 __all__ = [
@@ -61,7 +62,9 @@ __all__ = [
     "NotificationRepository",
     "ObservationRepository",
     "OperationRepository",
+    "PostingRepository",
     "ReturnBatchRepository",
+    "SeenEventRepository",
     "SettingsRepository",
     "SettlementRepository",
     "Store",
@@ -402,6 +405,49 @@ class NotificationRepository(Protocol):
 
     def with_status(self, status: NotificationStatus, *, limit: int | None = None) -> list[Notification]:
         """The notifications in ``status``, newest received first (then by token descending), at most ``limit``."""
+        ...
+
+
+class SeenEventRepository(Protocol):
+    """The events behind notification tokens that were processed, one per ``(token, event_id)``; append-only.
+
+    The key is the store's unique key, so two workers processing one token at once cannot both record
+    an event: the second ``add_many`` (or its ``commit``) raises ``Conflict`` and keeps nothing of its unit.
+    """
+
+    def add_many(self, events: Sequence[SeenEvent]) -> None:
+        """Record ``events``; one whose key exists (or appears twice) raises :class:`~carteira.errors.Conflict`."""
+        ...
+
+    def of_token(self, token: str) -> list[SeenEvent]:
+        """The events recorded for ``token``, by event id."""
+        ...
+
+    def of_charges(self, charge_ids: Iterable[str]) -> list[SeenEvent]:
+        """The events recorded for any of ``charge_ids`` (what the panel shows), ordered by (token, event id)."""
+        ...
+
+    def flagged(self, *, limit: int | None = None) -> list[SeenEvent]:
+        """The events a person must look at, newest seen first (then by key descending), at most ``limit``."""
+        ...
+
+
+class PostingRepository(Protocol):
+    """Postings for the ERP's accounting (G1, G6); append-only: a reversal is a posting of its own."""
+
+    def add_many(self, postings: Sequence[Posting]) -> None:
+        """Record ``postings``; an id that exists (or appears twice) raises :class:`~carteira.errors.Conflict`."""
+        ...
+
+    def of_settlement(self, settlement_id: str) -> list[Posting]:
+        """The postings of ``settlement_id``, reversals included, in the order they were recorded (then by id)."""
+        ...
+
+    def find(
+        self, *, on_from: date, on_to: date, account: str | None = None, history: str | None = None
+    ) -> list[Posting]:
+        """The postings dated from ``on_from`` to ``on_to`` (inclusive), of ``account`` and ``history`` when given,
+        ordered by (date, id)."""
         ...
 
 
