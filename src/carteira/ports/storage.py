@@ -535,6 +535,16 @@ class UnitOfWork(Protocol):
         """The gateway's notification tokens."""
         ...
 
+    @property
+    def seen_events(self) -> SeenEventRepository:
+        """The events behind notification tokens that were processed."""
+        ...
+
+    @property
+    def postings(self) -> PostingRepository:
+        """The postings for the ERP's accounting."""
+        ...
+
     def __enter__(self) -> Self:
         """Begin the transaction."""
         ...

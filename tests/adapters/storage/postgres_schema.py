@@ -15,7 +15,7 @@ TABLES = (
     "customers, contracts, installments, settlements, credit_letters, anticipations, "
     "anticipated_installments, observations, portfolio_settings, return_batches, batch_records, "
     "batch_record_links, batch_record_settlements, gateway_account, operations, operation_documents, gateway_charges, "
-    "notifications"
+    "notifications, seen_events, postings"
 )
 
 

@@ -1,8 +1,8 @@
-"""Upgrading a store that holds data of an older schema (1, 2 or 3) to this library's.
+"""Upgrading a store that holds data of an older schema (1 to 4) to this library's.
 
 Migration 0002 fills the normalized number keys from the rows; migration 0003 adds the gateway outbox
-(account, operations and their documents, charges); migration 0004 the notification tokens. The
-upgraded store then keeps and finds them through their indexes.
+(account, operations and their documents, charges); migration 0004 the notification tokens; 0005 the
+seen events and postings. The upgraded store then keeps and finds them through their indexes.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ import pytest
 
 from carteira.adapters.storage import SCHEMA_VERSION, PostgresStore, SqliteStore
 from carteira.adapters.storage.schema import migrations
-from carteira.domain.notifications import Notification, NotificationStatus
+from carteira.domain import Money
+from carteira.domain.notifications import Notification, NotificationStatus, SeenEvent
 from carteira.domain.operations import Operation, OperationFilter, OperationKind
+from carteira.domain.postings import Posting, PostingKind
 from carteira.errors import NotFound
 from carteira.ports.storage import Store
 from tests.adapters.storage.postgres_schema import postgres_schema
@@ -69,8 +71,16 @@ def _check_upgraded(store: Store) -> None:
         assert uow.notifications.with_status(NotificationStatus.PENDING) == []
         stored = uow.operations.put(Operation("op-1", OperationKind.ISSUE_BILLET, ("i1",), T0))
         token = uow.notifications.put(Notification("9b1f-token", T0))
+        assert uow.seen_events.flagged() == []
+        assert uow.postings.of_settlement("s1") == []
+        event = SeenEvent("9b1f-token", 1, "charge", "paid", T0, "c-1", flagged=True, note="never issued")
+        posting = Posting("p-1", PostingKind.ENTRY, date(2025, 1, 10), Money.from_cents(1), "bank", "entries", "s1")
+        uow.seen_events.add_many([event])
+        uow.postings.add_many([posting])
         uow.commit()
     with store.unit_of_work() as uow:
+        assert uow.seen_events.flagged() == [event]
+        assert uow.postings.find(on_from=date(2025, 1, 1), on_to=date(2025, 1, 31)) == [posting]
         assert uow.operations.of_documents(["i1"]) == [stored]
         assert uow.operations.due(T0 + timedelta(seconds=1), limit=5) == [stored]
         assert uow.notifications.due(T0, limit=5) == [token]
@@ -81,7 +91,7 @@ def _statements_to(version: int, dialect: str) -> list[str]:
     return [statement for _, statements in migrations(dialect)[1:version] for statement in statements]
 
 
-@pytest.mark.parametrize("older", [1, 2, 3])
+@pytest.mark.parametrize("older", [1, 2, 3, 4])
 def test_sqlite_older_data_is_upgraded_with_its_keys_and_an_outbox(tmp_path: Path, older: int) -> None:
     path = tmp_path / f"v{older}.db"
     with sqlite3.connect(path) as conn:
@@ -148,8 +158,29 @@ def test_sqlite_notification_queries_read_their_indexes(tmp_path: Path) -> None:
             assert "TEMP B-TREE" not in plan, (sql, plan)  # the index gives the order: no sort
 
 
+def test_sqlite_seen_event_and_posting_queries_read_their_indexes(tmp_path: Path) -> None:
+    path = tmp_path / "payment-plans.db"
+    SqliteStore(path).migrate()
+    queries = {
+        "SELECT token FROM seen_events WHERE token = ? ORDER BY event_id": "sqlite_autoindex_seen_events_1",
+        "SELECT token FROM seen_events WHERE charge_id IN (?, ?)": "seen_events_charge",
+        "SELECT token FROM seen_events WHERE flagged ORDER BY seen_at DESC, token DESC, event_id DESC LIMIT 10": (
+            "seen_events_flagged"
+        ),
+        "SELECT id FROM postings WHERE settlement_id = ? ORDER BY seq": "postings_settlement",
+        "SELECT id FROM postings WHERE on_date >= ? AND on_date <= ? AND account = ? ORDER BY on_date, id": (
+            "postings_on"
+        ),
+    }
+    with sqlite3.connect(path) as conn:
+        for sql, index in queries.items():
+            plan = " ".join(str(row[-1]) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", [None] * sql.count("?")))
+            assert f"INDEX {index}" in plan, (sql, plan)
+            assert "TEMP B-TREE" not in plan, (sql, plan)  # the index gives the order: no sort
+
+
 @pytest.mark.postgres
-@pytest.mark.parametrize("older", [1, 2, 3])
+@pytest.mark.parametrize("older", [1, 2, 3, 4])
 def test_postgres_older_data_is_upgraded_with_its_keys_and_an_outbox(postgres_schema: str, older: int) -> None:
     schema = f"{postgres_schema}_v{older}"
     with psycopg.connect(POSTGRES_DSN, autocommit=True) as admin:

@@ -38,8 +38,9 @@ from carteira.domain import (
     Settlement,
     normalize_title_number,
 )
-from carteira.domain.notifications import Notification, NotificationStatus
+from carteira.domain.notifications import Notification, NotificationStatus, SeenEvent
 from carteira.domain.operations import GatewayAccount, GatewayCharge, Operation, OperationFilter, OperationKind
+from carteira.domain.postings import Posting
 from carteira.domain.return_batch import BatchRecord, ReturnBatch
 from carteira.errors import Conflict, DuplicateImport, InvalidInput, NotFound
 from carteira.ports.storage import LineState
@@ -58,6 +59,8 @@ ACCOUNT_KIND = "gateway account"
 OPERATION_KIND = "operation"
 CHARGE_KIND = "gateway charge"
 NOTIFICATION_KIND = "notification"
+SEEN_EVENT_KIND = "seen event"
+POSTING_KIND = "posting"
 
 
 class _Committed:
@@ -81,6 +84,8 @@ class _Committed:
                 OPERATION_KIND,
                 CHARGE_KIND,
                 NOTIFICATION_KIND,
+                SEEN_EVENT_KIND,
+                POSTING_KIND,
             )
         }
         self.order: dict[str, int] = {}  # "kind/key" -> sequence number, for "latest first" and "oldest first"
@@ -550,6 +555,103 @@ class _Notifications:
         return found if limit is None else found[:limit]
 
 
+A = TypeVar("A", SeenEvent, Posting)
+
+
+def _repeated(keys: Sequence[str]) -> str | None:
+    """The first key that appears a second time in ``keys``, if any."""
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            return key
+        seen.add(key)
+    return None
+
+
+class _AppendOnly(Generic[A]):
+    """Records never changed once added, keyed by text: what a unit added, checked again at ``commit()``."""
+
+    def __init__(self, unit: MemoryUnitOfWork, kind: str) -> None:
+        self._unit = unit
+        self.kind = kind
+        self.rows: dict[str, A] = {}
+        self.added: list[str] = []
+
+    def begin(self, committed: dict[str, object]) -> None:
+        self.rows = dict(committed)  # type: ignore[arg-type]
+        self.added = []
+
+    def add_many(self, keyed: Sequence[tuple[str, A]]) -> None:
+        self._unit.check_writable()
+        keys = [key for key, _ in keyed]
+        twice = _repeated(keys)
+        if twice is not None:
+            raise self._unit.spoil(Conflict(self.kind, twice, detail="it appears twice in one add_many"))
+        stored = next((key for key in keys if key in self.rows), None)
+        if stored is not None:
+            raise self._unit.spoil(Conflict(self.kind, stored, detail="it already exists"))
+        for key, record in keyed:
+            self.rows[key] = record
+            self.added.append(key)
+            self._unit.ordered(self.kind, key)
+
+    def values(self) -> Iterable[A]:
+        self._unit.check_active()
+        return self.rows.values()
+
+
+def seen_event_key(token: str, event_id: int) -> str:
+    """How a ``Conflict`` names a seen event: ``token/event_id`` (a token holds no ``/``), as the SQL stores do."""
+    return f"{token}/{event_id}"
+
+
+class _SeenEvents:
+    def __init__(self, rows: _AppendOnly[SeenEvent]) -> None:
+        self._r = rows
+
+    def add_many(self, events: Sequence[SeenEvent]) -> None:
+        self._r.add_many([(seen_event_key(*e.key), e) for e in events])
+
+    def of_token(self, token: str) -> list[SeenEvent]:
+        return sorted((e for e in self._r.values() if e.token == token), key=lambda e: e.event_id)
+
+    def of_charges(self, charge_ids: Iterable[str]) -> list[SeenEvent]:
+        wanted = set(charge_ids)
+        return sorted((e for e in self._r.values() if e.charge_id in wanted), key=lambda e: e.key)
+
+    def flagged(self, *, limit: int | None = None) -> list[SeenEvent]:
+        if limit is not None and limit < 0:
+            raise InvalidInput("must be 0 or more", field="limit", raw=str(limit))
+        found = sorted((e for e in self._r.values() if e.flagged), key=lambda e: (e.seen_at, e.key), reverse=True)
+        return found if limit is None else found[:limit]
+
+
+class _Postings:
+    def __init__(self, rows: _AppendOnly[Posting], unit: MemoryUnitOfWork) -> None:
+        self._r = rows
+        self._unit = unit
+
+    def add_many(self, postings: Sequence[Posting]) -> None:
+        # By id within one call, as the SQL stores number them: "the order recorded, then by id".
+        self._r.add_many([(p.id, p) for p in sorted(postings, key=lambda p: p.id)])
+
+    def of_settlement(self, settlement_id: str) -> list[Posting]:
+        found = [p for p in self._r.values() if p.settlement_id == settlement_id]
+        return sorted(found, key=lambda p: self._unit.position(POSTING_KIND, p.id))
+
+    def find(
+        self, *, on_from: date, on_to: date, account: str | None = None, history: str | None = None
+    ) -> list[Posting]:
+        found = [
+            p
+            for p in self._r.values()
+            if on_from <= p.on <= on_to
+            and (account is None or p.account == account)
+            and (history is None or p.history == history)
+        ]
+        return sorted(found, key=lambda p: (p.on, p.id))
+
+
 class MemoryUnitOfWork:
     """A unit of work over a :class:`MemoryStore`: a snapshot, this unit's writes, applied on ``commit()``."""
 
@@ -572,6 +674,12 @@ class MemoryUnitOfWork:
         self._charge_rows: _Table[GatewayCharge] = _Table(self, CHARGE_KIND)
         self._notification_rows: _Table[Notification] = _Table(self, NOTIFICATION_KIND)
         self._observations = _Observations(self)
+        self._seen_event_rows: _AppendOnly[SeenEvent] = _AppendOnly(self, SEEN_EVENT_KIND)
+        self._posting_rows: _AppendOnly[Posting] = _AppendOnly(self, POSTING_KIND)
+        self._appended: tuple[_AppendOnly[SeenEvent] | _AppendOnly[Posting], ...] = (
+            self._seen_event_rows,
+            self._posting_rows,
+        )
         self._return_batches = _ReturnBatches(self._batch_rows, self._record_rows, self)
         self._tables: dict[str, _Table[Customer] | _Table[Contract] | _Table[Installment] | _Table[Settlement]
                            | _Table[CreditLetter] | _Table[Anticipation] | _Table[PortfolioSettings]
@@ -604,6 +712,8 @@ class MemoryUnitOfWork:
         self._operations = _Operations(self._operation_rows)
         self._gateway_charges = _GatewayCharges(self._charge_rows)
         self._notifications = _Notifications(self._notification_rows)
+        self._seen_events = _SeenEvents(self._seen_event_rows)
+        self._postings = _Postings(self._posting_rows, self)
 
     @property
     def customers(self) -> _Customers:
@@ -670,6 +780,16 @@ class MemoryUnitOfWork:
         """The gateway's notification tokens."""
         return self._notifications
 
+    @property
+    def seen_events(self) -> _SeenEvents:
+        """The events behind notification tokens that were processed."""
+        return self._seen_events
+
+    @property
+    def postings(self) -> _Postings:
+        """The postings for the ERP's accounting."""
+        return self._postings
+
     def check_active(self) -> None:
         """Refuse use outside the ``with`` block (a programming error, not a data problem)."""
         if not self._active:
@@ -703,6 +823,8 @@ class MemoryUnitOfWork:
             for kind, table in self._tables.items():
                 table.begin(committed.tables[kind])
             self._observations.begin(committed.tables["observation"])
+            for appended in self._appended:
+                appended.begin(committed.tables[appended.kind])
         self._return_batches.begin()
         self._order = {}
         self._spoiled = None
@@ -741,6 +863,11 @@ class MemoryUnitOfWork:
             for key in self._observations.added:
                 if key in observations:
                     raise self.spoil(Conflict("observation", key, detail="another unit added it first"))
+            for appended in self._appended:
+                rows = committed.tables[appended.kind]
+                first = next((key for key in appended.added if key in rows), None)
+                if first is not None:
+                    raise self.spoil(Conflict(appended.kind, first, detail="another unit added it first"))
             self._check_duplicates(committed.tables[BATCH_KIND])
             for kind, table in self._tables.items():
                 rows = committed.tables[kind]
@@ -751,6 +878,10 @@ class MemoryUnitOfWork:
                         rows.pop(key, None)
             for key in self._observations.added:
                 observations[key] = self._observations.rows[key]
+            for appended in self._appended:
+                rows = committed.tables[appended.kind]
+                for key in appended.added:
+                    rows[key] = appended.rows[key]
             committed.order.update(self._order)
         self._begin()
 

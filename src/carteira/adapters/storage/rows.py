@@ -43,7 +43,7 @@ from carteira.domain import (
     Tolerance,
     normalize_title_number,
 )
-from carteira.domain.notifications import Notification, NotificationStatus
+from carteira.domain.notifications import Notification, NotificationStatus, SeenEvent
 from carteira.domain.operations import (
     ChargeState,
     Environment,
@@ -54,6 +54,7 @@ from carteira.domain.operations import (
     OperationKind,
     OperationStatus,
 )
+from carteira.domain.postings import Posting, PostingKind
 from carteira.domain.return_batch import BatchRecord, BatchStatus, LinkOrigin, ReturnBatch
 
 __all__ = [
@@ -71,8 +72,10 @@ __all__ = [
     "NOTIFICATIONS",
     "OBSERVATIONS",
     "OPERATIONS",
+    "POSTINGS",
     "RECORD_COLUMNS",
     "RECORD_MUTABLE_COLUMNS",
+    "SEEN_EVENTS",
     "SETTINGS",
     "SETTLEMENTS",
     "Codec",
@@ -81,6 +84,7 @@ __all__ = [
     "batch_mutable_row",
     "item_from_row",
     "item_to_row",
+    "plain_select",
     "record_from_row",
     "record_mutable_row",
     "record_to_row",
@@ -1039,3 +1043,101 @@ NOTIFICATIONS: Table[Notification] = Table(
     _notification,
     "received_at, token",
 )
+
+
+def _seen_event_row(e: SeenEvent, codec: Codec) -> Row:
+    return (
+        e.token,
+        e.event_id,
+        e.kind,
+        e.status,
+        codec.instant_out(e.seen_at),
+        e.charge_id,
+        e.installment_id,
+        e.settlement_id,
+        codec.flag_out(e.flagged),
+        e.note,
+    )
+
+
+def _seen_event(row: Sequence[Any], codec: Codec) -> SeenEvent:
+    return SeenEvent(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        codec.instant_in(row[4]),
+        row[5],
+        row[6],
+        row[7],
+        codec.flag_in(row[8]),
+        row[9],
+    )
+
+
+SEEN_EVENTS: Table[SeenEvent] = Table(
+    "seen_events",
+    "seen event",
+    (
+        "token",
+        "event_id",
+        "kind",
+        "status",
+        "seen_at",
+        "charge_id",
+        "installment_id",
+        "settlement_id",
+        "flagged",
+        "note",
+    ),
+    _seen_event_row,
+    _seen_event,
+    "token, event_id",
+)
+"""Append-only and without a version: read with :func:`plain_select`, not :attr:`Table.select`."""
+
+_POSTING_KIND = {kind.value: kind for kind in PostingKind}
+
+
+def _posting_row(p: Posting, codec: Codec) -> Row:
+    return (
+        p.id,
+        p.kind.value,
+        codec.date_out(p.on),
+        _c(p.amount),
+        p.account,
+        p.history,
+        p.settlement_id,
+        p.charge_id,
+        p.reverses,
+    )
+
+
+def _posting(row: Sequence[Any], codec: Codec) -> Posting:
+    return Posting(
+        row[0],
+        _POSTING_KIND[row[1]],
+        codec.date_in(row[2]),
+        Money.from_cents(row[3]),
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        row[8],
+    )
+
+
+POSTINGS: Table[Posting] = Table(
+    "postings",
+    "posting",
+    ("id", "kind", "on_date", "amount_cents", "account", "history", "settlement_id", "charge_id", "reverses"),
+    _posting_row,
+    _posting,
+    "seq",
+)
+"""Append-only and without a version: read with :func:`plain_select`, not :attr:`Table.select`."""
+
+
+def plain_select(table: Table[Any]) -> str:
+    """``SELECT <columns> FROM <name>``: for an append-only table, which has no ``version`` column."""
+    return f"SELECT {', '.join(table.columns)} FROM {table.name}"

@@ -37,13 +37,14 @@ from carteira.domain import (
     Settlement,
     normalize_title_number,
 )
-from carteira.domain.notifications import Notification, NotificationStatus
+from carteira.domain.notifications import Notification, NotificationStatus, SeenEvent
 from carteira.domain.operations import GatewayAccount, GatewayCharge, Operation, OperationFilter, OperationKind
+from carteira.domain.postings import Posting
 from carteira.domain.return_batch import BatchRecord, ReturnBatch
 from carteira.errors import Conflict, InvalidInput, NotFound
 from carteira.ports.storage import LineState
 
-__all__ = ["DuplicateKey", "SqlUnitOfWork"]
+__all__ = ["DuplicateKey", "SqlUnitOfWork", "seen_event_key"]
 
 T = TypeVar(
     "T", Customer, Contract, Installment, Settlement, CreditLetter, Anticipation, PortfolioSettings, ReturnBatch,
@@ -550,6 +551,133 @@ class _Notifications(_Repository[Notification]):
         return self._where("status = ? ORDER BY received_at DESC, token DESC LIMIT ?", (status.value, limit))
 
 
+def seen_event_key(token: str, event_id: int) -> str:
+    """How a ``Conflict`` names a seen event: ``token/event_id`` (a token holds no ``/``), as MemoryStore does."""
+    return f"{token}/{event_id}"
+
+
+A = TypeVar("A", SeenEvent, Posting)
+
+
+def _repeated(keys: Sequence[str]) -> str | None:
+    """The first key that appears a second time in ``keys``, if any."""
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            return key
+        seen.add(key)
+    return None
+
+
+class _AppendOnly(Generic[A]):
+    """``add_many`` of records that are never changed: a key that exists raises ``Conflict`` and spoils the unit."""
+
+    def __init__(self, unit: SqlUnitOfWork, table: r.Table[A]) -> None:
+        self._unit = unit
+        self._table: r.Table[A] = table
+        self._select = r.plain_select(table)
+
+    def _load(self, rows: list[Sequence[Any]]) -> list[A]:
+        codec = self._unit.codec
+        from_row = self._table.from_row
+        try:
+            return [from_row(row, codec) for row in rows]
+        except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
+            raise _unreadable(self._table.name, rows, from_row, codec) from exc
+
+    def _where(self, condition: str, params: Sequence[Any]) -> list[A]:
+        self._unit.check_active()
+        return self._load(self._unit.fetch(f"{self._select} WHERE {condition}", params))
+
+    def _add_many(self, records: Sequence[A], keys: Sequence[str]) -> None:
+        unit = self._unit
+        unit.check_active()
+        if unit._spoiled is not None:
+            raise unit._spoiled
+        if not records:
+            return
+        twice = _repeated(keys)
+        if twice is not None:
+            raise unit.spoil(Conflict(self._table.kind, twice, detail="it appears twice in one add_many"))
+        unit.savepoint()
+        try:
+            rows = [self._table.to_row(record, unit.codec) for record in records]
+            unit.insert_many(self._table.name, self._table.columns, rows)
+        except DuplicateKey:
+            # Back to before the insert, so the query below sees the stored row (another unit's, once it committed).
+            unit.rollback_to_savepoint()
+            stored = set(self._stored(records))
+            first = next((key for key in keys if key in stored), keys[0])
+            raise unit.spoil(Conflict(self._table.kind, first, detail="it already exists")) from None
+        finally:
+            unit.release_savepoint()
+
+    def _stored(self, records: Sequence[A]) -> list[str]:
+        """The keys among ``records`` that the store holds."""
+        raise NotImplementedError
+
+
+class _SeenEvents(_AppendOnly[SeenEvent]):
+    """Events in ``seen_events``, keyed by (token, event_id) (decision 0345)."""
+
+    _ORDER = " ORDER BY token, event_id"
+
+    def add_many(self, events: Sequence[SeenEvent]) -> None:
+        self._add_many(events, [seen_event_key(*e.key) for e in events])
+
+    def _stored(self, records: Sequence[SeenEvent]) -> list[str]:
+        sql = "SELECT token, event_id FROM seen_events WHERE (token, event_id) {PAIRS}"
+        return [seen_event_key(row[0], row[1]) for row in self._unit.fetch_in_pairs(sql, [e.key for e in records])]
+
+    def of_token(self, token: str) -> list[SeenEvent]:
+        return self._where("token = ? ORDER BY event_id", (token,))
+
+    def of_charges(self, charge_ids: Iterable[str]) -> list[SeenEvent]:
+        unit = self._unit
+        unit.check_active()
+        wanted = list(dict.fromkeys(charge_ids))
+        if not wanted:
+            return []
+        found = self._load(unit.fetch_in(f"{self._select} WHERE charge_id {{IN}}", wanted))
+        return sorted(found, key=lambda e: e.key)  # the batches of {IN} come back one after the other
+
+    def flagged(self, *, limit: int | None = None) -> list[SeenEvent]:
+        if limit is not None and limit < 0:
+            raise InvalidInput("must be 0 or more", field="limit", raw=str(limit))
+        # A bare "flagged", as in the partial index seen_events_flagged (SQLite uses it only then).
+        order = "flagged ORDER BY seen_at DESC, token DESC, event_id DESC"
+        if limit is None:
+            return self._where(order, ())
+        return self._where(f"{order} LIMIT ?", (limit,))
+
+
+class _Postings(_AppendOnly[Posting]):
+    """Postings in ``postings``, keyed by id; ``seq`` keeps the order they were recorded in (decision 0345)."""
+
+    def add_many(self, postings: Sequence[Posting]) -> None:
+        # By id within one call, so that "the order recorded, then by id" is the order of seq.
+        ordered = sorted(postings, key=lambda p: p.id)
+        self._add_many(ordered, [p.id for p in ordered])
+
+    def _stored(self, records: Sequence[Posting]) -> list[str]:
+        return [row[0] for row in self._unit.fetch_in("SELECT id FROM postings WHERE id {IN}", [p.id for p in records])]
+
+    def of_settlement(self, settlement_id: str) -> list[Posting]:
+        return self._where("settlement_id = ? ORDER BY seq", (settlement_id,))
+
+    def find(
+        self, *, on_from: date, on_to: date, account: str | None = None, history: str | None = None
+    ) -> list[Posting]:
+        codec = self._unit.codec
+        conditions = ["on_date >= ?", "on_date <= ?"]
+        params: list[Any] = [codec.date_out(on_from), codec.date_out(on_to)]
+        for condition, value in (("account = ?", account), ("history = ?", history)):
+            if value is not None:
+                conditions.append(condition)
+                params.append(value)
+        return self._where(f"{' AND '.join(conditions)} ORDER BY on_date, id", params)
+
+
 _LINKS = "batch_record_links"
 _LINK_COLUMNS = ("batch_id", "line", "position", "installment_id")
 _SETTLED = "batch_record_settlements"
@@ -825,6 +953,8 @@ class SqlUnitOfWork:
         self._operations = _Operations(self, r.OPERATIONS)
         self._gateway_charges = _GatewayCharges(self, r.GATEWAY_CHARGES)
         self._notifications = _Notifications(self, r.NOTIFICATIONS)
+        self._seen_events = _SeenEvents(self, r.SEEN_EVENTS)
+        self._postings = _Postings(self, r.POSTINGS)
 
     # -- the primitives a dialect supplies -------------------------------------------------------
 
@@ -956,6 +1086,16 @@ class SqlUnitOfWork:
     def notifications(self) -> _Notifications:
         """The gateway's notification tokens."""
         return self._notifications
+
+    @property
+    def seen_events(self) -> _SeenEvents:
+        """The events behind notification tokens that were processed."""
+        return self._seen_events
+
+    @property
+    def postings(self) -> _Postings:
+        """The postings for the ERP's accounting."""
+        return self._postings
 
     def __enter__(self) -> Self:
         self.begin()
