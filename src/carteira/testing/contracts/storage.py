@@ -68,6 +68,7 @@ from carteira.errors import Conflict, DuplicateImport, InvalidInput, NotFound
 from carteira.ports.storage import LineState, Store, UnitOfWork
 from carteira.testing.contracts.notification_storage import NotificationStorageContract
 from carteira.testing.contracts.outbox_storage import OutboxStorageContract
+from carteira.testing.contracts.payments_storage import PaymentsStorageContract
 from carteira.testing.strategies import batch_records, charge_terms, installments, payments, policies, return_batches
 
 __all__ = ["StorageContract"]
@@ -174,12 +175,13 @@ def _expected(rows: list[Installment], keep: object) -> list[str]:
     return [i.id for i in sorted((i for i in rows if keep(i)), key=lambda i: (i.due, i.id))]  # type: ignore[operator]
 
 
-class StorageContract(OutboxStorageContract, NotificationStorageContract):
+class StorageContract(OutboxStorageContract, NotificationStorageContract, PaymentsStorageContract):
     """The storage contract as pytest test methods; subclass it as ``Test<YourStore>`` and define ``make_store``.
 
     The gateway outbox's tests (:class:`~carteira.testing.contracts.outbox_storage.OutboxStorageContract`)
     and the notification tokens' (:class:`~carteira.testing.contracts.notification_storage.NotificationStorageContract`)
-    come with it.
+    come with it, and so do the seen events' and postings'
+    (:class:`~carteira.testing.contracts.payments_storage.PaymentsStorageContract`).
     """
 
     interleaved_units = True
