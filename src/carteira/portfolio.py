@@ -59,7 +59,7 @@ class Portfolio:
             store, parser=parser if parser is not None else CnabParser(), calendar=self.calendar, clock=self.clock
         )
         """Return batches (B2-B11): import, auto-link, review, link, confirm, reactivate, delete."""
-        self.payments = Payments(store, clock=self.clock)
+        self.payments = Payments(store, clock=self.clock, calendar=self.calendar, gateway=gateway)
         """Payments by notification (G6, G6a): ``receive`` keeps each token the gateway calls back with."""
         self._gateway = (
             None

@@ -13,11 +13,12 @@ import pytest
 from carteira import Money, Portfolio
 from carteira.adapters.callback import wsgi_app
 from carteira.adapters.efi import EfiGateway
-from carteira.domain import EveryDayCalendar
+from carteira.domain import EveryDayCalendar, InstallmentStatus
 from carteira.domain.notifications import NotificationStatus
 from carteira.errors import Conflict, InvalidInput
-from carteira.ports.gateway import BilletRequest, Item, Payer
+from carteira.ports.gateway import BilletRequest, ChargeId, Item, Payer
 from carteira.ports.storage import Store
+from carteira.services.payments import ProcessReport
 from carteira.testing.clock import FixedClock
 from carteira.testing.efi_emulator import EfiEmulator
 
@@ -114,3 +115,172 @@ def test_the_emulator_calls_back_over_http_and_every_token_is_kept(portfolio: Po
             == 400
         )
     assert {n.token for n in portfolio.payments.pending()} == tokens
+
+
+# -- processing: the events behind the tokens, settled once (G6) --------------------------------------------
+
+CALLBACK = "https://erp.example.com.br/efi"
+
+
+@pytest.fixture
+def paid_month(store: Store) -> Iterator[tuple[Portfolio, EfiEmulator, list[str]]]:
+    """Four billets issued through the outbox on one store; the emulator hands each callback's token to a list."""
+    from decimal import Decimal
+
+    from carteira.domain import ChargeTerms, Customer, Installment
+    from carteira.domain.operations import Environment, GatewayAccount
+
+    tokens: list[str] = []
+    with EfiEmulator(client_id="cid", client_secret="s3cret", today=TODAY) as emulator:
+        emulator.register_callback(CALLBACK, tokens.append)
+        with EfiGateway(
+            "cid", "s3cret", "sandbox", transport=emulator.transport(), today=lambda: emulator.today
+        ) as efi:
+            portfolio = Portfolio(
+                store, gateway=efi, clock=FixedClock(TODAY), calendar=EveryDayCalendar(), notification_url=CALLBACK
+            )
+            portfolio.gateway.configure(
+                GatewayAccount("cid", Environment.SANDBOX, "efi", "0", "itau-1", Money("2.50"), "101", "201", "301")
+            )
+            terms = ChargeTerms(fine_rate=Decimal("0.02"), monthly_interest_rate=Decimal("0.01"))
+            with store.unit_of_work() as uow:
+                uow.customers.put(Customer("c1", "Maria da Silva", tax_id="52998224725"))
+                for n in range(1, 5):
+                    uow.installments.put(
+                        Installment(
+                            f"i{n}",
+                            "c1",
+                            date(2026, 4, 10),
+                            Money("100.00"),
+                            terms,
+                            bank_contract="efi",
+                            description=f"Internet {n}",
+                        )
+                    )
+                uow.commit()
+            assert portfolio.gateway.issue_billets(["i1", "i2", "i3", "i4"]).report.sent == 4
+            tokens.clear()  # the creation events: nothing to settle
+            yield portfolio, emulator, tokens
+
+
+def charge_of(portfolio: Portfolio, installment_id: str) -> int:
+    with portfolio.store.unit_of_work() as uow:
+        return int(uow.gateway_charges.get(installment_id).charge_id)
+
+
+def test_paid_charges_settle_once_with_their_entry_and_fee_however_often_they_are_delivered(
+    paid_month: tuple[Portfolio, EfiEmulator, list[str]],
+) -> None:
+    portfolio, emulator, tokens = paid_month
+    emulator.pay(charge_of(portfolio, "i1"))  # on time, in full
+    emulator.pay(charge_of(portfolio, "i2"), value_cents=10_000, paid_on=date(2026, 4, 10))
+    for token in tokens:
+        portfolio.payments.receive(token)
+    report = portfolio.payments.process()
+    assert (report.settled, report.flagged, report.retrying) == (2, 0, 0)
+    with portfolio.store.unit_of_work() as uow:
+        settled = [uow.installments.get(i) for i in ("i1", "i2")]
+        postings = [p for s in settled for p in uow.postings.of_settlement(s.latest_settlement_id or "")]
+        assert uow.gateway_charges.get("i1").state.value == "paid"
+    assert [i.status for i in settled] == [InstallmentStatus.SETTLED] * 2
+    assert sorted((p.kind.value, p.amount, p.history) for p in postings) == [
+        ("entry", Money("100.00"), "201"),
+        ("entry", Money("100.00"), "201"),
+        ("fee", Money("2.50"), "301"),
+        ("fee", Money("2.50"), "301"),
+    ]
+    for token in tokens * 2:  # Efí delivers again, twice: nothing more happens
+        portfolio.payments.receive(token)
+    assert portfolio.payments.process() == ProcessReport(tokens=len(set(tokens)))
+    with portfolio.store.unit_of_work() as uow:
+        assert [len(uow.settlements.of_installment(i)) for i in ("i1", "i2")] == [1, 1]
+
+
+def test_a_payment_carteira_did_not_cause_is_flagged_never_guessed(
+    paid_month: tuple[Portfolio, EfiEmulator, list[str]],
+) -> None:
+    portfolio, emulator, tokens = paid_month
+    with EfiGateway("cid", "s3cret", "sandbox", transport=emulator.transport(), today=lambda: emulator.today) as efi:
+        stranger = efi.create_billet(
+            BilletRequest(
+                items=[Item("Avulso", Money("50.00"))],
+                payer=Payer("Joana Lima", "52998224725"),
+                due=date(2026, 4, 1),
+                notification_url=CALLBACK,
+            )
+        )
+    tokens.clear()
+    emulator.pay(int(stranger.charge_id))
+    with EfiGateway("cid", "s3cret", "sandbox", transport=emulator.transport(), today=lambda: emulator.today) as efi:
+        efi.settle_charge(ChargeId(str(charge_of(portfolio, "i3"))))  # settled in Efí's panel, by hand
+    for token in tokens:
+        portfolio.payments.receive(token)
+    report = portfolio.payments.process()
+    assert (report.settled, report.flagged) == (0, 2)
+    with portfolio.store.unit_of_work() as uow:
+        notes = sorted(event.note for event in uow.seen_events.flagged())
+        assert uow.installments.get("i3").status is InstallmentStatus.OPEN
+    assert notes == [
+        "paid, but carteira never issued this charge",
+        "settled at the gateway, not by carteira: check it by hand",
+    ]
+
+
+def test_a_token_whose_events_cannot_be_fetched_is_tried_again_never_lost(
+    paid_month: tuple[Portfolio, EfiEmulator, list[str]],
+) -> None:
+    portfolio, emulator, tokens = paid_month
+    emulator.pay(charge_of(portfolio, "i4"))
+    (token,) = set(tokens)
+    portfolio.payments.receive(token)
+    emulator.fail_next(4, status=500)
+    assert portfolio.payments.process().retrying == 1
+    (waiting,) = portfolio.payments.pending()
+    assert waiting.error
+    assert waiting.next_attempt_at is not None
+    assert portfolio.payments.process() == ProcessReport()  # not before its time
+    portfolio.clock.advance(seconds=60)  # type: ignore[attr-defined]
+    assert portfolio.payments.process().settled == 1
+    assert portfolio.payments.pending() == []
+
+
+class _Slow:
+    """A gateway whose event fetch waits for a signal: a worker stalled past its lease."""
+
+    def __init__(self, inner: EfiGateway, fetched: threading.Event, release: threading.Event) -> None:
+        self._inner, self._fetched, self._release = inner, fetched, release
+
+    def notification_events(self, token: str) -> list[object]:
+        events = self._inner.notification_events(token)
+        self._fetched.set()
+        self._release.wait(10)
+        return events  # type: ignore[return-value]
+
+
+def test_a_worker_stalled_past_its_lease_settles_nothing_twice(
+    paid_month: tuple[Portfolio, EfiEmulator, list[str]],
+) -> None:
+    portfolio, emulator, tokens = paid_month
+    emulator.pay(charge_of(portfolio, "i1"))
+    for token in tokens:
+        portfolio.payments.receive(token)
+    fetched, release = threading.Event(), threading.Event()
+    with EfiGateway("cid", "s3cret", "sandbox", transport=emulator.transport(), today=lambda: emulator.today) as efi:
+        stalled = Portfolio(
+            portfolio.store,
+            gateway=_Slow(efi, fetched, release),  # type: ignore[arg-type]
+            clock=portfolio.clock,
+            calendar=EveryDayCalendar(),
+        )
+        results: list[ProcessReport] = []
+        worker = threading.Thread(target=lambda: results.append(stalled.payments.process()))
+        worker.start()
+        assert fetched.wait(10)
+        portfolio.clock.advance(seconds=600)  # type: ignore[attr-defined]  # its lease ran out: another takes over
+        assert portfolio.payments.process().settled == 1
+        release.set()
+        worker.join(10)
+    assert results == [ProcessReport()]  # the stalled worker's unit met the events already recorded: nothing kept
+    with portfolio.store.unit_of_work() as uow:
+        (settlement,) = uow.settlements.of_installment("i1")
+        assert len(uow.postings.of_settlement(settlement.id)) == 2

@@ -4,28 +4,70 @@ When a customer pays an Efí billet, Efí calls the ERP back with a notification
 is to keep the token, durably, before answering: :meth:`Payments.receive` stores it (or marks a
 token seen before as due again, since Efí calls with one token at each change of its charge) in
 one unit of work, and the callback endpoint (:mod:`carteira.adapters.callback`) answers 200 only
-once it returned. Fetching the token's events and settling what they report is done from the
-stored tokens, by the endpoint inline or by a worker.
+once it returned.
+
+:meth:`Payments.process` then works from the stored tokens (inline, or in a worker): it claims due
+tokens, fetches each token's events from the gateway (never trusting the callback), and records in
+one unit every event not seen before, with what it did: a paid charge settles its installment
+(D2-D5, the paid value and the bank's date from the event) and posts the entry and the fee
+(:func:`~carteira.domain.postings.gateway_postings`); a payment for a charge carteira never issued,
+or a ``settled`` carteira did not cause, is flagged for a person. An event's key ``(token, event_id)``
+is a unique key of the store, so the same event processed twice, or by two workers at once, changes
+nothing more: the second unit gets ``Conflict`` and keeps nothing.
 """
 
 from __future__ import annotations
 
-from carteira.domain.notifications import Notification, NotificationStatus, check_token
-from carteira.errors import Conflict, NotFound
-from carteira.ports.clock import Clock
-from carteira.ports.storage import Store
+import uuid
+from datetime import datetime, timedelta
 
-__all__ = ["Payments"]
+import attrs
+
+from carteira.domain.calendar import BusinessCalendar
+from carteira.domain.installment import InstallmentStatus
+from carteira.domain.notifications import Notification, NotificationStatus, SeenEvent, check_token
+from carteira.domain.operations import ChargeState, GatewayAccount, GatewayCharge
+from carteira.domain.postings import gateway_postings
+from carteira.domain.settlement import OutcomeKind, Payment, settle
+from carteira.errors import Conflict, GatewayError, InvalidInput, NotFound
+from carteira.ports.clock import Clock
+from carteira.ports.gateway import ChargeStatus, NotificationEvent, PaymentGateway
+from carteira.ports.storage import Store, UnitOfWork
+
+__all__ = ["Payments", "ProcessReport"]
 
 _ATTEMPTS = 5
+_LEASE = timedelta(minutes=2)
+"""How long a worker holds a token it processes: longer than fetching its events and one unit of work."""
+_BACKOFF = timedelta(seconds=30)
+"""How long a token whose events could not be fetched waits before it is tried again."""
+
+
+@attrs.frozen
+class ProcessReport:
+    """What :meth:`Payments.process` did: ``tokens`` processed, new ``events`` recorded, of which ``settled`` paid an
+    installment and ``flagged`` wait for a person; ``retrying`` tokens whose fetch failed (tried again later)."""
+
+    tokens: int = 0
+    events: int = 0
+    settled: int = 0
+    flagged: int = 0
+    retrying: int = 0
+
+    def __add__(self, other: ProcessReport) -> ProcessReport:
+        return ProcessReport(*(a + b for a, b in zip(attrs.astuple(self), attrs.astuple(other), strict=True)))
 
 
 class Payments:
     """The inbound half of the gateway integration over ``store``; build it through ``carteira.Portfolio``."""
 
-    def __init__(self, store: Store, *, clock: Clock) -> None:
+    def __init__(
+        self, store: Store, *, clock: Clock, calendar: BusinessCalendar, gateway: PaymentGateway | None = None
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._calendar = calendar
+        self._gateway = gateway
 
     def __repr__(self) -> str:
         return f"Payments({self._store!r})"
@@ -57,3 +99,117 @@ class Payments:
         """The tokens whose events are still to be processed, newest received first."""
         with self._store.unit_of_work() as uow:
             return uow.notifications.with_status(NotificationStatus.PENDING, limit=limit)
+
+    def process(self, *, limit: int | None = None) -> ProcessReport:
+        """Process the tokens due now, a few at a time, until none is left or ``limit`` were taken.
+
+        Raises:
+            InvalidInput: the portfolio was built without a gateway to fetch events from.
+        """
+        if self._gateway is None:
+            raise InvalidInput(
+                "processing notifications needs the gateway: pass gateway=... to Portfolio", field="gateway"
+            )
+        report, taken = ProcessReport(), 0
+        while limit is None or taken < limit:
+            claimed = self._claim(10 if limit is None else min(10, limit - taken))
+            if not claimed:
+                return report
+            taken += len(claimed)
+            for notification in claimed:
+                report += self._process(self._gateway, notification)
+        return report
+
+    def _claim(self, size: int) -> list[Notification]:
+        now = self._clock.now()
+        try:
+            with self._store.unit_of_work() as uow:
+                claimed = [
+                    uow.notifications.put(n.claimed(now, lease=_LEASE)) for n in uow.notifications.due(now, limit=size)
+                ]
+                uow.commit()
+        except Conflict:  # another worker took one of them first: the next round takes what is left
+            return []
+        return claimed
+
+    def _process(self, gateway: PaymentGateway, claimed: Notification) -> ProcessReport:
+        try:
+            events = gateway.notification_events(claimed.token)
+        except GatewayError as error:
+            self._retry_later(claimed, error)
+            return ProcessReport(retrying=1)
+        now = self._clock.now()
+        try:
+            with self._store.unit_of_work() as uow:
+                account = uow.gateway_account.get()
+                seen = {event.event_id for event in uow.seen_events.of_token(claimed.token)}
+                new = sorted((e for e in events if e.event_id not in seen), key=lambda e: e.event_id)
+                charges = {
+                    c.charge_id: c
+                    for c in uow.gateway_charges.by_charge_ids(e.charge_id for e in new if e.charge_id is not None)
+                }
+                records = [self._apply(uow, account, event, charges, now) for event in new]
+                uow.seen_events.add_many(records)
+                uow.notifications.put(claimed.processed(now))
+                uow.commit()
+        except Conflict:  # another worker recorded these events first, or changed what they settle
+            return ProcessReport()
+        settled = sum(record.settlement_id is not None for record in records)
+        return ProcessReport(1, len(records), settled, sum(record.flagged for record in records))
+
+    def _retry_later(self, claimed: Notification, error: GatewayError) -> None:
+        now = self._clock.now()
+        try:
+            with self._store.unit_of_work() as uow:
+                uow.notifications.put(claimed.failed(error.message, retry_at=now + _BACKOFF))
+                uow.commit()
+        except Conflict:  # taken again meanwhile: whoever has it now tries
+            pass
+
+    def _apply(
+        self,
+        uow: UnitOfWork,
+        account: GatewayAccount,
+        event: NotificationEvent,
+        charges: dict[str, GatewayCharge],
+        now: datetime,
+    ) -> SeenEvent:
+        """Do what ``event`` reports, in ``uow``, and say so in the record that marks it seen."""
+        seen = SeenEvent(event.token, event.event_id, event.kind_raw, event.status_raw, now, charge_id=event.charge_id)
+        charge = charges.get(event.charge_id or "")
+        if event.status is ChargeStatus.PAID:
+            if charge is None:
+                return attrs.evolve(seen, flagged=True, note="paid, but carteira never issued this charge")
+            return self._settle(uow, account, event, charge, seen)
+        if event.status is ChargeStatus.SETTLED and (charge is None or charge.state is not ChargeState.SETTLED):
+            return attrs.evolve(seen, flagged=True, note="settled at the gateway, not by carteira: check it by hand")
+        return seen
+
+    def _settle(
+        self,
+        uow: UnitOfWork,
+        account: GatewayAccount,
+        event: NotificationEvent,
+        charge: GatewayCharge,
+        seen: SeenEvent,
+    ) -> SeenEvent:
+        installment = uow.installments.get(charge.installment_id)
+        seen = attrs.evolve(seen, installment_id=installment.id)
+        if installment.status is InstallmentStatus.SETTLED:
+            return attrs.evolve(seen, flagged=True, note="paid at the gateway, but already settled in carteira")
+        if event.paid_value is None or event.paid_value.is_zero():
+            return attrs.evolve(seen, flagged=True, note="paid, but the gateway gave no value")
+        paid_on = event.paid_on or event.created_at.date()
+        outcome = settle(
+            installment, Payment(event.paid_value, paid_on), uow.settings.get().policy, calendar=self._calendar
+        )
+        if outcome.kind is OutcomeKind.REFUSED or outcome.settlement is None:
+            return attrs.evolve(seen, flagged=True, note=f"paid, but not settled: {outcome.reason}")
+        uow.installments.put(outcome.installment)
+        settlement = uow.settlements.put(outcome.settlement)
+        if outcome.credit_letter is not None:
+            uow.credit_letters.put(outcome.credit_letter)
+        ids = (uuid.uuid4().hex, uuid.uuid4().hex)
+        uow.postings.add_many(gateway_postings(settlement, account, charge_id=charge.charge_id, ids=ids))
+        uow.gateway_charges.put(attrs.evolve(charge, state=ChargeState.PAID))
+        return attrs.evolve(seen, settlement_id=settlement.id)
