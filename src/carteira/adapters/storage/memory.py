@@ -16,6 +16,7 @@ from typing import Generic, Self, TypeVar
 
 import attrs
 
+from carteira.adapters.storage.append_only import repeated_key, seen_event_key
 from carteira.adapters.storage.batches import (
     BATCH_KIND,
     RECORD_KIND,
@@ -558,16 +559,6 @@ class _Notifications:
 A = TypeVar("A", SeenEvent, Posting)
 
 
-def _repeated(keys: Sequence[str]) -> str | None:
-    """The first key that appears a second time in ``keys``, if any."""
-    seen: set[str] = set()
-    for key in keys:
-        if key in seen:
-            return key
-        seen.add(key)
-    return None
-
-
 class _AppendOnly(Generic[A]):
     """Records never changed once added, keyed by text: what a unit added, checked again at ``commit()``."""
 
@@ -584,7 +575,7 @@ class _AppendOnly(Generic[A]):
     def add_many(self, keyed: Sequence[tuple[str, A]]) -> None:
         self._unit.check_writable()
         keys = [key for key, _ in keyed]
-        twice = _repeated(keys)
+        twice = repeated_key(keys)
         if twice is not None:
             raise self._unit.spoil(Conflict(self.kind, twice, detail="it appears twice in one add_many"))
         stored = next((key for key in keys if key in self.rows), None)
@@ -598,11 +589,6 @@ class _AppendOnly(Generic[A]):
     def values(self) -> Iterable[A]:
         self._unit.check_active()
         return self.rows.values()
-
-
-def seen_event_key(token: str, event_id: int) -> str:
-    """How a ``Conflict`` names a seen event: ``token/event_id`` (a token holds no ``/``), as the SQL stores do."""
-    return f"{token}/{event_id}"
 
 
 class _SeenEvents:

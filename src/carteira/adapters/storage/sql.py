@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 from carteira.adapters.storage import rows as r
+from carteira.adapters.storage.append_only import repeated_key, seen_event_key
 from carteira.adapters.storage.batches import (
     BATCH_KIND,
     RECORD_KIND,
@@ -44,7 +45,7 @@ from carteira.domain.return_batch import BatchRecord, ReturnBatch
 from carteira.errors import Conflict, InvalidInput, NotFound
 from carteira.ports.storage import LineState
 
-__all__ = ["DuplicateKey", "SqlUnitOfWork", "seen_event_key"]
+__all__ = ["DuplicateKey", "SqlUnitOfWork"]
 
 T = TypeVar(
     "T", Customer, Contract, Installment, Settlement, CreditLetter, Anticipation, PortfolioSettings, ReturnBatch,
@@ -551,22 +552,7 @@ class _Notifications(_Repository[Notification]):
         return self._where("status = ? ORDER BY received_at DESC, token DESC LIMIT ?", (status.value, limit))
 
 
-def seen_event_key(token: str, event_id: int) -> str:
-    """How a ``Conflict`` names a seen event: ``token/event_id`` (a token holds no ``/``), as MemoryStore does."""
-    return f"{token}/{event_id}"
-
-
 A = TypeVar("A", SeenEvent, Posting)
-
-
-def _repeated(keys: Sequence[str]) -> str | None:
-    """The first key that appears a second time in ``keys``, if any."""
-    seen: set[str] = set()
-    for key in keys:
-        if key in seen:
-            return key
-        seen.add(key)
-    return None
 
 
 class _AppendOnly(Generic[A]):
@@ -596,7 +582,7 @@ class _AppendOnly(Generic[A]):
             raise unit._spoiled
         if not records:
             return
-        twice = _repeated(keys)
+        twice = repeated_key(keys)
         if twice is not None:
             raise unit.spoil(Conflict(self._table.kind, twice, detail="it appears twice in one add_many"))
         unit.savepoint()

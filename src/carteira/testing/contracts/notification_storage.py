@@ -18,47 +18,34 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from carteira.domain.notifications import Notification, NotificationStatus
 from carteira.errors import Conflict, NotFound
 from carteira.ports.storage import Store, UnitOfWork
+from carteira.testing.contracts.samples import EXAMPLES as _EXAMPLES
+from carteira.testing.contracts.samples import T0 as _T0
+from carteira.testing.contracts.samples import TEXT as _TEXT
+from carteira.testing.contracts.samples import TICK as _TICK
+from carteira.testing.contracts.samples import ZONES as _ZONES
+from carteira.testing.contracts.samples import moments
 
 __all__ = ["NotificationStorageContract", "a_notification"]
 
-_EXAMPLES = settings(
-    max_examples=12,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.differing_executors],
-)
-
-_BRASILIA = timezone(timedelta(hours=-3))
-# Zones an ERP may hand over, one of them with seconds in its offset: a store keeps the instant.
-_ZONES = (UTC, _BRASILIA, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-3, seconds=-7)))
-_BASE = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-_TICK = timedelta(seconds=1, microseconds=250_001)  # steps with microseconds, so a store that drops them fails
-_T0 = datetime(2025, 3, 1, 9, 30, 15, 123_456, tzinfo=_BRASILIA)
 # Tokens that Python orders by code point ('-' < digits < upper case < '_' < lower case); a database
 # collation that ordered them otherwise (ignoring punctuation or case) would show.
 _TOKENS = ("tok-1", "tok-10", "tok-2", "Tok-3", "tok_4", "TOK-5", "tok-6", "tokA", "toka", "9tok", "t0k", "tok-12")
-# Any text but NUL (which PostgreSQL's text cannot hold) and lone surrogates (which UTF-8 cannot).
-_TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)
 _LEASE = timedelta(minutes=5)
-
-
-def _moments() -> st.SearchStrategy[datetime]:
-    """One of a few instants (so that some are equal), each in any of :data:`_ZONES`."""
-    return st.builds(lambda n, zone: (_BASE + n * _TICK).astimezone(zone), st.integers(0, 8), st.sampled_from(_ZONES))
 
 
 @st.composite
 def _notification(draw: st.DrawFn, token: str) -> Notification:
     """Any notification ``token``: every field drawn, whatever its status (storage keeps what it is given)."""
-    moment = st.none() | _moments()
+    moment = st.none() | moments()
     return Notification(
         token,
-        draw(_moments()),
+        draw(moments()),
         draw(st.sampled_from(NotificationStatus)),
         draw(st.integers(1, 4)),
         draw(st.integers(0, 5)),
@@ -300,7 +287,7 @@ class NotificationStorageContract:
                 uow.commit()
             with store.unit_of_work() as uow:
                 for _ in range(4):
-                    now, limit = data.draw(_moments()), data.draw(st.integers(0, 6))
+                    now, limit = data.draw(moments()), data.draw(st.integers(0, 6))
                     expected = _oldest_first(n for n in stored if n.due(now))[:limit]
                     assert uow.notifications.due(now, limit=limit) == expected
                     status = data.draw(st.sampled_from(NotificationStatus))

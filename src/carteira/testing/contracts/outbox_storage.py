@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from carteira.domain import Money
@@ -34,34 +34,20 @@ from carteira.domain.operations import (
 )
 from carteira.errors import Conflict, InvalidInput, NotFound
 from carteira.ports.storage import Store
+from carteira.testing.contracts.samples import EXAMPLES as _EXAMPLES
+from carteira.testing.contracts.samples import T0 as _T0
+from carteira.testing.contracts.samples import TEXT as _TEXT
+from carteira.testing.contracts.samples import TICK as _TICK
+from carteira.testing.contracts.samples import moments
 from carteira.testing.strategies import dates, money
 
 __all__ = ["OutboxStorageContract"]
 
-_EXAMPLES = settings(
-    max_examples=12,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.differing_executors],
-)
-
-_BRASILIA = timezone(timedelta(hours=-3))
-# Zones an ERP may hand over, one of them with seconds in its offset: a store keeps the instant.
-_ZONES = (UTC, _BRASILIA, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-3, seconds=-7)))
-_BASE = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-_TICK = timedelta(seconds=1, microseconds=250_001)  # steps with microseconds, so a store that drops them fails
-_T0 = datetime(2025, 3, 1, 9, 30, 15, 123_456, tzinfo=_BRASILIA)
 # Ids that Python orders by code point; a database collation ordering them otherwise would show.
 _IDS = ("op-1", "op-10", "op-2", "Op-3", "op_4", "op.5", "OP-6", "op-7", "opé-8", "op-9", "op 11", "op-12")
 _INSTALLMENTS = ("i1", "i2", "i3", "i4", "i5")
 _CUSTOMERS = ("c1", "c2", "c3")
-# Any text but NUL (which PostgreSQL's text cannot hold) and lone surrogates (which UTF-8 cannot).
-_TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)
 _LEASE = timedelta(minutes=5)
-
-
-def _moments() -> st.SearchStrategy[datetime]:
-    """One of a few instants (so that some are equal), each in any of :data:`_ZONES`."""
-    return st.builds(lambda n, zone: (_BASE + n * _TICK).astimezone(zone), st.integers(0, 8), st.sampled_from(_ZONES))
 
 
 def _errors() -> st.SearchStrategy[OperationError]:
@@ -72,12 +58,12 @@ def _errors() -> st.SearchStrategy[OperationError]:
 @st.composite
 def _operation(draw: st.DrawFn, key: str) -> Operation:
     """Any operation ``key``: every field drawn, whatever its status (storage keeps what it is given)."""
-    moment = st.none() | _moments()
+    moment = st.none() | moments()
     return Operation(
         key,
         draw(st.sampled_from(OperationKind)),
         tuple(draw(st.lists(st.sampled_from(_INSTALLMENTS), min_size=1, max_size=3))),
-        draw(_moments()),
+        draw(moments()),
         draw(st.sampled_from(OperationStatus)),
         draw(_TEXT),
         draw(_TEXT),
@@ -107,8 +93,8 @@ def _filters() -> st.SearchStrategy[OperationFilter]:
         kind=st.none() | st.sampled_from(OperationKind),
         customer_id=st.none() | st.sampled_from((*_CUSTOMERS, "nobody")),
         document=st.none() | st.sampled_from((*_INSTALLMENTS, "nobody")),
-        created_from=st.none() | _moments(),
-        created_to=st.none() | _moments(),
+        created_from=st.none() | moments(),
+        created_to=st.none() | moments(),
         flagged=st.none() | st.booleans(),
         limit=st.none() | st.integers(1, 6),
     )
@@ -385,7 +371,7 @@ class OutboxStorageContract:
                 uow.commit()
             with store.unit_of_work() as uow:
                 for _ in range(4):
-                    now, limit = data.draw(_moments()), data.draw(st.integers(0, 6))
+                    now, limit = data.draw(moments()), data.draw(st.integers(0, 6))
                     assert (
                         uow.operations.due(now, limit=limit) == _oldest_first(o for o in stored if o.due(now))[:limit]
                     )
@@ -395,7 +381,7 @@ class OutboxStorageContract:
                     wanted = set(data.draw(st.lists(st.sampled_from((*_INSTALLMENTS, "nobody")), max_size=3)))
                     naming = _oldest_first(o for o in stored if wanted.intersection(o.documents))
                     assert uow.operations.of_documents(wanted) == naming
-                    kind, since = data.draw(st.sampled_from(OperationKind)), data.draw(_moments())
+                    kind, since = data.draw(st.sampled_from(OperationKind)), data.draw(moments())
                     sent = [o for o in stored if o.kind is kind and o.sent_at is not None and o.sent_at >= since]
                     assert uow.operations.count_sent_since(kind, since) == len(sent)
         finally:

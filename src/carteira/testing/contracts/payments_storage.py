@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, timedelta, timezone
 from typing import Any
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from carteira.domain import Money
@@ -26,20 +26,13 @@ from carteira.domain.notifications import SeenEvent
 from carteira.domain.postings import Posting, PostingKind
 from carteira.errors import Conflict
 from carteira.ports.storage import Store, UnitOfWork
+from carteira.testing.contracts.samples import EXAMPLES as _EXAMPLES
+from carteira.testing.contracts.samples import T0 as _T0
+from carteira.testing.contracts.samples import TEXT as _TEXT
+from carteira.testing.contracts.samples import moments
 
 __all__ = ["PaymentsStorageContract", "a_posting", "a_seen_event"]
 
-_EXAMPLES = settings(
-    max_examples=12,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.differing_executors],
-)
-
-_BRASILIA = timezone(timedelta(hours=-3))
-_ZONES = (UTC, _BRASILIA, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-3, seconds=-7)))
-_BASE = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-_TICK = timedelta(seconds=1, microseconds=250_001)  # steps with microseconds, so a store that drops them fails
-_T0 = datetime(2025, 3, 1, 9, 30, 15, 123_456, tzinfo=_BRASILIA)
 _DAY = date(2025, 3, 3)
 # Keys that Python orders by code point ('-' < digits < upper case < '_' < lower case); a database
 # collation that ordered them otherwise would show.
@@ -49,8 +42,6 @@ _CHARGES = ("c-1", "c-2", "C-3", "c_4")
 _SETTLEMENTS = ("s-1", "s-2", "S-3")
 _ACCOUNTS = ("bank-1", "bank-2")
 _HISTORIES = ("entries", "fees")
-# Any text but NUL (which PostgreSQL's text cannot hold) and lone surrogates (which UTF-8 cannot).
-_TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)
 _WORD = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=8).filter(str.strip)
 
 
@@ -66,11 +57,6 @@ def a_posting(posting_id: str = "p-1", **fields: Any) -> Posting:
     )
 
 
-def _moments() -> st.SearchStrategy[datetime]:
-    """One of a few instants (so that some are equal), each in any of :data:`_ZONES`."""
-    return st.builds(lambda n, zone: (_BASE + n * _TICK).astimezone(zone), st.integers(0, 5), st.sampled_from(_ZONES))
-
-
 def _event(key: tuple[str, int]) -> st.SearchStrategy[SeenEvent]:
     optional = st.none() | st.sampled_from(_CHARGES)
     return st.builds(
@@ -79,7 +65,7 @@ def _event(key: tuple[str, int]) -> st.SearchStrategy[SeenEvent]:
         st.just(key[1]),
         _WORD,
         _WORD,
-        _moments(),
+        moments(5),
         optional,
         st.none() | _WORD,
         st.none() | _WORD,
