@@ -110,9 +110,12 @@ class Payments:
             raise InvalidInput(
                 "processing notifications needs the gateway: pass gateway=... to Portfolio", field="gateway"
             )
-        report, taken = ProcessReport(), 0
+        report, taken, beaten = ProcessReport(), 0, 0
         while limit is None or taken < limit:
             claimed = self._claim(10 if limit is None else min(10, limit - taken))
+            if claimed is None and beaten < _ATTEMPTS:  # another worker took one first: take what is left
+                beaten += 1
+                continue
             if not claimed:
                 return report
             taken += len(claimed)
@@ -120,7 +123,8 @@ class Payments:
                 report += self._process(self._gateway, notification)
         return report
 
-    def _claim(self, size: int) -> list[Notification]:
+    def _claim(self, size: int) -> list[Notification] | None:
+        """Up to ``size`` due tokens, held for this worker; ``None`` when another worker took one of them first."""
         now = self._clock.now()
         try:
             with self._store.unit_of_work() as uow:
@@ -128,8 +132,8 @@ class Payments:
                     uow.notifications.put(n.claimed(now, lease=_LEASE)) for n in uow.notifications.due(now, limit=size)
                 ]
                 uow.commit()
-        except Conflict:  # another worker took one of them first: the next round takes what is left
-            return []
+        except Conflict:
+            return None
         return claimed
 
     def _process(self, gateway: PaymentGateway, claimed: Notification) -> ProcessReport:
