@@ -702,10 +702,12 @@ def _take(answers: queue.SimpleQueue[tuple[_Job, _Answer | BaseException]], most
             ready.append(answers.get_nowait())
         except queue.Empty:
             break
-    for _job, answer in ready:
+    answered: list[tuple[_Job, _Answer]] = []
+    for job, answer in ready:
         if isinstance(answer, BaseException):
             raise answer
-    return ready  # type: ignore[return-value]
+        answered.append((job, answer))
+    return answered
 
 
 def _store_charges(uow: UnitOfWork, answers: Sequence[_Answer]) -> None:
