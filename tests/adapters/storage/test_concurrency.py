@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -127,6 +128,35 @@ def test_two_processes_importing_one_file_on_sqlite_leave_one_batch(tmp_path: Pa
     _race_to_import(store, str(path))
 
 
+def _claimed_by_workers(store: PostgresStore, claim: Callable[[UnitOfWork], list[str]]) -> list[list[str]]:
+    """What each of :data:`WORKERS` threads claimed, each claiming with ``claim`` in its own units until none is due."""
+    claimed: list[list[str]] = [[] for _ in range(WORKERS)]
+    failures: list[BaseException] = []
+    start = threading.Barrier(WORKERS)
+
+    def work(worker: int) -> None:
+        try:
+            start.wait()
+            while True:
+                with store.unit_of_work() as uow:
+                    keys = claim(uow)
+                    if not keys:  # nothing left but what other workers hold
+                        return
+                    uow.commit()
+                claimed[worker].extend(keys)
+        except BaseException as exc:  # handed to the test's thread, which raises it
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures, failures
+    assert sum(1 for keys in claimed if keys) > 1  # they did share the work
+    return claimed
+
+
 def _outbox(store: PostgresStore, size: int) -> datetime:
     """``size`` PENDING operations, one a second from :data:`T0`; returns an instant when all are due."""
     with store.unit_of_work() as uow:
@@ -170,33 +200,14 @@ def test_workers_claiming_in_threads_take_each_operation_once_and_all_of_them(po
     try:
         store.migrate()
         now = _outbox(store, OUTBOX_SIZE)
-        claimed: list[list[str]] = [[] for _ in range(WORKERS)]
-        failures: list[BaseException] = []
-        start = threading.Barrier(WORKERS)
 
-        def work(worker: int) -> None:
-            try:
-                start.wait()
-                while True:
-                    with store.unit_of_work() as uow:
-                        due = uow.operations.due(now, limit=CLAIM_LIMIT)
-                        if not due:  # nothing left but what other workers hold
-                            return
-                        uow.operations.put_many([o.claimed(now, lease=LEASE) for o in due])
-                        uow.commit()
-                    claimed[worker].extend(_ids(due))
-            except BaseException as exc:  # handed to the test's thread, which raises it
-                failures.append(exc)
+        def claim(uow: UnitOfWork) -> list[str]:
+            due = uow.operations.due(now, limit=CLAIM_LIMIT)
+            uow.operations.put_many([o.claimed(now, lease=LEASE) for o in due])
+            return _ids(due)
 
-        threads = [threading.Thread(target=work, args=(n,)) for n in range(WORKERS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        assert not failures, failures
-        everything = [key for ids in claimed for key in ids]
+        everything = [key for ids in _claimed_by_workers(store, claim) for key in ids]
         assert len(everything) == len(set(everything)) == OUTBOX_SIZE
-        assert sum(1 for ids in claimed if ids) > 1  # they did share the work
         with store.unit_of_work() as uow:
             stored = uow.operations.get_many(everything).values()
             assert {(o.status, o.version) for o in stored} == {(OperationStatus.UNKNOWN, 2)}
@@ -239,8 +250,10 @@ def test_units_open_at_once_claim_disjoint_notifications(postgres_schema: str) -
                 assert [n.token for n in third.notifications.due(now, limit=10)] == ["tok-0008", "tok-0009"]
             first.commit()
         with store.unit_of_work() as uow:
-            assert uow.notifications.due(now, limit=10) == [uow.notifications.get("tok-0008"),
-                                                             uow.notifications.get("tok-0009")]  # fmt: skip
+            assert uow.notifications.due(now, limit=10) == [
+                uow.notifications.get("tok-0008"),
+                uow.notifications.get("tok-0009"),
+            ]
             assert len(uow.notifications.due(now + LEASE, limit=10)) == 10  # every lease ran out
     finally:
         store.close()
@@ -253,32 +266,12 @@ def test_workers_claiming_tokens_in_threads_take_each_once_and_all_of_them(postg
     try:
         store.migrate()
         now = _tokens(store, TOKENS)
-        claimed: list[list[str]] = [[] for _ in range(WORKERS)]
-        failures: list[BaseException] = []
-        start = threading.Barrier(WORKERS)
-
-        def work(worker: int) -> None:
-            try:
-                start.wait()
-                while True:
-                    with store.unit_of_work() as uow:
-                        tokens = _claim(uow, now, CLAIM_LIMIT)
-                        if not tokens:  # nothing left but what other workers hold
-                            return
-                        uow.commit()
-                    claimed[worker].extend(tokens)
-            except BaseException as exc:  # handed to the test's thread, which raises it
-                failures.append(exc)
-
-        threads = [threading.Thread(target=work, args=(n,)) for n in range(WORKERS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        assert not failures, failures
-        everything = [token for tokens in claimed for token in tokens]
+        everything = [
+            token
+            for tokens in _claimed_by_workers(store, lambda uow: _claim(uow, now, CLAIM_LIMIT))
+            for token in tokens
+        ]
         assert len(everything) == len(set(everything)) == TOKENS
-        assert sum(1 for tokens in claimed if tokens) > 1  # they did share the work
         with store.unit_of_work() as uow:
             stored = [uow.notifications.get(token) for token in everything]
             assert {(n.status, n.attempts, n.version) for n in stored} == {(NotificationStatus.PENDING, 1, 2)}
