@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import threading
@@ -65,8 +66,11 @@ def call_wsgi(
         environ["wsgi.input_terminated"] = True
     started: list[tuple[str, list[tuple[str, str]]]] = []
     chunks = app(environ, lambda status, headers: started.append((status, headers)))
+    body = b"".join(chunks)
+    if hasattr(chunks, "close"):  # as a server does once the answer went out (PEP 3333)
+        chunks.close()
     status, headers = started[0]
-    return int(status.split()[0]), {k.lower(): v for k, v in headers}, b"".join(chunks)
+    return int(status.split()[0]), {k.lower(): v for k, v in headers}, body
 
 
 def call_asgi(
@@ -300,6 +304,53 @@ def test_receive_that_raises_is_503_logged_by_type_only(kind: str, caplog: pytes
     assert b"hunter2" not in body
 
 
+def test_then_runs_after_the_200_with_the_stored_token(kind: str) -> None:
+    order: list[str] = []
+    app = _app(kind, lambda token: order.append("stored"), then=lambda token: order.append(f"then {token}"))
+    status, _h, _b = _call(kind)(app)
+    assert (status, order) == (200, ["stored", f"then {TOKEN}"])
+
+
+def test_wsgi_then_waits_for_the_server_to_close_the_answer() -> None:
+    processed: list[str] = []
+    app = wsgi_app(lambda token: None, then=processed.append)
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/", "CONTENT_TYPE": FORM, "CONTENT_LENGTH": str(len(GOOD))}
+    answer = app({**environ, "wsgi.input": io.BytesIO(GOOD)}, lambda status, headers: None)
+    assert b"".join(answer) == b""
+    assert processed == []
+    answer.close()  # type: ignore[attr-defined]
+    assert processed == [TOKEN]
+
+
+@pytest.mark.parametrize("body", [b"notification=", b"other=1"])
+def test_then_is_not_run_for_a_refused_body(kind: str, body: bytes) -> None:
+    processed: list[str] = []
+    status, _h, _b = _call(kind)(_app(kind, lambda token: None, then=processed.append), body)
+    assert (status, processed) == (400, [])
+
+
+def test_then_is_not_run_when_the_token_was_not_stored(kind: str) -> None:
+    processed: list[str] = []
+
+    def failing(token: str) -> None:
+        raise OSError("the store is down")
+
+    status, _h, _b = _call(kind)(_app(kind, failing, then=processed.append))
+    assert (status, processed) == (503, [])
+
+
+def test_then_that_raises_keeps_the_200_and_is_logged_by_type_only(kind: str, caplog: pytest.LogCaptureFixture) -> None:
+    def failing(token: str) -> None:
+        raise RuntimeError("gateway said: secret=hunter2")
+
+    with caplog.at_level(logging.WARNING, logger="carteira.callback"):
+        status, _h, _b = _call(kind)(_app(kind, lambda token: None, then=failing))
+    assert status == 200
+    [record] = caplog.records
+    assert "RuntimeError" in record.getMessage()
+    assert "hunter2" not in caplog.text
+
+
 def test_asgi_runs_receive_in_a_worker_thread_leaving_the_loop_free() -> None:
     loop_ran = threading.Event()
     threads: list[int] = []
@@ -365,6 +416,8 @@ def test_arguments_are_checked(factory: Any) -> None:
         factory("not callable")
     with pytest.raises(InvalidType, match="max_body"):
         factory(print, max_body=True)
+    with pytest.raises(InvalidType, match="then"):
+        factory(print, then="process")
     with pytest.raises(InvalidInput, match="at least 141") as small:
         factory(print, max_body=140)
     assert small.value.field == "max_body"
@@ -419,11 +472,9 @@ def _failing_or_store(received: list[str]) -> Callable[[str], None]:
     return receive
 
 
-@pytest.fixture
-def wsgi_url(received: list[str]) -> Iterator[str]:
-    server: WSGIServer = make_server(
-        "127.0.0.1", 0, wsgi_app(_failing_or_store(received), path="/efi/callback"), handler_class=_Quiet
-    )
+@contextlib.contextmanager
+def _wsgiref_serving(app: Any) -> Iterator[str]:
+    server: WSGIServer = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/efi/callback"
@@ -432,10 +483,9 @@ def wsgi_url(received: list[str]) -> Iterator[str]:
     thread.join(5)
 
 
-@pytest.fixture
-def asgi_url(received: list[str]) -> Iterator[str]:
+@contextlib.contextmanager
+def _uvicorn_serving(app: Any) -> Iterator[str]:
     uvicorn = pytest.importorskip("uvicorn")
-    app = asgi_app(_failing_or_store(received), path="/efi/callback")
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -448,6 +498,18 @@ def asgi_url(received: list[str]) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}/efi/callback"
     server.should_exit = True
     thread.join(5)
+
+
+@pytest.fixture
+def wsgi_url(received: list[str]) -> Iterator[str]:
+    with _wsgiref_serving(wsgi_app(_failing_or_store(received), path="/efi/callback")) as url:
+        yield url
+
+
+@pytest.fixture
+def asgi_url(received: list[str]) -> Iterator[str]:
+    with _uvicorn_serving(asgi_app(_failing_or_store(received), path="/efi/callback")) as url:
+        yield url
 
 
 @pytest.fixture(params=["wsgiref", "uvicorn"])
@@ -504,3 +566,22 @@ def test_the_emulator_calls_the_endpoint_over_http(url: str, received: list[str]
     assert len(received) > created  # the payment was announced too
     assert set(received) == {token}
     assert all(delivery.status == 200 for delivery in emulator.deliveries)
+
+
+@pytest.mark.parametrize("server", ["wsgiref", "uvicorn"])
+def test_a_real_server_answers_before_then_has_finished(server: str) -> None:
+    """The inline setting answers Efí at once: the client has its 200 while ``then`` is still running."""
+    answered, finished = threading.Event(), threading.Event()
+    processed: list[str] = []
+
+    def process(token: str) -> None:
+        assert answered.wait(5), "then ran before the client had its answer"
+        processed.append(token)
+        finished.set()
+
+    factory, serving = (wsgi_app, _wsgiref_serving) if server == "wsgiref" else (asgi_app, _uvicorn_serving)
+    with serving(factory(lambda token: None, then=process)) as url, httpx.Client(timeout=5) as client:
+        assert client.post(url, data={"notification": TOKEN}).status_code == 200
+        answered.set()
+        assert finished.wait(5)
+    assert processed == [TOKEN]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import httpx
@@ -15,7 +15,7 @@ from carteira.adapters.callback import wsgi_app
 from carteira.adapters.efi import EfiGateway
 from carteira.domain import EveryDayCalendar, InstallmentStatus
 from carteira.domain.notifications import NotificationStatus
-from carteira.errors import Conflict, InvalidInput
+from carteira.errors import Conflict, InvalidInput, NotFound
 from carteira.ports.gateway import BilletRequest, ChargeId, Item, Payer
 from carteira.ports.storage import Store
 from carteira.services.payments import ProcessReport
@@ -284,3 +284,42 @@ def test_a_worker_stalled_past_its_lease_settles_nothing_twice(
     with portfolio.store.unit_of_work() as uow:
         (settlement,) = uow.settlements.of_installment("i1")
         assert len(uow.postings.of_settlement(settlement.id)) == 2
+
+
+def test_process_token_processes_that_token_now_and_only_once(
+    paid_month: tuple[Portfolio, EfiEmulator, list[str]],
+) -> None:
+    """The endpoint's inline setting: the token it just stored, processed at once; a second call does nothing."""
+    portfolio, emulator, tokens = paid_month
+    emulator.pay(charge_of(portfolio, "i1"))
+    emulator.pay(charge_of(portfolio, "i2"))
+    first, second = dict.fromkeys(tokens)
+    for token in (first, second):
+        portfolio.payments.receive(token)
+    report = portfolio.payments.process_token(first)
+    assert (report.tokens, report.settled) == (1, 1)  # its events: created, waiting, paid
+    assert portfolio.payments.process_token(first) == ProcessReport()  # processed: not due
+    assert [n.token for n in portfolio.payments.pending()] == [second]  # the other is left to a worker
+    with pytest.raises(NotFound):
+        portfolio.payments.process_token("never-received")
+
+
+def test_process_token_leaves_a_token_a_worker_holds(paid_month: tuple[Portfolio, EfiEmulator, list[str]]) -> None:
+    portfolio, emulator, tokens = paid_month
+    emulator.pay(charge_of(portfolio, "i1"))
+    (token,) = set(tokens)
+    portfolio.payments.receive(token)
+    now = portfolio.clock.now()
+    with portfolio.store.unit_of_work() as uow:  # a worker claimed it and is fetching its events
+        uow.notifications.put(uow.notifications.get(token).claimed(now, lease=timedelta(minutes=2)))
+        uow.commit()
+    assert portfolio.payments.process_token(token) == ProcessReport()
+    with portfolio.store.unit_of_work() as uow:
+        assert uow.installments.get("i1").status is InstallmentStatus.OPEN
+
+
+def test_process_token_needs_the_gateway(portfolio: Portfolio) -> None:
+    portfolio.payments.receive("tok-1")
+    with pytest.raises(InvalidInput) as raised:
+        portfolio.payments.process_token("tok-1")
+    assert raised.value.field == "gateway"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import urllib.parse
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
 from typing import Any
 
 import attrs
@@ -76,6 +76,7 @@ class _Endpoint:
     receive: Receive
     max_body: int
     path: str | None
+    then: Receive | None = None
 
     def refusal(self, method: str, path: str, content_type: str | None, length: str | None) -> _Answer | None:
         """Why the request is refused before its body is read, or None to read it."""
@@ -92,11 +93,6 @@ class _Endpoint:
             return _BAD_TYPE
         return None
 
-    def answer(self, body: bytes) -> _Answer:
-        """Hand the body's token to ``receive`` (``store``), or 400 for any other body."""
-        token = _token_of(body)
-        return _BAD_BODY if token is None else self.store(token)
-
     def store(self, token: str) -> _Answer:
         """200 once ``receive(token)`` returned; 503 if it raised (logged by type, without its message)."""
         try:
@@ -106,6 +102,15 @@ class _Endpoint:
             _log.warning("notification callback not stored: %s raised by receive", type(exc).__name__)
             return _NOT_STORED
         return _OK
+
+    def follow_up(self, token: str) -> None:
+        """Run ``then(token)`` after the 200 went out; a failure is logged (by type) and left to a worker."""
+        if self.then is None:
+            return
+        try:
+            self.then(token)
+        except Exception as exc:  # the token is stored: a worker processes it later, so nothing is lost
+            _log.warning("notification stored, inline processing failed: %s (a worker will retry)", type(exc).__name__)
 
 
 def _is_form(content_type: str) -> bool:
@@ -129,9 +134,14 @@ def _token_of(body: bytes) -> str | None:
         return None
 
 
-def _endpoint(receive: object, max_body: object, path: object) -> _Endpoint:
+def _endpoint(receive: object, max_body: object, path: object, then: object) -> _Endpoint:
     if not callable(receive):
         raise wrong_type(receive, "receive", "a callable taking the token")
+    follow_up: Receive | None = None
+    if then is not None:
+        if not callable(then):
+            raise wrong_type(then, "then", "a callable taking the token, or None")
+        follow_up = then
     if isinstance(max_body, bool) or not isinstance(max_body, int):
         raise wrong_type(max_body, "max_body", "an int")
     if max_body < _SMALLEST_LIMIT:
@@ -142,13 +152,15 @@ def _endpoint(receive: object, max_body: object, path: object) -> _Endpoint:
         raise wrong_type(path, "path", "a str or None")
     if path is not None and not path.startswith("/"):
         raise InvalidInput("must start with '/'", field="path", raw=path)
-    return _Endpoint(receive, max_body, path)
+    return _Endpoint(receive, max_body, path, follow_up)
 
 
 # --- WSGI ----------------------------------------------------------------------------------------
 
 
-def wsgi_app(receive: Receive, *, max_body: int = 4096, path: str | None = None) -> WSGIApp:
+def wsgi_app(
+    receive: Receive, *, max_body: int = 4096, path: str | None = None, then: Receive | None = None
+) -> WSGIApp:
     """A WSGI application that takes Efí's ``notification=<token>`` POST and hands the token to ``receive``.
 
     Args:
@@ -156,35 +168,60 @@ def wsgi_app(receive: Receive, *, max_body: int = 4096, path: str | None = None)
             process it). The answer is 200 only after it returned, 503 if it raised.
         max_body: the largest body read, in bytes; a larger one gets 413.
         path: when given, the only path served (``SCRIPT_NAME`` + ``PATH_INFO``); others get 404.
+        then: the inline setting: called with a stored token once its 200 was sent (in the response's
+            ``close``, as PEP 3333 runs it), typically ``portfolio.payments.process_token``. Without
+            it, workers process the token. A failure in it is logged and the token stays due.
 
     Raises:
         InvalidType: an argument of the wrong type.
         InvalidInput: ``max_body`` under 141, or a ``path`` that does not start with ``/``.
     """
-    endpoint = _endpoint(receive, max_body, path)
+    endpoint = _endpoint(receive, max_body, path, then)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        answer = _wsgi_answer(endpoint, environ)
+        answer, token = _wsgi_answer(endpoint, environ)
         start_response(f"{answer.status} {answer.reason}", answer.header_list())
-        return [answer.text.encode()]
+        body = answer.text.encode()
+        if answer is _OK and token is not None and endpoint.then is not None:
+            return _ThenFollowUp(body, endpoint, token)
+        return [body]
 
     return app
 
 
-def _wsgi_answer(endpoint: _Endpoint, environ: dict[str, Any]) -> _Answer:
+class _ThenFollowUp:
+    """A WSGI body whose ``close`` runs the endpoint's follow-up: the server calls it once the answer went out."""
+
+    def __init__(self, body: bytes, endpoint: _Endpoint, token: str) -> None:
+        self._body = body
+        self._endpoint = endpoint
+        self._token = token
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._body
+
+    def close(self) -> None:
+        self._endpoint.follow_up(self._token)
+
+
+def _wsgi_answer(endpoint: _Endpoint, environ: dict[str, Any]) -> tuple[_Answer, str | None]:
+    """The answer, and the token when the body held one."""
     length = environ.get("CONTENT_LENGTH") or None
     path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
     refusal = endpoint.refusal(str(environ.get("REQUEST_METHOD", "")), path, environ.get("CONTENT_TYPE"), length)
     if refusal is not None:
-        return refusal
+        return refusal, None
     stream = environ["wsgi.input"]
     if length is not None:
         body = _read_exactly(stream, int(length))
-        return _BAD_BODY if body is None else endpoint.answer(body)
-    if not environ.get("wsgi.input_terminated"):
-        return _NO_LENGTH  # PEP 3333: without a length, reading may block on the next request's bytes
-    body = _read_at_most(stream, endpoint.max_body)
-    return _TOO_LARGE if body is None else endpoint.answer(body)
+    elif not environ.get("wsgi.input_terminated"):
+        return _NO_LENGTH, None  # PEP 3333: without a length, reading may block on the next request's bytes
+    else:
+        body = _read_at_most(stream, endpoint.max_body)
+        if body is None:
+            return _TOO_LARGE, None
+    token = None if body is None else _token_of(body)
+    return (_BAD_BODY, None) if token is None else (endpoint.store(token), token)
 
 
 def _read_exactly(stream: Any, length: int) -> bytes | None:
@@ -215,19 +252,22 @@ def _read_at_most(stream: Any, limit: int) -> bytes | None:
 # --- ASGI ----------------------------------------------------------------------------------------
 
 
-def asgi_app(receive: Receive, *, max_body: int = 4096, path: str | None = None) -> ASGIApp:
+def asgi_app(
+    receive: Receive, *, max_body: int = 4096, path: str | None = None, then: Receive | None = None
+) -> ASGIApp:
     """An ASGI application that takes Efí's ``notification=<token>`` POST and hands the token to ``receive``.
 
     ``receive`` runs in a worker thread (``asyncio.to_thread``), so a blocking store does not hold up
     the event loop. HTTP is served; the lifespan protocol is answered; a WebSocket is closed at once;
     any other scope raises ``InvalidInput``, as ASGI asks of an application. Arguments and answers
-    are those of ``wsgi_app`` (``path`` is matched against the scope's ``path``).
+    are those of ``wsgi_app`` (``path`` is matched against the scope's ``path``); ``then`` runs in a
+    worker thread too, after the 200 was sent.
 
     Raises:
         InvalidType: an argument of the wrong type.
         InvalidInput: ``max_body`` under 141, or a ``path`` that does not start with ``/``.
     """
-    endpoint = _endpoint(receive, max_body, path)
+    endpoint = _endpoint(receive, max_body, path, then)
 
     async def app(
         scope: MutableMapping[str, Any],
@@ -272,7 +312,10 @@ async def _serve_http(
     if token is None:
         await _send(send_message, _BAD_BODY)
         return
-    await _send(send_message, await asyncio.to_thread(endpoint.store, token))
+    answer = await asyncio.to_thread(endpoint.store, token)
+    await _send(send_message, answer)
+    if answer is _OK:
+        await asyncio.to_thread(endpoint.follow_up, token)
 
 
 async def _read_body(read_message: Callable[[], Awaitable[_Message]], limit: int) -> tuple[bytes | None, bool]:

@@ -20,6 +20,7 @@ import attrs
 from carteira.domain.calendar import BusinessCalendar
 from carteira.domain.carnet import CarnetPlan, plan_carnet
 from carteira.domain.installment import Installment, InstallmentStatus
+from carteira.domain.notifications import SeenEvent
 from carteira.domain.operations import (
     ChargeState,
     GatewayAccount,
@@ -45,6 +46,7 @@ __all__ = [
     "GatewayIntegration",
     "ManualSettlement",
     "OutboxTiming",
+    "events_of",
 ]
 
 DAILY_LIMIT = 15_000
@@ -340,6 +342,16 @@ class GatewayIntegration:
         with self._store.unit_of_work() as uow:
             return uow.operations.get(operation_id)
 
+    def notifications(self, operation_id: str) -> list[SeenEvent]:
+        """The gateway's events about operation ``operation_id``'s documents, as notifications brought them (G8).
+
+        An event concerns an operation when it is about the charge of one of its documents; each says
+        what carteira did with it (the settlement it made, or why it was flagged). Raises ``NotFound``
+        when there is no such operation.
+        """
+        with self._store.unit_of_work() as uow:
+            return events_of(uow, uow.operations.get(operation_id))
+
     def resend(self, operation_id: str, *, send: bool = True) -> Operation:
         """Send a FAILED operation again, its request rebuilt from the current data (G9): fix, then resend.
 
@@ -520,3 +532,9 @@ def _agreement(uow: UnitOfWork, installment: Installment, contracts: dict[str, s
     if installment.contract_id not in contracts:
         contracts[installment.contract_id] = uow.contracts.get(installment.contract_id).bank_contract
     return contracts[installment.contract_id]
+
+
+def events_of(uow: UnitOfWork, operation: Operation) -> list[SeenEvent]:
+    """The recorded events about the charges of ``operation``'s documents, ordered by (token, event id)."""
+    charges = uow.gateway_charges.get_many(operation.documents)
+    return uow.seen_events.of_charges(charge.charge_id for charge in charges.values())

@@ -106,10 +106,7 @@ class Payments:
         Raises:
             InvalidInput: the portfolio was built without a gateway to fetch events from.
         """
-        if self._gateway is None:
-            raise InvalidInput(
-                "processing notifications needs the gateway: pass gateway=... to Portfolio", field="gateway"
-            )
+        gateway = self._required_gateway()
         report, taken, beaten = ProcessReport(), 0, 0
         while limit is None or taken < limit:
             claimed = self._claim(10 if limit is None else min(10, limit - taken))
@@ -120,8 +117,38 @@ class Payments:
                 return report
             taken += len(claimed)
             for notification in claimed:
-                report += self._process(self._gateway, notification)
+                report += self._process(gateway, notification)
         return report
+
+    def process_token(self, token: str) -> ProcessReport:
+        """Process ``token`` now if it is due, as the endpoint's inline setting does once it answered 200.
+
+        A token another worker holds, or one already processed, is left alone (an empty report): whoever
+        holds it processes it, and a worker picks it up if this process dies first.
+
+        Raises:
+            InvalidInput: the portfolio was built without a gateway to fetch events from.
+            NotFound: no such token was ever received.
+        """
+        gateway = self._required_gateway()
+        now = self._clock.now()
+        try:
+            with self._store.unit_of_work() as uow:
+                stored = uow.notifications.get(token)
+                if not stored.due(now):
+                    return ProcessReport()
+                claimed = uow.notifications.put(stored.claimed(now, lease=_LEASE))
+                uow.commit()
+        except Conflict:  # a worker claimed it between the read and the write: it is theirs
+            return ProcessReport()
+        return self._process(gateway, claimed)
+
+    def _required_gateway(self) -> PaymentGateway:
+        if self._gateway is None:
+            raise InvalidInput(
+                "processing notifications needs the gateway: pass gateway=... to Portfolio", field="gateway"
+            )
+        return self._gateway
 
     def _claim(self, size: int) -> list[Notification] | None:
         """Up to ``size`` due tokens, held for this worker; ``None`` when another worker took one of them first."""

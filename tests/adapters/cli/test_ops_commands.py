@@ -31,6 +31,7 @@ from carteira.adapters.cli.wiring import BASE_URL_VARIABLE, SECRET_VARIABLE
 from carteira.adapters.efi import EfiGateway
 from carteira.adapters.storage import SqliteStore
 from carteira.domain import Customer
+from carteira.domain.notifications import SeenEvent
 from carteira.domain.operations import Environment, GatewayAccount, OperationFilter, OperationStatus
 from carteira.ports.storage import Store
 from carteira.testing.efi_emulator import EfiEmulator, serve
@@ -238,6 +239,33 @@ def test_show_prints_every_field_and_the_charge(ops_bench: OpsBench, log: Log) -
     shown = json.loads(ops_bench.run("ops", "show", log.sent, "--json").stdout)
     assert [charge["installment_id"] for charge in shown["charges"]] == ["i1"]
     assert shown["charges"][0]["charge_id"] in {str(charge) for charge in ops_bench.emulator.charges}
+
+
+def test_show_lists_the_notifications_about_the_operations_charges(ops_bench: OpsBench, log: Log) -> None:
+    with ops_bench.store.unit_of_work() as uow:
+        charge_id = uow.gateway_charges.get("i1").charge_id
+        at = uow.operations.get(log.sent).created_at
+        uow.seen_events.add_many(
+            [
+                SeenEvent("tok-1", 1, "charge", "waiting", at, charge_id=charge_id),
+                SeenEvent("tok-1", 2, "charge", "paid", at, charge_id=charge_id, installment_id="i1", settlement_id="s1"),
+                SeenEvent("tok-2", 1, "charge", "paid", at, charge_id="999", flagged=True, note="not ours"),
+            ]
+        )
+        uow.commit()
+    lines = ops_bench.run("ops", "show", log.sent).stdout.splitlines()
+    notifications = [line.split(None, 1)[1] for line in lines if line.startswith("  notification ")]
+    assert notifications == [
+        f"2026-03-20T12:00:00-03:00 charge {charge_id}: charge waiting, recorded",
+        f"2026-03-20T12:00:00-03:00 charge {charge_id}: charge paid, settled i1 (s1)",
+    ]
+    shown = json.loads(ops_bench.run("ops", "show", log.sent, "--json").stdout)
+    assert [(event["event_id"], event["status"], event["settlement_id"]) for event in shown["notifications"]] == [
+        (1, "waiting", None),
+        (2, "paid", "s1"),
+    ]
+    assert shown["notifications"][0]["seen_at"] == "2026-03-20T12:00:00-03:00"
+    assert "notification " not in ops_bench.run("ops", "show", log.failed).stdout  # no charge, no notification
 
 
 def test_show_of_a_failed_operation_prints_its_error(ops_bench: OpsBench, log: Log) -> None:

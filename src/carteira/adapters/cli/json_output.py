@@ -14,10 +14,11 @@ from typing import Any
 
 import attrs
 
+from carteira.domain.notifications import SeenEvent
 from carteira.domain.operations import GatewayAccount, GatewayCharge, Operation
 from carteira.services.outbox import DrainReport
 
-__all__ = ["account_json", "charge_json", "dumps", "operation_json", "report_json"]
+__all__ = ["account_json", "charge_json", "dumps", "event_json", "operation_json", "report_json"]
 
 Json = dict[str, Any]
 
@@ -27,8 +28,14 @@ def dumps(document: object) -> str:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
-def operation_json(operation: Operation, zone: tzinfo, charges: Sequence[GatewayCharge] | None = None) -> Json:
-    """Every field of ``operation`` but its storage version; with ``charges`` (``ops show``), the charges it made."""
+def operation_json(
+    operation: Operation,
+    zone: tzinfo,
+    charges: Sequence[GatewayCharge] | None = None,
+    events: Sequence[SeenEvent] | None = None,
+) -> Json:
+    """Every field of ``operation`` but its storage version; with ``charges`` and ``events`` (``ops show``), the
+    charges it made and the notifications about them."""
     error = operation.error
 
     def instant(name: str) -> str | None:
@@ -56,6 +63,15 @@ def operation_json(operation: Operation, zone: tzinfo, charges: Sequence[Gateway
     }
     if charges is not None:
         found["charges"] = [charge_json(charge) for charge in charges]
+    if events is not None:
+        found["notifications"] = [event_json(event, zone) for event in events]
+    return found
+
+
+def event_json(event: SeenEvent, zone: tzinfo) -> Json:
+    """One recorded event of a notification and what carteira did with it."""
+    found: Json = attrs.asdict(event)
+    found["seen_at"] = event.seen_at.astimezone(zone).isoformat()
     return found
 
 

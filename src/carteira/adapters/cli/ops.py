@@ -43,7 +43,7 @@ from carteira.domain.operations import (
 from carteira.errors import InvalidInput, NotFound, RuleViolation
 from carteira.ports.clock import Clock
 from carteira.ports.storage import Store
-from carteira.services.gateway import GatewayIntegration
+from carteira.services.gateway import GatewayIntegration, events_of
 from carteira.services.outbox import DrainReport
 
 __all__ = ["ops"]
@@ -146,7 +146,8 @@ def list_(status: str | None, kind: str | None, customer: str | None, document: 
 @click.argument("operation_id", metavar="ID")
 @_JSON
 def show(operation_id: str, as_json: bool) -> None:
-    """Show every field of operation ID: its error, warnings, the charges of its documents, request and response.
+    """Show every field of operation ID: its error, warnings, the charges of its documents, the notifications about
+    them, request and response.
 
     \b
     Example:
@@ -160,11 +161,12 @@ def _print_operation(store: Store, operation_id: str, as_json: bool) -> Operatio
     with store.unit_of_work() as uow:
         operation = uow.operations.get(operation_id)
         found = uow.gateway_charges.get_many(operation.documents)
+        events = events_of(uow, operation)
     charges = [found[document] for document in operation.documents if document in found]
     if as_json:
-        click.echo(dumps(operation_json(operation, zone, charges)))
+        click.echo(dumps(operation_json(operation, zone, charges, events)))
     else:
-        for line in operation_lines(operation, charges, zone):
+        for line in operation_lines(operation, charges, zone, events):
             click.echo(line)
     return operation
 

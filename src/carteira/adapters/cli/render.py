@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from carteira.domain.money import Money
+from carteira.domain.notifications import SeenEvent
 from carteira.domain.operations import GatewayAccount, GatewayCharge, Operation, OperationStatus
 from carteira.domain.return_batch import BatchStatus, ReturnBatch
 from carteira.services.outbox import DrainReport
@@ -171,8 +172,11 @@ def operations_table(operations: Sequence[Operation], zone: tzinfo) -> Table:
     return table
 
 
-def operation_lines(operation: Operation, charges: Sequence[GatewayCharge], zone: tzinfo) -> list[str]:
-    """Every field of one operation as ``label  value`` lines; request and response as recorded (with no secret)."""
+def operation_lines(
+    operation: Operation, charges: Sequence[GatewayCharge], zone: tzinfo, events: Sequence[SeenEvent] = ()
+) -> list[str]:
+    """Every field of one operation as ``label  value`` lines, the notifications about its charges (``events``),
+    and its request and response as recorded (with no secret)."""
     error = operation.error
     rows = [
         ("created", moment(operation.created_at, zone)),
@@ -196,6 +200,7 @@ def operation_lines(operation: Operation, charges: Sequence[GatewayCharge], zone
     ]
     rows += [("warning", warning) for warning in operation.warnings] or [("warnings", "")]
     rows += [("charge", _charge(charge)) for charge in charges]
+    rows += [("notification", _event(event, zone)) for event in events]
     rows += [("request", operation.request), ("response", operation.response)]
     head = f"operation {operation.id}: {operation.kind.value}, {_status(operation)}"
     return [head] + [f"  {label:<14}{value}".rstrip() for label, value in rows]
@@ -206,6 +211,13 @@ def _charge(charge: GatewayCharge) -> str:
     if charge.in_carnet:
         where += f" (charge {charge.charge_id})"
     return f"{charge.installment_id}: {where}, {charge.state.value}, due {shown(charge.due)}, {shown(charge.total)}"
+
+
+def _event(event: SeenEvent, zone: tzinfo) -> str:
+    done = f"settled {event.installment_id} ({event.settlement_id})" if event.settlement_id else "recorded"
+    if event.flagged:
+        done = f"FLAGGED: {event.note}"
+    return f"{moment(event.seen_at, zone)} charge {event.charge_id}: {event.kind} {event.status}, {done}"
 
 
 def report_line(report: DrainReport) -> str:
