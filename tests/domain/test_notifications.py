@@ -53,9 +53,22 @@ def test_a_failed_fetch_is_tried_again_later_never_dropped() -> None:
     assert failed.processed(T0 + LEASE).error == ""
 
 
-@given(steps=st.lists(st.sampled_from(["claim", "process", "fail", "again"]), max_size=12))
+def test_a_token_the_gateway_refuses_waits_for_a_person_until_delivered_again() -> None:
+    refused = Notification("tok-1", T0).claimed(T0, lease=LEASE).refused("unknown token", at=T0)
+    assert (refused.status, refused.error, refused.next_attempt_at) == (
+        NotificationStatus.REFUSED,
+        "unknown token",
+        None,
+    )
+    assert not refused.due(T0 + timedelta(days=30))
+    again = refused.delivered_again()
+    assert (again.status, again.due(T0)) == (NotificationStatus.PENDING, True)
+
+
+@given(steps=st.lists(st.sampled_from(["claim", "process", "fail", "refuse", "again"]), max_size=12))
 def test_whatever_happens_a_token_is_either_processed_or_due_later(steps: list[str]) -> None:
-    """Any sequence of deliveries, claims, failures and successes leaves the token PROCESSED or due at some time."""
+    """Any sequence of deliveries, claims, failures and successes leaves the token PROCESSED, REFUSED (for a
+    person), or due at some time."""
     notification, now = Notification("tok-1", T0), T0
     for step in steps:
         now += timedelta(seconds=40)
@@ -65,6 +78,9 @@ def test_whatever_happens_a_token_is_either_processed_or_due_later(steps: list[s
             notification = notification.processed(now)
         elif step == "fail" and notification.status is NotificationStatus.PENDING:
             notification = notification.failed("timeout", retry_at=now + LEASE)
+        elif step == "refuse" and notification.status is NotificationStatus.PENDING:
+            notification = notification.refused("unknown token", at=now)
         elif step == "again":
             notification = notification.delivered_again()
-    assert notification.status is NotificationStatus.PROCESSED or notification.due(now + LEASE)
+    settled = notification.status in (NotificationStatus.PROCESSED, NotificationStatus.REFUSED)
+    assert settled or notification.due(now + LEASE)

@@ -15,7 +15,7 @@ from carteira.adapters.callback import wsgi_app
 from carteira.adapters.efi import EfiGateway
 from carteira.domain import EveryDayCalendar, InstallmentStatus
 from carteira.domain.notifications import NotificationStatus
-from carteira.errors import Conflict, InvalidInput, NotFound
+from carteira.errors import Conflict, GatewayAuthenticationError, InvalidInput, NotFound
 from carteira.ports.gateway import BilletRequest, ChargeId, Item, Payer
 from carteira.ports.storage import Store
 from carteira.services.payments import ProcessReport
@@ -323,3 +323,52 @@ def test_process_token_needs_the_gateway(portfolio: Portfolio) -> None:
     with pytest.raises(InvalidInput) as raised:
         portfolio.payments.process_token("tok-1")
     assert raised.value.field == "gateway"
+
+
+def test_a_token_the_gateway_does_not_know_is_kept_for_a_person_not_asked_again(
+    paid_month: tuple[Portfolio, EfiEmulator, list[str]],
+) -> None:
+    portfolio, _emulator, _tokens = paid_month
+    portfolio.payments.receive("forged-token-123")
+    assert portfolio.payments.process() == ProcessReport(refused=1)
+    (refused,) = portfolio.payments.refused()
+    assert (refused.token, refused.status, refused.next_attempt_at) == (
+        "forged-token-123",
+        NotificationStatus.REFUSED,
+        None,
+    )
+    assert "token" in refused.error
+    assert portfolio.payments.pending() == []
+    portfolio.clock.advance(seconds=3600)  # type: ignore[attr-defined]
+    assert portfolio.payments.process() == ProcessReport()  # not asked again by itself
+    portfolio.payments.receive("forged-token-123")  # delivered again: tried again
+    assert portfolio.payments.process() == ProcessReport(refused=1)
+
+
+def test_refused_credentials_stop_processing_and_lose_no_token(
+    paid_month: tuple[Portfolio, EfiEmulator, list[str]],
+) -> None:
+    portfolio, emulator, tokens = paid_month
+    emulator.pay(charge_of(portfolio, "i1"))
+    (token,) = set(tokens)
+    portfolio.payments.receive(token)
+    with EfiGateway("cid", "wrong", "sandbox", transport=emulator.transport(), today=lambda: emulator.today) as efi:
+        wrong = Portfolio(portfolio.store, gateway=efi, clock=portfolio.clock, calendar=EveryDayCalendar())
+        with pytest.raises(GatewayAuthenticationError) as raised:
+            wrong.payments.process()
+    assert "wrong" not in str(raised.value)
+    (waiting,) = portfolio.payments.pending()
+    assert waiting.next_attempt_at is not None
+    portfolio.clock.advance(seconds=60)  # type: ignore[attr-defined]
+    assert portfolio.payments.process().settled == 1
+
+
+def test_flagged_lists_what_waits_for_a_person(paid_month: tuple[Portfolio, EfiEmulator, list[str]]) -> None:
+    portfolio, emulator, tokens = paid_month
+    with EfiGateway("cid", "s3cret", "sandbox", transport=emulator.transport(), today=lambda: emulator.today) as efi:
+        efi.settle_charge(ChargeId(str(charge_of(portfolio, "i2"))))  # settled in Efí's panel, by hand
+    for token in tokens:
+        portfolio.payments.receive(token)
+    assert portfolio.payments.process().flagged == 1
+    (flagged,) = portfolio.payments.flagged()
+    assert (flagged.charge_id, flagged.status, flagged.flagged) == (str(charge_of(portfolio, "i2")), "settled", True)

@@ -36,10 +36,12 @@ def check_token(token: object) -> str:
 
 
 class NotificationStatus(enum.Enum):
-    """PENDING: its events are still to be fetched and processed; PROCESSED: every event seen so far was."""
+    """PENDING: its events are still to be fetched and processed; PROCESSED: every event seen so far was;
+    REFUSED: the gateway would not say what is behind it (a token it does not know), kept for a person."""
 
     PENDING = "pending"
     PROCESSED = "processed"
+    REFUSED = "refused"
 
 
 @attrs.frozen
@@ -89,6 +91,10 @@ class Notification:
     def processed(self, at: datetime) -> Notification:
         """Every event behind it was processed (or recorded for a person)."""
         return attrs.evolve(self, status=NotificationStatus.PROCESSED, processed_at=at, next_attempt_at=None, error="")
+
+    def refused(self, error: str, *, at: datetime) -> Notification:
+        """The gateway refused to give its events (``error`` says why): not tried again unless delivered again."""
+        return attrs.evolve(self, status=NotificationStatus.REFUSED, processed_at=at, next_attempt_at=None, error=error)
 
     def failed(self, error: str, *, retry_at: datetime) -> Notification:
         """Its events could not be fetched or processed: tried again at ``retry_at``, never dropped."""

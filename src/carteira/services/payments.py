@@ -29,7 +29,14 @@ from carteira.domain.notifications import Notification, NotificationStatus, Seen
 from carteira.domain.operations import ChargeState, GatewayAccount, GatewayCharge
 from carteira.domain.postings import gateway_postings
 from carteira.domain.settlement import OutcomeKind, Payment, settle
-from carteira.errors import Conflict, GatewayError, InvalidInput, NotFound
+from carteira.errors import (
+    Conflict,
+    GatewayAuthenticationError,
+    GatewayError,
+    GatewayValidationError,
+    InvalidInput,
+    NotFound,
+)
 from carteira.ports.clock import Clock
 from carteira.ports.gateway import ChargeStatus, NotificationEvent, PaymentGateway
 from carteira.ports.storage import Store, UnitOfWork
@@ -46,13 +53,15 @@ _BACKOFF = timedelta(seconds=30)
 @attrs.frozen
 class ProcessReport:
     """What :meth:`Payments.process` did: ``tokens`` processed, new ``events`` recorded, of which ``settled`` paid an
-    installment and ``flagged`` wait for a person; ``retrying`` tokens whose fetch failed (tried again later)."""
+    installment and ``flagged`` wait for a person; ``retrying`` tokens whose fetch failed (tried again later);
+    ``refused`` tokens the gateway does not know (kept for a person, not tried again)."""
 
     tokens: int = 0
     events: int = 0
     settled: int = 0
     flagged: int = 0
     retrying: int = 0
+    refused: int = 0
 
     def __add__(self, other: ProcessReport) -> ProcessReport:
         return ProcessReport(*(a + b for a, b in zip(attrs.astuple(self), attrs.astuple(other), strict=True)))
@@ -105,6 +114,8 @@ class Payments:
 
         Raises:
             InvalidInput: the portfolio was built without a gateway to fetch events from.
+            GatewayAuthenticationError: the gateway refused the credentials; processing stopped, and the
+                tokens it held are due again after their backoff or lease (none is lost).
         """
         gateway = self._required_gateway()
         report, taken, beaten = ProcessReport(), 0, 0
@@ -143,6 +154,16 @@ class Payments:
             return ProcessReport()
         return self._process(gateway, claimed)
 
+    def refused(self, *, limit: int | None = None) -> list[Notification]:
+        """The tokens the gateway would not give events for (unknown to it), newest first: a person looks at them."""
+        with self._store.unit_of_work() as uow:
+            return uow.notifications.with_status(NotificationStatus.REFUSED, limit=limit)
+
+    def flagged(self, *, limit: int | None = None) -> list[SeenEvent]:
+        """The events recorded for a person (paid or settled outside carteira, not settled), newest first."""
+        with self._store.unit_of_work() as uow:
+            return uow.seen_events.flagged(limit=limit)
+
     def _required_gateway(self) -> PaymentGateway:
         if self._gateway is None:
             raise InvalidInput(
@@ -166,6 +187,13 @@ class Payments:
     def _process(self, gateway: PaymentGateway, claimed: Notification) -> ProcessReport:
         try:
             events = gateway.notification_events(claimed.token)
+        except GatewayAuthenticationError as error:
+            # Our credentials, not the token: it waits its backoff and processing stops, as a drain does.
+            self._retry_later(claimed, error)
+            raise
+        except GatewayValidationError as error:  # Efí does not know the token (3500010): asking again is useless
+            self._keep(claimed.refused(error.message, at=self._clock.now()))
+            return ProcessReport(refused=1)
         except GatewayError as error:
             self._retry_later(claimed, error)
             return ProcessReport(retrying=1)
@@ -189,12 +217,14 @@ class Payments:
         return ProcessReport(1, len(records), settled, sum(record.flagged for record in records))
 
     def _retry_later(self, claimed: Notification, error: GatewayError) -> None:
-        now = self._clock.now()
+        self._keep(claimed.failed(error.message, retry_at=self._clock.now() + _BACKOFF))
+
+    def _keep(self, changed: Notification) -> None:
         try:
             with self._store.unit_of_work() as uow:
-                uow.notifications.put(claimed.failed(error.message, retry_at=now + _BACKOFF))
+                uow.notifications.put(changed)
                 uow.commit()
-        except Conflict:  # taken again meanwhile: whoever has it now tries
+        except Conflict:  # taken again meanwhile (a new delivery, another worker): whoever has it now decides
             pass
 
     def _apply(
