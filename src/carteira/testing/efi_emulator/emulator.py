@@ -73,8 +73,9 @@ class EfiEmulator:
         switches: answers to the uncertain points of reference §12 (defaults in decision 0400).
         callback_mode: "inline" sends callbacks right after the call that caused them (deterministic tests),
             "background" from a worker thread (like Efí), "manual" only on `deliver_callbacks()`.
-        first_charge_id, first_carnet_id: where the deterministic id sequences start (apart, so a charge id
-            passed as a carnê id names nothing).
+        first_charge_id: where the deterministic charge id sequence starts (apart from the carnets', so a
+            charge id passed as a carnê id names nothing).
+        first_carnet_id: where the deterministic carnet id sequence starts.
         environment: bind the credential pair to "production" or "sandbox": a request to the other
             environment's host gets 401, as Efí's pairs are not interchangeable. None (default) serves both;
             loopback and unknown hosts always count as the bound environment.

@@ -1,0 +1,88 @@
+"""MkDocs hooks for carteira's site: the pages that would go stale if written by hand are generated.
+
+- ``decisions/index.md`` lists every decision by its heading, so a new decision needs no nav or index edit.
+- ``<!-- exports: carteira.xxx -->`` on an API page becomes a table of that package's ``__all__``: each name
+  links to the one place the reference documents it, with the first line of its docstring. A name that is
+  exported but documented nowhere is an unresolved cross-reference, which fails ``mkdocs build --strict``.
+
+Kept out of ``docs/`` so that MkDocs does not publish it as a static file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import griffe
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
+
+DECISION = re.compile(r"^decisions/(\d{4})-[a-z0-9-]+\.md$")
+DECISIONS_INDEX = "decisions/index.md"
+EXPORTS = re.compile(r"^<!-- exports: (?P<module>[\w.]+) -->$", re.M)
+
+_loaded: dict[str, griffe.Object | griffe.Alias] = {}
+
+
+def decisions_index(files: Files) -> str:
+    """The Markdown of the decisions index: one line per decision, in number order, titled by its heading."""
+    lines = [
+        "# Decisions",
+        "",
+        "Every choice an issue left open, with its context, the decision and its consequences. Numbers are",
+        "allotted per piece of work, so gaps are normal; a decision that replaces another says so.",
+        "",
+    ]
+    decisions = sorted((f for f in files.documentation_pages() if DECISION.match(f.src_uri)), key=lambda f: f.src_uri)
+    for file in decisions:
+        heading = file.content_string.split("\n", 1)[0].removeprefix("# ").strip()
+        lines.append(f"- [{heading}]({PurePosixPath(file.src_uri).name})")
+    return "\n".join(lines) + "\n"
+
+
+def exports_table(module: griffe.Object | griffe.Alias) -> str:
+    """A Markdown table of ``module.__all__``: each name as a cross-reference, and its docstring's first line."""
+    from griffe_roles import crossrefs  # the sibling extension, on sys.path once on_config ran
+
+    rows = ["| name | what it is |", "|---|---|"]
+    for name in module.exports or ():
+        member = module[name]
+        docstring = member.docstring.value if member.docstring else ""
+        summary = crossrefs(docstring.split("\n", 1)[0], member).replace("|", "\\|")
+        rows.append(f"| [`{name}`][{module.path}.{name}] | {summary} |")
+    return "\n".join(rows) + "\n"
+
+
+def on_config(config: Any) -> Any:
+    """Put this folder on ``sys.path`` (for the extension) and forget packages loaded by an earlier build."""
+    import sys
+
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    _loaded.clear()
+    return config
+
+
+def on_files(files: Files, config: Any) -> Files:
+    """Add the generated decisions index."""
+    if files.get_file_from_path(DECISIONS_INDEX) is None:
+        files.append(File.generated(config, DECISIONS_INDEX, content=decisions_index(files)))
+    return files
+
+
+def on_page_markdown(markdown: str, page: Page, config: Any, files: Files) -> str:
+    """Replace each exports marker with its table."""
+    if "<!-- exports: " not in markdown:
+        return markdown
+    src = Path(config["config_file_path"]).resolve().parent / "src"
+
+    def table(match: re.Match[str]) -> str:
+        path = match["module"]
+        package = path.split(".", 1)[0]
+        if package not in _loaded:
+            _loaded[package] = griffe.load(package, search_paths=[src], resolve_aliases=True)
+        return exports_table(_loaded[package][path.removeprefix(package).lstrip(".")] if "." in path else _loaded[package])
+
+    return EXPORTS.sub(table, markdown)
