@@ -14,7 +14,9 @@ from typing import Any
 
 import griffe
 
-ROLE = re.compile(r":(?:py:)?(?:class|mod|func|data|meth|attr|exc|obj):`(?P<tilde>~?)(?P<target>[A-Za-z_][\w.]*)(?P<call>\(\))?`")
+ROLE = re.compile(
+    r":(?:py:)?(?:class|mod|func|data|meth|attr|exc|obj):`(?P<tilde>~?)(?P<target>[A-Za-z_][\w.]*)(?P<call>\(\))?`"
+)
 
 
 def _resolve(scope: griffe.Object | griffe.Alias, target: str) -> str:

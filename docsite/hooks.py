@@ -43,24 +43,17 @@ def decisions_index(files: Files) -> str:
 
 def exports_table(module: griffe.Object | griffe.Alias) -> str:
     """A Markdown table of ``module.__all__``: each name as a cross-reference, and its docstring's first line."""
-    from griffe_roles import crossrefs  # the sibling extension, on sys.path once on_config ran
-
     rows = ["| name | what it is |", "|---|---|"]
     for name in module.exports or ():
         member = module[name]
         docstring = member.docstring.value if member.docstring else ""
-        summary = crossrefs(docstring.split("\n", 1)[0], member).replace("|", "\\|")
+        summary = docstring.split("\n", 1)[0].replace("|", "\\|")
         rows.append(f"| [`{name}`][{module.path}.{name}] | {summary} |")
     return "\n".join(rows) + "\n"
 
 
 def on_config(config: Any) -> Any:
-    """Put this folder on ``sys.path`` (for the extension) and forget packages loaded by an earlier build."""
-    import sys
-
-    here = str(Path(__file__).resolve().parent)
-    if here not in sys.path:
-        sys.path.insert(0, here)
+    """Forget the packages an earlier build loaded (``mkdocs serve`` rebuilds in the same process)."""
     _loaded.clear()
     return config
 
@@ -76,13 +69,15 @@ def on_page_markdown(markdown: str, page: Page, config: Any, files: Files) -> st
     """Replace each exports marker with its table."""
     if "<!-- exports: " not in markdown:
         return markdown
-    src = Path(config["config_file_path"]).resolve().parent / "src"
+    root = Path(config["config_file_path"]).resolve().parent
 
     def table(match: re.Match[str]) -> str:
         path = match["module"]
-        package = path.split(".", 1)[0]
+        package, _, inner = path.partition(".")
         if package not in _loaded:
-            _loaded[package] = griffe.load(package, search_paths=[src], resolve_aliases=True)
-        return exports_table(_loaded[package][path.removeprefix(package).lstrip(".")] if "." in path else _loaded[package])
+            # Loaded with the same roles extension as the pages, so the summaries link the same way.
+            roles = griffe.load_extensions(f"{root / 'docsite' / 'griffe_roles.py'}:SphinxRoles")
+            _loaded[package] = griffe.load(package, search_paths=[root / "src"], extensions=roles, resolve_aliases=True)
+        return exports_table(_loaded[package][inner] if inner else _loaded[package])
 
     return EXPORTS.sub(table, markdown)
