@@ -1,6 +1,8 @@
 """MkDocs hooks for carteira's site: the pages that would go stale if written by hand are generated.
 
 - ``decisions/index.md`` lists every decision by its heading, so a new decision needs no nav or index edit.
+- A list that starts right under a paragraph line gets the blank line Python-Markdown needs to see a list,
+  so a page reads on the site as it does on GitHub (CommonMark lets a list interrupt a paragraph).
 - ``<!-- exports: carteira.xxx -->`` on an API page becomes a table of that package's ``__all__``: each name
   links to the one place the reference documents it, with the first line of its docstring. A name that is
   exported but documented nowhere is an unresolved cross-reference, which fails ``mkdocs build --strict``.
@@ -20,6 +22,7 @@ from mkdocs.structure.pages import Page
 
 DECISION = re.compile(r"^decisions/(\d{4})-[a-z0-9-]+\.md$")
 DECISIONS_INDEX = "decisions/index.md"
+LIST_ITEM = re.compile(r"^(?:[-*+]|1[.)]) \S")
 EXPORTS = re.compile(r"^<!-- exports: (?P<module>[\w.]+) -->$", re.M)
 
 _loaded: dict[str, griffe.Object | griffe.Alias] = {}
@@ -52,6 +55,26 @@ def exports_table(module: griffe.Object | griffe.Alias) -> str:
     return "\n".join(rows) + "\n"
 
 
+def lists_apart(markdown: str) -> str:
+    """``markdown`` with a blank line between a paragraph and a list that starts right under it.
+
+    Lines in fenced code, in tables, indented, or continuing a list already open are left as they are.
+    """
+    out: list[str] = []
+    fenced = in_list = False
+    for line in markdown.split("\n"):
+        if line.startswith(("```", "~~~")):
+            fenced = not fenced
+        elif not fenced:
+            starts_list = LIST_ITEM.match(line) is not None
+            previous = out[-1] if out else ""
+            if starts_list and not in_list and previous.strip() and not previous.startswith((" ", "\t", "|", "#")):
+                out.append("")
+            in_list = starts_list or (in_list and line.strip() != "")
+        out.append(line)
+    return "\n".join(out)
+
+
 def on_config(config: Any) -> Any:
     """Forget the packages an earlier build loaded (``mkdocs serve`` rebuilds in the same process)."""
     _loaded.clear()
@@ -66,7 +89,8 @@ def on_files(files: Files, config: Any) -> Files:
 
 
 def on_page_markdown(markdown: str, page: Page, config: Any, files: Files) -> str:
-    """Replace each exports marker with its table."""
+    """Set lists apart from the paragraph above them, and replace each exports marker with its table."""
+    markdown = lists_apart(markdown)
     if "<!-- exports: " not in markdown:
         return markdown
     root = Path(config["config_file_path"]).resolve().parent
