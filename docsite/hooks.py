@@ -13,7 +13,7 @@ Kept out of ``docs/`` so that MkDocs does not publish it as a static file.
 from __future__ import annotations
 
 import re
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 import griffe
@@ -24,8 +24,6 @@ DECISION = re.compile(r"^decisions/(\d{4})-[a-z0-9-]+\.md$")
 DECISIONS_INDEX = "decisions/index.md"
 LIST_ITEM = re.compile(r"^(?:[-*+]|1[.)]) \S")
 EXPORTS = re.compile(r"^<!-- exports: (?P<module>[\w.]+) -->$", re.M)
-
-_loaded: dict[str, griffe.Object | griffe.Alias] = {}
 
 
 def decisions_index(files: Files) -> str:
@@ -75,12 +73,6 @@ def lists_apart(markdown: str) -> str:
     return "\n".join(out)
 
 
-def on_config(config: Any) -> Any:
-    """Forget the packages an earlier build loaded (``mkdocs serve`` rebuilds in the same process)."""
-    _loaded.clear()
-    return config
-
-
 def on_files(files: Files, config: Any) -> Files:
     """Add the generated decisions index."""
     if files.get_file_from_path(DECISIONS_INDEX) is None:
@@ -93,15 +85,8 @@ def on_page_markdown(markdown: str, page: Page, config: Any, files: Files) -> st
     markdown = lists_apart(markdown)
     if "<!-- exports: " not in markdown:
         return markdown
-    root = Path(config["config_file_path"]).resolve().parent
-
-    def table(match: re.Match[str]) -> str:
-        path = match["module"]
-        package, _, inner = path.partition(".")
-        if package not in _loaded:
-            # Loaded with the same roles extension as the pages, so the summaries link the same way.
-            roles = griffe.load_extensions(f"{root / 'docsite' / 'griffe_roles.py'}:SphinxRoles")
-            _loaded[package] = griffe.load(package, search_paths=[root / "src"], extensions=roles, resolve_aliases=True)
-        return exports_table(_loaded[package][inner] if inner else _loaded[package])
-
-    return EXPORTS.sub(table, markdown)
+    # Asked of mkdocstrings' own Python handler: the package is loaded once, with the pages' options and
+    # extensions, so the table's summaries read exactly as the pages do.
+    handler = config.plugins["mkdocstrings"].handlers.get_handler("python")
+    options = handler.get_options({})
+    return EXPORTS.sub(lambda match: exports_table(handler.collect(match["module"], options)), markdown)

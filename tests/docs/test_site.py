@@ -20,9 +20,13 @@ from tests.support import ROOT, unavailable
 DOCS = ROOT / "docs"
 
 
-def _build(site: Path) -> subprocess.CompletedProcess[str]:
+def _need_mkdocs() -> None:
     if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("mkdocstrings_handlers") is None:
         unavailable("mkdocs and mkdocstrings[python] build the site (pip install -e '.[docs]')")
+
+
+def _build(site: Path) -> subprocess.CompletedProcess[str]:
+    _need_mkdocs()
     command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(ROOT / "mkdocs.yml")]
     return subprocess.run([*command, "--site-dir", str(site)], cwd=ROOT, capture_output=True, text=True, timeout=300)
 
@@ -54,3 +58,29 @@ def test_the_site_builds_strict_without_a_warning(tmp_path: Path) -> None:
     assert decisions, "no decision found"
     unlisted = [d for d in decisions if f'href="{d}/"' not in index]
     assert unlisted == [], unlisted
+
+
+@pytest.mark.parametrize(
+    ("page", "rendered"),
+    [
+        # A list right under a paragraph line (as the decisions write "**Decision.**") is set apart.
+        ("**Decision.**\n- a\n  wraps\n- b\n\ntext", "**Decision.**\n\n- a\n  wraps\n- b\n\ntext"),
+        ("para\n1. one\n2. two", "para\n\n1. one\n2. two"),
+        # A list already open, code, tables, headings and dashes inside a sentence stay as they are.
+        ("- a wraps\nlazily\n- b", "- a wraps\nlazily\n- b"),
+        ("```\npara\n- not a list\n```", "```\npara\n- not a list\n```"),
+        ("| a |\n- x", "| a |\n- x"),
+        ("# Heading\n- x", "# Heading\n- x"),
+        ("para\n2. not a list start", "para\n2. not a list start"),
+        ("a - b\n-5 is negative", "a - b\n-5 is negative"),
+    ],
+    ids=["bullets", "numbered", "open-list", "fenced", "table", "heading", "numbered-from-2", "dashes"],
+)
+def test_a_list_under_a_paragraph_is_set_apart(page: str, rendered: str) -> None:
+    _need_mkdocs()
+    spec = importlib.util.spec_from_file_location("docsite_hooks", ROOT / "docsite" / "hooks.py")
+    assert spec is not None
+    assert spec.loader is not None
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    assert hooks.lists_apart(page) == rendered
