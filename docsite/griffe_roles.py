@@ -1,9 +1,11 @@
-"""A griffe extension for carteira's site: Sphinx roles in docstrings become cross-references.
+"""A griffe extension for carteira's site: the docstrings' reStructuredText habits, read as Markdown.
 
 carteira's docstrings name other objects the Sphinx way (``:class:`~carteira.errors.InvalidType```), which
 Markdown would print as it stands. Each role becomes an optional autorefs link with the name in code: a link
 when the object is in the API reference, plain code when it is not (a private module), never a warning.
 A relative name (``:class:`Layout```) is resolved in the scope of the object whose docstring names it.
+A paragraph ending in ``::`` (reStructuredText's "a literal block follows") ends in ``:``; the indented block
+after it is already code to Markdown.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import re
 from typing import Any
 
 import griffe
+
+LITERAL_BLOCK_FOLLOWS = re.compile(r"(?<=\S)::$", re.M)
 
 ROLE = re.compile(
     r":(?:py:)?(?:class|mod|func|data|meth|attr|exc|obj):`(?P<tilde>~?)(?P<target>[A-Za-z_][\w.]*)(?P<call>\(\))?`"
@@ -51,9 +55,9 @@ def _walk(obj: griffe.Object) -> Any:
 
 
 class SphinxRoles(griffe.Extension):
-    """Rewrites the roles in every docstring of a package once the whole package is loaded."""
+    """Rewrites every docstring of a package once the whole package is loaded (so names resolve)."""
 
     def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:
         for obj in _walk(pkg):
-            if obj.docstring is not None and ":`" in obj.docstring.value:
-                obj.docstring.value = crossrefs(obj.docstring.value, obj)
+            if obj.docstring is not None:
+                obj.docstring.value = LITERAL_BLOCK_FOLLOWS.sub(":", crossrefs(obj.docstring.value, obj))
