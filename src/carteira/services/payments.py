@@ -19,7 +19,7 @@ nothing more: the second unit gets ``Conflict`` and keeps nothing.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import attrs
 
@@ -27,8 +27,9 @@ from carteira.domain.calendar import BusinessCalendar
 from carteira.domain.installment import InstallmentStatus
 from carteira.domain.notifications import Notification, NotificationStatus, SeenEvent, check_token
 from carteira.domain.operations import ChargeState, GatewayAccount, GatewayCharge
-from carteira.domain.postings import gateway_postings
+from carteira.domain.postings import Posting, gateway_postings
 from carteira.domain.settlement import OutcomeKind, Payment, settle
+from carteira.domain.validation import require_date, require_instance
 from carteira.errors import Conflict, GatewayError, InvalidInput, NotFound
 from carteira.ports.clock import Clock
 from carteira.ports.gateway import ChargeStatus, NotificationEvent, PaymentGateway
@@ -210,10 +211,33 @@ class Payments:
         if outcome.kind is OutcomeKind.REFUSED or outcome.settlement is None:
             return attrs.evolve(seen, flagged=True, note=f"paid, but not settled: {outcome.reason}")
         uow.installments.put(outcome.installment)
-        settlement = uow.settlements.put(outcome.settlement)
+        # The receipt under the account's receipt history (G1, G6); a blank code is no code (decision 0346).
+        settlement = uow.settlements.put(attrs.evolve(outcome.settlement, history=account.receipt_history or None))
         if outcome.credit_letter is not None:
             uow.credit_letters.put(outcome.credit_letter)
         ids = (uuid.uuid4().hex, uuid.uuid4().hex)
         uow.postings.add_many(gateway_postings(settlement, account, charge_id=charge.charge_id, ids=ids))
         uow.gateway_charges.put(attrs.evolve(charge, state=ChargeState.PAID))
         return attrs.evolve(seen, settlement_id=settlement.id)
+
+    def postings(
+        self, *, on_from: date, on_to: date, account: str | None = None, history: str | None = None
+    ) -> list[Posting]:
+        """The postings dated ``on_from`` to ``on_to`` (both included), of ``account`` and under ``history`` when
+        given, ordered by date then id: entries, fees and the reversals that undo them (G1, G6).
+
+        Raises:
+            InvalidInput: ``on_to`` is before ``on_from``, or a filter given is blank.
+            InvalidType: a date that is not a ``date``, a filter that is not text.
+        """
+        require_date(on_from, "on_from")
+        require_date(on_to, "on_to")
+        if on_to < on_from:
+            raise InvalidInput(
+                f"the period ends ({on_to.isoformat()}) before it starts ({on_from.isoformat()})", field="on_to"
+            )
+        for name, value in (("account", account), ("history", history)):
+            if value is not None and not require_instance(value, str, name).strip():
+                raise InvalidInput("must not be blank (leave it out to take every one)", field=name, raw=repr(value))
+        with self._store.unit_of_work() as uow:
+            return uow.postings.find(on_from=on_from, on_to=on_to, account=account, history=history)
