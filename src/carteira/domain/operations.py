@@ -56,7 +56,8 @@ class GatewayAccount:
     must be ``"0"`` (the wallet); the entries of received payments go to ``bank_account``.
     ``payment_fee`` is what the gateway charges per paid document (its API does not report it);
     ``receipt_history``, ``entries_history`` and ``fees_history`` are the ERP's history codes for the
-    settlement, the entry and the fee posting; ``notify`` the users told of errors. An account that
+    settlement, the entry and the fee posting (the account and the two posting histories must not be
+    blank: every paid charge posts under them); ``notify`` the users told of errors. An account that
     is not ``active`` sends nothing.
     """
 
@@ -64,11 +65,11 @@ class GatewayAccount:
     environment: Environment = attrs.field()
     agreement_id: str = attrs.field(validator=text_field("agreement_id"))
     agreement_bank_code: str = attrs.field()
-    bank_account: str = attrs.field(validator=text_field("bank_account"))
+    bank_account: str = attrs.field(validator=text_field("bank_account", blank=False))
     payment_fee: Money = attrs.field(validator=money_field("payment_fee"))
     receipt_history: str = attrs.field(validator=text_field("receipt_history"))
-    entries_history: str = attrs.field(validator=text_field("entries_history"))
-    fees_history: str = attrs.field(validator=text_field("fees_history"))
+    entries_history: str = attrs.field(validator=text_field("entries_history", blank=False))
+    fees_history: str = attrs.field(validator=text_field("fees_history", blank=False))
     active: bool = True
     notify: tuple[str, ...] = ()
     version: int = attrs.field(default=0, kw_only=True)

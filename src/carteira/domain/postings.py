@@ -20,7 +20,16 @@ from carteira.domain.settlement import Settlement
 from carteira.domain.validation import date_field, money_field, text_field, wrong_type
 from carteira.errors import InvalidInput
 
-__all__ = ["Posting", "PostingKind", "balance", "gateway_postings", "reversal_of"]
+__all__ = [
+    "Posting",
+    "PostingKind",
+    "PostingTotals",
+    "balance",
+    "gateway_postings",
+    "reversal_of",
+    "totals",
+    "unreversed",
+]
 
 
 class PostingKind(enum.Enum):
@@ -102,6 +111,40 @@ def reversal_of(posting: Posting, *, id: str, on: date) -> Posting:
     return attrs.evolve(posting, id=id, on=on, reverses=posting.id)
 
 
+def unreversed(postings: Iterable[Posting]) -> list[Posting]:
+    """What a reversal of their settlement must undo: the ``postings`` that are not reversals themselves and that
+    no posting among them reverses yet, in the order given (so undoing a settlement twice posts nothing twice)."""
+    given = list(postings)
+    undone = {posting.reverses for posting in given if posting.reverses is not None}
+    return [posting for posting in given if posting.reverses is None and posting.id not in undone]
+
+
 def balance(postings: Iterable[Posting]) -> Money:
     """The sum of the postings' effects on their account(s)."""
     return sum((posting.effect for posting in postings), Money.ZERO)
+
+
+@attrs.frozen
+class PostingTotals:
+    """What some postings add up to, as an extract of the account shows it.
+
+    ``entries`` and ``fees`` are the amounts entered and charged (reversals aside); ``reversals`` is
+    the effect of the reversals among them (negative when they undo entries); ``net`` is their
+    :func:`balance`, ``entries - fees + reversals``.
+    """
+
+    count: int
+    entries: Money
+    fees: Money
+    reversals: Money
+    net: Money
+
+
+def totals(postings: Iterable[Posting]) -> PostingTotals:
+    """The :class:`PostingTotals` of ``postings``."""
+    given = list(postings)
+    originals = [posting for posting in given if posting.reverses is None]
+    entries = sum((p.amount for p in originals if p.kind is PostingKind.ENTRY), Money.ZERO)
+    fees = sum((p.amount for p in originals if p.kind is PostingKind.FEE), Money.ZERO)
+    reversals = balance(posting for posting in given if posting.reverses is not None)
+    return PostingTotals(len(given), entries, fees, reversals, entries - fees + reversals)

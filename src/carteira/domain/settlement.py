@@ -148,7 +148,9 @@ class Settlement:
     charges that accrued up to ``paid_on``; ``before`` is the installment's state before it, which
     reversal restores. ``source_letter_id`` names the credit letter it was paid with, if any;
     ``credit_letter_id`` the letter it created. ``batch_id`` and ``batch_line`` name the return
-    batch and the record of it that settled it, when a batch did (B7, B9).
+    batch and the record of it that settled it, when a batch did (B7, B9). ``history`` is the ERP's
+    history code the receipt is recorded under: the gateway account's receipt history when a payment
+    notified by the gateway settled it (G1, G6), ``None`` when nobody gave one.
     """
 
     id: str
@@ -177,6 +179,7 @@ class Settlement:
     reversed_on: date | None = None
     batch_id: str | None = None
     batch_line: int | None = None
+    history: str | None = None
     version: int = attrs.field(default=0, kw_only=True)
 
     @property
@@ -543,6 +546,7 @@ def _settlement(
             "reversed_on": None,
             "batch_id": None,
             "batch_line": None,
+            "history": None,
             "version": 0,
         },
     )

@@ -19,7 +19,7 @@ nothing more: the second unit gets ``Conflict`` and keeps nothing.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import attrs
 
@@ -27,8 +27,9 @@ from carteira.domain.calendar import BusinessCalendar
 from carteira.domain.installment import InstallmentStatus
 from carteira.domain.notifications import Notification, NotificationStatus, SeenEvent, check_token
 from carteira.domain.operations import ChargeState, GatewayAccount, GatewayCharge
-from carteira.domain.postings import gateway_postings
+from carteira.domain.postings import Posting, gateway_postings
 from carteira.domain.settlement import OutcomeKind, Payment, settle
+from carteira.domain.validation import require_date, require_instance
 from carteira.errors import (
     Conflict,
     GatewayAuthenticationError,
@@ -241,7 +242,10 @@ class Payments:
         if event.status is ChargeStatus.PAID:
             if charge is None:
                 return attrs.evolve(seen, flagged=True, note="paid, but carteira never issued this charge")
-            return self._settle(uow, account, event, charge, seen)
+            record = self._settle(uow, account, event, charge, seen)
+            if record.settlement_id is not None:  # a later event of this unit sees the charge as paid
+                charges[charge.charge_id] = attrs.evolve(charge, state=ChargeState.PAID)
+            return record
         if event.status is ChargeStatus.SETTLED and (charge is None or charge.state is not ChargeState.SETTLED):
             return attrs.evolve(seen, flagged=True, note="settled at the gateway, not by carteira: check it by hand")
         return seen
@@ -258,6 +262,8 @@ class Payments:
         seen = attrs.evolve(seen, installment_id=installment.id)
         if installment.status is InstallmentStatus.SETTLED:
             return attrs.evolve(seen, flagged=True, note="paid at the gateway, but already settled in carteira")
+        if charge.state is ChargeState.PAID:  # its settlement was reversed in carteira since (decision 0713)
+            return attrs.evolve(seen, flagged=True, note="paid at the gateway again, its first payment was settled")
         if event.paid_value is None or event.paid_value.is_zero():
             return attrs.evolve(seen, flagged=True, note="paid, but the gateway gave no value")
         paid_on = event.paid_on or event.created_at.date()
@@ -267,10 +273,33 @@ class Payments:
         if outcome.kind is OutcomeKind.REFUSED or outcome.settlement is None:
             return attrs.evolve(seen, flagged=True, note=f"paid, but not settled: {outcome.reason}")
         uow.installments.put(outcome.installment)
-        settlement = uow.settlements.put(outcome.settlement)
+        # The receipt under the account's receipt history (G1, G6); a blank code is no code (decision 0346).
+        settlement = uow.settlements.put(attrs.evolve(outcome.settlement, history=account.receipt_history or None))
         if outcome.credit_letter is not None:
             uow.credit_letters.put(outcome.credit_letter)
         ids = (uuid.uuid4().hex, uuid.uuid4().hex)
         uow.postings.add_many(gateway_postings(settlement, account, charge_id=charge.charge_id, ids=ids))
         uow.gateway_charges.put(attrs.evolve(charge, state=ChargeState.PAID))
         return attrs.evolve(seen, settlement_id=settlement.id)
+
+    def postings(
+        self, *, on_from: date, on_to: date, account: str | None = None, history: str | None = None
+    ) -> list[Posting]:
+        """The postings dated ``on_from`` to ``on_to`` (both included), of ``account`` and under ``history`` when
+        given, ordered by date then id: entries, fees and the reversals that undo them (G1, G6).
+
+        Raises:
+            InvalidInput: ``on_to`` is before ``on_from``, or a filter given is blank.
+            InvalidType: a date that is not a ``date``, a filter that is not text.
+        """
+        require_date(on_from, "on_from")
+        require_date(on_to, "on_to")
+        if on_to < on_from:
+            raise InvalidInput(
+                f"the period ends ({on_to.isoformat()}) before it starts ({on_from.isoformat()})", field="on_to"
+            )
+        for name, value in (("account", account), ("history", history)):
+            if value is not None and not require_instance(value, str, name).strip():
+                raise InvalidInput("must not be blank (leave it out to take every one)", field=name, raw=repr(value))
+        with self._store.unit_of_work() as uow:
+            return uow.postings.find(on_from=on_from, on_to=on_to, account=account, history=history)

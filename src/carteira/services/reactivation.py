@@ -1,17 +1,21 @@
-"""Reactivating installments a batch settled (SPEC B9, B10): reversal of a record's settlements as one.
+"""Reactivating installments (SPEC D8, B9, B10): reversal of a settlement, or of a batch record's settlements as one.
 
 A record that paid several installments (one boleto for many parcels) settled them together, so it
 is reopened together: reactivating one of them reverses them all, after a warning that says so.
+Every reversal posts, in its unit, the opposite of the settlement's postings (G6: a reversal never
+deletes); a payment the gateway received stays PAID there, and the panel flags its charge (decision 0713).
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 import attrs
 
 from carteira.domain.credit import CreditLetter
 from carteira.domain.installment import Installment
+from carteira.domain.postings import reversal_of, unreversed
 from carteira.domain.return_batch import BatchRecord, batch_status
 from carteira.domain.settlement import Settlement, reverse
 from carteira.errors import RuleViolation
@@ -97,7 +101,25 @@ def _reverse(uow: UnitOfWork, installment: Installment, settlement: Settlement, 
     uow.settlements.put(reversal.settlement)
     if reversal.credit_letter is not None:
         uow.credit_letters.put(reversal.credit_letter)
+    _reverse_postings(uow, settlement, on=on)
     return stored
+
+
+def _reverse_postings(uow: UnitOfWork, settlement: Settlement, *, on: date) -> None:
+    """Post, dated ``on``, the opposite of each posting of ``settlement`` not undone yet; nothing is deleted.
+
+    A payment the gateway received (its postings name the charge) cannot be undone there: the charge
+    stays PAID, and the installment's issuing operations are flagged for a person (decision 0713).
+    """
+    postings = uow.postings.of_settlement(settlement.id)
+    if not postings:  # settled by a return file or by hand: nothing was posted
+        return
+    uow.postings.add_many([reversal_of(posting, id=uuid.uuid4().hex, on=on) for posting in unreversed(postings)])
+    if any(posting.charge_id is not None for posting in postings):
+        issues = uow.operations.of_documents([settlement.installment_id])
+        flagged = [op.reversed_locally() for op in issues if op.kind.creates and not op.document_reversed]
+        if flagged:
+            uow.operations.put_many(flagged)
 
 
 def _letter(uow: UnitOfWork, settlement: Settlement) -> CreditLetter | None:

@@ -248,7 +248,9 @@ def test_show_lists_the_notifications_about_the_operations_charges(ops_bench: Op
         uow.seen_events.add_many(
             [
                 SeenEvent("tok-1", 1, "charge", "waiting", at, charge_id=charge_id),
-                SeenEvent("tok-1", 2, "charge", "paid", at, charge_id=charge_id, installment_id="i1", settlement_id="s1"),
+                SeenEvent(
+                    "tok-1", 2, "charge", "paid", at, charge_id=charge_id, installment_id="i1", settlement_id="s1"
+                ),
                 SeenEvent("tok-2", 1, "charge", "paid", at, charge_id="999", flagged=True, note="not ours"),
             ]
         )

@@ -1,22 +1,34 @@
-"""Upgrading a store that holds data of an older schema (1 to 4) to this library's.
+"""Upgrading a store that holds data of an older schema (1 to 5) to this library's.
 
 Migration 0002 fills the normalized number keys from the rows; migration 0003 adds the gateway outbox
 (account, operations and their documents, charges); migration 0004 the notification tokens; 0005 the
-seen events and postings. The upgraded store then keeps and finds them through their indexes.
+seen events and postings; 0006 the receipt's history code on settlements. The upgraded store then keeps
+and finds them through their indexes.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
+import attrs
 import psycopg
 import pytest
 
 from carteira.adapters.storage import SCHEMA_VERSION, PostgresStore, SqliteStore
 from carteira.adapters.storage.schema import migrations
-from carteira.domain import Money
+from carteira.domain import (
+    ChargeTerms,
+    EveryDayCalendar,
+    Installment,
+    Money,
+    Payment,
+    Settlement,
+    SettlementPolicy,
+    settle,
+)
 from carteira.domain.notifications import Notification, NotificationStatus, SeenEvent
 from carteira.domain.operations import Operation, OperationFilter, OperationKind
 from carteira.domain.postings import Posting, PostingKind
@@ -77,8 +89,11 @@ def _check_upgraded(store: Store) -> None:
         posting = Posting("p-1", PostingKind.ENTRY, date(2025, 1, 10), Money.from_cents(1), "bank", "entries", "s1")
         uow.seen_events.add_many([event])
         uow.postings.add_many([posting])
+        receipt = uow.settlements.put(_settlement_with_history("101"))
         uow.commit()
     with store.unit_of_work() as uow:
+        assert uow.settlements.get(receipt.id) == receipt
+        assert receipt.history == "101"
         assert uow.seen_events.flagged() == [event]
         assert uow.postings.find(on_from=date(2025, 1, 1), on_to=date(2025, 1, 31)) == [posting]
         assert uow.operations.of_documents(["i1"]) == [stored]
@@ -86,12 +101,22 @@ def _check_upgraded(store: Store) -> None:
         assert uow.notifications.due(T0, limit=5) == [token]
 
 
+def _settlement_with_history(history: str) -> Settlement:
+    """A settlement of an installment that is not stored (no foreign keys), its receipt under ``history``."""
+    terms = ChargeTerms(fine_rate=Decimal("0.02"), monthly_interest_rate=Decimal("0.01"))
+    installment = Installment("g1", "c1", date(2025, 1, 10), Money("10.00"), terms)
+    outcome = settle(installment, Payment(Money("10.00"), date(2025, 1, 10)), SettlementPolicy(),
+                     calendar=EveryDayCalendar())  # fmt: skip
+    assert outcome.settlement is not None
+    return attrs.evolve(outcome.settlement, history=history)
+
+
 def _statements_to(version: int, dialect: str) -> list[str]:
     """The statements of the migrations after the first, up to schema ``version``."""
     return [statement for _, statements in migrations(dialect)[1:version] for statement in statements]
 
 
-@pytest.mark.parametrize("older", [1, 2, 3, 4])
+@pytest.mark.parametrize("older", [1, 2, 3, 4, 5])
 def test_sqlite_older_data_is_upgraded_with_its_keys_and_an_outbox(tmp_path: Path, older: int) -> None:
     path = tmp_path / f"v{older}.db"
     with sqlite3.connect(path) as conn:
@@ -180,7 +205,7 @@ def test_sqlite_seen_event_and_posting_queries_read_their_indexes(tmp_path: Path
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("older", [1, 2, 3, 4])
+@pytest.mark.parametrize("older", [1, 2, 3, 4, 5])
 def test_postgres_older_data_is_upgraded_with_its_keys_and_an_outbox(postgres_schema: str, older: int) -> None:
     schema = f"{postgres_schema}_v{older}"
     with psycopg.connect(POSTGRES_DSN, autocommit=True) as admin:

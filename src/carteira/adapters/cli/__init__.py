@@ -1,9 +1,10 @@
 """The ``carteira`` command for scripts and night jobs (needs the ``[cli]`` extra: click and rich).
 
 ``carteira [--store LOCATION] [--debug] returns import|list|show|link|unlink|confirm|reactivate|delete`` and
-``carteira ops list|show|resend|drain|configure|account``; see ``carteira --help``,
-docs/how-to/reconcile-from-the-command-line.md and docs/how-to/run-the-operations-panel-from-the-command-line.md.
-The command is thin: it parses arguments, calls ``Portfolio.returns`` or ``Portfolio.gateway`` and prints.
+``carteira ops list|show|resend|drain|configure|account``, ``carteira postings list``; see ``carteira --help``,
+docs/how-to/reconcile-from-the-command-line.md, docs/how-to/run-the-operations-panel-from-the-command-line.md
+and docs/how-to/list-postings-from-the-command-line.md. The command is thin: it parses arguments, calls
+``Portfolio.returns``, ``Portfolio.gateway`` or ``Portfolio.payments`` and prints.
 This package's ``__init__`` imports neither click nor rich, so :func:`main` can say which extra is missing
 instead of failing with a traceback.
 """

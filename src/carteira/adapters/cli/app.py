@@ -1,6 +1,6 @@
 """The root of the ``carteira`` command: ``--store``, ``--debug``, one-line errors with exit codes, ``migrate``.
 
-Every subcommand group is added here (``returns`` and ``ops`` now; ``demo`` and ``worker`` later). A
+Every subcommand group is added here (``returns``, ``ops`` and ``postings`` now; ``demo`` and ``worker`` later). A
 :class:`~carteira.errors.CarteiraError` ends the command with ``error: …`` on stderr and the code
 of :func:`~carteira.adapters.cli.exit_codes.exit_code_for`; the traceback is printed only with ``--debug``.
 """
@@ -15,6 +15,7 @@ import click
 
 from carteira.adapters.cli.exit_codes import ExitCode, exit_code_for
 from carteira.adapters.cli.ops import ops
+from carteira.adapters.cli.postings import postings
 from carteira.adapters.cli.returns import returns
 from carteira.adapters.cli.session import Session, session
 from carteira.adapters.cli.wiring import DEFAULT_LOCATION, Wiring
@@ -82,6 +83,7 @@ def root(ctx: click.Context, location: str, debug: bool) -> None:
       carteira returns import retorno.ret --description "BB 2026-03-12"
       carteira --store postgresql://erp@db/erp returns list
       carteira ops list --flagged
+      carteira postings list --from 2026-03-01 --to 2026-03-31
     """
     wiring = ctx.obj if isinstance(ctx.obj, Wiring) else Wiring()
     ctx.obj = Session(wiring, location, debug)
@@ -102,6 +104,7 @@ def migrate() -> None:
 
 root.add_command(returns)
 root.add_command(ops)
+root.add_command(postings)
 
 
 def run(args: Sequence[str] | None = None, *, wiring: Wiring | None = None) -> NoReturn:

@@ -27,7 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from carteira.adapters.cli.exit_codes import ExitCode
 from carteira.adapters.cli.json_output import account_json, dumps, operation_json, report_json
-from carteira.adapters.cli.render import account_lines, operation_lines, operations_table, report_line
+from carteira.adapters.cli.render import account_lines, operation_lines, operations_table, report_line, table_console
 from carteira.adapters.cli.session import session
 from carteira.adapters.cli.wiring import NOTIFICATION_URL_VARIABLE, SECRET_VARIABLE
 from carteira.domain.money import Money
@@ -56,9 +56,6 @@ FOLLOW_IDLE_S = 10.0
 """The longest ``drain --follow`` sleeps: the ERP may write an operation for a worker at any moment."""
 _FOLLOW_FLOOR_S = 1.0
 """The shortest sleep after a round that left something due but could not send it (waiting for its document)."""
-
-_UNBOUNDED_COLUMNS = 10_000
-"""The width a table is laid out in when it goes to a pipe or a file: more than any table needs."""
 
 _ISO_DATE = click.DateTime(formats=["%Y-%m-%d"])
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead (decision 0604).")
@@ -137,7 +134,7 @@ def list_(status: str | None, kind: str | None, customer: str | None, document: 
     if as_json:
         click.echo(dumps([operation_json(operation, zone) for operation in found]))
     else:
-        _table_console().print(operations_table(found, zone))
+        table_console().print(operations_table(found, zone))
     if not every and len(found) == limit:
         click.echo(f"(the newest {limit} shown; --limit N or --all for more)", err=True)
 
@@ -410,15 +407,6 @@ def configure(environment: str, client_id: str | None, agreement_id: str | None,
         saved = uow.gateway_account.put(account)
         uow.commit()
     _print_account(saved, as_json)
-
-
-def _table_console() -> Console:
-    """Where a table goes: a terminal at its width (or ``COLUMNS``); a pipe or a log as wide as the table needs,
-    so that no id is cut and no note wrapped where nobody will resize the window."""
-    console = Console()
-    if console.is_terminal or os.environ.get("COLUMNS"):
-        return console
-    return Console(width=_UNBOUNDED_COLUMNS)
 
 
 def _zone() -> tzinfo:

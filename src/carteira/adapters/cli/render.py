@@ -8,10 +8,12 @@ job's log has no colour.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import date, datetime, tzinfo
 
 from rich import box
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -33,7 +35,11 @@ __all__ = [
     "report_line",
     "review_table",
     "shown",
+    "table_console",
 ]
+
+_UNBOUNDED_COLUMNS = 10_000
+"""The width a table is laid out in when it goes to a pipe or a file: more than any table needs."""
 
 FLAG = "!"
 """Written after a difference that a person should look at before confirming (B8), in red where there is colour."""
@@ -50,6 +56,15 @@ def shown(value: Money | date | str | None) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def table_console() -> Console:
+    """Where a table goes: a terminal at its width (or ``COLUMNS``); a pipe or a log as wide as the table needs,
+    so that no id is cut and no note wrapped where nobody will resize the window."""
+    console = Console()
+    if console.is_terminal or os.environ.get("COLUMNS"):
+        return console
+    return Console(width=_UNBOUNDED_COLUMNS)
 
 
 def batch_line(batch: ReturnBatch) -> str:

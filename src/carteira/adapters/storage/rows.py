@@ -356,6 +356,7 @@ def _settlement_row(s: Settlement, codec: Codec) -> Row:
         codec.optional_date_out(s.reversed_on),
         s.batch_id,
         s.batch_line,
+        s.history,
     )
 
 
@@ -395,7 +396,8 @@ def _settlement(row: Sequence[Any], codec: Codec) -> Settlement:
         reversed_on=codec.optional_date_in(row[29]),
         batch_id=row[30],
         batch_line=row[31],
-        version=row[32],
+        history=row[32],
+        version=row[33],
     )
 
 
@@ -435,6 +437,7 @@ SETTLEMENTS: Table[Settlement] = Table(
         "reversed_on",
         "batch_id",
         "batch_line",
+        "history",
     ),
     _settlement_row,
     _settlement,

@@ -69,6 +69,7 @@ from carteira.ports.storage import LineState, Store, UnitOfWork
 from carteira.testing.contracts.notification_storage import NotificationStorageContract
 from carteira.testing.contracts.outbox_storage import OutboxStorageContract
 from carteira.testing.contracts.payments_storage import PaymentsStorageContract
+from carteira.testing.contracts.samples import TEXT
 from carteira.testing.strategies import batch_records, charge_terms, installments, payments, policies, return_batches
 
 __all__ = ["StorageContract"]
@@ -285,6 +286,10 @@ class StorageContract(OutboxStorageContract, NotificationStorageContract, Paymen
         installment = data.draw(installments())
         policy = data.draw(policies())
         outcome = settle(installment, data.draw(payments(installment=installment)), policy, calendar=_CALENDAR)
+        if outcome.settlement is not None:  # the receipt's history code, when a gateway payment gave one (G6)
+            outcome = attrs.evolve(
+                outcome, settlement=attrs.evolve(outcome.settlement, history=data.draw(st.none() | TEXT))
+            )
         store = self._fresh()
         try:
             with store.unit_of_work() as uow:
@@ -991,6 +996,27 @@ class StorageContract(OutboxStorageContract, NotificationStorageContract, Paymen
             uow.commit()
         with store.unit_of_work() as uow:
             assert uow.installments.get("i1").bank_transmission is None
+
+    def test_the_receipt_history_of_a_settlement_round_trips_and_outlives_its_reversal(self, store: Store) -> None:
+        installment = an_installment("i1")
+        outcome = settle(installment, Payment(Money("1234.56"), date(2025, 1, 10)), _LENIENT, calendar=_CALENDAR)
+        assert outcome.settlement is not None
+        assert outcome.settlement.history is None  # the domain gives none: the service that settles says which
+        coded = attrs.evolve(outcome.settlement, history="Recebimento Efí 101")
+        other = attrs.evolve(outcome.settlement, id="i2/S1", installment_id="i2")
+        with store.unit_of_work() as uow:
+            uow.installments.put(outcome.installment)
+            kept = uow.settlements.put_many([coded, other])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert [uow.settlements.get("i1/S1"), uow.settlements.get("i2/S1")] == kept
+            assert [s.history for s in kept] == ["Recebimento Efí 101", None]
+            undone = reverse(uow.installments.get("i1"), kept[0], SettlementPolicy(), on=date(2025, 1, 13))
+            uow.settlements.put(undone.settlement)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            again = uow.settlements.get("i1/S1")
+        assert (again.reversed_on, again.history) == (date(2025, 1, 13), "Recebimento Efí 101")
 
 
 if TYPE_CHECKING:
