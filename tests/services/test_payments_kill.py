@@ -31,7 +31,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from socketserver import ThreadingMixIn
@@ -71,6 +71,11 @@ CLIENT_ID = "Client_Id_payments_kill"
 SECRET = "Client_Secret_k1ll-PAYMENTS-never-shown-7"
 FEE = Money("2.45")
 ACCOUNT = GatewayAccount(CLIENT_ID, Environment.SANDBOX, "wallet", "0", "itau-77", FEE, "101", "201", "301")
+HELD_TOKEN = (
+    "SELECT token FROM notifications WHERE status = 'pending' AND next_attempt_at > now() ORDER BY random() LIMIT 1"
+)
+"""A token some worker has claimed and not yet processed (or one waiting for its retry)."""
+DUE = "SELECT count(*) FROM notifications WHERE status = 'pending' AND coalesce(next_attempt_at <= now(), true)"
 
 
 class _Ahead:
@@ -101,7 +106,7 @@ def _dsn(schema: str, application_name: str) -> str:
 
 
 class _Worker:
-    """``carteira worker --once --json`` as a separate process, its output in a file."""
+    """``carteira worker --json`` as a separate process, as a supervisor runs it, its output in a file."""
 
     def __init__(self, schema: str, url: str, name: str, folder: Path) -> None:
         self.name = name
@@ -110,7 +115,7 @@ class _Worker:
                SECRET_VARIABLE: SECRET, BASE_URL_VARIABLE: url}  # fmt: skip
         with self.out.open("w") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "carteira.adapters.cli", "worker", "--once", "--json"],
+                [sys.executable, "-m", "carteira.adapters.cli", "worker", "--idle", "0.1", "--json"],
                 env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
             )  # fmt: skip
         self.killed = False
@@ -121,16 +126,19 @@ class _Worker:
             self.process.send_signal(signal.SIGKILL)
             self.killed = self.process.wait(timeout=30) == -signal.SIGKILL
 
-    def finish(self, timeout_s: float) -> dict[str, Any] | None:
-        """Wait for it to end; its totals when it ended by itself (exit 0), ``None`` when it was killed."""
-        code = self.process.wait(timeout=timeout_s)
+    def stop(self) -> dict[str, Any] | None:
+        """SIGTERM it (it stops after the round under way) and return its totals; ``None`` when it was killed."""
+        if not self.killed:
+            self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=60)
         text = self.out.read_text()
         assert SECRET not in text
         if self.killed:
             return None
         assert code == 0, f"worker {self.name} exited {code}: {text[-2000:]}"
-        result: dict[str, Any] = json.loads(text.splitlines()[-1])
-        return result
+        totals: dict[str, Any] = json.loads(text.splitlines()[-1])
+        assert totals["stopped"] is True
+        return totals
 
 
 @attrs.define
@@ -152,33 +160,54 @@ class Trial:
     figures: Counter[str] = attrs.field(factory=Counter)
     reported: Counter[str] = attrs.field(factory=Counter)
     timings: dict[str, float] = attrs.field(factory=dict)  # seconds each phase took
+    _sql: psycopg.Connection[tuple[Any, ...]] | None = None
+    _sql_lock: threading.Lock = attrs.field(factory=threading.Lock)
 
     def pay(self, installment_ids: Sequence[str]) -> None:
         """The customers pay in full at the emulator; each payment is called back to the endpoint over HTTP."""
         for installment_id in installment_ids:
             self.emulator.pay(self.charges[installment_id])
 
-    def replay(self, count: int) -> None:
-        """Deliver ``count`` tokens again, drawn at random (one several times), from four threads at once."""
-        tokens = [self.rng.choice(list(self.tokens.values())) for _ in range(count)]
-
-        def deliver(token: str) -> bool:
-            try:
-                self.erp.payments.receive(token)
-            except Conflict:  # beaten five times in a row: the endpoint's 503, and Efí calls again
-                return False
-            return True
-
+    def feed(self, to_pay: Sequence[str], replays: int, *, rng: random.Random) -> None:
+        """The customers pay ``to_pay`` and ``replays`` tokens are delivered again, in random order, spread over a
+        few seconds and four at a time; half of the tokens delivered again are held by a worker at that moment."""
+        steps: list[str | None] = [*to_pay, *([None] * replays)]
+        rng.shuffle(steps)
+        every = list(self.tokens.values())
         with ThreadPoolExecutor(4) as pool:
-            kept = list(pool.map(deliver, tokens))
-        self.replays += count
-        self.refused += kept.count(False)
+            futures: list[Future[object]] = []
+            for installment_id in steps:
+                if installment_id is not None:
+                    futures.append(pool.submit(self.pay, [installment_id]))
+                    continue
+                held = self.sql(HELD_TOKEN) if rng.random() < 0.5 else []
+                futures.append(pool.submit(self._deliver, held[0][0] if held else rng.choice(every)))
+                time.sleep(rng.uniform(0, 0.05))
+            refused = sum(future.result() is False for future in futures)
+        self.replays += replays
+        self.refused += refused
+
+    def _deliver(self, token: str) -> bool:
+        """Efí calls again with ``token``: ``False`` when the endpoint would have answered 503 (it calls again)."""
+        try:
+            self.erp.payments.receive(token)
+        except Conflict:  # beaten five times in a row by others storing the same token
+            return False
+        return True
 
     def sql(self, query: str, *args: object) -> list[tuple[Any, ...]]:
-        """Rows of ``query`` in the run's schema, read apart from carteira's repositories."""
-        with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
-            conn.execute(f"SET search_path TO {self.schema}")
-            return conn.execute(query, args).fetchall()
+        """Rows of ``query`` in the run's schema, read apart from carteira's repositories (one connection, kept:
+        the test polls it while the workers run, and a new server process per poll would slow them down)."""
+        with self._sql_lock:
+            if self._sql is None:
+                self._sql = psycopg.connect(POSTGRES_DSN, autocommit=True)
+                self._sql.execute(f"SET search_path TO {self.schema}")
+            return self._sql.execute(query, args).fetchall()
+
+    def close(self) -> None:
+        """Close the audit's connection."""
+        if self._sql is not None:
+            self._sql.close()
 
 
 @pytest.fixture
@@ -209,6 +238,7 @@ def trial(postgres_schema: str, tmp_path: Path) -> Iterator[Trial]:
         try:
             yield run
         finally:
+            run.close()
             endpoint.shutdown()
             endpoint.server_close()
             efi.close()
@@ -223,21 +253,39 @@ def _claims(trial: Trial) -> int:
     return int(trial.sql("SELECT coalesce(sum(attempts), 0) FROM notifications")[0][0])
 
 
-def _kill_at_random(trial: Trial, workers: Sequence[_Worker]) -> None:
-    """SIGKILL one to four workers, each once the workers together have claimed a random number more tokens,
-    then a random 0-150 ms later (a claim of ten takes about that long): inside a claim, a fetch or a unit."""
-    due = int(trial.sql("SELECT count(*) FROM notifications WHERE status = 'pending'")[0][0])
-    start = _claims(trial)
-    victims = trial.rng.sample(list(workers), trial.rng.randint(1, len(workers)))
-    thresholds = sorted(start + trial.rng.randint(0, max(due, 1)) for _ in victims)
+def _at_work(trial: Trial, workers: Sequence[_Worker], claims: int, deadline: float) -> bool:
+    """Wait until the workers together have claimed ``claims`` tokens; ``False`` when every one ended first."""
+    while _claims(trial) < claims:
+        if all(worker.process.poll() is not None for worker in workers):
+            return False
+        assert time.monotonic() < deadline, (
+            f"the workers claimed {_claims(trial)} tokens, not {claims}, in 60 s: "
+            f"{[(w.name, w.process.poll(), w.out.read_text()[-300:]) for w in workers]}"
+        )
+        time.sleep(0.02)
+    return True
+
+
+def _kill_at_random(trial: Trial, workers: Sequence[_Worker], start: int, due: int) -> None:
+    """SIGKILL one to three workers (one at least is left to work), each once the workers together have claimed a
+    random number of the ``due`` tokens more than ``start``, then a random 0-150 ms later (a claim of ten takes about
+    that long): inside a claim, a fetch or a unit of work."""
+    victims = trial.rng.sample(list(workers), trial.rng.randint(1, len(workers) - 1))
+    thresholds = sorted(start + trial.rng.randint(1, max(due, 1)) for _ in victims)
     deadline = time.monotonic() + 60
     for victim, threshold in zip(victims, thresholds, strict=True):
-        while _claims(trial) < threshold and any(w.process.poll() is None for w in workers):
-            assert time.monotonic() < deadline, "the workers made no progress for 60 s"
-            time.sleep(0.005)
+        _at_work(trial, workers, threshold, deadline)
         time.sleep(trial.rng.uniform(0, 0.15))
         victim.kill()
         trial.figures["killed" if victim.killed else "ended before its kill"] += 1
+
+
+def _nothing_due(trial: Trial) -> None:
+    """Wait until no token is due (the survivors took every one), but those the killed workers held."""
+    deadline = time.monotonic() + 120
+    while trial.sql(DUE)[0][0]:
+        assert time.monotonic() < deadline, "tokens still due after 120 s"
+        time.sleep(0.05)
 
 
 def _sessions_gone(trial: Trial, names: Sequence[str]) -> None:
@@ -252,20 +300,26 @@ def _sessions_gone(trial: Trial, names: Sequence[str]) -> None:
 
 
 def _round(trial: Trial, number: int, to_pay: Sequence[str], replays: int) -> None:
-    """Four workers at once, some killed, while the customers pay ``to_pay`` and tokens are delivered again."""
+    """Four workers, some killed, while tokens are delivered again and half of ``to_pay`` is paid (the other half
+    just before: a backlog of tokens due when the workers start); the survivors get SIGTERM once nothing is due."""
     started = time.perf_counter()
+    before, during = to_pay[: len(to_pay) // 2], to_pay[len(to_pay) // 2 :]
+    trial.pay(before)
+    start, due = _claims(trial), int(trial.sql(DUE)[0][0])  # each due token is claimed once at least
     workers = [_Worker(trial.schema, trial.url, f"pk-{SEED}-{number}-{k}", trial.folder) for k in range(WORKERS)]
 
     def feed() -> None:
-        trial.pay(to_pay)
-        trial.replay(replays)
+        _at_work(trial, workers, start + 1, time.monotonic() + 60)  # the payments and replays meet workers at work
+        trial.feed(during, replays, rng=random.Random(SEED * 1000 + number))
 
     feeder = threading.Thread(target=feed)
     feeder.start()
     try:
-        _kill_at_random(trial, workers)
+        _kill_at_random(trial, workers, start, due)
+        feeder.join()
+        _nothing_due(trial)
         for worker in workers:
-            totals = worker.finish(timeout_s=120)
+            totals = worker.stop()
             if totals is not None:
                 trial.reported.update(totals["payments"])
     finally:
@@ -278,7 +332,7 @@ def _round(trial: Trial, number: int, to_pay: Sequence[str], replays: int) -> No
     # What the killed workers held: claimed, neither processed nor backed off; due again when the lease ends.
     held = trial.sql("SELECT count(*) FROM notifications WHERE status = 'pending' AND next_attempt_at > now() "
                      "AND error = ''")  # fmt: skip
-    trial.figures["tokens held by killed workers"] += held[0][0]
+    trial.figures[f"held after round {number}"] = held[0][0]
 
 
 def _late_worker(trial: Trial) -> dict[str, Any]:
