@@ -420,6 +420,24 @@ def audit(trial: Trial) -> Audit:
     )
 
 
+def plant_faults(trial: Trial) -> None:
+    """What the audit must catch, written straight into the tables: a fee posted twice, an installment settled a
+    second time, a token left pending, an event never recorded."""
+    columns = [name for (name,) in trial.sql(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = 'settlements' "
+        "AND column_name NOT IN ('seq', 'id') ORDER BY ordinal_position", trial.schema)]  # fmt: skip
+    listed = ", ".join(columns)
+    trial.sql(f"INSERT INTO settlements (id, {listed}) SELECT id || '-again', {listed} FROM settlements "
+              "ORDER BY seq LIMIT 1 RETURNING id")  # fmt: skip
+    trial.sql("INSERT INTO postings (id, kind, on_date, amount_cents, account, history, settlement_id, charge_id) "
+              "SELECT id || '-again', kind, on_date, amount_cents, account, history, settlement_id, charge_id "
+              "FROM postings WHERE kind = 'fee' ORDER BY seq DESC LIMIT 1 RETURNING id")  # fmt: skip
+    trial.sql("UPDATE notifications SET status = 'pending' WHERE token = (SELECT min(token) FROM notifications) "
+              "RETURNING token")  # fmt: skip
+    trial.sql("DELETE FROM seen_events WHERE (token, event_id) = (SELECT token, event_id FROM seen_events "
+              "WHERE settlement_id IS NULL ORDER BY token, event_id LIMIT 1) RETURNING token")  # fmt: skip
+
+
 # -- the trial --------------------------------------------------------------------------------------------------
 
 
@@ -458,3 +476,8 @@ def test_replayed_and_concurrent_notifications_across_four_killed_workers_settle
     assert figures.clean, f"{summary}\n{figures}"
     assert (figures.settlements, figures.postings) == (SIZE, 2 * SIZE), summary
     assert trial.figures["killed"] >= 1, summary  # the trial killed workers at work, not only idle ones
+    plant_faults(trial)  # and the audit can fail: it sees each fault planted
+    planted = audit(trial)
+    assert [len(planted.settlements_not_one), len(planted.postings_wrong), len(planted.tokens_not_processed),
+            len(planted.events_missed)] == [1, 1, 1, 1], planted  # fmt: skip
+    assert not planted.clean
