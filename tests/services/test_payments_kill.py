@@ -5,18 +5,19 @@ PostgreSQL, with workers killed at random. Here ``CARTEIRA_NOTIFICATION_KILL_SIZ
 default; 1,000 is the issue's size) are issued through the outbox to the Efí emulator served over
 loopback HTTP, with the callback endpoint (``wsgi_app`` over ``portfolio.payments.receive``, on a
 threaded loopback server) as their notification URL, so that the emulator calls back over HTTP as
-Efí would. Then, in rounds, four ``carteira worker --once`` processes (the installed command, with
-the real Efí adapter) process the tokens while the test pays the rest of the charges at the emulator
-(each payment called back to the endpoint) and delivers tokens again from four threads at once, and
-kills some of them with SIGKILL at random points of their work (``CARTEIRA_NOTIFICATION_KILL_ROUNDS``
-rounds, 2 by default). Then a worker whose clock is past the lease (``LATE``) takes what the killed
-ones held and what the last replays left due. Decision 0714 says
-why it is built this way.
+Efí would. Then, in rounds (``CARTEIRA_NOTIFICATION_KILL_ROUNDS``, 2 by default), four ``carteira
+worker`` processes (the installed command, with the real Efí adapter, as a supervisor runs it) process
+the tokens while the test pays more charges at the emulator (each payment called back to the endpoint)
+and delivers tokens again from four threads at once, half of them tokens a worker holds at that
+moment; it SIGKILLs one to three workers at random points of their work, and sends the survivors
+SIGTERM once nothing is due. Then a worker whose clock is past the lease (``LATE``) takes what the
+killed ones still held. Decision 0714 says why it is built this way.
 
 The audit reads the tables with SQL, apart from the repositories: every token PROCESSED and none
 missing, each event seen once and every event at the emulator seen, nothing flagged, every installment
 settled by exactly one settlement (none reversed), each with one entry of the paid value and one fee of
-the account's, both naming the charge, and one seen event holding it.
+the account's, both naming the charge, and one seen event holding it. Faults planted in the tables
+afterwards show that the audit can fail.
 """
 
 from __future__ import annotations
