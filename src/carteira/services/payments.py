@@ -116,7 +116,7 @@ class Payments:
         Raises:
             InvalidInput: the portfolio was built without a gateway to fetch events from.
             GatewayAuthenticationError: the gateway refused the credentials; processing stopped, and the
-                tokens it held are due again after their backoff or lease (none is lost).
+                tokens it held are due again after the backoff (none is lost).
         """
         gateway = self._required_gateway()
         report, taken, beaten = ProcessReport(), 0, 0
@@ -128,8 +128,13 @@ class Payments:
             if not claimed:
                 return report
             taken += len(claimed)
-            for notification in claimed:
-                report += self._process(gateway, notification)
+            for done, notification in enumerate(claimed):
+                try:
+                    report += self._process(gateway, notification)
+                except GatewayAuthenticationError as error:
+                    for held in claimed[done + 1 :]:  # not tried: due again after the backoff, not the lease
+                        self._retry_later(held, error)
+                    raise
         return report
 
     def process_token(self, token: str) -> ProcessReport:

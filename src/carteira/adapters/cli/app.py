@@ -1,6 +1,6 @@
 """The root of the ``carteira`` command: ``--store``, ``--debug``, one-line errors with exit codes, ``migrate``.
 
-Every subcommand group is added here (``returns``, ``ops`` and ``postings`` now; ``demo`` and ``worker`` later). A
+Every subcommand group is added here (``returns``, ``ops``, ``postings`` and ``worker`` now; ``demo`` later). A
 :class:`~carteira.errors.CarteiraError` ends the command with ``error: …`` on stderr and the code
 of :func:`~carteira.adapters.cli.exit_codes.exit_code_for`; the traceback is printed only with ``--debug``.
 """
@@ -19,6 +19,7 @@ from carteira.adapters.cli.postings import postings
 from carteira.adapters.cli.returns import returns
 from carteira.adapters.cli.session import Session, session
 from carteira.adapters.cli.wiring import DEFAULT_LOCATION, Wiring
+from carteira.adapters.cli.worker import worker
 from carteira.adapters.storage import SCHEMA_VERSION
 from carteira.errors import SchemaVersionError
 
@@ -105,6 +106,7 @@ def migrate() -> None:
 root.add_command(returns)
 root.add_command(ops)
 root.add_command(postings)
+root.add_command(worker)
 
 
 def run(args: Sequence[str] | None = None, *, wiring: Wiring | None = None) -> NoReturn:

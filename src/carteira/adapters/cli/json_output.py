@@ -17,8 +17,9 @@ import attrs
 from carteira.domain.notifications import SeenEvent
 from carteira.domain.operations import GatewayAccount, GatewayCharge, Operation
 from carteira.services.outbox import DrainReport
+from carteira.services.payments import ProcessReport
 
-__all__ = ["account_json", "charge_json", "dumps", "event_json", "operation_json", "report_json"]
+__all__ = ["account_json", "charge_json", "dumps", "event_json", "operation_json", "process_json", "report_json"]
 
 Json = dict[str, Any]
 
@@ -93,6 +94,12 @@ def charge_json(charge: GatewayCharge) -> Json:
 
 def report_json(report: DrainReport) -> Json:
     """A drain's counts: ``sent``, ``failed``, ``retrying``, ``unknown``, ``waiting``."""
+    return attrs.asdict(report)
+
+
+def process_json(report: ProcessReport) -> Json:
+    """What processing notifications did: ``tokens``, ``events``, ``settled``, ``flagged``, ``retrying``,
+    ``refused``."""
     return attrs.asdict(report)
 
 

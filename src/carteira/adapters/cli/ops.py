@@ -10,14 +10,8 @@ command; ``--json`` prints one JSON document instead (decision 0604).
 from __future__ import annotations
 
 import os
-import signal
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, tzinfo
 from datetime import time as time_of_day
-from types import FrameType
 from typing import Any
 
 import attrs
@@ -28,8 +22,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from carteira.adapters.cli.exit_codes import ExitCode
 from carteira.adapters.cli.json_output import account_json, dumps, operation_json, report_json
 from carteira.adapters.cli.render import account_lines, operation_lines, operations_table, report_line, table_console
+from carteira.adapters.cli.sending import notification_url_option, sending_portfolio, stored_account
 from carteira.adapters.cli.session import session
-from carteira.adapters.cli.wiring import NOTIFICATION_URL_VARIABLE, SECRET_VARIABLE
+from carteira.adapters.cli.stopping import nap, stop_on_signals
+from carteira.adapters.cli.wiring import SECRET_VARIABLE
 from carteira.domain.money import Money
 from carteira.domain.operations import (
     WALLET_BANK_CODE,
@@ -40,7 +36,7 @@ from carteira.domain.operations import (
     OperationKind,
     OperationStatus,
 )
-from carteira.errors import InvalidInput, NotFound, RuleViolation
+from carteira.errors import InvalidInput, NotFound
 from carteira.ports.clock import Clock
 from carteira.ports.storage import Store
 from carteira.services.gateway import GatewayIntegration, events_of
@@ -59,13 +55,6 @@ _FOLLOW_FLOOR_S = 1.0
 
 _ISO_DATE = click.DateTime(formats=["%Y-%m-%d"])
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead (decision 0604).")
-_NOTIFICATION_URL = click.option(
-    "--notification-url",
-    envvar=NOTIFICATION_URL_VARIABLE,
-    metavar="URL",
-    help=f"Where Efí calls back when a charge changes, put in each billet and carnet sent (also "
-    f"{NOTIFICATION_URL_VARIABLE}); give what the ERP's own processes give. None: no callback.",
-)
 
 
 def _amount(ctx: click.Context, param: click.Parameter, value: str | None) -> Money | None:
@@ -173,7 +162,7 @@ def _print_operation(store: Store, operation_id: str, as_json: bool) -> Operatio
 
 @ops.command()
 @click.argument("operation_id", metavar="ID")
-@_NOTIFICATION_URL
+@notification_url_option
 @_JSON
 def resend(operation_id: str, notification_url: str | None, as_json: bool) -> None:
     """Send the FAILED operation ID again, its request rebuilt from the data as it is now (G9): fix, then resend.
@@ -200,7 +189,7 @@ def resend(operation_id: str, notification_url: str | None, as_json: bool) -> No
 @click.option("--follow", is_flag=True, help="Keep draining, sleeping until the next is due, until Ctrl-C or SIGTERM.")
 @click.option("--idle", "idle_s", type=click.FloatRange(min=0.05), default=FOLLOW_IDLE_S, show_default=True,
               metavar="SECONDS", help="With --follow: the longest sleep between rounds.")  # fmt: skip
-@_NOTIFICATION_URL
+@notification_url_option
 @_JSON
 def drain(concurrency: int, limit: int | None, follow: bool, idle_s: float, notification_url: str | None,
           as_json: bool) -> None:  # fmt: skip
@@ -245,36 +234,10 @@ def _print_report(report: DrainReport, as_json: bool, **extra: object) -> None:
         click.echo("  the failed ones: carteira ops list --status failed")
 
 
-class _Stopping:
-    """A SIGINT or SIGTERM handler for ``drain --follow``: stop after the round under way; a second Ctrl-C at once."""
-
-    def __init__(self) -> None:
-        self.requested = False
-
-    def __call__(self, signum: int, frame: FrameType | None) -> None:
-        self.requested = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-@contextmanager
-def _stop_on_signals() -> Iterator[_Stopping]:
-    """Catch SIGINT and SIGTERM while following (the command owns its process), restoring the handlers after."""
-    stopping = _Stopping()
-    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
-        yield stopping
-        return
-    before = {number: signal.signal(number, stopping) for number in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stopping
-    finally:
-        for number, handler in before.items():
-            signal.signal(number, handler)
-
-
 def _follow(gateway: GatewayIntegration, clock: Clock, concurrency: int, round_size: int, idle_s: float,
             as_json: bool) -> None:  # fmt: skip
     total = DrainReport()
-    with _stop_on_signals() as stopping:
+    with stop_on_signals() as stopping:
         while not stopping.requested:
             report = gateway.drain(concurrency=concurrency, limit=round_size)
             total += report
@@ -285,37 +248,16 @@ def _follow(gateway: GatewayIntegration, clock: Clock, concurrency: int, round_s
                 continue  # a full round: more may be due now
             wake = gateway.next_due()
             wait_s = idle_s if wake is None else (wake - clock.now()).total_seconds()
-            _nap(min(idle_s, max(_FOLLOW_FLOOR_S, wait_s)), stopping)
+            nap(min(idle_s, max(_FOLLOW_FLOOR_S, wait_s)), stopping)
     _print_report(total, as_json, stopped="stopped:" if not as_json else True)
-
-
-def _nap(seconds: float, stopping: _Stopping) -> None:
-    """Sleep ``seconds`` in short steps, so that a stop signal ends the sleep soon."""
-    deadline = time.monotonic() + seconds
-    while not stopping.requested and (left := deadline - time.monotonic()) > 0:
-        time.sleep(min(left, 0.2))
 
 
 def _gateway(notification_url: str | None) -> GatewayIntegration:
     """The gateway integration over the stored account and the secret in the environment (decision 0603)."""
-    account = _account(session().store())
-    return session().sending_portfolio(account, notification_url=notification_url).gateway
+    return sending_portfolio(notification_url).gateway
 
 
 # -- the account ------------------------------------------------------------------------------------
-
-
-def _account(store: Store) -> GatewayAccount:
-    with store.unit_of_work() as uow:
-        try:
-            return uow.gateway_account.get()
-        except NotFound:
-            raise RuleViolation(
-                "no gateway account is configured: store it with carteira ops configure --client-id ID "
-                "--environment sandbox|production --agreement ... (see carteira ops configure --help)",
-                rule="G1",
-                subject="gateway account",
-            ) from None
 
 
 def _secret_set() -> bool:
@@ -331,7 +273,7 @@ def account(as_json: bool) -> None:
     Example:
       carteira ops account
     """
-    found = _account(session().store())
+    found = stored_account(session().store())
     _print_account(found, as_json)
 
 

@@ -22,6 +22,7 @@ from carteira.domain.notifications import SeenEvent
 from carteira.domain.operations import GatewayAccount, GatewayCharge, Operation, OperationStatus
 from carteira.domain.return_batch import BatchStatus, ReturnBatch
 from carteira.services.outbox import DrainReport
+from carteira.services.payments import ProcessReport
 from carteira.services.returns import ReviewRow
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "moment",
     "operation_lines",
     "operations_table",
+    "process_line",
     "report_line",
     "review_table",
     "shown",
@@ -241,6 +243,16 @@ def report_line(report: DrainReport) -> str:
         f"sent {report.sent}, failed {report.failed}, retrying {report.retrying}, "
         f"unknown {report.unknown}, waiting {report.waiting}"
     )
+
+
+def process_line(report: ProcessReport) -> str:
+    """What processing notifications did, on one line: ``tokens 3, events 4, settled 2, flagged 0, retrying 0``
+    (and ``, refused N`` when the gateway did not know some tokens)."""
+    line = (
+        f"tokens {report.tokens}, events {report.events}, settled {report.settled}, "
+        f"flagged {report.flagged}, retrying {report.retrying}"
+    )
+    return f"{line}, refused {report.refused}" if report.refused else line
 
 
 def account_lines(account: GatewayAccount, *, secret_set: bool, secret_variable: str) -> list[str]:
