@@ -29,9 +29,18 @@ import importlib, pkgutil, sys
 import carteira
 
 # The command's own modules are the only ones that may need click or rich.
-CLI_ONLY = {"carteira.adapters.cli.app", "carteira.adapters.cli.returns", "carteira.adapters.cli.ops",
-            "carteira.adapters.cli.postings", "carteira.adapters.cli.render", "carteira.adapters.cli.session",
-            "carteira.adapters.cli.__main__", "carteira.adapters.cli.sending", "carteira.adapters.cli.worker"}
+CLI_ONLY = {
+    "carteira.adapters.cli.app",
+    "carteira.adapters.cli.returns",
+    "carteira.adapters.cli.ops",
+    "carteira.adapters.cli.postings",
+    "carteira.adapters.cli.payments",
+    "carteira.adapters.cli.render",
+    "carteira.adapters.cli.session",
+    "carteira.adapters.cli.__main__",
+    "carteira.adapters.cli.sending",
+    "carteira.adapters.cli.worker",
+}
 names = [m.name for m in pkgutil.walk_packages(carteira.__path__, "carteira.")
          if m.name not in CLI_ONLY and not m.name.endswith("__main__")]
 for name in names:

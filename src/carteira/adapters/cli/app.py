@@ -1,7 +1,7 @@
 """The root of the ``carteira`` command: ``--store``, ``--debug``, one-line errors with exit codes, ``migrate``.
 
-Every subcommand group is added here (``returns``, ``ops``, ``postings`` and ``worker`` now; ``demo`` later). A
-:class:`~carteira.errors.CarteiraError` ends the command with ``error: …`` on stderr and the code
+Every subcommand group is added here (``returns``, ``ops``, ``postings``, ``payments`` and ``worker`` now;
+``demo`` later). A :class:`~carteira.errors.CarteiraError` ends the command with ``error: …`` on stderr and the code
 of :func:`~carteira.adapters.cli.exit_codes.exit_code_for`; the traceback is printed only with ``--debug``.
 """
 
@@ -15,6 +15,7 @@ import click
 
 from carteira.adapters.cli.exit_codes import ExitCode, exit_code_for
 from carteira.adapters.cli.ops import ops
+from carteira.adapters.cli.payments import payments
 from carteira.adapters.cli.postings import postings
 from carteira.adapters.cli.returns import returns
 from carteira.adapters.cli.session import Session, session
@@ -106,6 +107,7 @@ def migrate() -> None:
 root.add_command(returns)
 root.add_command(ops)
 root.add_command(postings)
+root.add_command(payments)
 root.add_command(worker)
 
 

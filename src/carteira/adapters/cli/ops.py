@@ -10,7 +10,7 @@ command; ``--json`` prints one JSON document instead (decision 0604).
 from __future__ import annotations
 
 import os
-from datetime import datetime, tzinfo
+from datetime import datetime
 from datetime import time as time_of_day
 from typing import Any
 
@@ -107,7 +107,7 @@ def list_(status: str | None, kind: str | None, customer: str | None, document: 
       carteira ops list --flagged
       carteira ops list --status failed --from 2026-03-01 --json
     """
-    zone = _zone()
+    zone = session().zone()
     criteria = OperationFilter(
         status=OperationStatus(status.lower()) if status else None,
         kind=OperationKind(kind.lower()) if kind else None,
@@ -143,7 +143,7 @@ def show(operation_id: str, as_json: bool) -> None:
 
 
 def _print_operation(store: Store, operation_id: str, as_json: bool) -> Operation:
-    zone = _zone()
+    zone = session().zone()
     with store.unit_of_work() as uow:
         operation = uow.operations.get(operation_id)
         found = uow.gateway_charges.get_many(operation.documents)
@@ -350,9 +350,3 @@ def configure(environment: str, client_id: str | None, agreement_id: str | None,
         uow.commit()
     _print_account(saved, as_json)
 
-
-def _zone() -> tzinfo:
-    """The time zone the command shows instants in: its clock's (Brasília unless a test fixes another)."""
-    zone = session().portfolio().clock.now().tzinfo
-    assert zone is not None, "the clock port gives timezone-aware instants"
-    return zone

@@ -6,6 +6,8 @@ opened on first use (``--help`` opens nothing) and closed when the command ends.
 
 from __future__ import annotations
 
+from datetime import tzinfo
+
 import attrs
 import click
 
@@ -36,6 +38,12 @@ class Session:
     def portfolio(self) -> Portfolio:
         """The portfolio over this run's store (without a gateway: reading needs no secret)."""
         return self.wiring.portfolio(self.store())
+
+    def zone(self) -> tzinfo:
+        """The time zone the command shows instants in: its clock's (Brasília unless a test fixes another)."""
+        zone = self.portfolio().clock.now().tzinfo
+        assert zone is not None, "the clock port gives timezone-aware instants"
+        return zone
 
     def sending_portfolio(self, account: GatewayAccount, *, notification_url: str | None) -> Portfolio:
         """The portfolio over this run's store with the gateway of ``account`` (its secret from the environment,
