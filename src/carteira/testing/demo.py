@@ -209,7 +209,9 @@ def _plan(rng: random.Random, count: int) -> list[_Plan]:
         carnet = not on_bank and n not in odd and rng.random() < 0.125
         plan = rng.choice(_PLANS)
         due = MONTH.replace(day=rng.choice(_DUE_DAYS))
-        contract = Contract(f"k{n:04d}", cid, f"Internet {plan}", bank_contract=BANK_AGREEMENT if on_bank else EFI_AGREEMENT)
+        contract = Contract(
+            f"k{n:04d}", cid, f"Internet {plan}", bank_contract=BANK_AGREEMENT if on_bank else EFI_AGREEMENT
+        )
         first_amount = plan
         if not carnet and rng.random() < 1 / 12:  # joined mid-February: March bills the days since
             days = rng.randrange(8, 28)
@@ -291,9 +293,10 @@ class _Month:
         """The billing run (billets), then a carnet per carnet customer; the ids of the failed operations."""
         billets = [plan.installments[0].id for plan in plans if not plan.on_bank and not plan.carnet]
         report = self.progress
+        # One at a time: the emulator's charge ids then follow the customers' order, seed after seed.
         run = self.portfolio.gateway.issue_billets(
-            billets, concurrency=1, progress=None if report is None else (lambda done, total: report("billets", done, total))
-        )  # fmt: skip
+            billets, concurrency=1, progress=None if report is None else (lambda done, of: report("billets", done, of))
+        )
         carnets = [plan for plan in plans if plan.carnet]
         for plan in carnets:
             self.portfolio.gateway.issue_carnet([item.id for item in plan.installments])
@@ -342,7 +345,8 @@ class _Month:
         pending = len(self.portfolio.payments.pending())
         report = self.portfolio.payments.process()
         self.say(
-            "customers paid at Efí: " + ", ".join(f"{n} {kind}" for kind, n in counts.items())
+            "customers paid at Efí: "
+            + ", ".join(f"{n} {kind}" for kind, n in counts.items())
             + f"; Efí called back {pending} tokens, processed: {report.settled} settled, {report.flagged} flagged"
         )
 
