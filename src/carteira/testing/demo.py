@@ -37,6 +37,7 @@ from carteira.domain.terms import ChargeTerms
 from carteira.errors import InvalidInput
 from carteira.portfolio import Portfolio
 from carteira.ports.storage import Store
+from carteira.services.returns import ReviewRow
 from carteira.testing.clock import FixedClock
 from carteira.testing.efi_emulator import EfiEmulator
 from carteira.testing.messy_month import valid_cpf
@@ -108,7 +109,8 @@ class DemoMonth:
 
     ``batch_id`` is the return batch; ``fixed_operation`` the billet refused for a one-word name and sent
     again once the name was fixed; ``reactivated`` the installment whose batch settlement was reversed and
-    ``warning`` what the first call said; ``failed`` the operations left failed for a person (bad CPFs).
+    ``warning`` what the first call said; ``failed`` the operations left failed for a person (bad CPFs);
+    ``review`` the batch's records flagged on review, before confirming (their differences, as a person saw them).
     """
 
     database: Path
@@ -120,7 +122,7 @@ class DemoMonth:
     reactivated: str
     warning: str
     failed: tuple[str, ...]
-    flagged_in_review: int
+    review: tuple[ReviewRow, ...]
 
 
 @attrs.frozen
@@ -261,12 +263,12 @@ class _Month:
         failed = self._bill(plans)
         fixed = self._fix_and_resend(plans, failed)
         self._pay_at_efi(plans)
-        batch_id, flagged = self._bank_return(plans)
+        batch_id, review = self._bank_return(plans)
         reactivated, warning = self._reactivate(plans, batch_id)
         ids = [item.id for plan in plans for item in plan.installments]
         totals = totals_of(self.store, ids)
         left = tuple(op for op in failed if op != fixed)
-        return DemoMonth(database, seed, len(plans), totals, batch_id, fixed, reactivated, warning, left, flagged)
+        return DemoMonth(database, seed, len(plans), totals, batch_id, fixed, reactivated, warning, left, review)
 
     def _configure(self, plans: list[_Plan]) -> None:
         self.portfolio.gateway.configure(GatewayAccount(
@@ -368,7 +370,7 @@ class _Month:
             return "over", early, item.amount + Money.from_cents(self.rng.randrange(500, 2000))
         return "unpaid", item.due, None
 
-    def _bank_return(self, plans: list[_Plan]) -> tuple[str, int]:
+    def _bank_return(self, plans: list[_Plan]) -> tuple[str, tuple[ReviewRow, ...]]:
         """Sicoob's return file for its customers: imported, auto-linked, reviewed, confirmed."""
         on_bank = [plan for plan in plans if plan.on_bank]
         movements = [self._bank_movement(n, plan.installments[0], plan.customer) for n, plan in enumerate(on_bank)]
@@ -377,11 +379,11 @@ class _Month:
         batch = returns.import_file(data, description="Sicoob, March 31", process_date=MONTH_END,
                                     source="RET_SICOOB_0331.ret")  # fmt: skip
         linked = returns.auto_link(batch.id)
-        flagged = sum(row.flagged for row in returns.review(batch.id))
+        flagged = tuple(row for row in returns.review(batch.id) if row.flagged)
         done = returns.confirm(batch.id)
         self.say(
             f"Sicoob's return file: {batch.record_count} records imported as batch {batch.id}, {linked.linked} "
-            f"auto-linked, {flagged} differences flagged on review; confirmed: {done.settled} settled, "
+            f"auto-linked, {len(flagged)} differences flagged on review; confirmed: {done.settled} settled, "
             f"{len(done.refused)} refused"
         )
         return batch.id, flagged

@@ -31,6 +31,7 @@ import carteira
 # The command's own modules are the only ones that may need click or rich.
 CLI_ONLY = {
     "carteira.adapters.cli.app",
+    "carteira.adapters.cli.demo",
     "carteira.adapters.cli.returns",
     "carteira.adapters.cli.ops",
     "carteira.adapters.cli.postings",

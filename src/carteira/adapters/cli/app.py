@@ -1,7 +1,6 @@
 """The root of the ``carteira`` command: ``--store``, ``--debug``, one-line errors with exit codes, ``migrate``.
 
-Every subcommand group is added here (``returns``, ``ops``, ``postings``, ``payments`` and ``worker`` now;
-``demo`` later). A :class:`~carteira.errors.CarteiraError` ends the command with ``error: …`` on stderr and the code
+Every subcommand group is added here (``demo``, ``returns``, ``ops``, ``postings``, ``payments`` and ``worker``). A :class:`~carteira.errors.CarteiraError` ends the command with ``error: …`` on stderr and the code
 of :func:`~carteira.adapters.cli.exit_codes.exit_code_for`; the traceback is printed only with ``--debug``.
 """
 
@@ -13,6 +12,7 @@ from typing import Any, NoReturn
 
 import click
 
+from carteira.adapters.cli.demo import demo
 from carteira.adapters.cli.exit_codes import ExitCode, exit_code_for
 from carteira.adapters.cli.ops import ops
 from carteira.adapters.cli.payments import payments
@@ -82,6 +82,7 @@ def root(ctx: click.Context, location: str, debug: bool) -> None:
 
     \b
     Example:
+      carteira demo
       carteira returns import retorno.ret --description "BB 2026-03-12"
       carteira --store postgresql://erp@db/erp returns list
       carteira ops list --flagged
@@ -104,6 +105,7 @@ def migrate() -> None:
     click.echo(f"schema version {SCHEMA_VERSION}: {store!r}")
 
 
+root.add_command(demo)
 root.add_command(returns)
 root.add_command(ops)
 root.add_command(postings)
