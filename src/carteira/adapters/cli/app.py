@@ -1,6 +1,7 @@
 """The root of the ``carteira`` command: ``--store``, ``--debug``, one-line errors with exit codes, ``migrate``.
 
-Every subcommand group is added here (``demo``, ``returns``, ``ops``, ``postings``, ``payments`` and ``worker``). A :class:`~carteira.errors.CarteiraError` ends the command with ``error: …`` on stderr and the code
+Every subcommand group is added here (``demo``, ``returns``, ``ops``, ``postings``, ``payments`` and ``worker``).
+A :class:`~carteira.errors.CarteiraError` ends the command with ``error: …`` on stderr and the code
 of :func:`~carteira.adapters.cli.exit_codes.exit_code_for`; the traceback is printed only with ``--debug``.
 """
 

@@ -105,7 +105,7 @@ def _summary(out: Console, month: DemoMonth, elapsed: float) -> None:
         out.print(review_table(waiting))
         with store.unit_of_work() as uow:
             flagged = uow.operations.find(OperationFilter(flagged=True))
-            panel = flagged + [uow.operations.get(month.fixed_operation)]
+            panel = [*flagged, uow.operations.get(month.fixed_operation)]
         out.print("\nthe operations panel: what needs a person (failed), and the billet fixed and resent")
         out.print(operations_table(panel, _BRASILIA))
     finally:
