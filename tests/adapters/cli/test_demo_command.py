@@ -73,9 +73,9 @@ def test_the_demo_exits_0_and_its_summary_agrees_with_the_store_it_leaves(tmp_pa
     assert summary == _store_totals(database)
     # The month did what it says: money came in both ways, Efí charged its fee, and some is still owed.
     assert all(summary[name] > 0 for name in ("efi", "bank", "fees", "open"))
-    assert summary["efi"] + summary["bank"] + summary["open"] > summary["billed"] - Decimal("1000")
     assert f"carteira --store {database} returns show B" in done.stdout
-    assert "FAILED !" in done.stdout and " ! " in done.stdout  # the panel's failures, the review's differences
+    assert "FAILED !" in done.stdout  # the panel's bad CPFs
+    assert re.search(r"-\d+\.\d\d !", done.stdout)  # the review's differences: a short payment at least
     assert "reactivating it reopens the record" in done.stdout
 
 
