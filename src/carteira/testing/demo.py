@@ -418,5 +418,5 @@ class _Month:
         returns = self.portfolio.returns
         warned = returns.reactivate(chosen, on=MONTH_END)
         returns.reactivate(chosen, on=MONTH_END, acknowledge=True)
-        self.say(f"reactivated {chosen}: {warned.warning}")
+        self.say(f"reactivated {chosen}; the first call changed nothing and warned: {warned.warning}")
         return chosen, warned.warning or ""
