@@ -12,18 +12,21 @@ import tempfile
 import time
 from datetime import timedelta, timezone
 from pathlib import Path
+from typing import Any
 
+import attrs
 import click
 from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from carteira.adapters.cli.json_output import dumps
 from carteira.adapters.cli.render import batch_line, operations_table, review_table, shown, table_console
 from carteira.adapters.storage import SqliteStore
 from carteira.domain.operations import OperationFilter
 from carteira.portfolio import Portfolio
-from carteira.testing.demo import MONTH, MONTH_END, DemoMonth, run_demo
+from carteira.testing.demo import MONTH, MONTH_END, DemoMonth, DemoTotals, run_demo
 
 __all__ = ["demo"]
 
@@ -39,7 +42,8 @@ _BRASILIA = timezone(timedelta(hours=-3))
 )
 @click.option("--customers", type=click.IntRange(min=20), default=200, show_default=True, help="How many customers.")
 @click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives the same month.")
-def demo(folder: Path | None, customers: int, seed: int) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document of the month instead (decision 0604).")
+def demo(folder: Path | None, customers: int, seed: int, as_json: bool) -> None:
     """Run an internet provider's month end to end and leave it in a SQLite file to explore.
 
     Nothing to start and no network: the Efí gateway is the emulator in carteira.testing, in this
@@ -54,17 +58,38 @@ def demo(folder: Path | None, customers: int, seed: int) -> None:
     Example:
       carteira demo
       carteira demo --folder ./month --customers 1000 --seed 7
+      carteira demo --customers 50 --json
     """
     where = folder if folder is not None else Path(tempfile.mkdtemp(prefix="carteira-demo-"))
     where.mkdir(parents=True, exist_ok=True)
     out = table_console()
-    out.print(f"carteira demo: an internet provider's {MONTH:%B %Y}, {customers} customers, seed {seed}")
+    if not as_json:
+        out.print(f"carteira demo: an internet provider's {MONTH:%B %Y}, {customers} customers, seed {seed}")
     started = time.perf_counter()
     with _Bar() as bar:
-        month = run_demo(where, customers=customers, seed=seed, step=lambda line: out.print(f"- {line}"),
-                         progress=bar.advance)  # fmt: skip
+        month = run_demo(where, customers=customers, seed=seed, progress=bar.advance,
+                         step=None if as_json else (lambda line: out.print(f"- {line}")))  # fmt: skip
     elapsed = time.perf_counter() - started
-    _summary(out, month, elapsed)
+    if as_json:
+        click.echo(dumps(_month_json(month)))
+    else:
+        _summary(out, month, elapsed)
+
+
+def _month_json(month: DemoMonth) -> dict[str, Any]:
+    """The month as a script reads it: the file, the ids to look at, and the totals (amounts as strings)."""
+    totals = {field.name: getattr(month.totals, field.name) for field in attrs.fields(DemoTotals)}
+    return {
+        "database": str(month.database),
+        "seed": month.seed,
+        "customers": month.customers,
+        "totals": {name: value if isinstance(value, int) else str(value) for name, value in totals.items()},
+        "batch_id": month.batch_id,
+        "fixed_operation": month.fixed_operation,
+        "failed": list(month.failed),
+        "reactivated": month.reactivated,
+        "warning": month.warning,
+    }
 
 
 class _Bar:
