@@ -31,7 +31,9 @@ def test_events_grow_with_ids_one_to_n(emu: EfiEmulator, api: httpx.Client) -> N
     token = emu.charges[charge_id]["notification_token"]
     first = _events(api, token)
     assert [(e["id"], e["status"]["previous"], e["status"]["current"]) for e in first] == [
-        (1, None, "new"), (2, "new", "waiting")]
+        (1, None, "new"),
+        (2, "new", "waiting"),
+    ]
     assert first[0]["type"] == "charge"
     assert first[0]["identifiers"] == {"charge_id": charge_id}
     assert first[0]["custom_id"] == "INV-000123"
@@ -61,8 +63,11 @@ def test_one_token_covers_a_carnet_and_its_parcels(emu: EfiEmulator, api: httpx.
     emu.pay(parcel_ids[0])
     events = _events(api, token)
     assert [(e["type"], e["status"]["current"]) for e in events] == [
-        ("carnet", "up_to_date"), ("carnet_charge", "waiting"), ("carnet_charge", "waiting"),
-        ("carnet_charge", "paid")]
+        ("carnet", "up_to_date"),
+        ("carnet_charge", "waiting"),
+        ("carnet_charge", "waiting"),
+        ("carnet_charge", "paid"),
+    ]
     assert events[1]["identifiers"] == {"carnet_id": data["carnet_id"], "charge_id": parcel_ids[0]}
     assert [e["id"] for e in events] == [1, 2, 3, 4]
 
@@ -80,6 +85,15 @@ def test_in_process_callback_gets_the_token_on_every_change(emu: EfiEmulator, ap
     emu.pay(charge_id)
     assert received == [token] * 3
     assert all(d.delivered for d in emu.deliveries)
+
+
+@pytest.mark.parametrize(("answer", "status"), [(None, 200), ("stored", 200), (True, 200), (503, 503)])
+def test_only_an_int_a_callback_returns_is_its_status(
+    emu: EfiEmulator, api: httpx.Client, answer: object, status: int
+) -> None:
+    emu.register_callback(URL, lambda token: answer)  # e.g. portfolio.payments.receive returns the Notification
+    one_step(api)
+    assert {d.status for d in emu.deliveries} == {status}
 
 
 def test_a_callback_may_call_the_emulator_back(emu: EfiEmulator, api: httpx.Client) -> None:
@@ -169,6 +183,7 @@ def test_a_raising_callback_counts_as_500_and_is_retried(emu: EfiEmulator, api: 
 
 
 # -- over loopback HTTP ------------------------------------------------------------------------------------
+
 
 class _Receiver(BaseHTTPRequestHandler):
     posts: ClassVar[list[tuple[str, str]]] = []

@@ -213,7 +213,8 @@ class EfiEmulator:
     # -- callbacks ------------------------------------------------------------------------------------------
 
     def register_callback(self, url: str, fn: CallbackFn) -> None:
-        """Deliver callbacks addressed to `url` to `fn(token) -> status | None` instead of over HTTP."""
+        """Deliver callbacks addressed to `url` to `fn(token)` instead of over HTTP; an int it returns is the
+        answer's status, anything else a 200 (so `portfolio.payments.receive` can be registered as it is)."""
         self._courier.register(url, fn)
 
     @property

@@ -25,8 +25,9 @@ HISTORY_WINDOW = timedelta(days=183)  # `data` holds every change of the last 6 
 TIMESTAMP = "%Y-%m-%d %H:%M:%S"
 
 #: An in-process callback: receives the token Efí would POST and returns the HTTP status it answers
-#: (None counts as 200). An exception counts as a 500.
-CallbackFn = Callable[[str], "int | None"]
+#: (an int; anything else, such as None or ``portfolio.payments.receive``'s Notification, counts as 200).
+#: An exception counts as a 500.
+CallbackFn = Callable[[str], object]
 
 
 class NotificationBook:
@@ -193,8 +194,9 @@ class Courier:
             fn = self._callables.get(delivery.url)
         try:
             if fn is not None:
-                answer = fn(delivery.token)
-                status = 200 if answer is None else answer
+                answer: object = fn(delivery.token)
+                # Only an int is a status: anything else (None, or what a store's receive returns) is a 200.
+                status = answer if isinstance(answer, int) and not isinstance(answer, bool) else 200
             elif self.any_host or _is_loopback(delivery.url):
                 status = self._http_post(delivery)
             else:
