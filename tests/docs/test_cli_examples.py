@@ -71,10 +71,10 @@ def _args(line: str) -> tuple[tuple[str, ...], bool] | None:
     ``line`` runs no carteira."""
     line = re.sub(r"^\w+=\$\((.*)\)$", r"\1", line.strip().removeprefix("$ ").removeprefix("ExecStart="))
     try:
-        words = shlex.split(line.replace("\\\n", " "), comments=True)
+        words = shlex.split(line, comments=True)
     except ValueError:
         return None
-    starts = [i for i, word in enumerate(words) if Path(word).name == "carteira"]
+    starts = [i for i, word in enumerate(words) if re.fullmatch(r"(?:[\w.-]*/)*carteira", word)]
     if not starts:
         return None
     args: list[str] = []
@@ -92,6 +92,7 @@ def _from_page(page: Path) -> Iterator[Example]:
     text = page.read_text(encoding="utf-8")
     for fence in FENCE.finditer(text):
         kind, body = fence.groups()
+        body = body.replace("\\\n", " ")  # a command continued on the next line is one command
         if kind not in SHELL_FENCES or (kind == "console" and name in SESSION_PAGES):
             continue
         steps = re.split(r"^(?=\$ )", body, flags=re.M) if kind == "console" else body.splitlines()
@@ -268,3 +269,19 @@ def test_a_wrong_example_would_fail(line: str) -> None:
     assert found is not None
     with pytest.raises(click.UsageError):
         _parse(found[0])
+
+
+@pytest.mark.parametrize(
+    ("line", "args"),
+    [
+        ("$ carteira --store postgresql://db/carteira ops list", ("--store", "postgresql://db/carteira", "ops", "list")),
+        ('batch=$(carteira returns import r.ret --quiet)', ("returns", "import", "r.ret", "--quiet")),
+        ('carteira returns confirm "$batch"  # the night job', ("returns", "confirm", SAMPLE_BATCH)),
+        ("ExecStart=/srv/erp/.venv/bin/carteira worker", ("worker",)),
+        ("env -u CARTEIRA_EFI_CLIENT_SECRET carteira ops drain &", ("ops", "drain")),
+        ("python -m carteira.testing.efi_emulator --port 8080", None),
+    ],
+)  # fmt: skip
+def test_a_shell_line_gives_the_words_after_carteira(line: str, args: tuple[str, ...] | None) -> None:
+    found = _args(line)
+    assert (found[0] if found is not None else None) == args
