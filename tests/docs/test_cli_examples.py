@@ -274,7 +274,7 @@ def test_a_wrong_example_would_fail(line: str) -> None:
 @pytest.mark.parametrize(
     ("line", "args"),
     [
-        ("$ carteira --store postgresql://db/carteira ops list", ("--store", "postgresql://db/carteira", "ops", "list")),
+        ("$ carteira --store postgres://db/carteira ops list", ("--store", "postgres://db/carteira", "ops", "list")),
         ('batch=$(carteira returns import r.ret --quiet)', ("returns", "import", "r.ret", "--quiet")),
         ('carteira returns confirm "$batch"  # the night job', ("returns", "confirm", SAMPLE_BATCH)),
         ("ExecStart=/srv/erp/.venv/bin/carteira worker", ("worker",)),
