@@ -199,7 +199,7 @@ def test_a_low_precision_gives_the_right_amount_due() -> None:
         caller.prec = 10
         assert amount_due(item, on=date(2025, 3, 1), calendar=EveryDayCalendar()) == expected
         assert Money("123456789.99") + Money("1.00") == Money("123456790.99")
-    assert expected.total == Money("128353909.33")
+    assert expected.total == Money("127983538.96")  # 123456789.99 + fine 2469135.80 + 50 days 2057613.17
 
 
 def test_a_trapped_inexact_does_not_escape() -> None:
@@ -213,7 +213,7 @@ def test_a_trapped_inexact_does_not_escape() -> None:
         assert outcome.kind is OutcomeKind.PARTIAL
         assert Money.rounded(Decimal("1.005")) == Money("1.01")
         assert Money("10.00") * Decimal("0.333") == Money("3.33")
-        assert present_value(Money("100.00"), date(2025, 3, 1), date(2025, 1, 1), Decimal("0.01")) == Money("98.05")
+        assert present_value(Money("100.00"), date(2025, 3, 1), date(2025, 1, 1), Decimal("0.01")) == Money("98.06")
         assert not caller.flags[decimal.Inexact]
 
 

@@ -22,7 +22,7 @@ BIGINT_MAX = 2**63 - 1
 
 
 def test_the_limit_is_seventeen_digits_of_cents_and_fits_a_bigint_ninety_two_times() -> None:
-    assert Money.MAX == Money("999999999999999.99")
+    assert Money("999999999999999.99") == Money.MAX
     assert Money.MAX.cents == MAX_CENTS
     assert 92 * MAX_CENTS <= BIGINT_MAX < 93 * MAX_CENTS
 
@@ -88,7 +88,9 @@ def test_rounding_nan_or_infinity_is_refused(exact: Decimal) -> None:
     assert caught.value.field == "exact"
 
 
-@pytest.mark.parametrize("value", ["1e-999999999", "0.0000000000000000000000000000001", "10.000000000000000000000000000001"])
+@pytest.mark.parametrize(
+    "value", ["1e-999999999", "0.0000000000000000000000000000001", "10.000000000000000000000000000001"]
+)
 def test_a_fraction_of_a_cent_at_any_scale_is_refused(value: str) -> None:
     with pytest.raises(InvalidInput, match="whole number of cents"):
         Money(value)

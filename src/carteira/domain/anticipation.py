@@ -5,12 +5,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
 
 from carteira.domain.installment import Installment
-from carteira.domain.money import Money, _money
+from carteira.domain.money import Money, _money, in_context
 from carteira.domain.validation import (
     date_field,
     money_field,
@@ -26,14 +26,15 @@ __all__ = ["AnticipatedInstallment", "Anticipation", "AnticipationStatus", "anti
 
 _CENT = Decimal("0.01")
 _THIRTY = Decimal(30)
-_PRECISION = 28
+_ONE = Decimal(1)
 
 
+@in_context
 def present_value(face_value: Money, due: date, on: date, monthly_rate: Decimal) -> Money:
     """``face_value / (1 + monthly_rate) ** (days / 30)``, rounded half up; the face value when ``due <= on``.
 
     ``days`` are calendar days from ``on`` (the anticipation date) to ``due``; the power is taken
-    with 28 significant digits whatever the caller's decimal context.
+    with 28 significant digits in the library's decimal context, whatever the caller's.
 
     Raises:
         InvalidType: ``face_value`` is not Money, ``monthly_rate`` not a Decimal, a date not a date.
@@ -44,10 +45,8 @@ def present_value(face_value: Money, due: date, on: date, monthly_rate: Decimal)
     days = (require_date(due, "due") - require_date(on, "on")).days
     if days <= 0:
         return face_value
-    with localcontext() as context:
-        context.prec = _PRECISION
-        factor = (Decimal(1) + rate) ** (Decimal(days) / _THIRTY)
-        exact = face_value.amount / factor
+    factor = (_ONE + rate) ** (Decimal(days) / _THIRTY)
+    exact = face_value.amount / factor
     return _money(exact.quantize(_CENT, ROUND_HALF_UP))
 
 

@@ -11,7 +11,7 @@ import attrs
 
 from carteira.domain.calendar import BusinessCalendar
 from carteira.domain.construction import built
-from carteira.domain.money import Money, _money
+from carteira.domain.money import _LIMIT, Money, _money, beyond_limit, in_context
 from carteira.domain.terms import AmountDue, ChargeTerms, is_on_time
 from carteira.domain.validation import (
     count_field,
@@ -194,22 +194,37 @@ Decimals, not a record: settle() is the hot path (benchmarks/domain.py)."""
 _SETTLED = InstallmentStatus.SETTLED
 
 
-def _price(installment: Installment, on: date, calendar: BusinessCalendar) -> _Priced:
+def _is_late(installment: Installment, on: date, calendar: BusinessCalendar) -> bool:
+    """Whether a payment of ``installment`` on ``on`` bears charges (D2): the one place the calendar is asked.
+
+    The public verbs call it before they enter the library's decimal context, so the caller's calendar
+    runs in the caller's context and can change nothing of the library's (decision 0014).
+    """
+    due = installment.due
+    # `on <= due` first: the common on-time case needs no calendar and no date arithmetic.
+    return not (
+        on <= due or installment.status is _SETTLED or is_on_time(on, due, installment.terms.grace_days, calendar)
+    )
+
+
+def _price(installment: Installment, on: date, late: bool) -> _Priced:
     """What ``installment`` owes on ``on``, balance by balance (D2): the one place the charges are computed.
 
+    ``late`` is what :func:`_is_late` said. Runs in the library's decimal context.
     :func:`amount_due` wraps the result in Money; :func:`~carteira.domain.settle` keeps it as
     Decimals down its hot path.
+
+    Raises:
+        InvalidInput: what is owed is beyond the largest amount, ``Money.MAX``.
     """
     principal = installment.principal_open.amount
     fine_owed = installment.fine_open.amount
     interest_owed = installment.interest_open.amount
-    due = installment.due
-    terms = installment.terms
-    # `on <= due` first: the common on-time case needs no calendar and no date arithmetic.
-    if on <= due or installment.status is _SETTLED or is_on_time(on, due, terms.grace_days, calendar):
+    if not late:
         return False, _NO_CHARGE, _NO_CHARGE, 0, fine_owed, interest_owed, principal + fine_owed + interest_owed
+    terms = installment.terms
     fine = _NO_CHARGE if installment.fine_charged else terms._fine(principal)
-    days = (on - (installment.interest_from or due)).days
+    days = (on - (installment.interest_from or installment.due)).days
     # A payment dated before the last late partial payment counts no interest, never negative interest.
     if days > 0:
         interest = terms._interest(principal, days)
@@ -217,7 +232,11 @@ def _price(installment: Installment, on: date, calendar: BusinessCalendar) -> _P
         interest, days = _NO_CHARGE, 0
     fine_owed += fine
     interest_owed += interest
-    return True, fine, interest, days, fine_owed, interest_owed, principal + fine_owed + interest_owed
+    total = principal + fine_owed + interest_owed
+    # A validated installment's balance is within the limit; charges over decades may take it beyond.
+    if total > _LIMIT:
+        raise beyond_limit("installment", f"{total} due on {on.isoformat()} by installment {installment.id}")
+    return True, fine, interest, days, fine_owed, interest_owed, total
 
 
 def amount_due(installment: Installment, *, on: date, calendar: BusinessCalendar) -> AmountDue:
@@ -231,11 +250,17 @@ def amount_due(installment: Installment, *, on: date, calendar: BusinessCalendar
 
     Raises:
         InvalidType: ``installment``, ``on`` or ``calendar`` of the wrong type.
+        InvalidInput: what is owed on ``on`` is beyond the largest amount, ``Money.MAX``.
     """
     require_instance(installment, Installment, "installment")
     require_date(on, "on")
     require_calendar(calendar)
-    return _amount_due(installment, _price(installment, on, calendar))
+    return _priced_amount_due(installment, on, _is_late(installment, on, calendar))
+
+
+@in_context
+def _priced_amount_due(installment: Installment, on: date, late: bool) -> AmountDue:
+    return _amount_due(installment, _price(installment, on, late))
 
 
 def _amount_due(installment: Installment, priced: _Priced) -> AmountDue:

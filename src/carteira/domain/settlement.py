@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, getcontext, setcontext
 from typing import Protocol, runtime_checkable
 
 import attrs
@@ -25,10 +25,11 @@ from carteira.domain.installment import (
     RevenueKind,
     _advance,
     _amount_due,
+    _is_late,
     _price,
     _Priced,
 )
-from carteira.domain.money import Money, _money
+from carteira.domain.money import _LIMIT, _NEGATIVE_LIMIT, CONTEXT, Money, _money, beyond_limit, in_context
 from carteira.domain.terms import AmountDue, Imputation
 from carteira.domain.validation import (
     date_field,
@@ -73,6 +74,7 @@ class Tolerance:
     amount: Money | None = attrs.field(default=None, validator=money_field("amount", optional=True))
     rate: Decimal | None = attrs.field(default=None, validator=rate_field("rate", optional=True))
 
+    @in_context
     def limit(self, expected: Money) -> Money:
         """The largest difference accepted on ``expected`` (percent rounded half up to the cent)."""
         return self._limit(require_money(expected, "expected").amount)
@@ -184,6 +186,7 @@ class Settlement:
         """Whether this settlement has been reversed."""
         return self.reversed_on is not None
 
+    @in_context
     def conserves(self) -> bool:
         """Whether the parts add up to the cent (D12)."""
         received = self.paid.amount + self.discount.amount + self.abatement.amount + self.extra_discount.amount
@@ -276,6 +279,7 @@ def settle(
 
     Raises:
         InvalidType: an argument of the wrong type.
+        InvalidInput: what is owed on the payment date is beyond the largest amount, ``Money.MAX``.
     """
     if (
         type(installment) is not Installment
@@ -287,7 +291,15 @@ def settle(
         require_instance(payment, Payment, "payment")
         require_instance(policy, SettlementPolicy, "policy")
         require_calendar(calendar)
-    return _settle(installment, payment, policy, calendar, None)
+    late = _is_late(installment, payment.paid_on, calendar)  # the caller's calendar, in the caller's context
+    # The library's own decimal context for the arithmetic (decision 0014), set by hand rather than
+    # through `in_context` or `localcontext`: this is the hot path, and they cost more (docs/performance.md).
+    caller = getcontext()
+    setcontext(CONTEXT)
+    try:
+        return _settle(installment, payment, policy, late, None)
+    finally:
+        setcontext(caller)
 
 
 # Enum members read through their class cost about 0.1 us each on Python 3.11, a dozen a call:
@@ -310,16 +322,18 @@ def _settle(
     installment: Installment,
     payment: Payment,
     policy: SettlementPolicy,
-    calendar: BusinessCalendar,
+    late: bool,
     source_letter_id: str | None,
 ) -> SettlementOutcome:
     """:func:`settle` on checked arguments, in its four stages; ``source_letter_id`` names the letter paying, if any.
+
+    ``late`` is what ``_is_late`` said of the payment date; runs in the library's decimal context.
 
     Price the charges (what is owed on the payment date), decide the outcome (refused, full,
     partial, credit letter), impute the payment (what it closes of each balance), record the
     results (the settlement, the letter, the next installment, the outcome).
     """
-    priced = _price(installment, payment.paid_on, calendar)
+    priced = _price(installment, payment.paid_on, late)
     decision = _decide(installment, payment, policy, priced)
     if decision[0] is _REFUSED:
         return _record_refusal(installment, priced, decision)
@@ -557,12 +571,23 @@ def _record_refusal(installment: Installment, priced: _Priced, decision: _Decisi
         settlement=None,
         credit_letter=None,
         reason=reason,
-        difference=_money(difference),
-        expected=_money(expected),
+        difference=_bounded(difference),
+        expected=_bounded(expected),
         limit=limit,
         due=_amount_due(installment, priced),
         refusal=refusal,
     )
+
+
+def _bounded(amount: Decimal) -> Money:
+    """``amount`` (whole cents) as Money, refused as the payment's when beyond the limit.
+
+    Only a refusal can measure so far off: its discount and abatement were not checked against the
+    principal, so the difference may reach three times the largest amount.
+    """
+    if _NEGATIVE_LIMIT <= amount <= _LIMIT:
+        return _money(amount)
+    raise beyond_limit("payment", f"a difference of {amount} from what is owed")
 
 
 def _cents(amount: Decimal) -> Money:
@@ -702,10 +727,18 @@ def use_credit_letter(
             rule="D6",
             subject=installment.id,
         )
-    owed = _price(installment, on, calendar)[6]
+    return _use_letter(installment, letter, policy, on, _is_late(installment, on, calendar))
+
+
+@in_context
+def _use_letter(
+    installment: Installment, letter: CreditLetter, policy: SettlementPolicy, on: date, late: bool
+) -> SettlementOutcome:
+    """:func:`use_credit_letter` on checked arguments, in the library's decimal context."""
+    owed = _price(installment, on, late)[6]
     value = min(letter.balance, _money(owed))
     partial_ok = attrs.evolve(policy, settle_beyond_tolerance=True)
-    outcome = _settle(installment, Payment(amount=value, paid_on=on, credited_on=on), partial_ok, calendar, letter.id)
+    outcome = _settle(installment, Payment(amount=value, paid_on=on, credited_on=on), partial_ok, late, letter.id)
     if outcome.kind is OutcomeKind.REFUSED:
         return outcome
     # The use pays at most what is due, so it never creates a letter of its own: the slot is the drawn one's.

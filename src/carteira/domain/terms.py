@@ -9,8 +9,8 @@ from decimal import ROUND_HALF_UP, Decimal
 import attrs
 
 from carteira.domain.calendar import BusinessCalendar, next_business_day
-from carteira.domain.money import Money, _money
-from carteira.domain.validation import count_field, instance_field, rate_field, require_money
+from carteira.domain.money import _LIMIT, Money, _money, beyond_limit, in_context
+from carteira.domain.validation import count_field, instance_field, rate_field, require_count, require_money
 
 __all__ = ["AmountDue", "ChargeTerms", "Imputation", "InterestMode", "is_on_time"]
 
@@ -18,6 +18,8 @@ _CENT = Decimal("0.01")
 _ZERO = Decimal("0.00")
 _THIRTY = Decimal(30)
 GRACE_DAYS_MAX = 366
+DAYS_MAX = (date.max - date.min).days
+"""The most days of interest there can be: from the first ``date`` to the last."""
 
 
 class InterestMode(enum.Enum):
@@ -62,13 +64,26 @@ class ChargeTerms:
         validator=instance_field(Imputation, "imputation"),
     )
 
+    @in_context
     def fine_on(self, principal: Money) -> Money:
         """The fine on ``principal``, rounded half up to the cent."""
         return _money(self._fine(require_money(principal, "principal").amount))
 
+    @in_context
     def interest_on(self, principal: Money, days: int) -> Money:
-        """Simple interest on ``principal`` for ``days`` calendar days, per ``interest_mode``."""
-        return _money(self._interest(require_money(principal, "principal").amount, days))
+        """Simple interest on ``principal`` for ``days`` calendar days, per ``interest_mode``.
+
+        ``days`` is an ``int`` from 0 to :data:`DAYS_MAX`.
+
+        Raises:
+            InvalidInput: a negative ``days``, or interest beyond the largest amount, ``Money.MAX``.
+        """
+        amount = require_money(principal, "principal").amount
+        require_count(days, "days", 0, DAYS_MAX)
+        interest = self._interest(amount, days)
+        if interest > _LIMIT:
+            raise beyond_limit("days", f"interest of {interest} on {principal} for {days} days")
+        return _money(interest)
 
     def _fine(self, principal: Decimal) -> Decimal:
         return (principal * self.fine_rate).quantize(_CENT, ROUND_HALF_UP)
