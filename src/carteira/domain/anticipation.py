@@ -12,13 +12,18 @@ import attrs
 from carteira.domain.installment import Installment
 from carteira.domain.money import Money, _money, in_context
 from carteira.domain.validation import (
+    count_field,
     date_field,
+    instance_field,
     money_field,
     rate_field,
     require_date,
     require_instance,
     require_money,
     require_rate,
+    text_field,
+    tuple_field,
+    wrong_type,
 )
 from carteira.errors import InvalidInput
 
@@ -62,10 +67,18 @@ class AnticipationStatus(enum.Enum):
 class AnticipatedInstallment:
     """One installment inside an anticipation: face value, due date, present value and discount."""
 
-    installment_id: str
+    installment_id: str = attrs.field(validator=text_field("installment_id", blank=False))
     face_value: Money = attrs.field(validator=money_field("face_value"))
     due: date = attrs.field(validator=date_field("due"))
     present_value: Money = attrs.field(validator=money_field("present_value"))
+
+    def __attrs_post_init__(self) -> None:
+        if self.present_value > self.face_value:
+            raise InvalidInput(
+                f"must not be above the face value {self.face_value} (the rate is never negative)",
+                field="present_value",
+                raw=str(self.present_value),
+            )
 
     @property
     def discount(self) -> Money:
@@ -75,14 +88,21 @@ class AnticipatedInstallment:
 
 @attrs.frozen
 class Anticipation:
-    """A group of installments anticipated on ``anticipated_on`` at ``monthly_rate``, with its totals."""
+    """A group of installments anticipated on ``anticipated_on`` at ``monthly_rate``, with its totals.
 
-    id: str
+    ``items`` is a non-empty tuple, one item per installment.
+    """
+
+    id: str = attrs.field(validator=text_field("id", blank=False))
     monthly_rate: Decimal = attrs.field(validator=rate_field("monthly_rate"))
     anticipated_on: date = attrs.field(validator=date_field("anticipated_on"))
-    items: tuple[AnticipatedInstallment, ...]
-    status: AnticipationStatus = AnticipationStatus.IN_STUDY
-    version: int = attrs.field(default=0, kw_only=True)
+    items: tuple[AnticipatedInstallment, ...] = attrs.field(
+        validator=tuple_field(AnticipatedInstallment, "items", empty=False)
+    )
+    status: AnticipationStatus = attrs.field(
+        default=AnticipationStatus.IN_STUDY, validator=instance_field(AnticipationStatus, "status")
+    )
+    version: int = attrs.field(default=0, kw_only=True, validator=count_field("version", 0))
 
     @property
     def face_total(self) -> Money:
@@ -106,11 +126,16 @@ def anticipate(
     """An anticipation IN_STUDY of ``installments`` on ``on``, each open principal discounted per D10.
 
     Raises:
-        InvalidInput: no installments, one of them twice, or a rate outside [0, 1].
-        InvalidType: a rate that is not a Decimal, or an item that is not an Installment.
+        InvalidInput: no installments, one of them twice, a blank id, or a rate outside [0, 1].
+        InvalidType: a rate that is not a Decimal, ``installments`` not an iterable of Installment,
+            an id that is not a str.
     """
     rate = require_rate(monthly_rate, "monthly_rate")
     require_date(on, "on")
+    if not isinstance(anticipation_id, str):
+        raise wrong_type(anticipation_id, "anticipation_id", "a str")
+    if not isinstance(installments, Iterable):  # each item is checked below, a str's characters included
+        raise wrong_type(installments, "installments", "an iterable of Installment")
     items: list[AnticipatedInstallment] = []
     seen: set[str] = set()
     for installment in installments:

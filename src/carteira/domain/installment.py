@@ -11,11 +11,12 @@ import attrs
 
 from carteira.domain.calendar import BusinessCalendar
 from carteira.domain.construction import built
-from carteira.domain.money import _LIMIT, Money, _money, beyond_limit, in_context
+from carteira.domain.money import _LIMIT, CONTEXT, Money, _money, beyond_limit, in_context
 from carteira.domain.terms import AmountDue, ChargeTerms, is_on_time
 from carteira.domain.validation import (
     count_field,
     date_field,
+    flag_field,
     instance_field,
     money_field,
     require_calendar,
@@ -23,6 +24,7 @@ from carteira.domain.validation import (
     require_instance,
     text_field,
 )
+from carteira.errors import InvalidInput
 
 __all__ = ["Installment", "InstallmentState", "InstallmentStatus", "RevenueKind", "amount_due", "oldest_due_first"]
 
@@ -42,17 +44,66 @@ class RevenueKind(enum.Enum):
     CASH = "cash"
 
 
+def _state_problem(
+    principal_open: Money,
+    fine_open: Money,
+    interest_open: Money,
+    fine_charged: bool,
+    interest_from: date | None,
+    status: InstallmentStatus,
+    latest_settlement_id: str | None,
+) -> tuple[str, str] | None:
+    """``(field, why)`` when an open state breaks what settle() and reverse() keep true of it, else ``None``.
+
+    SETTLED owes nothing; OPEN is the state of a new installment (nothing settled since, or every
+    settlement reversed); PARTIALLY_SETTLED still owes something; a state other than OPEN was left by
+    a settlement, which it names; a late payment both charges the fine and moves the interest start.
+    """
+    owes = not (principal_open.is_zero() and fine_open.is_zero() and interest_open.is_zero())
+    if status is InstallmentStatus.SETTLED and owes:
+        open_now = f"{principal_open} of principal, {fine_open} of fine and {interest_open} of interest"
+        return "status", f"is settled, but {open_now} are open"
+    if status is InstallmentStatus.OPEN and (
+        not fine_open.is_zero() or not interest_open.is_zero() or fine_charged or latest_settlement_id is not None
+    ):
+        return "status", "is open (never settled), but holds what only a settlement leaves (an open fine or "\
+            "interest, the fine charged, a latest settlement); make it partially_settled or settled"  # fmt: skip
+    if status is InstallmentStatus.PARTIALLY_SETTLED and not owes:
+        return "status", "is partially settled, but nothing is left open; make it settled"
+    if status is not InstallmentStatus.OPEN and latest_settlement_id is None:
+        return "latest_settlement_id", f"must name the settlement that left it {status.value}"
+    if interest_from is not None and not fine_charged:
+        return "fine_charged", "must be True when interest_from is set: a late payment does both"
+    if fine_charged and interest_from is None:
+        return "interest_from", "must be set when the fine was charged: a late payment does both"
+    return None
+
+
+def _check_state(problem: tuple[str, str] | None, shown: object) -> None:
+    if problem is not None:
+        field, why = problem
+        raise InvalidInput(why, field=field, raw=str(shown))
+
+
 @attrs.frozen(slots=False)
 class InstallmentState:
-    """The mutable part of an installment, as a value: what a settlement saves so a reversal restores it exactly."""
+    """The mutable part of an installment, as a value: what a settlement saves so a reversal restores it exactly.
 
-    principal_open: Money
-    fine_open: Money
-    interest_open: Money
-    fine_charged: bool
-    interest_from: date | None
-    status: InstallmentStatus
-    latest_settlement_id: str | None
+    Checked as :class:`Installment` checks its own state (a storage adapter rebuilds it from a row).
+    """
+
+    principal_open: Money = attrs.field(validator=money_field("principal_open"))
+    fine_open: Money = attrs.field(validator=money_field("fine_open"))
+    interest_open: Money = attrs.field(validator=money_field("interest_open"))
+    fine_charged: bool = attrs.field(validator=flag_field("fine_charged"))
+    interest_from: date | None = attrs.field(validator=date_field("interest_from", optional=True))
+    status: InstallmentStatus = attrs.field(validator=instance_field(InstallmentStatus, "status"))
+    latest_settlement_id: str | None = attrs.field(
+        validator=text_field("latest_settlement_id", optional=True, blank=False)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        _check_state(_state_problem(*attrs.astuple(self, recurse=False)), self.status.value)
 
 
 @attrs.frozen(slots=False)
@@ -69,10 +120,16 @@ class Installment:
     :func:`~carteira.domain.use_credit_letter`; storage adapters pass them when restoring a
     saved installment. ``version`` is storage's optimistic-concurrency counter: the domain
     carries it unchanged.
+
+    A state those verbs cannot reach is refused (``InvalidInput`` naming the field): an open
+    principal above the amount; SETTLED with anything open; OPEN with anything but its whole
+    amount open and nothing charged; PARTIALLY_SETTLED with nothing open; a state other than OPEN
+    without the settlement that left it; the fine charged without the interest start moved, or
+    the reverse; a latest settlement with no settlement counted; a balance beyond ``Money.MAX``.
     """
 
-    id: str = attrs.field(validator=text_field("id"))
-    customer_id: str = attrs.field(validator=text_field("customer_id"))
+    id: str = attrs.field(validator=text_field("id", blank=False))
+    customer_id: str = attrs.field(validator=text_field("customer_id", blank=False))
     due: date = attrs.field(validator=date_field("due"))
     amount: Money = attrs.field(validator=money_field("amount", positive=True))
     terms: ChargeTerms = attrs.field(validator=instance_field(ChargeTerms, "terms"))
@@ -100,14 +157,52 @@ class Installment:
     )
     fine_open: Money = attrs.field(default=Money.ZERO, kw_only=True, validator=money_field("fine_open"))
     interest_open: Money = attrs.field(default=Money.ZERO, kw_only=True, validator=money_field("interest_open"))
-    fine_charged: bool = attrs.field(default=False, kw_only=True)
+    fine_charged: bool = attrs.field(default=False, kw_only=True, validator=flag_field("fine_charged"))
     interest_from: date | None = attrs.field(
         default=None, kw_only=True, validator=date_field("interest_from", optional=True)
     )
-    status: InstallmentStatus = attrs.field(default=InstallmentStatus.OPEN, kw_only=True)
-    latest_settlement_id: str | None = attrs.field(default=None, kw_only=True)
-    settlements_made: int = attrs.field(default=0, kw_only=True)
-    version: int = attrs.field(default=0, kw_only=True)
+    status: InstallmentStatus = attrs.field(
+        default=InstallmentStatus.OPEN, kw_only=True, validator=instance_field(InstallmentStatus, "status")
+    )
+    latest_settlement_id: str | None = attrs.field(
+        default=None, kw_only=True, validator=text_field("latest_settlement_id", optional=True, blank=False)
+    )
+    settlements_made: int = attrs.field(default=0, kw_only=True, validator=count_field("settlements_made", 0))
+    version: int = attrs.field(default=0, kw_only=True, validator=count_field("version", 0))
+
+    def __attrs_post_init__(self) -> None:
+        if self.principal_open > self.amount:
+            raise InvalidInput(
+                f"must not be above the installment's amount {self.amount}",
+                field="principal_open",
+                raw=str(self.principal_open),
+            )
+        if self.status is InstallmentStatus.OPEN and self.principal_open != self.amount:
+            raise InvalidInput(
+                f"is open (never settled), but its open principal is not its whole amount {self.amount}",
+                field="status",
+                raw=str(self.principal_open),
+            )
+        _check_state(
+            _state_problem(
+                self.principal_open,
+                self.fine_open,
+                self.interest_open,
+                self.fine_charged,
+                self.interest_from,
+                self.status,
+                self.latest_settlement_id,
+            ),
+            self.status.value,
+        )
+        if self.latest_settlement_id is not None and self.settlements_made < 1:
+            raise InvalidInput(f"must count settlement {self.latest_settlement_id}", field="settlements_made", raw="0")
+        # Each balance is within the limit; what they add up to must be too, or amount_due could not say it.
+        total = self.principal_open.amount
+        for field in ("fine_open", "interest_open"):
+            total = CONTEXT.add(total, getattr(self, field).amount)
+            if total > _LIMIT:
+                raise beyond_limit(field, f"a balance of {total}")
 
     @property
     def state(self) -> InstallmentState:

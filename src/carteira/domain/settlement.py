@@ -32,6 +32,7 @@ from carteira.domain.installment import (
 from carteira.domain.money import _LIMIT, _NEGATIVE_LIMIT, CONTEXT, Money, _money, beyond_limit, in_context
 from carteira.domain.terms import AmountDue, Imputation
 from carteira.domain.validation import (
+    count_field,
     date_field,
     flag_field,
     instance_field,
@@ -41,6 +42,7 @@ from carteira.domain.validation import (
     require_date,
     require_instance,
     require_money,
+    text_field,
 )
 from carteira.errors import ClosedPeriod, InvalidInput, RuleViolation
 
@@ -153,33 +155,43 @@ class Settlement:
     batch and the record of it that settled it, when a batch did (B7, B9).
     """
 
-    id: str
-    installment_id: str
-    customer_id: str
-    kind: OutcomeKind
-    paid: Money
-    paid_on: date
-    credited_on: date | None
-    principal: Money
-    interest: Money
-    fine: Money
-    extra_charge: Money
-    extra_discount: Money
-    discount: Money
-    abatement: Money
-    credit_letter_amount: Money
-    bank_charges: Money
-    other: Money
-    fine_accrued: Money
-    interest_accrued: Money
-    revenue_kind: RevenueKind
-    before: InstallmentState
-    credit_letter_id: str | None = None
-    source_letter_id: str | None = None
-    reversed_on: date | None = None
-    batch_id: str | None = None
-    batch_line: int | None = None
-    version: int = attrs.field(default=0, kw_only=True)
+    id: str = attrs.field(validator=text_field("id", blank=False))
+    installment_id: str = attrs.field(validator=text_field("installment_id", blank=False))
+    customer_id: str = attrs.field(validator=text_field("customer_id", blank=False))
+    kind: OutcomeKind = attrs.field(validator=instance_field(OutcomeKind, "kind"))
+    paid: Money = attrs.field(validator=money_field("paid", positive=True))
+    paid_on: date = attrs.field(validator=date_field("paid_on"))
+    credited_on: date | None = attrs.field(validator=date_field("credited_on", optional=True))
+    principal: Money = attrs.field(validator=money_field("principal"))
+    interest: Money = attrs.field(validator=money_field("interest"))
+    fine: Money = attrs.field(validator=money_field("fine"))
+    extra_charge: Money = attrs.field(validator=money_field("extra_charge"))
+    extra_discount: Money = attrs.field(validator=money_field("extra_discount"))
+    discount: Money = attrs.field(validator=money_field("discount"))
+    abatement: Money = attrs.field(validator=money_field("abatement"))
+    credit_letter_amount: Money = attrs.field(validator=money_field("credit_letter_amount"))
+    bank_charges: Money = attrs.field(validator=money_field("bank_charges"))
+    other: Money = attrs.field(validator=money_field("other"))
+    fine_accrued: Money = attrs.field(validator=money_field("fine_accrued"))
+    interest_accrued: Money = attrs.field(validator=money_field("interest_accrued"))
+    revenue_kind: RevenueKind = attrs.field(validator=instance_field(RevenueKind, "revenue_kind"))
+    before: InstallmentState = attrs.field(validator=instance_field(InstallmentState, "before"))
+    credit_letter_id: str | None = attrs.field(
+        default=None, validator=text_field("credit_letter_id", optional=True, blank=False)
+    )
+    source_letter_id: str | None = attrs.field(
+        default=None, validator=text_field("source_letter_id", optional=True, blank=False)
+    )
+    reversed_on: date | None = attrs.field(default=None, validator=date_field("reversed_on", optional=True))
+    batch_id: str | None = attrs.field(default=None, validator=text_field("batch_id", optional=True, blank=False))
+    batch_line: int | None = attrs.field(default=None, validator=count_field("batch_line", 1, optional=True))
+    version: int = attrs.field(default=0, kw_only=True, validator=count_field("version", 0))
+
+    def __attrs_post_init__(self) -> None:
+        problem = _settlement_problem(self)
+        if problem is not None:
+            field, why = problem
+            raise InvalidInput(why, field=field, raw=str(getattr(self, field)))
 
     @property
     def is_reversed(self) -> bool:
@@ -198,6 +210,34 @@ class Settlement:
             + self.credit_letter_amount.amount
         )
         return received == closed
+
+
+def _settlement_problem(made: Settlement) -> tuple[str, str] | None:
+    """``(field, why)`` when a settlement breaks what settle() keeps true of every one it makes, else ``None``."""
+    before = made.before
+    if made.kind is OutcomeKind.REFUSED:
+        return "kind", "a refusal makes no settlement"
+    if made.principal > before.principal_open:
+        return "principal", f"closes more than the {before.principal_open} of principal that was open"
+    if made.fine > before.fine_open + made.fine_accrued:
+        return "fine", f"closes more than the {before.fine_open} of fine open plus {made.fine_accrued} accrued"
+    if made.interest > before.interest_open + made.interest_accrued:
+        return (
+            "interest",
+            f"closes more than {before.interest_open} of interest open plus {made.interest_accrued} accrued",
+        )
+    if not made.conserves():
+        return "paid", (
+            "the parts do not add up (D12): paid + discount + abatement + extra_discount must equal "
+            "principal + interest + fine + extra_charge + credit_letter_amount"
+        )
+    if not (made.extra_charge.is_zero() or made.extra_discount.is_zero()):
+        return "extra_discount", "a settlement has an extra charge or an extra discount, not both"
+    if (made.kind is OutcomeKind.CREDIT_LETTER) is (made.credit_letter_id is None) or (
+        made.credit_letter_amount.is_zero() is (made.credit_letter_id is not None)
+    ):
+        return "credit_letter_id", "names the letter a credit_letter settlement created, of credit_letter_amount"
+    return None
 
 
 @runtime_checkable
@@ -238,16 +278,29 @@ class SettlementOutcome:
     ``limit`` the tolerance limit that applied; ``due`` the amount due on the payment date.
     """
 
-    kind: OutcomeKind
-    installment: Installment
-    settlement: Settlement | None
-    credit_letter: CreditLetter | None
-    reason: str
-    difference: Money
-    expected: Money
-    limit: Money
-    due: AmountDue
-    refusal: RefusalReason | None = None
+    kind: OutcomeKind = attrs.field(validator=instance_field(OutcomeKind, "kind"))
+    installment: Installment = attrs.field(validator=instance_field(Installment, "installment"))
+    settlement: Settlement | None = attrs.field(validator=instance_field(Settlement, "settlement", optional=True))
+    credit_letter: CreditLetter | None = attrs.field(
+        validator=instance_field(CreditLetter, "credit_letter", optional=True)
+    )
+    reason: str = attrs.field(validator=text_field("reason"))
+    difference: Money = attrs.field(validator=money_field("difference", signed=True))
+    expected: Money = attrs.field(validator=money_field("expected", signed=True))
+    limit: Money = attrs.field(validator=money_field("limit"))
+    due: AmountDue = attrs.field(validator=instance_field(AmountDue, "due"))
+    refusal: RefusalReason | None = attrs.field(
+        default=None, validator=instance_field(RefusalReason, "refusal", optional=True)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        refused = self.kind is OutcomeKind.REFUSED
+        if refused is not (self.settlement is None):
+            raise InvalidInput(
+                "is made exactly when the outcome is not refused", field="settlement", raw=self.kind.value
+            )
+        if refused is (self.refusal is None):
+            raise InvalidInput("says why exactly when the outcome is refused", field="refusal", raw=self.kind.value)
 
 
 @attrs.frozen(slots=False)
@@ -259,9 +312,19 @@ class Reversal:
     amount back (``None`` when the settlement neither created nor used one).
     """
 
-    installment: Installment
-    settlement: Settlement
-    credit_letter: CreditLetter | None
+    installment: Installment = attrs.field(validator=instance_field(Installment, "installment"))
+    settlement: Settlement = attrs.field(validator=instance_field(Settlement, "settlement"))
+    credit_letter: CreditLetter | None = attrs.field(
+        validator=instance_field(CreditLetter, "credit_letter", optional=True)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.settlement.reversed_on is None or self.settlement.installment_id != self.installment.id:
+            raise InvalidInput(
+                f"must be a reversed settlement of installment {self.installment.id}",
+                field="settlement",
+                raw=self.settlement.id,
+            )
 
 
 def settle(

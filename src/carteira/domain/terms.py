@@ -9,8 +9,17 @@ from decimal import ROUND_HALF_UP, Decimal
 import attrs
 
 from carteira.domain.calendar import BusinessCalendar, next_business_day
-from carteira.domain.money import _LIMIT, Money, _money, beyond_limit, in_context
-from carteira.domain.validation import count_field, instance_field, rate_field, require_count, require_money
+from carteira.domain.money import _LIMIT, CONTEXT, Money, _money, beyond_limit, in_context
+from carteira.domain.validation import (
+    count_field,
+    flag_field,
+    instance_field,
+    money_field,
+    rate_field,
+    require_count,
+    require_money,
+)
+from carteira.errors import InvalidInput
 
 __all__ = ["AmountDue", "ChargeTerms", "Imputation", "InterestMode", "is_on_time"]
 
@@ -118,14 +127,30 @@ class AmountDue:
     ``fine_open`` and ``interest_open`` are balances left by earlier partial payments; ``fine``
     and ``interest`` are the new charges accrued on that date; ``late`` says whether the date is
     past the due date (grace and business days considered) and ``interest_days`` how many
-    calendar days of interest were counted.
+    calendar days of interest were counted. ``total`` is the sum of the five amounts, and a date
+    that is not late accrues nothing.
     """
 
-    principal: Money
-    fine_open: Money
-    interest_open: Money
-    fine: Money
-    interest: Money
-    total: Money
-    late: bool = False
-    interest_days: int = 0
+    principal: Money = attrs.field(validator=money_field("principal"))
+    fine_open: Money = attrs.field(validator=money_field("fine_open"))
+    interest_open: Money = attrs.field(validator=money_field("interest_open"))
+    fine: Money = attrs.field(validator=money_field("fine"))
+    interest: Money = attrs.field(validator=money_field("interest"))
+    total: Money = attrs.field(validator=money_field("total"))
+    late: bool = attrs.field(default=False, validator=flag_field("late"))
+    interest_days: int = attrs.field(default=0, validator=count_field("interest_days", 0, DAYS_MAX))
+
+    def __attrs_post_init__(self) -> None:
+        if not self.late and not (self.fine.is_zero() and self.interest.is_zero() and self.interest_days == 0):
+            raise InvalidInput(
+                "is False, but fine or interest accrued", field="late", raw=f"{self.fine} {self.interest}"
+            )
+        total = self.principal.amount
+        for part in (self.fine_open, self.interest_open, self.fine, self.interest):
+            total = CONTEXT.add(total, part.amount)  # never the caller's context (decision 0014)
+        if total != self.total.amount:
+            raise InvalidInput(
+                "is not the sum of principal, fine_open, interest_open, fine and interest",
+                field="total",
+                raw=str(self.total),
+            )

@@ -39,11 +39,13 @@ def wrong_type(value: object, field: str, wanted: str, hint: str = "") -> Invali
     return InvalidType(f"{text}: {hint}" if hint else text, field=field)
 
 
-def require_money(value: object, field: str, *, positive: bool = False) -> Money:
-    """``value`` if it is ``Money`` of at least zero (more than zero when ``positive``)."""
+def require_money(value: object, field: str, *, positive: bool = False, signed: bool = False) -> Money:
+    """``value`` if it is ``Money`` of at least zero (more than zero when ``positive``, any sign when ``signed``)."""
     if type(value) is not Money:
         example = f"write Money('{value}')" if isinstance(value, (float, int, Decimal)) else "write Money('10.50')"
         raise wrong_type(value, field, "Money", example)
+    if signed:
+        return value
     if positive and value <= Money.ZERO:
         raise InvalidInput("must be more than zero", field=field, raw=str(value))
     if value < Money.ZERO:
@@ -99,12 +101,12 @@ def require_count(value: object, field: str, minimum: int, maximum: int | None =
     return value
 
 
-def money_field(field: str, *, positive: bool = False, optional: bool = False) -> Validator:
+def money_field(field: str, *, positive: bool = False, optional: bool = False, signed: bool = False) -> Validator:
     """A validator for a ``Money`` field (``None`` allowed when ``optional``); see :func:`require_money`."""
 
     def check(_instance: object, _attribute: object, value: object) -> None:
         if value is not None or not optional:
-            require_money(value, field, positive=positive)
+            require_money(value, field, positive=positive, signed=signed)
 
     return check
 
@@ -141,30 +143,52 @@ def text_field(field: str, *, optional: bool = False, blank: bool = True) -> Val
     return check
 
 
-def instance_field(kind: type[Any], field: str) -> Validator:
-    """A validator for a field that must be a ``kind`` (an enum, ``ChargeTerms``, ``Tolerance``...)."""
+def instance_field(kind: type[Any], field: str, *, optional: bool = False) -> Validator:
+    """A validator for a field that must be a ``kind`` (an enum, a record); ``None`` passes when ``optional``."""
 
     def check(_instance: object, _attribute: object, value: object) -> None:
-        require_instance(value, kind, field)
+        if value is not None or not optional:
+            require_instance(value, kind, field)
 
     return check
 
 
-def flag_field(field: str) -> Validator:
-    """A validator for a ``bool`` field: ``1`` or ``"yes"`` is not a flag."""
+def tuple_field(kind: type[Any], field: str, *, empty: bool = True, blank: bool = True) -> Validator:
+    """A validator for a ``tuple`` of ``kind`` (a list is refused: the value must stay hashable).
+
+    ``empty`` says whether ``()`` is allowed; for a tuple of ``str``, ``blank`` whether an item may be blank.
+    """
 
     def check(_instance: object, _attribute: object, value: object) -> None:
-        if type(value) is not bool:
+        if type(value) is not tuple:
+            raise wrong_type(value, field, f"a tuple of {kind.__name__}")
+        for item in value:
+            if not isinstance(item, kind) or isinstance(item, bool) is not (kind is bool):
+                raise wrong_type(item, field, f"a tuple of {kind.__name__}")
+            if not blank and isinstance(item, str) and not item.strip():
+                raise InvalidInput("must not hold a blank item", field=field, raw=repr(value)[:_SHOWN])
+        if not empty and not value:
+            raise InvalidInput("must not be empty", field=field)
+
+    return check
+
+
+def flag_field(field: str, *, optional: bool = False) -> Validator:
+    """A validator for a ``bool`` field (``None`` allowed when ``optional``): ``1`` or ``"yes"`` is not a flag."""
+
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        if type(value) is not bool and (value is not None or not optional):
             raise wrong_type(value, field, "a bool")
 
     return check
 
 
-def count_field(field: str, minimum: int, maximum: int | None = None) -> Validator:
-    """A validator for an ``int`` field between ``minimum`` and ``maximum``; see :func:`require_count`."""
+def count_field(field: str, minimum: int, maximum: int | None = None, *, optional: bool = False) -> Validator:
+    """A validator for an ``int`` field between ``minimum`` and ``maximum`` (``None`` allowed when ``optional``)."""
 
     def check(_instance: object, _attribute: object, value: object) -> None:
-        require_count(value, field, minimum, maximum)
+        if value is not None or not optional:
+            require_count(value, field, minimum, maximum)
 
     return check
 
