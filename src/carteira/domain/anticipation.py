@@ -18,7 +18,7 @@ from carteira.domain.validation import (
     money_field,
     rate_field,
     require_date,
-    require_instance,
+    require_items,
     require_money,
     require_rate,
     text_field,
@@ -134,12 +134,11 @@ def anticipate(
     require_date(on, "on")
     if not isinstance(anticipation_id, str):
         raise wrong_type(anticipation_id, "anticipation_id", "a str")
-    if not isinstance(installments, Iterable):  # each item is checked below, a str's characters included
-        raise wrong_type(installments, "installments", "an iterable of Installment")
+    if not anticipation_id.strip():
+        raise InvalidInput("must not be blank", field="anticipation_id", raw=repr(anticipation_id))
     items: list[AnticipatedInstallment] = []
     seen: set[str] = set()
-    for installment in installments:
-        require_instance(installment, Installment, "installments")
+    for installment in require_items(installments, Installment, "installments"):
         if installment.id in seen:
             raise InvalidInput(f"installment {installment.id} appears twice", field="installments")
         seen.add(installment.id)

@@ -58,10 +58,13 @@ class CarnetLimits:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise InvalidType(f"{name} must be a whole number of parcels, not {type(value).__name__}", field=name)
-        if not 1 <= self.min_parcels <= self.max_parcels:
+        if self.min_parcels < 1:
+            raise InvalidInput("must be at least 1 (need 1 <= min_parcels <= max_parcels)", field="min_parcels",
+                               raw=str(self.min_parcels))  # fmt: skip
+        if self.max_parcels < self.min_parcels:
             raise InvalidInput(
-                "need 1 <= min_parcels <= max_parcels",
-                field="limits",
+                "must not be below min_parcels (need 1 <= min_parcels <= max_parcels)",
+                field="max_parcels",
                 raw=f"{self.min_parcels}..{self.max_parcels}",
             )
 

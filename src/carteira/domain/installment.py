@@ -12,7 +12,7 @@ import attrs
 from carteira.domain.calendar import BusinessCalendar
 from carteira.domain.construction import built
 from carteira.domain.money import _LIMIT, CONTEXT, Money, _money, beyond_limit, in_context
-from carteira.domain.terms import AmountDue, ChargeTerms, is_on_time
+from carteira.domain.terms import AmountDue, ChargeTerms, _on_time
 from carteira.domain.validation import (
     count_field,
     date_field,
@@ -298,7 +298,7 @@ def _is_late(installment: Installment, on: date, calendar: BusinessCalendar) -> 
     due = installment.due
     # `on <= due` first: the common on-time case needs no calendar and no date arithmetic.
     return not (
-        on <= due or installment.status is _SETTLED or is_on_time(on, due, installment.terms.grace_days, calendar)
+        on <= due or installment.status is _SETTLED or _on_time(on, due, installment.terms.grace_days, calendar)
     )
 
 

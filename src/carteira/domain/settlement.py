@@ -349,6 +349,7 @@ def settle(
         or type(payment) is not Payment
         or type(policy) is not SettlementPolicy
         or not hasattr(calendar, "is_business_day")
+        or isinstance(calendar, type)
     ):
         require_instance(installment, Installment, "installment")
         require_instance(payment, Payment, "payment")

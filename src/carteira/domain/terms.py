@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
 
-from carteira.domain.calendar import BusinessCalendar, next_business_day
+from carteira.domain.calendar import BusinessCalendar, _next_business_day
 from carteira.domain.money import _LIMIT, CONTEXT, Money, _money, beyond_limit, in_context
 from carteira.domain.validation import (
     count_field,
@@ -16,7 +16,9 @@ from carteira.domain.validation import (
     instance_field,
     money_field,
     rate_field,
+    require_calendar,
     require_count,
+    require_date,
     require_money,
 )
 from carteira.errors import InvalidInput
@@ -112,12 +114,24 @@ def is_on_time(paid_on: date, due: date, grace_days: int, calendar: BusinessCale
 
     On time when ``paid_on <= due + grace_days``, or when ``due`` is not a business day of
     ``calendar`` and ``paid_on`` is on or before the next business day.
+
+    Raises:
+        InvalidType: a date that is not a date, ``grace_days`` not an int, ``calendar`` not a calendar.
+        InvalidInput: negative ``grace_days``.
     """
+    require_date(paid_on, "paid_on")
+    require_date(due, "due")
+    require_count(grace_days, "grace_days", 0)
+    return _on_time(paid_on, due, grace_days, require_calendar(calendar))
+
+
+def _on_time(paid_on: date, due: date, grace_days: int, calendar: BusinessCalendar) -> bool:
+    """:func:`is_on_time` on checked arguments: the settlement's hot path calls this one."""
     if paid_on <= due or (paid_on - due).days <= grace_days:
         return True
     if calendar.is_business_day(due):
         return False
-    return paid_on <= next_business_day(calendar, due)
+    return paid_on <= _next_business_day(calendar, due)
 
 
 @attrs.frozen(slots=False)

@@ -10,14 +10,16 @@ refuse (a negative amount, a rate above 1, NaN) is :class:`~carteira.errors.Inva
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from carteira.domain.calendar import BusinessCalendar
 from carteira.domain.money import Money
 from carteira.errors import InvalidInput, InvalidType
+
+if TYPE_CHECKING:  # calendar.py checks its own arguments with this module
+    from carteira.domain.calendar import BusinessCalendar
 
 __all__: list[str] = []
 
@@ -79,11 +81,18 @@ def require_instance(value: object, kind: type[T], field: str) -> T:
     raise wrong_type(value, field, f"a {kind.__name__}")
 
 
+def require_items(value: object, kind: type[T], field: str) -> list[T]:
+    """``value``'s items as a list, if it is an iterable (not a ``str``) of ``kind``; an item is named ``field[i]``."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise wrong_type(value, field, f"an iterable of {kind.__name__}")
+    return [require_instance(item, kind, f"{field}[{index}]") for index, item in enumerate(value)]
+
+
 def require_calendar(value: object) -> BusinessCalendar:
-    """``value`` if it has the ``is_business_day`` method of a :class:`BusinessCalendar`."""
-    if callable(getattr(value, "is_business_day", None)):
-        return cast(BusinessCalendar, value)
-    hint = "pass BrazilBankingCalendar(), or EveryDayCalendar() to ignore closed days"
+    """``value`` if it has the ``is_business_day`` method of a :class:`BusinessCalendar` (a class is not one)."""
+    if callable(getattr(value, "is_business_day", None)) and not isinstance(value, type):
+        return cast("BusinessCalendar", value)
+    hint = "pass BrazilBankingCalendar(), or EveryDayCalendar() to ignore closed days (an instance, not the class)"
     raise wrong_type(value, "calendar", "a BusinessCalendar", hint)
 
 
