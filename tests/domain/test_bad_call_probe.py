@@ -13,7 +13,7 @@ import enum
 import operator
 from collections import Counter
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -62,8 +62,32 @@ from carteira.domain import (
     settle,
     use_credit_letter,
 )
+from carteira.domain.notifications import Notification, SeenEvent
+from carteira.domain.operations import (
+    Environment,
+    GatewayAccount,
+    GatewayCharge,
+    Operation,
+    OperationError,
+    OperationFilter,
+    OperationKind,
+)
+from carteira.domain.postings import Posting, PostingKind
+from carteira.domain.return_batch import BatchRecord
 from carteira.domain.shared_payment import settle_together
 from carteira.errors import InvalidInput, InvalidType, RuleViolation
+from carteira.ports.gateway import (
+    Address,
+    BilletRequest,
+    CarnetRequest,
+    ChargeStatus,
+    ChargeSummary,
+    EventKind,
+    IssuedBillet,
+    Item,
+    NotificationEvent,
+    Payer,
+)
 
 TYPED = (InvalidInput, InvalidType, RuleViolation)
 
@@ -75,6 +99,7 @@ class Kind(enum.Enum):
     POSITIVE_MONEY = "positive money"
     OPTIONAL_MONEY = "optional money"
     SIGNED_MONEY = "signed money"
+    OPTIONAL_SIGNED_MONEY = "optional signed money"
     RATE = "rate"
     OPTIONAL_RATE = "optional rate"
     DATE = "date"
@@ -96,6 +121,15 @@ class Kind(enum.Enum):
     OBJECT = "object"  # an instance of a domain class (or an enum member)
     OPTIONAL_OBJECT = "optional object"
     TUPLE = "tuple"  # a tuple of domain values or ids
+    INSTANT = "instant"  # a timezone-aware datetime
+    OPTIONAL_INSTANT = "optional instant"
+    DATETIME = "datetime"  # a datetime, aware or not (the gateway's)
+    OPTIONAL_DATETIME = "optional datetime"
+    ITEMS = "items"  # an iterable of Item, made a tuple
+    NUMBER = "number"  # a finite Decimal whose range the adapter checks
+    INTEGER = "integer"  # an int whose range the adapter checks
+    OPTIONAL_INTEGER = "optional integer"
+    OPTIONAL_FLAG = "optional flag"
 
 
 _WRONG_TYPES: list[object] = [None, 1.5, True, b"bytes", [], object()]
@@ -153,7 +187,17 @@ BAD: dict[Kind, list[object]] = {
     Kind.CALENDAR: [None, "BR", object(), 1, EveryDayCalendar],
     Kind.OBJECT: [*_WRONG_TYPES, "value"],
     Kind.TUPLE: [None, "abc", 1, [], (1,), (None,)],
+    Kind.INSTANT: [None, "2026-03-10T12:00:00Z", datetime(2026, 3, 10, 12, 0), date(2026, 3, 10), 1.5],
+    Kind.DATETIME: [None, "2026-03-10T12:00:00", date(2026, 3, 10), 1773144000, True],
+    Kind.NUMBER: [0.02, "0.02", 1, True, None, Decimal("NaN"), Decimal("sNaN"), Decimal("-Infinity")],
+    Kind.INTEGER: [True, 1.0, "1", None, Decimal(1)],
+    Kind.OPTIONAL_FLAG: ["no", "yes", "", 1, 0, 1.0],
 }
+BAD[Kind.OPTIONAL_SIGNED_MONEY] = [value for value in BAD[Kind.SIGNED_MONEY] if value is not None]
+BAD[Kind.OPTIONAL_DATETIME] = [value for value in BAD[Kind.DATETIME] if value is not None]
+BAD[Kind.ITEMS] = [value for value in BAD[Kind.TUPLE] if value != []]
+BAD[Kind.OPTIONAL_INSTANT] = [value for value in BAD[Kind.INSTANT] if value is not None]
+BAD[Kind.OPTIONAL_INTEGER] = [value for value in BAD[Kind.INTEGER] if value is not None]
 BAD[Kind.POSITIVE_MONEY] = [*BAD[Kind.MONEY], Money.ZERO]
 BAD[Kind.OPTIONAL_MONEY] = [value for value in BAD[Kind.MONEY] if value is not None]
 BAD[Kind.OPTIONAL_RATE] = [value for value in BAD[Kind.RATE] if value is not None]
@@ -188,6 +232,20 @@ REVERSED = attrs.evolve(SETTLEMENT, reversed_on=DUE)
 DUE_NOW = OUTCOME.due
 ITEM = AnticipatedInstallment("i1", TEN, DUE, Money("9.00"))
 CARNET = Carnet(("p1", "p2"), DUE, TEN, "Plano")
+T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+OPERATION = Operation("op-1", OperationKind.ISSUE_BILLET, ("i1",), T0)
+PAYER = Payer("Maria da Silva", "52998224725")
+ACCOUNT = {
+    "client_id": "Client_Id_1", "environment": Environment.SANDBOX, "agreement_id": "wallet",
+    "agreement_bank_code": "0", "bank_account": "itau-1234", "payment_fee": Money("2.50"),
+    "receipt_history": "101", "entries_history": "201", "fees_history": "301",
+}  # fmt: skip
+RECORD = {
+    "batch_id": "b1", "line": 2, "movement_code": "06", "category": "settled", "is_settlement": True,
+    "is_rejection": False, "bank_title_number": "1", "document_number": None, "due_date": DUE, "face_value": TEN,
+    "paid": TEN, "discount": None, "abatement": None, "interest_and_fine": None, "tariff": None,
+    "other_credits": None, "occurrence_date": DUE, "credit_date": DUE,
+}  # fmt: skip
 
 
 @attrs.frozen
@@ -303,6 +361,53 @@ TARGETS: list[Target] = [
     _method("Money - other", lambda other: TEN - other, other=(TEN, K.SIGNED_MONEY)),
     _method("Money < other", lambda other: operator.lt(TEN, other), other=(TEN, K.SIGNED_MONEY)),
     _method("Money * factor", lambda factor: TEN * factor, factor=(Decimal("1.5"), K.FACTOR)),
+    # The rest of carteira.domain: the outbox, notifications, postings, return batches.
+    _fields(GatewayAccount, ACCOUNT, client_id=K.TEXT, environment=K.OBJECT, bank_account=K.TEXT,
+            payment_fee=K.MONEY, active=K.FLAG, notify=K.TUPLE, version=K.COUNT),
+    _fields(OperationError, {"message": "no answer"}, message=K.TEXT, field=K.OPTIONAL_TEXT, retryable=K.FLAG),
+    _fields(Operation, {"id": "op-1", "kind": OperationKind.ISSUE_BILLET, "documents": ("i1",), "created_at": T0},
+            id=K.ID, kind=K.OBJECT, created_at=K.INSTANT, status=K.OBJECT, request=K.TEXT, response=K.TEXT,
+            attempts=K.COUNT, error=K.OPTIONAL_OBJECT, sent_at=K.OPTIONAL_INSTANT, document_reversed=K.FLAG,
+            version=K.COUNT),
+    _fields(OperationFilter, {}, status=K.OPTIONAL_OBJECT, kind=K.OPTIONAL_OBJECT, customer_id=K.OPTIONAL_TEXT,
+            created_from=K.OPTIONAL_INSTANT, flagged=K.OPTIONAL_FLAG, limit=K.OPTIONAL_POSITIVE_COUNT),
+    _fields(GatewayCharge, {"installment_id": "i1", "operation_id": "op-1", "charge_id": "42", "due": DUE,
+                            "total": TEN},
+            installment_id=K.ID, charge_id=K.ID, due=K.DATE, total=K.MONEY, state=K.OBJECT,
+            parcel=K.OPTIONAL_POSITIVE_COUNT, barcode=K.TEXT, link=K.OPTIONAL_TEXT, version=K.COUNT),
+    _fields(Notification, {"token": "tok-1", "received_at": T0}, received_at=K.INSTANT, status=K.OBJECT,
+            deliveries=K.POSITIVE_COUNT, attempts=K.COUNT, error=K.TEXT, version=K.COUNT),
+    _fields(SeenEvent, {"token": "tok-1", "event_id": 1, "kind": "charge", "status": "paid", "seen_at": T0},
+            event_id=K.COUNT, kind=K.ID, seen_at=K.INSTANT, charge_id=K.OPTIONAL_TEXT, flagged=K.FLAG, note=K.TEXT),
+    _fields(Posting, {"id": "p1", "kind": PostingKind.ENTRY, "on": DUE, "amount": TEN, "account": "itau",
+                      "history": "201", "settlement_id": "s1"},
+            id=K.ID, kind=K.OBJECT, on=K.DATE, amount=K.POSITIVE_MONEY, account=K.ID, charge_id=K.OPTIONAL_TEXT),
+    _fields(BatchRecord, RECORD, line=K.POSITIVE_COUNT, is_settlement=K.FLAG, is_rejection=K.FLAG,
+            confirmed_once=K.FLAG, version=K.COUNT),
+    # carteira.ports.gateway: the types of every field (their values are the adapter's to check).
+    _fields(Address, {"street": "Rua A", "number": "1", "neighborhood": "Centro", "zipcode": "01001000",
+                      "city": "São Paulo", "state": "SP"},
+            street=K.TEXT, zipcode=K.TEXT, complement=K.OPTIONAL_TEXT),
+    _fields(Payer, {"name": "Maria da Silva", "tax_id": "52998224725"}, name=K.TEXT, tax_id=K.TEXT,
+            email=K.OPTIONAL_TEXT, birth=K.OPTIONAL_DATE, address=K.OPTIONAL_OBJECT),
+    _fields(Item, {"name": "Curso", "value": TEN}, name=K.TEXT, value=K.SIGNED_MONEY, quantity=K.INTEGER),
+    _fields(BilletRequest, {"items": (Item("Curso", TEN),), "payer": PAYER, "due": DUE},
+            items=K.ITEMS, payer=K.OBJECT, due=K.DATE, operation_id=K.OPTIONAL_TEXT, fine_rate=K.NUMBER,
+            monthly_interest_rate=K.NUMBER, days_to_write_off=K.OPTIONAL_INTEGER, message=K.TEXT,
+            shipping=K.OPTIONAL_SIGNED_MONEY),
+    _fields(CarnetRequest, {"items": (Item("Curso", TEN),), "payer": PAYER, "first_due": DUE, "repeats": 3},
+            first_due=K.DATE, repeats=K.INTEGER, split_items=K.FLAG, fine_rate=K.NUMBER),
+    _fields(IssuedBillet, {"charge_id": "42", "operation_id": None, "status": ChargeStatus.WAITING, "total": TEN,
+                           "due": DUE, "barcode": "0019"},
+            charge_id=K.TEXT, status=K.OBJECT, total=K.SIGNED_MONEY, due=K.DATE, barcode=K.TEXT,
+            adjustments=K.TUPLE),
+    _fields(ChargeSummary, {"charge_id": "42", "operation_id": None, "status": ChargeStatus.PAID, "total": TEN},
+            status=K.OBJECT, parcel=K.OPTIONAL_INTEGER, created_at=K.OPTIONAL_DATETIME, paid_on=K.OPTIONAL_DATE),
+    _fields(NotificationEvent, {"token": "tok-1", "event_id": 1, "kind": EventKind.CHARGE,
+                                "status": ChargeStatus.PAID, "previous_status": None, "operation_id": None,
+                                "charge_id": "42", "carnet_id": None, "created_at": T0},
+            token=K.TEXT, event_id=K.INTEGER, kind=K.OBJECT, status=K.OBJECT, previous_status=K.OPTIONAL_OBJECT,
+            created_at=K.DATETIME, paid_value=K.OPTIONAL_SIGNED_MONEY),
 ]  # fmt: skip
 
 # The name an error gives an argument, where it is not the parameter's own.

@@ -182,6 +182,30 @@ def tuple_field(kind: type[Any], field: str, *, empty: bool = True, blank: bool 
     return check
 
 
+def decimal_field(field: str, *, optional: bool = False) -> Validator:
+    """A validator for a finite ``Decimal`` whose range an adapter checks (a rate); ``None`` passes if ``optional``."""
+
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, Decimal):
+            raise wrong_type(value, field, "a Decimal", "2 % is Decimal('0.02')")
+        if not value.is_finite():
+            raise InvalidInput("must be a finite number", field=field, raw=str(value))
+
+    return check
+
+
+def integer_field(field: str, *, optional: bool = False) -> Validator:
+    """A validator for an ``int`` (not a bool) whose range the adapter checks; ``None`` passes when ``optional``."""
+
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        if (isinstance(value, bool) or not isinstance(value, int)) and (value is not None or not optional):
+            raise wrong_type(value, field, "an int")
+
+    return check
+
+
 def flag_field(field: str, *, optional: bool = False) -> Validator:
     """A validator for a ``bool`` field (``None`` allowed when ``optional``): ``1`` or ``"yes"`` is not a flag."""
 
@@ -202,11 +226,11 @@ def count_field(field: str, minimum: int, maximum: int | None = None, *, optiona
     return check
 
 
-def instant_field(field: str) -> Validator:
-    """A validator for a timezone-aware ``datetime`` field; ``None`` passes (the type says if it may be)."""
+def instant_field(field: str, *, optional: bool = False) -> Validator:
+    """A validator for a timezone-aware ``datetime`` field (``None`` allowed when ``optional``)."""
 
     def check(_instance: object, _attribute: object, value: object) -> None:
-        if value is None:
+        if value is None and optional:
             return
         if not isinstance(value, datetime):
             raise wrong_type(value, field, "a timezone-aware datetime")
