@@ -22,7 +22,7 @@ from typing import Any
 
 from carteira.domain import settlement
 from carteira.domain.installment import _is_late
-from carteira.domain.money import CONTEXT
+from carteira.domain.money import _CONTEXT
 from domain import CALENDAR, arguments, floor_run, library_inputs, make_cases
 
 # (label of what the cut adds, the statement it cuts before), in the order they run.
@@ -80,7 +80,7 @@ def main() -> None:
     for _ in range(args.rounds):
         floors.append(floor_run(cases)[0] / args.count * 1e6)
         for label, function in cuts:
-            with localcontext(CONTEXT):
+            with localcontext(_CONTEXT):
                 start = time.perf_counter()
                 for (installment, payment), late in zip(inputs, lates, strict=True):
                     function(installment, payment, policy, late, None)

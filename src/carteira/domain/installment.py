@@ -11,7 +11,7 @@ import attrs
 
 from carteira.domain.calendar import BusinessCalendar
 from carteira.domain.construction import built
-from carteira.domain.money import _LIMIT, CONTEXT, Money, _money, beyond_limit, in_context
+from carteira.domain.money import _CONTEXT, _LIMIT, Money, _money, beyond_limit, in_context
 from carteira.domain.terms import AmountDue, ChargeTerms, _on_time
 from carteira.domain.validation import (
     count_field,
@@ -200,7 +200,7 @@ class Installment:
         # Each balance is within the limit; what they add up to must be too, or amount_due could not say it.
         total = self.principal_open.amount
         for field in ("fine_open", "interest_open"):
-            total = CONTEXT.add(total, getattr(self, field).amount)
+            total = _CONTEXT.add(total, getattr(self, field).amount)
             if total > _LIMIT:
                 raise beyond_limit(field, f"a balance of {total}")
 

@@ -30,7 +30,7 @@ __all__ = ["Money"]
 _CENT = Decimal("0.01")
 _ZERO = Decimal("0.00")
 
-CONTEXT = Context(
+_CONTEXT = Context(
     prec=28,
     rounding=ROUND_HALF_EVEN,
     Emin=-999_999,
@@ -44,7 +44,8 @@ CONTEXT = Context(
 
 The domain's arithmetic runs in it, never in ``decimal.getcontext()``: a public function that computes
 on Decimals switches to it for its duration (:func:`in_context`, or inline on the hot path) and puts the
-caller's back, and ``Money``'s operators pass it explicitly. Nothing may change it: it is shared.
+caller's back, and ``Money``'s operators pass it explicitly. Private because it is shared by every
+thread: nothing may change it, and no code of the caller's runs while it is current.
 """
 
 # Reading text and multiplying by a factor are exact, whatever their digits: nothing is rounded
@@ -52,8 +53,8 @@ caller's back, and ``Money``'s operators pass it explicitly. Nothing may change 
 _EXACT = Context(prec=MAX_PREC, Emin=MIN_EMIN, Emax=MAX_EMAX, traps=[])
 _read = _EXACT.create_decimal
 _times = _EXACT.multiply
-_plus = CONTEXT.add
-_minus = CONTEXT.subtract
+_plus = _CONTEXT.add
+_minus = _CONTEXT.subtract
 
 MAX_CENTS = 10**17 - 1
 """The largest amount in cents, either sign: 17 digits (decision 0013)."""
@@ -71,7 +72,7 @@ R = TypeVar("R")
 
 
 def in_context(function: Callable[P, R]) -> Callable[P, R]:
-    """``function`` run in the library's :data:`CONTEXT`, the caller's context restored after, even on error.
+    """``function`` run in the library's :data:`_CONTEXT`, the caller's context restored after, even on error.
 
     For public functions that compute on Decimals and call no code of the caller's (a calendar, an
     iterable): that code would run in the library's context, and could change it for every thread.
@@ -80,7 +81,7 @@ def in_context(function: Callable[P, R]) -> Callable[P, R]:
     @wraps(function)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         caller = getcontext()
-        setcontext(CONTEXT)
+        setcontext(_CONTEXT)
         try:
             return function(*args, **kwargs)
         finally:
@@ -112,7 +113,7 @@ def _exact(value: object) -> Decimal:
     if not _NEGATIVE_LIMIT <= amount <= _LIMIT:
         raise beyond_limit("amount", _shown(value))
     try:
-        quantized = amount.quantize(_CENT, ROUND_HALF_UP, CONTEXT)
+        quantized = amount.quantize(_CENT, ROUND_HALF_UP, _CONTEXT)
     except DecimalException:  # an exponent far beyond the context's: certainly not whole cents
         quantized = None
     if quantized != amount:
@@ -166,7 +167,7 @@ class Money:
             raise InvalidType(f"Money.from_cents takes an int, not {type(cents).__name__}", field="cents")
         if not -MAX_CENTS <= cents <= MAX_CENTS:
             raise beyond_limit("cents", _shown(cents))
-        return _money(Decimal(cents).scaleb(-2, CONTEXT))
+        return _money(Decimal(cents).scaleb(-2, _CONTEXT))
 
     @classmethod
     def rounded(cls, exact: Decimal) -> Money:
@@ -180,7 +181,7 @@ class Money:
     @property
     def cents(self) -> int:
         """The amount as integer centavos (``Money("10.50").cents == 1050``)."""
-        return int(self.amount.scaleb(2, CONTEXT))  # exact: the amount is whole cents of at most 17 digits
+        return int(self.amount.scaleb(2, _CONTEXT))  # exact: the amount is whole cents of at most 17 digits
 
     def is_zero(self) -> bool:
         """Whether this is R$ 0,00."""
@@ -278,7 +279,7 @@ def _money_rounded(exact: Decimal, field: str) -> Money:
     """``exact`` (finite) rounded half up to the cent, refused as ``field`` when that is beyond the limit."""
     if not _NEGATIVE_BEYOND_WHEN_ROUNDED < exact < _BEYOND_WHEN_ROUNDED:
         raise beyond_limit(field, _shown(exact))
-    cents = exact.quantize(_CENT, ROUND_HALF_UP, CONTEXT)
+    cents = exact.quantize(_CENT, ROUND_HALF_UP, _CONTEXT)
     return _money(cents) if cents else Money.ZERO
 
 

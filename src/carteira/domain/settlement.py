@@ -29,7 +29,7 @@ from carteira.domain.installment import (
     _price,
     _Priced,
 )
-from carteira.domain.money import _LIMIT, _NEGATIVE_LIMIT, CONTEXT, Money, _money, beyond_limit, in_context
+from carteira.domain.money import _CONTEXT, _LIMIT, _NEGATIVE_LIMIT, Money, _money, beyond_limit, in_context
 from carteira.domain.terms import AmountDue, Imputation
 from carteira.domain.validation import (
     count_field,
@@ -359,7 +359,7 @@ def settle(
     # The library's own decimal context for the arithmetic (decision 0014), set by hand rather than
     # through `in_context` or `localcontext`: this is the hot path, and they cost more (docs/performance.md).
     caller = getcontext()
-    setcontext(CONTEXT)
+    setcontext(_CONTEXT)
     try:
         return _settle(installment, payment, policy, late, None)
     finally:

@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import attrs
 
 from carteira.domain.calendar import BusinessCalendar, _next_business_day
-from carteira.domain.money import _LIMIT, CONTEXT, Money, _money, beyond_limit, in_context
+from carteira.domain.money import _CONTEXT, _LIMIT, Money, _money, beyond_limit, in_context
 from carteira.domain.validation import (
     count_field,
     flag_field,
@@ -161,7 +161,7 @@ class AmountDue:
             )
         total = self.principal.amount
         for part in (self.fine_open, self.interest_open, self.fine, self.interest):
-            total = CONTEXT.add(total, part.amount)  # never the caller's context (decision 0014)
+            total = _CONTEXT.add(total, part.amount)  # never the caller's context (decision 0014)
         if total != self.total.amount:
             raise InvalidInput(
                 "is not the sum of principal, fine_open, interest_open, fine and interest",
