@@ -105,6 +105,14 @@ def test_the_limit_itself_and_everything_inside_it_is_exact() -> None:
     assert -Money.MAX + Money.MAX == Money.ZERO
 
 
+def test_zero_at_any_exponent_is_zero() -> None:
+    assert Money("0E+20") == Money.ZERO
+    assert Money(Decimal("-0E+30")) == Money.ZERO
+    assert Money.rounded(Decimal("0E+40")) == Money.ZERO
+    assert Money.ZERO * Decimal("1E+30") == Money.ZERO
+    assert str(Money("0E+20")) == "0.00"
+
+
 def test_negative_zero_is_zero() -> None:
     for zero in (Money("-0.00"), Money(Decimal("-0")), -Money.ZERO, Money.ZERO * -1, Money.rounded(Decimal("-0.001"))):
         assert str(zero) == "0.00"

@@ -11,7 +11,7 @@ import attrs
 
 from carteira.domain.calendar import BusinessCalendar
 from carteira.domain.construction import built
-from carteira.domain.money import _CONTEXT, _LIMIT, Money, _money, beyond_limit, in_context
+from carteira.domain.money import _CONTEXT, _DIGITS_BEFORE_THE_POINT, _LIMIT, Money, _money, beyond_limit, in_context
 from carteira.domain.terms import AmountDue, ChargeTerms, _on_time
 from carteira.domain.validation import (
     count_field,
@@ -329,7 +329,7 @@ def _price(installment: Installment, on: date, late: bool) -> _Priced:
     interest_owed += interest
     total = principal + fine_owed + interest_owed
     # A validated installment's balance is within the limit; charges over decades may take it beyond.
-    if total > _LIMIT:
+    if total.adjusted() >= _DIGITS_BEFORE_THE_POINT:
         raise beyond_limit("installment", f"{total} due on {on.isoformat()} by installment {installment.id}")
     return True, fine, interest, days, fine_owed, interest_owed, total
 
