@@ -199,6 +199,7 @@ def test_a_low_precision_gives_the_right_amount_due() -> None:
         caller.prec = 10
         assert amount_due(item, on=date(2025, 3, 1), calendar=EveryDayCalendar()) == expected
         assert Money("123456789.99") + Money("1.00") == Money("123456790.99")
+        assert repr(Money("99999999.99") + Money("0.01")) == "Money('100000000.00')"  # was 100000000.0
     assert expected.total == Money("127983538.96")  # 123456789.99 + fine 2469135.80 + 50 days 2057613.17
 
 
