@@ -132,10 +132,17 @@ class Kind(enum.Enum):
     OPTIONAL_FLAG = "optional flag"
 
 
-_WRONG_TYPES: list[object] = [None, 1.5, True, b"bytes", [], object()]
+class _Unprintable:
+    """An object whose repr fails: an error that quotes the refused value must still be the typed one."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+_WRONG_TYPES: list[object] = [None, 1.5, True, b"bytes", [], object(), 10**5000, _Unprintable()]
 BAD: dict[Kind, list[object]] = {
     Kind.MONEY: [10.5, float("nan"), 10, Decimal("10.00"), "10.00", None, True, b"10", Money("-0.01")],
-    Kind.SIGNED_MONEY: [10.5, float("inf"), 10, Decimal("10.00"), "10.00", None, False],
+    Kind.SIGNED_MONEY: [10.5, float("inf"), 10, Decimal("10.00"), "10.00", None, False, 10**5000, _Unprintable()],
     Kind.RATE: [
         0.02,
         float("nan"),
@@ -429,6 +436,8 @@ def _shown(value: object) -> str:
     # repr() of a 5,000-digit int raises ValueError; its length is what matters.
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**40:
         return f"<int of {len(str(Decimal(value)))} digits>"
+    if isinstance(value, _Unprintable):
+        return "<unprintable>"
     return f"{value!r:.40}"
 
 

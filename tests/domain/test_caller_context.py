@@ -14,7 +14,7 @@ from decimal import Context, Decimal, localcontext
 
 import attrs
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from carteira import BrazilBankingCalendar
@@ -177,7 +177,6 @@ def _state(context: Context) -> tuple[object, ...]:
     return (context.prec, context.rounding, context.Emin, context.Emax, context.capitals, context.clamp, traps, flags)
 
 
-@settings(max_examples=60, deadline=None)
 @given(cases(), hostile_contexts)
 def test_results_under_a_hostile_context_are_those_under_the_default(case: Case, hostile: Context) -> None:
     with localcontext(_default()):

@@ -105,6 +105,12 @@ def test_the_limit_itself_and_everything_inside_it_is_exact() -> None:
     assert -Money.MAX + Money.MAX == Money.ZERO
 
 
+@pytest.mark.parametrize(("text", "reason"), [("abc", "is not a number"), ("NaN", "is not a finite amount")])
+def test_text_that_is_not_a_number_says_so(text: str, reason: str) -> None:
+    with pytest.raises(InvalidInput, match=reason):
+        Money(text)
+
+
 def test_zero_at_any_exponent_is_zero() -> None:
     assert Money("0E+20") == Money.ZERO
     assert Money(Decimal("-0E+30")) == Money.ZERO

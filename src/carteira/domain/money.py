@@ -106,12 +106,16 @@ def _exact(value: object) -> Decimal:
         )
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
         raise InvalidType(f"Money takes str, int or Decimal, not {type(value).__name__}", field="amount")
-    # Text is read exactly and without the caller's context (whose traps and flags are not ours to touch).
+    # Text is read exactly and without the caller's context (whose traps and flags are not ours to touch);
+    # what is not a number reads as NaN.
     amount = _read(value.strip()) if isinstance(value, str) else Decimal(value)
     if not amount.is_finite():
-        raise InvalidInput("is not a finite amount", field="amount", raw=_shown(value))
+        unreadable = isinstance(value, str) and amount.is_nan() and "nan" not in value.lower()
+        raise InvalidInput(
+            "is not a number" if unreadable else "is not a finite amount", field="amount", raw=printed(value)
+        )
     if amount and amount.adjusted() >= _DIGITS_BEFORE_THE_POINT:  # a zero's adjusted() is its exponent
-        raise beyond_limit("amount", _shown(value))
+        raise beyond_limit("amount", printed(value))
     try:
         quantized = amount.quantize(_CENT, ROUND_HALF_UP, _CONTEXT)
     except DecimalException:  # an exponent far beyond the context's: certainly not whole cents
@@ -120,22 +124,37 @@ def _exact(value: object) -> Decimal:
         raise InvalidInput(
             "is not a whole number of cents",
             field="amount",
-            raw=_shown(value),
+            raw=printed(value),
             hint="round derived amounts explicitly with Money.rounded()",
         )
     return quantized if quantized else _ZERO  # -0.00 is 0.00
 
 
-def _shown(value: object) -> str:
-    # A refused value is quoted in the error; 5,000 digits of it would drown the message (and str() of
-    # an int that long raises ValueError, where a Decimal's does not).
-    text = str(Decimal(value)) if isinstance(value, int) else str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+def printed(value: object, limit: int = 60) -> str:
+    """``str(value)`` cut to ``limit`` characters, for an error message; never raises.
+
+    A refused value can be anything: an int of 5,000 digits (whose ``str`` raises ``ValueError``, where a
+    Decimal's does not), an object whose ``__str__`` fails. The error must still be the typed one.
+    """
+    try:
+        text = str(Decimal(value)) if isinstance(value, int) else str(value)
+    except Exception:  # whatever its str raises, the refusal must not
+        text = f"<{type(value).__name__} that cannot be shown>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def quoted(value: object, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for an error message; never raises (see :func:`printed`)."""
+    try:
+        text = repr(Decimal(value)) if isinstance(value, int) and not isinstance(value, bool) else repr(value)
+    except Exception:  # whatever its repr raises, the refusal must not
+        text = f"<{type(value).__name__} that cannot be shown>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _refuse_mixed(operation: str, other: object) -> InvalidType:
     return InvalidType(
-        f"Money {operation} {type(other).__name__} ({other!r}): both operands must be Money; "
+        f"Money {operation} {type(other).__name__} ({quoted(other)}): both operands must be Money; "
         f"wrap the number as Money('...') first",
         field="other",
     )
@@ -166,7 +185,7 @@ class Money:
         if isinstance(cents, bool) or not isinstance(cents, int):
             raise InvalidType(f"Money.from_cents takes an int, not {type(cents).__name__}", field="cents")
         if not -MAX_CENTS <= cents <= MAX_CENTS:
-            raise beyond_limit("cents", _shown(cents))
+            raise beyond_limit("cents", printed(cents))
         return _money(Decimal(cents).scaleb(-2, _CONTEXT))
 
     @classmethod
@@ -221,7 +240,7 @@ class Money:
         """Money times a rate or count, the product computed whole (exactly) and rounded half up to the cent."""
         if isinstance(factor, (float, bool)) or not isinstance(factor, (Decimal, int)):
             raise InvalidType(
-                f"Money * {type(factor).__name__} ({factor!r}): multiply by a Decimal or an int",
+                f"Money * {type(factor).__name__} ({quoted(factor)}): multiply by a Decimal or an int",
                 field="factor",
             )
         if isinstance(factor, Decimal) and not factor.is_finite():
@@ -278,10 +297,10 @@ class Money:
 def _money_rounded(exact: Decimal, field: str) -> Money:
     """``exact`` (finite) rounded half up to the cent, refused as ``field`` when that is beyond the limit."""
     if exact and exact.adjusted() >= _DIGITS_BEFORE_THE_POINT:  # a zero's adjusted() is its exponent
-        raise beyond_limit(field, _shown(exact))
+        raise beyond_limit(field, printed(exact))
     cents = exact.quantize(_CENT, ROUND_HALF_UP, _CONTEXT)
     if cents.adjusted() >= _DIGITS_BEFORE_THE_POINT:  # 999999999999999.995 rounds up to 10**15
-        raise beyond_limit(field, _shown(exact))
+        raise beyond_limit(field, printed(exact))
     return _money(cents) if cents else Money.ZERO
 
 

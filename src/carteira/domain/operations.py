@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 
 import attrs
 
-from carteira.domain.money import Money
+from carteira.domain.money import Money, quoted
 from carteira.domain.validation import (
     count_field,
     date_field,
@@ -89,7 +89,7 @@ class GatewayAccount:
             raise InvalidInput(
                 "must be Environment.SANDBOX or Environment.PRODUCTION (there is no default)",
                 field="environment",
-                raw=repr(value),
+                raw=quoted(value),
             )
 
     @agreement_bank_code.validator
@@ -98,7 +98,7 @@ class GatewayAccount:
             raise InvalidInput(
                 f"the gateway's agreement must be the wallet's (bank code {WALLET_BANK_CODE})",
                 field="agreement_bank_code",
-                raw=repr(value),
+                raw=quoted(value),
                 hint="create an agreement for bank 0-Carteira and use it here",
             )
 
@@ -202,7 +202,7 @@ class Operation:
     def _some_documents(self, _attribute: object, value: tuple[str, ...]) -> None:
         if not value or not all(isinstance(document, str) and document for document in value):
             raise InvalidInput("must name at least one installment, each by its id", field="documents",
-                               raw=repr(value))  # fmt: skip
+                               raw=quoted(value, 120))  # fmt: skip
 
     @property
     def flagged(self) -> bool:

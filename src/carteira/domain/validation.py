@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from carteira.domain.money import Money
+from carteira.domain.money import Money, printed, quoted
 from carteira.errors import InvalidInput, InvalidType
 
 if TYPE_CHECKING:  # calendar.py checks its own arguments with this module
@@ -34,9 +34,7 @@ _SHOWN = 40  # characters of a refused value shown in a message: enough to recog
 
 def wrong_type(value: object, field: str, wanted: str, hint: str = "") -> InvalidType:
     """The error for ``value`` where ``wanted`` belongs, naming ``field``."""
-    shown = repr(value)
-    if len(shown) > _SHOWN:
-        shown = shown[: _SHOWN - 3] + "..."
+    shown = quoted(value, _SHOWN)
     text = f"{field} must be {wanted}, not {type(value).__name__} {shown}"
     return InvalidType(f"{text}: {hint}" if hint else text, field=field)
 
@@ -44,7 +42,8 @@ def wrong_type(value: object, field: str, wanted: str, hint: str = "") -> Invali
 def require_money(value: object, field: str, *, positive: bool = False, signed: bool = False) -> Money:
     """``value`` if it is ``Money`` of at least zero (more than zero when ``positive``, any sign when ``signed``)."""
     if type(value) is not Money:
-        example = f"write Money('{value}')" if isinstance(value, (float, int, Decimal)) else "write Money('10.50')"
+        number = isinstance(value, (float, int, Decimal))
+        example = f"write Money('{printed(value, 24)}')" if number else "write Money('10.50')"
         raise wrong_type(value, field, "Money", example)
     if signed:
         return value
@@ -58,7 +57,7 @@ def require_money(value: object, field: str, *, positive: bool = False, signed: 
 def require_rate(value: object, field: str) -> Decimal:
     """``value`` if it is a finite ``Decimal`` fraction between 0 and 1 (``Decimal('0.02')`` is 2 %)."""
     if not isinstance(value, Decimal):
-        hint = f"write Decimal('{value}')" if isinstance(value, (float, int)) else "2 % is Decimal('0.02')"
+        hint = f"write Decimal('{printed(value, 24)}')" if isinstance(value, (float, int)) else "2 % is Decimal('0.02')"
         raise wrong_type(value, field, "a Decimal fraction", hint)
     if not value.is_finite() or not _ZERO <= value <= _ONE:
         raise InvalidInput(

@@ -154,12 +154,12 @@ def _raw_of_status(result: object) -> str:
     # The default `status_raw` of a result built in carteira's own words: the status's value (a status of the
     # wrong type is refused by its validator, which runs after the defaults are made).
     status: object = result.status  # type: ignore[attr-defined]
-    return str(status.value if isinstance(status, enum.Enum) else status)
+    return str(status.value) if isinstance(status, enum.Enum) else ""
 
 
 def _raw_of_kind(event: object) -> str:
     kind: object = event.kind  # type: ignore[attr-defined]
-    return str(kind.value if isinstance(kind, enum.Enum) else kind)
+    return str(kind.value) if isinstance(kind, enum.Enum) else ""
 
 
 def _a_status(kinds: tuple[type[enum.Enum], ...], field: str, *, optional: bool = False) -> Validator:
