@@ -66,8 +66,8 @@ def _state_problem(
     if status is InstallmentStatus.OPEN and (
         not fine_open.is_zero() or not interest_open.is_zero() or fine_charged or latest_settlement_id is not None
     ):
-        return "status", "is open (never settled), but holds what only a settlement leaves (an open fine or "\
-            "interest, the fine charged, a latest settlement); make it partially_settled or settled"  # fmt: skip
+        left = "an open fine or interest, the fine charged, a latest settlement"
+        return "status", f"is open (never settled), but holds what only a settlement leaves ({left})"
     if status is InstallmentStatus.PARTIALLY_SETTLED and not owes:
         return "status", "is partially settled, but nothing is left open; make it settled"
     if status is not InstallmentStatus.OPEN and latest_settlement_id is None:
