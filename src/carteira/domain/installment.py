@@ -11,7 +11,7 @@ import attrs
 
 from carteira.domain.calendar import BusinessCalendar
 from carteira.domain.construction import built
-from carteira.domain.money import _CONTEXT, _DIGITS_BEFORE_THE_POINT, _LIMIT, Money, _money, beyond_limit, in_context
+from carteira.domain.money import _CONTEXT, _DIGITS_BEFORE_THE_POINT, Money, _money, beyond_limit, in_context
 from carteira.domain.terms import AmountDue, ChargeTerms, _on_time
 from carteira.domain.validation import (
     count_field,
@@ -37,6 +37,11 @@ class InstallmentStatus(enum.Enum):
     SETTLED = "settled"
 
 
+# Enum members read through their class cost about 0.1 us each on Python 3.11: the hot path, and every
+# installment a store loads, read these.
+_OPEN, _SETTLED = InstallmentStatus.OPEN, InstallmentStatus.SETTLED
+
+
 class RevenueKind(enum.Enum):
     """How a settlement is booked (D11): through a bank agreement, or as cash."""
 
@@ -45,9 +50,9 @@ class RevenueKind(enum.Enum):
 
 
 def _state_problem(
-    principal_open: Money,
-    fine_open: Money,
-    interest_open: Money,
+    principal_open: Decimal,
+    fine_open: Decimal,
+    interest_open: Decimal,
     fine_charged: bool,
     interest_from: date | None,
     status: InstallmentStatus,
@@ -58,24 +63,25 @@ def _state_problem(
     SETTLED owes nothing; OPEN is the state of a new installment (nothing settled since, or every
     settlement reversed); PARTIALLY_SETTLED still owes something; a state other than OPEN was left by
     a settlement, which it names; a late payment both charges the fine and moves the interest start.
+    The balances are the amounts of the Money fields (every store load runs this: Decimals are cheaper).
     """
-    owes = not (principal_open.is_zero() and fine_open.is_zero() and interest_open.is_zero())
-    if status is InstallmentStatus.SETTLED and owes:
-        open_now = f"{principal_open} of principal, {fine_open} of fine and {interest_open} of interest"
-        return "status", f"is settled, but {open_now} are open"
-    if status is InstallmentStatus.OPEN and (
-        not fine_open.is_zero() or not interest_open.is_zero() or fine_charged or latest_settlement_id is not None
-    ):
-        left = "an open fine or interest, the fine charged, a latest settlement"
-        return "status", f"is open (never settled), but holds what only a settlement leaves ({left})"
-    if status is InstallmentStatus.PARTIALLY_SETTLED and not owes:
+    owes = bool(principal_open or fine_open or interest_open)
+    if status is _SETTLED:
+        if owes:
+            open_now = f"{principal_open} of principal, {fine_open} of fine and {interest_open} of interest"
+            return "status", f"is settled, but {open_now} are open"
+    elif status is _OPEN:
+        if fine_open or interest_open or fine_charged or latest_settlement_id is not None:
+            left = "an open fine or interest, the fine charged, a latest settlement"
+            return "status", f"is open (never settled), but holds what only a settlement leaves ({left})"
+    elif not owes:
         return "status", "is partially settled, but nothing is left open; make it settled"
-    if status is not InstallmentStatus.OPEN and latest_settlement_id is None:
+    if status is not _OPEN and latest_settlement_id is None:
         return "latest_settlement_id", f"must name the settlement that left it {status.value}"
-    if interest_from is not None and not fine_charged:
+    if fine_charged is (interest_from is None):
+        if fine_charged:
+            return "interest_from", "must be set when the fine was charged: a late payment does both"
         return "fine_charged", "must be True when interest_from is set: a late payment does both"
-    if fine_charged and interest_from is None:
-        return "interest_from", "must be set when the fine was charged: a late payment does both"
     return None
 
 
@@ -103,7 +109,18 @@ class InstallmentState:
     )
 
     def __attrs_post_init__(self) -> None:
-        _check_state(_state_problem(*attrs.astuple(self, recurse=False)), self.status.value)
+        _check_state(
+            _state_problem(
+                self.principal_open.amount,
+                self.fine_open.amount,
+                self.interest_open.amount,
+                self.fine_charged,
+                self.interest_from,
+                self.status,
+                self.latest_settlement_id,
+            ),
+            self.status.value,
+        )
 
 
 @attrs.frozen(slots=False)
@@ -171,38 +188,34 @@ class Installment:
     version: int = attrs.field(default=0, kw_only=True, validator=count_field("version", 0))
 
     def __attrs_post_init__(self) -> None:
-        if self.principal_open > self.amount:
+        # On Decimals rather than Money: every installment a store loads runs this.
+        principal, fine, interest = self.principal_open.amount, self.fine_open.amount, self.interest_open.amount
+        amount = self.amount.amount
+        if principal > amount:
             raise InvalidInput(
-                f"must not be above the installment's amount {self.amount}",
-                field="principal_open",
-                raw=str(self.principal_open),
+                f"must not be above the installment's amount {amount}", field="principal_open", raw=str(principal)
             )
-        if self.status is InstallmentStatus.OPEN and self.principal_open != self.amount:
+        if self.status is _OPEN and principal != amount:
             raise InvalidInput(
-                f"is open (never settled), but its open principal is not its whole amount {self.amount}",
+                f"is open (never settled), but its open principal is not its whole amount {amount}",
                 field="status",
-                raw=str(self.principal_open),
+                raw=str(principal),
             )
+        latest = self.latest_settlement_id
         _check_state(
-            _state_problem(
-                self.principal_open,
-                self.fine_open,
-                self.interest_open,
-                self.fine_charged,
-                self.interest_from,
-                self.status,
-                self.latest_settlement_id,
-            ),
+            _state_problem(principal, fine, interest, self.fine_charged, self.interest_from, self.status, latest),
             self.status.value,
         )
-        if self.latest_settlement_id is not None and self.settlements_made < 1:
-            raise InvalidInput(f"must count settlement {self.latest_settlement_id}", field="settlements_made", raw="0")
+        if latest is not None and self.settlements_made < 1:
+            raise InvalidInput(f"must count settlement {latest}", field="settlements_made", raw="0")
         # Each balance is within the limit; what they add up to must be too, or amount_due could not say it.
-        total = self.principal_open.amount
-        for field in ("fine_open", "interest_open"):
-            total = _CONTEXT.add(total, getattr(self, field).amount)
-            if total > _LIMIT:
-                raise beyond_limit(field, f"a balance of {total}")
+        if fine or interest:
+            with_fine = _CONTEXT.add(principal, fine)
+            if with_fine.adjusted() >= _DIGITS_BEFORE_THE_POINT:
+                raise beyond_limit("fine_open", f"a balance of {with_fine}")
+            balance = _CONTEXT.add(with_fine, interest)
+            if balance.adjusted() >= _DIGITS_BEFORE_THE_POINT:
+                raise beyond_limit("interest_open", f"a balance of {balance}")
 
     @property
     def state(self) -> InstallmentState:
@@ -284,9 +297,6 @@ _Priced = tuple[bool, Decimal, Decimal, int, Decimal, Decimal, Decimal]
 """What :func:`_price` returns: ``(late, fine accrued, interest accrued, interest days, fine owed,
 interest owed, total owed)``, each owed amount the open balance plus what accrued. A plain tuple of
 Decimals, not a record: settle() is the hot path (benchmarks/domain.py)."""
-
-# Enum members read through their class cost about 0.1 us each on Python 3.11: the hot path reads this.
-_SETTLED = InstallmentStatus.SETTLED
 
 
 def _is_late(installment: Installment, on: date, calendar: BusinessCalendar) -> bool:
