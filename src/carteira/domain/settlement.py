@@ -187,6 +187,7 @@ class Settlement:
     batch_line: int | None = attrs.field(default=None, validator=count_field("batch_line", 1, optional=True))
     version: int = attrs.field(default=0, kw_only=True, validator=count_field("version", 0))
 
+    @in_context  # one switch for every sum below: Context.add for each would cost three times more
     def __attrs_post_init__(self) -> None:
         problem = _settlement_problem(self)
         if problem is not None:
@@ -201,41 +202,50 @@ class Settlement:
     @in_context
     def conserves(self) -> bool:
         """Whether the parts add up to the cent (D12)."""
-        received = self.paid.amount + self.discount.amount + self.abatement.amount + self.extra_discount.amount
-        closed = (
-            self.principal.amount
-            + self.interest.amount
-            + self.fine.amount
-            + self.extra_charge.amount
-            + self.credit_letter_amount.amount
-        )
-        return received == closed
+        return _parts_add_up(self)
+
+
+def _parts_add_up(made: Settlement) -> bool:
+    """:meth:`Settlement.conserves`, in the library's decimal context (decision 0014), which the caller entered."""
+    received = made.paid.amount + made.discount.amount + made.abatement.amount + made.extra_discount.amount
+    closed = (
+        made.principal.amount
+        + made.interest.amount
+        + made.fine.amount
+        + made.extra_charge.amount
+        + made.credit_letter_amount.amount
+    )
+    return received == closed
 
 
 def _settlement_problem(made: Settlement) -> tuple[str, str] | None:
-    """``(field, why)`` when a settlement breaks what settle() keeps true of every one it makes, else ``None``."""
+    """``(field, why)`` when a settlement breaks what settle() keeps true of every one it makes, else ``None``.
+
+    On Decimals rather than Money, in the library's decimal context: every settlement a store loads runs this.
+    """
     before = made.before
-    if made.kind is OutcomeKind.REFUSED:
+    if made.kind is _REFUSED:
         return "kind", "a refusal makes no settlement"
-    if made.principal > before.principal_open:
+    if made.principal.amount > before.principal_open.amount:
         return "principal", f"closes more than the {before.principal_open} of principal that was open"
-    if made.fine > before.fine_open + made.fine_accrued:
+    if made.fine.amount > before.fine_open.amount + made.fine_accrued.amount:
         return "fine", f"closes more than the {before.fine_open} of fine open plus {made.fine_accrued} accrued"
-    if made.interest > before.interest_open + made.interest_accrued:
+    if made.interest.amount > before.interest_open.amount + made.interest_accrued.amount:
         return (
             "interest",
             f"closes more than {before.interest_open} of interest open plus {made.interest_accrued} accrued",
         )
-    if not made.conserves():
+    if not _parts_add_up(made):
         return "paid", (
             "the parts do not add up (D12): paid + discount + abatement + extra_discount must equal "
             "principal + interest + fine + extra_charge + credit_letter_amount"
         )
-    if not (made.extra_charge.is_zero() or made.extra_discount.is_zero()):
+    if made.extra_charge.amount and made.extra_discount.amount:
         return "extra_discount", "a settlement has an extra charge or an extra discount, not both"
-    if (made.kind is OutcomeKind.CREDIT_LETTER) is (made.credit_letter_id is None) or (
-        made.credit_letter_amount.is_zero() is (made.credit_letter_id is not None)
-    ):
+    names_a_letter = made.credit_letter_id is not None
+    if (made.kind is _CREDIT_LETTER) is not names_a_letter or bool(
+        made.credit_letter_amount.amount
+    ) is not names_a_letter:
         return "credit_letter_id", "names the letter a credit_letter settlement created, of credit_letter_amount"
     return None
 

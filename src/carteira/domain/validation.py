@@ -5,7 +5,9 @@ a bool where a number belongs, a ``str`` where a date belongs, any object of the
 :class:`~carteira.errors.InvalidType` (a ``TypeError``); a value of the right type that the rules
 refuse (a negative amount, a rate above 1, NaN) is :class:`~carteira.errors.InvalidInput` (a
 ``ValueError``). Both name the field. The ``*_field`` functions make attrs validators; the
-``require_*`` functions check a plain function's argument and return it.
+``require_*`` functions check a plain function's argument and return it. Each validator returns at
+once for the common, valid value (every row a store loads runs them) and leaves the refusals to the
+``require_*`` function.
 """
 
 from __future__ import annotations
@@ -47,9 +49,10 @@ def require_money(value: object, field: str, *, positive: bool = False, signed: 
         raise wrong_type(value, field, "Money", example)
     if signed:
         return value
-    if positive and value <= Money.ZERO:
+    amount = value.amount
+    if positive and amount <= _ZERO:
         raise InvalidInput("must be more than zero", field=field, raw=str(value))
-    if value < Money.ZERO:
+    if amount < _ZERO:
         raise InvalidInput("must not be negative", field=field, raw=str(value))
     return value
 
@@ -113,6 +116,9 @@ def money_field(field: str, *, positive: bool = False, optional: bool = False, s
     """A validator for a ``Money`` field (``None`` allowed when ``optional``); see :func:`require_money`."""
 
     def check(_instance: object, _attribute: object, value: object) -> None:
+        # Every value a store loads runs this for each amount: the common case returns after one comparison.
+        if type(value) is Money and (signed or (value.amount > _ZERO if positive else value.amount >= _ZERO)):
+            return
         if value is not None or not optional:
             require_money(value, field, positive=positive, signed=signed)
 
@@ -123,6 +129,8 @@ def rate_field(field: str, *, optional: bool = False) -> Validator:
     """A validator for a rate field (``None`` allowed when ``optional``); see :func:`require_rate`."""
 
     def check(_instance: object, _attribute: object, value: object) -> None:
+        if type(value) is Decimal and value.is_finite() and _ZERO <= value <= _ONE:  # NaN may not be compared
+            return
         if value is not None or not optional:
             require_rate(value, field)
 
@@ -133,6 +141,8 @@ def date_field(field: str, *, optional: bool = False) -> Validator:
     """A validator for a ``datetime.date`` field (``None`` allowed when ``optional``)."""
 
     def check(_instance: object, _attribute: object, value: object) -> None:
+        if type(value) is date:
+            return
         if value is not None or not optional:
             require_date(value, field)
 
@@ -143,6 +153,8 @@ def text_field(field: str, *, optional: bool = False, blank: bool = True) -> Val
     """A validator for a ``str`` field (``None`` allowed when ``optional``; only blanks refused unless ``blank``)."""
 
     def check(_instance: object, _attribute: object, value: object) -> None:
+        if type(value) is str and (blank or value.strip()):
+            return
         if value is not None or not optional:
             text = require_instance(value, str, field)
             if not blank and not text.strip():
@@ -155,6 +167,8 @@ def instance_field(kind: type[Any], field: str, *, optional: bool = False) -> Va
     """A validator for a field that must be a ``kind`` (an enum, a record); ``None`` passes when ``optional``."""
 
     def check(_instance: object, _attribute: object, value: object) -> None:
+        if type(value) is kind:
+            return
         if value is not None or not optional:
             require_instance(value, kind, field)
 
@@ -219,6 +233,8 @@ def count_field(field: str, minimum: int, maximum: int | None = None, *, optiona
     """A validator for an ``int`` field between ``minimum`` and ``maximum`` (``None`` allowed when ``optional``)."""
 
     def check(_instance: object, _attribute: object, value: object) -> None:
+        if type(value) is int and value >= minimum and (maximum is None or value <= maximum):
+            return
         if value is not None or not optional:
             require_count(value, field, minimum, maximum)
 
