@@ -5,8 +5,10 @@ four stages: price, decide, impute, record. This copies the source of `_settle` 
 stage (returning there), then copies `_record` and cuts it before each marked statement (run under the
 whole `_settle`), and times every cut over the same 100,000 late payments, with the plain-Decimal floor
 in the same run. The difference between two cuts is what the code between them costs; the last row is
-the public `settle()`, whose argument checks come on top. A mark that is no longer in the source stops
-the script with its name. Run: `python benchmarks/domain_breakdown.py [--rounds 5]`.
+the public `settle()`, whose argument checks, calendar and switch to the library's decimal context come
+on top (the cuts are given each payment's lateness, asked of the calendar beforehand, and run in the
+library's context). A mark that is no longer in the source stops the script with its name.
+Run: `python benchmarks/domain_breakdown.py [--rounds 5]`.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ import inspect
 import statistics
 import time
 from collections.abc import Callable
+from decimal import localcontext
 from typing import Any
 
 from carteira.domain import settlement
+from carteira.domain.installment import _is_late
+from carteira.domain.money import _CONTEXT
 from domain import CALENDAR, arguments, floor_run, library_inputs, make_cases
 
 # (label of what the cut adds, the statement it cuts before), in the order they run.
@@ -35,7 +40,7 @@ RECORD_MARKS = (
 )
 
 
-PUBLIC = "settle(): its argument checks"
+PUBLIC = "settle(): argument checks, calendar, context"
 
 
 def _cut(function: Callable[..., Any], label: str, mark: str, namespace: dict[str, Any]) -> None:
@@ -67,6 +72,7 @@ def main() -> None:
     args = arguments(__doc__)
     cases = make_cases(args.count)
     inputs, policy = library_inputs(cases)
+    lates = [_is_late(installment, payment.paid_on, CALENDAR) for installment, payment in inputs]
     cuts = _cuts()
     timings: dict[str, list[float]] = {label: [] for label, _ in cuts}
     timings[PUBLIC] = []
@@ -74,10 +80,11 @@ def main() -> None:
     for _ in range(args.rounds):
         floors.append(floor_run(cases)[0] / args.count * 1e6)
         for label, function in cuts:
-            start = time.perf_counter()
-            for installment, payment in inputs:
-                function(installment, payment, policy, CALENDAR, None)
-            timings[label].append((time.perf_counter() - start) / args.count * 1e6)
+            with localcontext(_CONTEXT):
+                start = time.perf_counter()
+                for (installment, payment), late in zip(inputs, lates, strict=True):
+                    function(installment, payment, policy, late, None)
+                timings[label].append((time.perf_counter() - start) / args.count * 1e6)
         start = time.perf_counter()
         for installment, payment in inputs:
             settlement.settle(installment, payment, policy, calendar=CALENDAR)

@@ -31,11 +31,13 @@ def test_the_domain_knows_no_gateway_s_numbers() -> None:
     assert [len(c.parcel_ids) for c in plan_carnet(_series(60), wide).carnets] == [60]
 
 
-@pytest.mark.parametrize(("low", "high"), [(0, 3), (-1, 3), (4, 3)])
-def test_limits_out_of_order_or_below_one_are_refused(low: int, high: int) -> None:
+@pytest.mark.parametrize(
+    ("low", "high", "field"), [(0, 3, "min_parcels"), (-1, 3, "min_parcels"), (4, 3, "max_parcels")]
+)
+def test_limits_out_of_order_or_below_one_are_refused(low: int, high: int, field: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         CarnetLimits(min_parcels=low, max_parcels=high)
-    assert caught.value.field == "limits"
+    assert caught.value.field == field
 
 
 @pytest.mark.parametrize("bad", [True, 2.0, "2", None])

@@ -31,7 +31,14 @@ def _inst(ident: str, customer: str = "c1", *, due: date = DUE, amount: str = "1
 
 
 def _settled(item: Installment) -> Installment:
-    return attrs.evolve(item, principal_open=Money.ZERO, status=InstallmentStatus.SETTLED)
+    # A settled installment names the settlement that settled it (decision 0015).
+    return attrs.evolve(
+        item,
+        principal_open=Money.ZERO,
+        status=InstallmentStatus.SETTLED,
+        latest_settlement_id=f"{item.id}/S1",
+        settlements_made=1,
+    )
 
 
 def test_a_title_number_links_every_parcel_of_one_boleto_oldest_first() -> None:
@@ -43,9 +50,7 @@ def test_a_title_number_links_every_parcel_of_one_boleto_oldest_first() -> None:
 
 def test_a_title_paid_twice_stays_open_and_does_not_fall_through_to_weaker_keys() -> None:
     other = _inst("other", "c2")
-    proposal = propose_link(
-        Title(), LinkCandidates(by_title_number=[_settled(_inst("i1"))], by_due_and_value=[other])
-    )
+    proposal = propose_link(Title(), LinkCandidates(by_title_number=[_settled(_inst("i1"))], by_due_and_value=[other]))
     assert not proposal.linked
     assert "already settled" in proposal.reason
 

@@ -60,7 +60,7 @@ def test_the_layout_is_detected_from_the_header_it_writes() -> None:
 
 
 def test_a_value_that_does_not_fit_is_refused_naming_the_field() -> None:
-    huge = TitleMovement(bank_title_number="1", paid=Money.from_cents(10**20))
+    huge = TitleMovement(bank_title_number="1", paid=Money.MAX)  # 17 digits: no layout's amount field holds them
     with pytest.raises(InvalidInput) as caught:
         write_return_file("bb-240", [huge], generated_on=date(2026, 3, 1))
     assert caught.value.field == "paid"

@@ -5,20 +5,25 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
 
 from carteira.domain.installment import Installment
-from carteira.domain.money import Money, _money
+from carteira.domain.money import Money, _money, in_context
 from carteira.domain.validation import (
+    count_field,
     date_field,
+    instance_field,
     money_field,
     rate_field,
     require_date,
-    require_instance,
+    require_items,
     require_money,
     require_rate,
+    text_field,
+    tuple_field,
+    wrong_type,
 )
 from carteira.errors import InvalidInput
 
@@ -26,14 +31,15 @@ __all__ = ["AnticipatedInstallment", "Anticipation", "AnticipationStatus", "anti
 
 _CENT = Decimal("0.01")
 _THIRTY = Decimal(30)
-_PRECISION = 28
+_ONE = Decimal(1)
 
 
+@in_context
 def present_value(face_value: Money, due: date, on: date, monthly_rate: Decimal) -> Money:
     """``face_value / (1 + monthly_rate) ** (days / 30)``, rounded half up; the face value when ``due <= on``.
 
     ``days`` are calendar days from ``on`` (the anticipation date) to ``due``; the power is taken
-    with 28 significant digits whatever the caller's decimal context.
+    with 28 significant digits in the library's decimal context, whatever the caller's.
 
     Raises:
         InvalidType: ``face_value`` is not Money, ``monthly_rate`` not a Decimal, a date not a date.
@@ -44,10 +50,8 @@ def present_value(face_value: Money, due: date, on: date, monthly_rate: Decimal)
     days = (require_date(due, "due") - require_date(on, "on")).days
     if days <= 0:
         return face_value
-    with localcontext() as context:
-        context.prec = _PRECISION
-        factor = (Decimal(1) + rate) ** (Decimal(days) / _THIRTY)
-        exact = face_value.amount / factor
+    factor = (_ONE + rate) ** (Decimal(days) / _THIRTY)
+    exact = face_value.amount / factor
     return _money(exact.quantize(_CENT, ROUND_HALF_UP))
 
 
@@ -63,10 +67,18 @@ class AnticipationStatus(enum.Enum):
 class AnticipatedInstallment:
     """One installment inside an anticipation: face value, due date, present value and discount."""
 
-    installment_id: str
+    installment_id: str = attrs.field(validator=text_field("installment_id", blank=False))
     face_value: Money = attrs.field(validator=money_field("face_value"))
     due: date = attrs.field(validator=date_field("due"))
     present_value: Money = attrs.field(validator=money_field("present_value"))
+
+    def __attrs_post_init__(self) -> None:
+        if self.present_value > self.face_value:
+            raise InvalidInput(
+                f"must not be above the face value {self.face_value} (the rate is never negative)",
+                field="present_value",
+                raw=str(self.present_value),
+            )
 
     @property
     def discount(self) -> Money:
@@ -76,14 +88,21 @@ class AnticipatedInstallment:
 
 @attrs.frozen
 class Anticipation:
-    """A group of installments anticipated on ``anticipated_on`` at ``monthly_rate``, with its totals."""
+    """A group of installments anticipated on ``anticipated_on`` at ``monthly_rate``, with its totals.
 
-    id: str
+    ``items`` is a non-empty tuple, one item per installment.
+    """
+
+    id: str = attrs.field(validator=text_field("id", blank=False))
     monthly_rate: Decimal = attrs.field(validator=rate_field("monthly_rate"))
     anticipated_on: date = attrs.field(validator=date_field("anticipated_on"))
-    items: tuple[AnticipatedInstallment, ...]
-    status: AnticipationStatus = AnticipationStatus.IN_STUDY
-    version: int = attrs.field(default=0, kw_only=True)
+    items: tuple[AnticipatedInstallment, ...] = attrs.field(
+        validator=tuple_field(AnticipatedInstallment, "items", empty=False)
+    )
+    status: AnticipationStatus = attrs.field(
+        default=AnticipationStatus.IN_STUDY, validator=instance_field(AnticipationStatus, "status")
+    )
+    version: int = attrs.field(default=0, kw_only=True, validator=count_field("version", 0))
 
     @property
     def face_total(self) -> Money:
@@ -107,15 +126,19 @@ def anticipate(
     """An anticipation IN_STUDY of ``installments`` on ``on``, each open principal discounted per D10.
 
     Raises:
-        InvalidInput: no installments, one of them twice, or a rate outside [0, 1].
-        InvalidType: a rate that is not a Decimal, or an item that is not an Installment.
+        InvalidInput: no installments, one of them twice, a blank id, or a rate outside [0, 1].
+        InvalidType: a rate that is not a Decimal, ``installments`` not an iterable of Installment,
+            an id that is not a str.
     """
     rate = require_rate(monthly_rate, "monthly_rate")
     require_date(on, "on")
+    if not isinstance(anticipation_id, str):
+        raise wrong_type(anticipation_id, "anticipation_id", "a str")
+    if not anticipation_id.strip():
+        raise InvalidInput("must not be blank", field="anticipation_id", raw=repr(anticipation_id))
     items: list[AnticipatedInstallment] = []
     seen: set[str] = set()
-    for installment in installments:
-        require_instance(installment, Installment, "installments")
+    for installment in require_items(installments, Installment, "installments"):
         if installment.id in seen:
             raise InvalidInput(f"installment {installment.id} appears twice", field="installments")
         seen.add(installment.id)

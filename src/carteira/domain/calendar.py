@@ -7,6 +7,7 @@ from typing import Protocol
 
 import attrs
 
+from carteira.domain.validation import require_calendar, require_date
 from carteira.errors import InvalidInput
 
 __all__ = ["NEXT_BUSINESS_DAY_SEARCH_MAX", "BusinessCalendar", "EveryDayCalendar", "next_business_day"]
@@ -45,10 +46,18 @@ def next_business_day(calendar: BusinessCalendar, day: date) -> date:
     """The first business day strictly after ``day``.
 
     Raises:
+        InvalidType: ``calendar`` is not a calendar, ``day`` not a date.
         InvalidInput: the calendar declares more than ``NEXT_BUSINESS_DAY_SEARCH_MAX`` days in a row closed.
     """
+    return _next_business_day(require_calendar(calendar), require_date(day, "day"))
+
+
+def _next_business_day(calendar: BusinessCalendar, day: date) -> date:
+    """:func:`next_business_day` on checked arguments."""
     candidate = day
     for _ in range(NEXT_BUSINESS_DAY_SEARCH_MAX):
+        if candidate == date.max:
+            raise InvalidInput(f"has no day after {date.max.isoformat()}, the last date", field="day")
         candidate += timedelta(days=1)
         if calendar.is_business_day(candidate):
             return candidate

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from itertools import pairwise
 from typing import Protocol
 
@@ -11,6 +11,15 @@ import attrs
 from dateutil.relativedelta import relativedelta
 
 from carteira.domain.money import Money
+from carteira.domain.validation import (
+    date_field,
+    money_field,
+    require_count,
+    require_date,
+    text_field,
+    tuple_field,
+    wrong_type,
+)
 from carteira.errors import InvalidInput, InvalidType
 
 __all__ = ["Carnet", "CarnetLimits", "CarnetParcel", "CarnetPlan", "carnet_due_dates", "plan_carnet"]
@@ -49,22 +58,25 @@ class CarnetLimits:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise InvalidType(f"{name} must be a whole number of parcels, not {type(value).__name__}", field=name)
-        if not 1 <= self.min_parcels <= self.max_parcels:
+        if self.min_parcels < 1:
+            raise InvalidInput("must be at least 1 (need 1 <= min_parcels <= max_parcels)", field="min_parcels",
+                               raw=str(self.min_parcels))  # fmt: skip
+        if self.max_parcels < self.min_parcels:
             raise InvalidInput(
-                "need 1 <= min_parcels <= max_parcels",
-                field="limits",
+                "must not be below min_parcels (need 1 <= min_parcels <= max_parcels)",
+                field="max_parcels",
                 raw=f"{self.min_parcels}..{self.max_parcels}",
             )
 
 
 @attrs.frozen
 class Carnet:
-    """One carnet to send: ``parcel_ids`` in order, each of ``value``, due ``first_due`` plus k months."""
+    """One carnet to send: ``parcel_ids`` in order (one or more), each of ``value``, due ``first_due`` + k months."""
 
-    parcel_ids: tuple[str, ...]
-    first_due: date
-    value: Money
-    description: str
+    parcel_ids: tuple[str, ...] = attrs.field(validator=tuple_field(str, "parcel_ids", empty=False, blank=False))
+    first_due: date = attrs.field(validator=date_field("first_due"))
+    value: Money = attrs.field(validator=money_field("value", positive=True))
+    description: str = attrs.field(validator=text_field("description"))
 
     @property
     def repeats(self) -> int:
@@ -81,14 +93,41 @@ class Carnet:
 class CarnetPlan:
     """The plan: ``billets`` (parcel ids sent one by one), ``carnets``, and the reason for every decision."""
 
-    billets: tuple[str, ...]
-    carnets: tuple[Carnet, ...]
-    reasons: tuple[str, ...]
+    billets: tuple[str, ...] = attrs.field(validator=tuple_field(str, "billets", blank=False))
+    carnets: tuple[Carnet, ...] = attrs.field(validator=tuple_field(Carnet, "carnets"))
+    reasons: tuple[str, ...] = attrs.field(validator=tuple_field(str, "reasons"))
 
 
 def carnet_due_dates(first_due: date, count: int) -> tuple[date, ...]:
-    """``first_due`` plus k months for k in 0..count-1, the day clamped to the month's end (never chained)."""
+    """``first_due`` plus k months for k in 0..count-1, the day clamped to the month's end (never chained).
+
+    Raises:
+        InvalidType: ``first_due`` not a date, ``count`` not an int.
+        InvalidInput: a negative ``count``, or due dates past the last ``date``.
+    """
+    require_date(first_due, "first_due")
+    require_count(count, "count", 0)
+    if count and first_due.year * 12 + first_due.month + count - 1 > date.max.year * 12 + 12:
+        raise InvalidInput(f"{count} monthly due dates from {first_due.isoformat()} run past the year 9999",
+                           field="count", raw=str(count))  # fmt: skip
     return tuple(first_due + relativedelta(months=k) for k in range(count))
+
+
+def _checked_parcels(parcels: object) -> list[CarnetParcel]:
+    """``parcels`` as a list, each read as a :class:`CarnetParcel` of the right types (``InvalidType`` naming it)."""
+    if isinstance(parcels, (str, bytes)) or not isinstance(parcels, Sequence):
+        raise wrong_type(parcels, "parcels", "a sequence of parcels (installments)")
+    checked: list[CarnetParcel] = []
+    for index, parcel in enumerate(parcels):
+        for name, kind in _PARCEL_FIELDS:
+            value = getattr(parcel, name, None)
+            if not isinstance(value, kind) or (kind is date and isinstance(value, datetime)):
+                raise wrong_type(parcel, f"parcels[{index}]", f"a parcel whose {name} is a {kind.__name__}")
+        checked.append(parcel)
+    return checked
+
+
+_PARCEL_FIELDS = (("id", str), ("due", date), ("amount", Money), ("description", str))
 
 
 def _series_problem(parcels: Sequence[CarnetParcel]) -> str | None:
@@ -126,7 +165,7 @@ def plan_carnet(parcels: Sequence[CarnetParcel], limits: CarnetLimits) -> Carnet
     ``limits`` are the gateway's (``gateway.carnet_limits``): the domain knows no gateway's numbers.
 
     Raises:
-        InvalidType: ``limits`` is not a :class:`CarnetLimits`.
+        InvalidType: ``limits`` is not a :class:`CarnetLimits`, ``parcels`` not a sequence of parcels.
         InvalidInput: no parcels, or parcels not in due-date order.
     """
     if not isinstance(limits, CarnetLimits):
@@ -134,9 +173,10 @@ def plan_carnet(parcels: Sequence[CarnetParcel], limits: CarnetLimits) -> Carnet
             f"limits must be a CarnetLimits (the gateway's carnet_limits), not {type(limits).__name__}",
             field="limits",
         )
-    if not parcels:
+    series = _checked_parcels(parcels)
+    if not series:
         raise InvalidInput("the series is empty", field="parcels")
-    ordered = list(parcels)
+    ordered = list(series)
     if any(later.due < earlier.due for earlier, later in pairwise(ordered)):
         raise InvalidInput("parcels must be in due-date order", field="parcels")
     reasons: list[str] = []
@@ -155,7 +195,7 @@ def plan_carnet(parcels: Sequence[CarnetParcel], limits: CarnetLimits) -> Carnet
             problem = None
     if problem is not None:
         reasons.append(f"not a carnet: {problem}; every parcel goes as a billet")
-        return CarnetPlan(billets=tuple(p.id for p in parcels), carnets=(), reasons=tuple(reasons))
+        return CarnetPlan(billets=tuple(p.id for p in series), carnets=(), reasons=tuple(reasons))
     carnets: list[Carnet] = []
     for chunk in _chunks(ordered, limits):
         chunk_problem = _series_problem(chunk)

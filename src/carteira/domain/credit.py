@@ -8,7 +8,7 @@ from datetime import date
 import attrs
 
 from carteira.domain.money import Money
-from carteira.domain.validation import date_field, instance_field, money_field, require_money, text_field
+from carteira.domain.validation import count_field, date_field, instance_field, money_field, require_money, text_field
 from carteira.errors import InvalidInput, RuleViolation
 
 __all__ = ["CreditLetter", "CreditLetterStatus"]
@@ -25,20 +25,21 @@ class CreditLetterStatus(enum.Enum):
 class CreditLetter:
     """A customer's credit: ``amount`` created by settlement ``origin_settlement_id`` on ``created_on``.
 
-    ``balance`` is what is left to use; it never goes below zero nor above ``amount``.
+    ``balance`` is what is left to use; it never goes below zero nor above ``amount``, and a
+    cancelled letter has none.
     ``version`` is storage's optimistic-concurrency counter.
     """
 
-    id: str = attrs.field(validator=text_field("id"))
-    customer_id: str = attrs.field(validator=text_field("customer_id"))
+    id: str = attrs.field(validator=text_field("id", blank=False))
+    customer_id: str = attrs.field(validator=text_field("customer_id", blank=False))
     amount: Money = attrs.field(validator=money_field("amount", positive=True))
-    origin_settlement_id: str = attrs.field(validator=text_field("origin_settlement_id"))
+    origin_settlement_id: str = attrs.field(validator=text_field("origin_settlement_id", blank=False))
     created_on: date = attrs.field(validator=date_field("created_on"))
     balance: Money = attrs.field(kw_only=True, validator=money_field("balance"))
     status: CreditLetterStatus = attrs.field(
         default=CreditLetterStatus.ACTIVE, kw_only=True, validator=instance_field(CreditLetterStatus, "status")
     )
-    version: int = attrs.field(default=0, kw_only=True)
+    version: int = attrs.field(default=0, kw_only=True, validator=count_field("version", 0))
 
     @balance.default
     def _full_balance(self) -> Money:
@@ -49,6 +50,8 @@ class CreditLetter:
             raise InvalidInput(
                 f"must be between 0.00 and the letter's amount {self.amount}", field="balance", raw=str(self.balance)
             )
+        if self.status is CreditLetterStatus.CANCELLED and not self.balance.is_zero():
+            raise InvalidInput("must be 0.00 once the letter is cancelled", field="balance", raw=str(self.balance))
 
     @property
     def used(self) -> Money:

@@ -22,6 +22,7 @@ import attrs
 
 from carteira.domain.installment import Installment, oldest_due_first
 from carteira.domain.money import Money
+from carteira.domain.validation import flag_field
 
 __all__ = ["LinkCandidates", "LinkKey", "LinkProposal", "ReturnedTitle", "propose_link"]
 
@@ -65,7 +66,7 @@ class LinkCandidates:
     by_document_number: Sequence[Installment] = ()
     of_payer: Sequence[Installment] = ()
     by_due_and_value: Sequence[Installment] = ()
-    payer_known: bool = False
+    payer_known: bool = attrs.field(default=False, validator=flag_field("payer_known"))
 
 
 @attrs.frozen

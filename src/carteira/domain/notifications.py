@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from carteira.domain.validation import count_field, instant_field, text_field, wrong_type
+from carteira.domain.validation import count_field, flag_field, instant_field, text_field, wrong_type
 from carteira.errors import InvalidInput
 
 __all__ = ["TOKEN_PATTERN", "Notification", "NotificationStatus", "SeenEvent", "check_token"]
@@ -58,10 +58,12 @@ class Notification:
     status: NotificationStatus = attrs.field(default=NotificationStatus.PENDING)
     deliveries: int = attrs.field(default=1, validator=count_field("deliveries", 1))
     attempts: int = attrs.field(default=0, validator=count_field("attempts", 0))
-    next_attempt_at: datetime | None = attrs.field(default=None, validator=instant_field("next_attempt_at"))
-    processed_at: datetime | None = attrs.field(default=None, validator=instant_field("processed_at"))
-    error: str = ""
-    version: int = attrs.field(default=0, kw_only=True)
+    next_attempt_at: datetime | None = attrs.field(
+        default=None, validator=instant_field("next_attempt_at", optional=True)
+    )
+    processed_at: datetime | None = attrs.field(default=None, validator=instant_field("processed_at", optional=True))
+    error: str = attrs.field(default="", validator=text_field("error"))
+    version: int = attrs.field(default=0, kw_only=True, validator=count_field("version", 0))
 
     @status.validator
     def _a_status(self, _attribute: object, value: object) -> None:
@@ -119,8 +121,8 @@ class SeenEvent:
     charge_id: str | None = attrs.field(default=None, validator=text_field("charge_id", optional=True))
     installment_id: str | None = attrs.field(default=None, validator=text_field("installment_id", optional=True))
     settlement_id: str | None = attrs.field(default=None, validator=text_field("settlement_id", optional=True))
-    flagged: bool = False
-    note: str = ""
+    flagged: bool = attrs.field(default=False, validator=flag_field("flagged"))
+    note: str = attrs.field(default="", validator=text_field("note"))
 
     @property
     def key(self) -> tuple[str, int]:

@@ -21,8 +21,18 @@ from datetime import date, datetime, timedelta
 
 import attrs
 
-from carteira.domain.money import Money
-from carteira.domain.validation import count_field, date_field, instant_field, money_field, text_field, wrong_type
+from carteira.domain.money import Money, quoted
+from carteira.domain.validation import (
+    count_field,
+    date_field,
+    flag_field,
+    instance_field,
+    instant_field,
+    money_field,
+    text_field,
+    tuple_field,
+    wrong_type,
+)
 from carteira.errors import InvalidInput
 
 __all__ = [
@@ -70,9 +80,9 @@ class GatewayAccount:
     receipt_history: str = attrs.field(validator=text_field("receipt_history"))
     entries_history: str = attrs.field(validator=text_field("entries_history", blank=False))
     fees_history: str = attrs.field(validator=text_field("fees_history", blank=False))
-    active: bool = True
-    notify: tuple[str, ...] = ()
-    version: int = attrs.field(default=0, kw_only=True)
+    active: bool = attrs.field(default=True, validator=flag_field("active"))
+    notify: tuple[str, ...] = attrs.field(default=(), validator=tuple_field(str, "notify"))
+    version: int = attrs.field(default=0, kw_only=True, validator=count_field("version", 0))
 
     @environment.validator
     def _an_environment(self, _attribute: object, value: object) -> None:
@@ -80,7 +90,7 @@ class GatewayAccount:
             raise InvalidInput(
                 "must be Environment.SANDBOX or Environment.PRODUCTION (there is no default)",
                 field="environment",
-                raw=repr(value),
+                raw=quoted(value),
             )
 
     @agreement_bank_code.validator
@@ -89,7 +99,7 @@ class GatewayAccount:
             raise InvalidInput(
                 f"the gateway's agreement must be the wallet's (bank code {WALLET_BANK_CODE})",
                 field="agreement_bank_code",
-                raw=repr(value),
+                raw=quoted(value),
                 hint="create an agreement for bank 0-Carteira and use it here",
             )
 
@@ -123,10 +133,15 @@ class OperationStatus(enum.Enum):
 class OperationError:
     """A typed error kept on an operation: the gateway's ``code`` and ``field``, its ``message``, whether retryable."""
 
-    message: str
-    code: int | str | None = None
-    field: str | None = None
-    retryable: bool = False
+    message: str = attrs.field(validator=text_field("message"))
+    code: int | str | None = attrs.field(default=None)
+    field: str | None = attrs.field(default=None, validator=text_field("field", optional=True))
+    retryable: bool = attrs.field(default=False, validator=flag_field("retryable"))
+
+    @code.validator
+    def _a_code(self, _attribute: object, value: object) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, str))):
+            raise wrong_type(value, "code", "an int, a str or None")
 
 
 def _texts(values: Iterable[str]) -> tuple[str, ...]:
@@ -157,21 +172,27 @@ class Operation:
     kind: OperationKind = attrs.field()
     documents: tuple[str, ...] = attrs.field(converter=_texts)
     created_at: datetime = attrs.field(validator=instant_field("created_at"))
-    status: OperationStatus = OperationStatus.PENDING
-    request: str = ""
-    response: str = ""
+    status: OperationStatus = attrs.field(
+        default=OperationStatus.PENDING, validator=instance_field(OperationStatus, "status")
+    )
+    request: str = attrs.field(default="", validator=text_field("request"))
+    response: str = attrs.field(default="", validator=text_field("response"))
     attempts: int = attrs.field(default=0, validator=count_field("attempts", 0))
-    error: OperationError | None = None
-    sent_at: datetime | None = attrs.field(default=None, validator=instant_field("sent_at"))
-    next_attempt_at: datetime | None = attrs.field(default=None, validator=instant_field("next_attempt_at"))
-    unknown_since: datetime | None = attrs.field(default=None, validator=instant_field("unknown_since"))
+    error: OperationError | None = attrs.field(
+        default=None, validator=instance_field(OperationError, "error", optional=True)
+    )
+    sent_at: datetime | None = attrs.field(default=None, validator=instant_field("sent_at", optional=True))
+    next_attempt_at: datetime | None = attrs.field(
+        default=None, validator=instant_field("next_attempt_at", optional=True)
+    )
+    unknown_since: datetime | None = attrs.field(default=None, validator=instant_field("unknown_since", optional=True))
     customer_id: str | None = attrs.field(
         default=None, kw_only=True, validator=text_field("customer_id", optional=True)
     )
     arguments: tuple[tuple[str, str], ...] = attrs.field(default=(), kw_only=True, converter=_pairs)
     warnings: tuple[str, ...] = attrs.field(default=(), kw_only=True, converter=_texts)
-    document_reversed: bool = attrs.field(default=False, kw_only=True)
-    version: int = attrs.field(default=0, kw_only=True)
+    document_reversed: bool = attrs.field(default=False, kw_only=True, validator=flag_field("document_reversed"))
+    version: int = attrs.field(default=0, kw_only=True, validator=count_field("version", 0))
 
     @kind.validator
     def _a_kind(self, _attribute: object, value: object) -> None:
@@ -182,7 +203,7 @@ class Operation:
     def _some_documents(self, _attribute: object, value: tuple[str, ...]) -> None:
         if not value or not all(isinstance(document, str) and document for document in value):
             raise InvalidInput("must name at least one installment, each by its id", field="documents",
-                               raw=repr(value))  # fmt: skip
+                               raw=quoted(value, 120))  # fmt: skip
 
     @property
     def flagged(self) -> bool:
@@ -313,13 +334,17 @@ class OperationFilter:
     time zone as stored); ``document`` is an installment id; ``limit`` caps the rows, newest first.
     """
 
-    status: OperationStatus | None = None
-    kind: OperationKind | None = None
-    customer_id: str | None = None
-    document: str | None = None
-    created_from: datetime | None = attrs.field(default=None, validator=instant_field("created_from"))
-    created_to: datetime | None = attrs.field(default=None, validator=instant_field("created_to"))
-    flagged: bool | None = None
+    status: OperationStatus | None = attrs.field(
+        default=None, validator=instance_field(OperationStatus, "status", optional=True)
+    )
+    kind: OperationKind | None = attrs.field(
+        default=None, validator=instance_field(OperationKind, "kind", optional=True)
+    )
+    customer_id: str | None = attrs.field(default=None, validator=text_field("customer_id", optional=True))
+    document: str | None = attrs.field(default=None, validator=text_field("document", optional=True))
+    created_from: datetime | None = attrs.field(default=None, validator=instant_field("created_from", optional=True))
+    created_to: datetime | None = attrs.field(default=None, validator=instant_field("created_to", optional=True))
+    flagged: bool | None = attrs.field(default=None, validator=flag_field("flagged", optional=True))
     limit: int | None = attrs.field(default=None, validator=attrs.validators.optional(count_field("limit", 1)))
 
     def matches(self, operation: Operation) -> bool:
@@ -357,12 +382,12 @@ class GatewayCharge:
     charge_id: str = attrs.field(validator=text_field("charge_id", blank=False))
     due: date = attrs.field(validator=date_field("due"))
     total: Money = attrs.field(validator=money_field("total"))
-    state: ChargeState = ChargeState.ISSUED
+    state: ChargeState = attrs.field(default=ChargeState.ISSUED, validator=instance_field(ChargeState, "state"))
     carnet_id: str | None = attrs.field(default=None, validator=text_field("carnet_id", optional=True))
-    parcel: int | None = None
-    barcode: str = ""
-    link: str | None = None
-    version: int = attrs.field(default=0, kw_only=True)
+    parcel: int | None = attrs.field(default=None, validator=count_field("parcel", 1, optional=True))
+    barcode: str = attrs.field(default="", validator=text_field("barcode"))
+    link: str | None = attrs.field(default=None, validator=text_field("link", optional=True))
+    version: int = attrs.field(default=0, kw_only=True, validator=count_field("version", 0))
 
     @property
     def in_carnet(self) -> bool:

@@ -16,7 +16,7 @@ from decimal import Decimal
 import attrs
 
 from carteira.domain.money import Money
-from carteira.domain.validation import date_field, text_field
+from carteira.domain.validation import count_field, date_field, flag_field, text_field
 from carteira.errors import InvalidInput, RuleViolation
 
 __all__ = ["BatchRecord", "BatchStatus", "LinkOrigin", "RecordFilter", "ReturnBatch", "batch_status"]
@@ -58,11 +58,11 @@ class BatchRecord:
     """
 
     batch_id: str
-    line: int
+    line: int = attrs.field(validator=count_field("line", 1))
     movement_code: str
     category: str
-    is_settlement: bool
-    is_rejection: bool
+    is_settlement: bool = attrs.field(validator=flag_field("is_settlement"))
+    is_rejection: bool = attrs.field(validator=flag_field("is_rejection"))
     bank_title_number: str | None
     document_number: str | None
     due_date: date | None
@@ -81,9 +81,9 @@ class BatchRecord:
     links: tuple[str, ...] = ()
     origin: LinkOrigin | None = None
     settlement_ids: tuple[str, ...] = ()
-    confirmed_once: bool = False
+    confirmed_once: bool = attrs.field(default=False, validator=flag_field("confirmed_once"))
     note: str = ""
-    version: int = attrs.field(default=0, kw_only=True)
+    version: int = attrs.field(default=0, kw_only=True, validator=count_field("version", 0))
 
     @property
     def is_settled(self) -> bool:

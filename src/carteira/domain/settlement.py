@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, getcontext, setcontext
 from typing import Protocol, runtime_checkable
 
 import attrs
@@ -25,12 +25,14 @@ from carteira.domain.installment import (
     RevenueKind,
     _advance,
     _amount_due,
+    _is_late,
     _price,
     _Priced,
 )
-from carteira.domain.money import Money, _money
+from carteira.domain.money import _CONTEXT, _LIMIT, _NEGATIVE_LIMIT, Money, _money, beyond_limit, in_context
 from carteira.domain.terms import AmountDue, Imputation
 from carteira.domain.validation import (
+    count_field,
     date_field,
     flag_field,
     instance_field,
@@ -40,6 +42,7 @@ from carteira.domain.validation import (
     require_date,
     require_instance,
     require_money,
+    text_field,
 )
 from carteira.errors import ClosedPeriod, InvalidInput, RuleViolation
 
@@ -73,6 +76,7 @@ class Tolerance:
     amount: Money | None = attrs.field(default=None, validator=money_field("amount", optional=True))
     rate: Decimal | None = attrs.field(default=None, validator=rate_field("rate", optional=True))
 
+    @in_context
     def limit(self, expected: Money) -> Money:
         """The largest difference accepted on ``expected`` (percent rounded half up to the cent)."""
         return self._limit(require_money(expected, "expected").amount)
@@ -153,51 +157,100 @@ class Settlement:
     notified by the gateway settled it (G1, G6), ``None`` when nobody gave one.
     """
 
-    id: str
-    installment_id: str
-    customer_id: str
-    kind: OutcomeKind
-    paid: Money
-    paid_on: date
-    credited_on: date | None
-    principal: Money
-    interest: Money
-    fine: Money
-    extra_charge: Money
-    extra_discount: Money
-    discount: Money
-    abatement: Money
-    credit_letter_amount: Money
-    bank_charges: Money
-    other: Money
-    fine_accrued: Money
-    interest_accrued: Money
-    revenue_kind: RevenueKind
-    before: InstallmentState
-    credit_letter_id: str | None = None
-    source_letter_id: str | None = None
-    reversed_on: date | None = None
-    batch_id: str | None = None
-    batch_line: int | None = None
-    history: str | None = None
-    version: int = attrs.field(default=0, kw_only=True)
+    id: str = attrs.field(validator=text_field("id", blank=False))
+    installment_id: str = attrs.field(validator=text_field("installment_id", blank=False))
+    customer_id: str = attrs.field(validator=text_field("customer_id", blank=False))
+    kind: OutcomeKind = attrs.field(validator=instance_field(OutcomeKind, "kind"))
+    paid: Money = attrs.field(validator=money_field("paid", positive=True))
+    paid_on: date = attrs.field(validator=date_field("paid_on"))
+    credited_on: date | None = attrs.field(validator=date_field("credited_on", optional=True))
+    principal: Money = attrs.field(validator=money_field("principal"))
+    interest: Money = attrs.field(validator=money_field("interest"))
+    fine: Money = attrs.field(validator=money_field("fine"))
+    extra_charge: Money = attrs.field(validator=money_field("extra_charge"))
+    extra_discount: Money = attrs.field(validator=money_field("extra_discount"))
+    discount: Money = attrs.field(validator=money_field("discount"))
+    abatement: Money = attrs.field(validator=money_field("abatement"))
+    credit_letter_amount: Money = attrs.field(validator=money_field("credit_letter_amount"))
+    bank_charges: Money = attrs.field(validator=money_field("bank_charges"))
+    other: Money = attrs.field(validator=money_field("other"))
+    fine_accrued: Money = attrs.field(validator=money_field("fine_accrued"))
+    interest_accrued: Money = attrs.field(validator=money_field("interest_accrued"))
+    revenue_kind: RevenueKind = attrs.field(validator=instance_field(RevenueKind, "revenue_kind"))
+    before: InstallmentState = attrs.field(validator=instance_field(InstallmentState, "before"))
+    credit_letter_id: str | None = attrs.field(
+        default=None, validator=text_field("credit_letter_id", optional=True, blank=False)
+    )
+    source_letter_id: str | None = attrs.field(
+        default=None, validator=text_field("source_letter_id", optional=True, blank=False)
+    )
+    reversed_on: date | None = attrs.field(default=None, validator=date_field("reversed_on", optional=True))
+    batch_id: str | None = attrs.field(default=None, validator=text_field("batch_id", optional=True, blank=False))
+    batch_line: int | None = attrs.field(default=None, validator=count_field("batch_line", 1, optional=True))
+    history: str | None = attrs.field(default=None, validator=text_field("history", optional=True))
+    version: int = attrs.field(default=0, kw_only=True, validator=count_field("version", 0))
+
+    @in_context  # one switch for every sum below: Context.add for each would cost three times more
+    def __attrs_post_init__(self) -> None:
+        problem = _settlement_problem(self)
+        if problem is not None:
+            field, why = problem
+            raise InvalidInput(why, field=field, raw=str(getattr(self, field)))
 
     @property
     def is_reversed(self) -> bool:
         """Whether this settlement has been reversed."""
         return self.reversed_on is not None
 
+    @in_context
     def conserves(self) -> bool:
         """Whether the parts add up to the cent (D12)."""
-        received = self.paid.amount + self.discount.amount + self.abatement.amount + self.extra_discount.amount
-        closed = (
-            self.principal.amount
-            + self.interest.amount
-            + self.fine.amount
-            + self.extra_charge.amount
-            + self.credit_letter_amount.amount
+        return _parts_add_up(self)
+
+
+def _parts_add_up(made: Settlement) -> bool:
+    """:meth:`Settlement.conserves`, in the library's decimal context (decision 0014), which the caller entered."""
+    received = made.paid.amount + made.discount.amount + made.abatement.amount + made.extra_discount.amount
+    closed = (
+        made.principal.amount
+        + made.interest.amount
+        + made.fine.amount
+        + made.extra_charge.amount
+        + made.credit_letter_amount.amount
+    )
+    return received == closed
+
+
+def _settlement_problem(made: Settlement) -> tuple[str, str] | None:
+    """``(field, why)`` when a settlement breaks what settle() keeps true of every one it makes, else ``None``.
+
+    On Decimals rather than Money, in the library's decimal context: every settlement a store loads runs this.
+    """
+    before = made.before
+    if made.kind is _REFUSED:
+        return "kind", "a refusal makes no settlement"
+    if made.principal.amount > before.principal_open.amount:
+        return "principal", f"closes more than the {before.principal_open} of principal that was open"
+    if made.fine.amount > before.fine_open.amount + made.fine_accrued.amount:
+        return "fine", f"closes more than the {before.fine_open} of fine open plus {made.fine_accrued} accrued"
+    if made.interest.amount > before.interest_open.amount + made.interest_accrued.amount:
+        return (
+            "interest",
+            f"closes more than {before.interest_open} of interest open plus {made.interest_accrued} accrued",
         )
-        return received == closed
+    if not _parts_add_up(made):
+        return "paid", (
+            "the parts do not add up (D12): paid + discount + abatement + extra_discount must equal "
+            "principal + interest + fine + extra_charge + credit_letter_amount"
+        )
+    if made.extra_charge.amount and made.extra_discount.amount:
+        return "extra_discount", "a settlement has an extra charge or an extra discount, not both"
+    names_a_letter = made.credit_letter_id is not None
+    if (made.kind is _CREDIT_LETTER) is not names_a_letter or bool(
+        made.credit_letter_amount.amount
+    ) is not names_a_letter:
+        return "credit_letter_id", "names the letter a credit_letter settlement created, of credit_letter_amount"
+    return None
 
 
 @runtime_checkable
@@ -238,16 +291,29 @@ class SettlementOutcome:
     ``limit`` the tolerance limit that applied; ``due`` the amount due on the payment date.
     """
 
-    kind: OutcomeKind
-    installment: Installment
-    settlement: Settlement | None
-    credit_letter: CreditLetter | None
-    reason: str
-    difference: Money
-    expected: Money
-    limit: Money
-    due: AmountDue
-    refusal: RefusalReason | None = None
+    kind: OutcomeKind = attrs.field(validator=instance_field(OutcomeKind, "kind"))
+    installment: Installment = attrs.field(validator=instance_field(Installment, "installment"))
+    settlement: Settlement | None = attrs.field(validator=instance_field(Settlement, "settlement", optional=True))
+    credit_letter: CreditLetter | None = attrs.field(
+        validator=instance_field(CreditLetter, "credit_letter", optional=True)
+    )
+    reason: str = attrs.field(validator=text_field("reason"))
+    difference: Money = attrs.field(validator=money_field("difference", signed=True))
+    expected: Money = attrs.field(validator=money_field("expected", signed=True))
+    limit: Money = attrs.field(validator=money_field("limit"))
+    due: AmountDue = attrs.field(validator=instance_field(AmountDue, "due"))
+    refusal: RefusalReason | None = attrs.field(
+        default=None, validator=instance_field(RefusalReason, "refusal", optional=True)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        refused = self.kind is OutcomeKind.REFUSED
+        if refused is not (self.settlement is None):
+            raise InvalidInput(
+                "is made exactly when the outcome is not refused", field="settlement", raw=self.kind.value
+            )
+        if refused is (self.refusal is None):
+            raise InvalidInput("says why exactly when the outcome is refused", field="refusal", raw=self.kind.value)
 
 
 @attrs.frozen(slots=False)
@@ -259,9 +325,19 @@ class Reversal:
     amount back (``None`` when the settlement neither created nor used one).
     """
 
-    installment: Installment
-    settlement: Settlement
-    credit_letter: CreditLetter | None
+    installment: Installment = attrs.field(validator=instance_field(Installment, "installment"))
+    settlement: Settlement = attrs.field(validator=instance_field(Settlement, "settlement"))
+    credit_letter: CreditLetter | None = attrs.field(
+        validator=instance_field(CreditLetter, "credit_letter", optional=True)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.settlement.reversed_on is None or self.settlement.installment_id != self.installment.id:
+            raise InvalidInput(
+                f"must be a reversed settlement of installment {self.installment.id}",
+                field="settlement",
+                raw=self.settlement.id,
+            )
 
 
 def settle(
@@ -279,18 +355,28 @@ def settle(
 
     Raises:
         InvalidType: an argument of the wrong type.
+        InvalidInput: what is owed on the payment date is beyond the largest amount, ``Money.MAX``.
     """
     if (
         type(installment) is not Installment
         or type(payment) is not Payment
         or type(policy) is not SettlementPolicy
         or not hasattr(calendar, "is_business_day")
+        or isinstance(calendar, type)
     ):
         require_instance(installment, Installment, "installment")
         require_instance(payment, Payment, "payment")
         require_instance(policy, SettlementPolicy, "policy")
         require_calendar(calendar)
-    return _settle(installment, payment, policy, calendar, None)
+    late = _is_late(installment, payment.paid_on, calendar)  # the caller's calendar, in the caller's context
+    # The library's own decimal context for the arithmetic (decision 0014), set by hand rather than
+    # through `in_context` or `localcontext`: this is the hot path, and they cost more (docs/performance.md).
+    caller = getcontext()
+    setcontext(_CONTEXT)
+    try:
+        return _settle(installment, payment, policy, late, None)
+    finally:
+        setcontext(caller)
 
 
 # Enum members read through their class cost about 0.1 us each on Python 3.11, a dozen a call:
@@ -313,16 +399,18 @@ def _settle(
     installment: Installment,
     payment: Payment,
     policy: SettlementPolicy,
-    calendar: BusinessCalendar,
+    late: bool,
     source_letter_id: str | None,
 ) -> SettlementOutcome:
     """:func:`settle` on checked arguments, in its four stages; ``source_letter_id`` names the letter paying, if any.
+
+    ``late`` is what ``_is_late`` said of the payment date; runs in the library's decimal context.
 
     Price the charges (what is owed on the payment date), decide the outcome (refused, full,
     partial, credit letter), impute the payment (what it closes of each balance), record the
     results (the settlement, the letter, the next installment, the outcome).
     """
-    priced = _price(installment, payment.paid_on, calendar)
+    priced = _price(installment, payment.paid_on, late)
     decision = _decide(installment, payment, policy, priced)
     if decision[0] is _REFUSED:
         return _record_refusal(installment, priced, decision)
@@ -561,12 +649,23 @@ def _record_refusal(installment: Installment, priced: _Priced, decision: _Decisi
         settlement=None,
         credit_letter=None,
         reason=reason,
-        difference=_money(difference),
-        expected=_money(expected),
+        difference=_bounded(difference),
+        expected=_bounded(expected),
         limit=limit,
         due=_amount_due(installment, priced),
         refusal=refusal,
     )
+
+
+def _bounded(amount: Decimal) -> Money:
+    """``amount`` (whole cents) as Money, refused as the payment's when beyond the limit.
+
+    Only a refusal can measure so far off: its discount and abatement were not checked against the
+    principal, so the difference may reach three times the largest amount.
+    """
+    if _NEGATIVE_LIMIT <= amount <= _LIMIT:
+        return _money(amount)
+    raise beyond_limit("payment", f"a difference of {amount} from what is owed")
 
 
 def _cents(amount: Decimal) -> Money:
@@ -706,10 +805,18 @@ def use_credit_letter(
             rule="D6",
             subject=installment.id,
         )
-    owed = _price(installment, on, calendar)[6]
+    return _use_letter(installment, letter, policy, on, _is_late(installment, on, calendar))
+
+
+@in_context
+def _use_letter(
+    installment: Installment, letter: CreditLetter, policy: SettlementPolicy, on: date, late: bool
+) -> SettlementOutcome:
+    """:func:`use_credit_letter` on checked arguments, in the library's decimal context."""
+    owed = _price(installment, on, late)[6]
     value = min(letter.balance, _money(owed))
     partial_ok = attrs.evolve(policy, settle_beyond_tolerance=True)
-    outcome = _settle(installment, Payment(amount=value, paid_on=on, credited_on=on), partial_ok, calendar, letter.id)
+    outcome = _settle(installment, Payment(amount=value, paid_on=on, credited_on=on), partial_ok, late, letter.id)
     if outcome.kind is OutcomeKind.REFUSED:
         return outcome
     # The use pays at most what is due, so it never creates a letter of its own: the slot is the drawn one's.

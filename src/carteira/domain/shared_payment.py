@@ -25,6 +25,7 @@ from carteira.domain.settlement import (
     Tolerance,
     settle,
 )
+from carteira.domain.validation import require_calendar, require_instance, require_items
 from carteira.errors import InvalidInput
 
 __all__ = ["SharedOutcome", "settle_together"]
@@ -64,8 +65,13 @@ def settle_together(
 
     Raises:
         InvalidInput: no installments, or one of them twice.
+        InvalidType: ``installments`` not a sequence of Installment, or another argument of the wrong type.
     """
-    ordered = oldest_due_first(installments)
+    checked = require_items(installments, Installment, "installments")
+    require_instance(payment, Payment, "payment")
+    require_instance(policy, SettlementPolicy, "policy")
+    require_calendar(calendar)
+    ordered = oldest_due_first(checked)
     if not ordered:
         raise InvalidInput("name at least one installment", field="installments")
     if len({item.id for item in ordered}) != len(ordered):
@@ -182,4 +188,3 @@ def _until_spent(ordered: Sequence[Installment], dues: Sequence[Money], payment:
         if last:
             return parts
     return parts
-

@@ -8,9 +8,20 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
 
-from carteira.domain.calendar import BusinessCalendar, next_business_day
-from carteira.domain.money import Money, _money
-from carteira.domain.validation import count_field, instance_field, rate_field, require_money
+from carteira.domain.calendar import BusinessCalendar, _next_business_day
+from carteira.domain.money import _CONTEXT, _LIMIT, Money, _money, beyond_limit, in_context
+from carteira.domain.validation import (
+    count_field,
+    flag_field,
+    instance_field,
+    money_field,
+    rate_field,
+    require_calendar,
+    require_count,
+    require_date,
+    require_money,
+)
+from carteira.errors import InvalidInput
 
 __all__ = ["AmountDue", "ChargeTerms", "Imputation", "InterestMode", "is_on_time"]
 
@@ -18,6 +29,8 @@ _CENT = Decimal("0.01")
 _ZERO = Decimal("0.00")
 _THIRTY = Decimal(30)
 GRACE_DAYS_MAX = 366
+DAYS_MAX = (date.max - date.min).days
+"""The most days of interest there can be: from the first ``date`` to the last."""
 
 
 class InterestMode(enum.Enum):
@@ -62,13 +75,26 @@ class ChargeTerms:
         validator=instance_field(Imputation, "imputation"),
     )
 
+    @in_context
     def fine_on(self, principal: Money) -> Money:
         """The fine on ``principal``, rounded half up to the cent."""
         return _money(self._fine(require_money(principal, "principal").amount))
 
+    @in_context
     def interest_on(self, principal: Money, days: int) -> Money:
-        """Simple interest on ``principal`` for ``days`` calendar days, per ``interest_mode``."""
-        return _money(self._interest(require_money(principal, "principal").amount, days))
+        """Simple interest on ``principal`` for ``days`` calendar days, per ``interest_mode``.
+
+        ``days`` is an ``int`` from 0 to :data:`DAYS_MAX`.
+
+        Raises:
+            InvalidInput: a negative ``days``, or interest beyond the largest amount, ``Money.MAX``.
+        """
+        amount = require_money(principal, "principal").amount
+        require_count(days, "days", 0, DAYS_MAX)
+        interest = self._interest(amount, days)
+        if interest > _LIMIT:
+            raise beyond_limit("days", f"interest of {interest} on {principal} for {days} days")
+        return _money(interest)
 
     def _fine(self, principal: Decimal) -> Decimal:
         return (principal * self.fine_rate).quantize(_CENT, ROUND_HALF_UP)
@@ -88,12 +114,24 @@ def is_on_time(paid_on: date, due: date, grace_days: int, calendar: BusinessCale
 
     On time when ``paid_on <= due + grace_days``, or when ``due`` is not a business day of
     ``calendar`` and ``paid_on`` is on or before the next business day.
+
+    Raises:
+        InvalidType: a date that is not a date, ``grace_days`` not an int, ``calendar`` not a calendar.
+        InvalidInput: negative ``grace_days``.
     """
+    require_date(paid_on, "paid_on")
+    require_date(due, "due")
+    require_count(grace_days, "grace_days", 0)
+    return _on_time(paid_on, due, grace_days, require_calendar(calendar))
+
+
+def _on_time(paid_on: date, due: date, grace_days: int, calendar: BusinessCalendar) -> bool:
+    """:func:`is_on_time` on checked arguments: the settlement's hot path calls this one."""
     if paid_on <= due or (paid_on - due).days <= grace_days:
         return True
     if calendar.is_business_day(due):
         return False
-    return paid_on <= next_business_day(calendar, due)
+    return paid_on <= _next_business_day(calendar, due)
 
 
 @attrs.frozen(slots=False)
@@ -103,14 +141,30 @@ class AmountDue:
     ``fine_open`` and ``interest_open`` are balances left by earlier partial payments; ``fine``
     and ``interest`` are the new charges accrued on that date; ``late`` says whether the date is
     past the due date (grace and business days considered) and ``interest_days`` how many
-    calendar days of interest were counted.
+    calendar days of interest were counted. ``total`` is the sum of the five amounts, and a date
+    that is not late accrues nothing.
     """
 
-    principal: Money
-    fine_open: Money
-    interest_open: Money
-    fine: Money
-    interest: Money
-    total: Money
-    late: bool = False
-    interest_days: int = 0
+    principal: Money = attrs.field(validator=money_field("principal"))
+    fine_open: Money = attrs.field(validator=money_field("fine_open"))
+    interest_open: Money = attrs.field(validator=money_field("interest_open"))
+    fine: Money = attrs.field(validator=money_field("fine"))
+    interest: Money = attrs.field(validator=money_field("interest"))
+    total: Money = attrs.field(validator=money_field("total"))
+    late: bool = attrs.field(default=False, validator=flag_field("late"))
+    interest_days: int = attrs.field(default=0, validator=count_field("interest_days", 0, DAYS_MAX))
+
+    def __attrs_post_init__(self) -> None:
+        if not self.late and not (self.fine.is_zero() and self.interest.is_zero() and self.interest_days == 0):
+            raise InvalidInput(
+                "is False, but fine or interest accrued", field="late", raw=f"{self.fine} {self.interest}"
+            )
+        total = self.principal.amount
+        for part in (self.fine_open, self.interest_open, self.fine, self.interest):
+            total = _CONTEXT.add(total, part.amount)  # never the caller's context (decision 0014)
+        if total != self.total.amount:
+            raise InvalidInput(
+                "is not the sum of principal, fine_open, interest_open, fine and interest",
+                field="total",
+                raw=str(self.total),
+            )

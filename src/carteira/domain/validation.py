@@ -5,19 +5,23 @@ a bool where a number belongs, a ``str`` where a date belongs, any object of the
 :class:`~carteira.errors.InvalidType` (a ``TypeError``); a value of the right type that the rules
 refuse (a negative amount, a rate above 1, NaN) is :class:`~carteira.errors.InvalidInput` (a
 ``ValueError``). Both name the field. The ``*_field`` functions make attrs validators; the
-``require_*`` functions check a plain function's argument and return it.
+``require_*`` functions check a plain function's argument and return it. Each validator returns at
+once for the common, valid value (every row a store loads runs them) and leaves the refusals to the
+``require_*`` function.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from carteira.domain.calendar import BusinessCalendar
-from carteira.domain.money import Money
+from carteira.domain.money import Money, printed, quoted
 from carteira.errors import InvalidInput, InvalidType
+
+if TYPE_CHECKING:  # calendar.py checks its own arguments with this module
+    from carteira.domain.calendar import BusinessCalendar
 
 __all__: list[str] = []
 
@@ -32,21 +36,23 @@ _SHOWN = 40  # characters of a refused value shown in a message: enough to recog
 
 def wrong_type(value: object, field: str, wanted: str, hint: str = "") -> InvalidType:
     """The error for ``value`` where ``wanted`` belongs, naming ``field``."""
-    shown = repr(value)
-    if len(shown) > _SHOWN:
-        shown = shown[: _SHOWN - 3] + "..."
+    shown = quoted(value, _SHOWN)
     text = f"{field} must be {wanted}, not {type(value).__name__} {shown}"
     return InvalidType(f"{text}: {hint}" if hint else text, field=field)
 
 
-def require_money(value: object, field: str, *, positive: bool = False) -> Money:
-    """``value`` if it is ``Money`` of at least zero (more than zero when ``positive``)."""
+def require_money(value: object, field: str, *, positive: bool = False, signed: bool = False) -> Money:
+    """``value`` if it is ``Money`` of at least zero (more than zero when ``positive``, any sign when ``signed``)."""
     if type(value) is not Money:
-        example = f"write Money('{value}')" if isinstance(value, (float, int, Decimal)) else "write Money('10.50')"
+        number = isinstance(value, (float, int, Decimal))
+        example = f"write Money('{printed(value, 24)}')" if number else "write Money('10.50')"
         raise wrong_type(value, field, "Money", example)
-    if positive and value <= Money.ZERO:
+    if signed:
+        return value
+    amount = value.amount
+    if positive and amount <= _ZERO:
         raise InvalidInput("must be more than zero", field=field, raw=str(value))
-    if value < Money.ZERO:
+    if amount < _ZERO:
         raise InvalidInput("must not be negative", field=field, raw=str(value))
     return value
 
@@ -54,7 +60,7 @@ def require_money(value: object, field: str, *, positive: bool = False) -> Money
 def require_rate(value: object, field: str) -> Decimal:
     """``value`` if it is a finite ``Decimal`` fraction between 0 and 1 (``Decimal('0.02')`` is 2 %)."""
     if not isinstance(value, Decimal):
-        hint = f"write Decimal('{value}')" if isinstance(value, (float, int)) else "2 % is Decimal('0.02')"
+        hint = f"write Decimal('{printed(value, 24)}')" if isinstance(value, (float, int)) else "2 % is Decimal('0.02')"
         raise wrong_type(value, field, "a Decimal fraction", hint)
     if not value.is_finite() or not _ZERO <= value <= _ONE:
         raise InvalidInput(
@@ -77,11 +83,18 @@ def require_instance(value: object, kind: type[T], field: str) -> T:
     raise wrong_type(value, field, f"a {kind.__name__}")
 
 
+def require_items(value: object, kind: type[T], field: str) -> list[T]:
+    """``value``'s items as a list, if it is an iterable (not a ``str``) of ``kind``; an item is named ``field[i]``."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise wrong_type(value, field, f"an iterable of {kind.__name__}")
+    return [require_instance(item, kind, f"{field}[{index}]") for index, item in enumerate(value)]
+
+
 def require_calendar(value: object) -> BusinessCalendar:
-    """``value`` if it has the ``is_business_day`` method of a :class:`BusinessCalendar`."""
-    if callable(getattr(value, "is_business_day", None)):
-        return cast(BusinessCalendar, value)
-    hint = "pass BrazilBankingCalendar(), or EveryDayCalendar() to ignore closed days"
+    """``value`` if it has the ``is_business_day`` method of a :class:`BusinessCalendar` (a class is not one)."""
+    if callable(getattr(value, "is_business_day", None)) and not isinstance(value, type):
+        return cast("BusinessCalendar", value)
+    hint = "pass BrazilBankingCalendar(), or EveryDayCalendar() to ignore closed days (an instance, not the class)"
     raise wrong_type(value, "calendar", "a BusinessCalendar", hint)
 
 
@@ -99,12 +112,15 @@ def require_count(value: object, field: str, minimum: int, maximum: int | None =
     return value
 
 
-def money_field(field: str, *, positive: bool = False, optional: bool = False) -> Validator:
+def money_field(field: str, *, positive: bool = False, optional: bool = False, signed: bool = False) -> Validator:
     """A validator for a ``Money`` field (``None`` allowed when ``optional``); see :func:`require_money`."""
 
     def check(_instance: object, _attribute: object, value: object) -> None:
+        # Every value a store loads runs this for each amount: the common case returns after one comparison.
+        if type(value) is Money and (signed or (value.amount > _ZERO if positive else value.amount >= _ZERO)):
+            return
         if value is not None or not optional:
-            require_money(value, field, positive=positive)
+            require_money(value, field, positive=positive, signed=signed)
 
     return check
 
@@ -113,6 +129,8 @@ def rate_field(field: str, *, optional: bool = False) -> Validator:
     """A validator for a rate field (``None`` allowed when ``optional``); see :func:`require_rate`."""
 
     def check(_instance: object, _attribute: object, value: object) -> None:
+        if type(value) is Decimal and value.is_finite() and _ZERO <= value <= _ONE:  # NaN may not be compared
+            return
         if value is not None or not optional:
             require_rate(value, field)
 
@@ -123,6 +141,8 @@ def date_field(field: str, *, optional: bool = False) -> Validator:
     """A validator for a ``datetime.date`` field (``None`` allowed when ``optional``)."""
 
     def check(_instance: object, _attribute: object, value: object) -> None:
+        if type(value) is date:
+            return
         if value is not None or not optional:
             require_date(value, field)
 
@@ -133,6 +153,8 @@ def text_field(field: str, *, optional: bool = False, blank: bool = True) -> Val
     """A validator for a ``str`` field (``None`` allowed when ``optional``; only blanks refused unless ``blank``)."""
 
     def check(_instance: object, _attribute: object, value: object) -> None:
+        if type(value) is str and (blank or value.strip()):
+            return
         if value is not None or not optional:
             text = require_instance(value, str, field)
             if not blank and not text.strip():
@@ -141,39 +163,89 @@ def text_field(field: str, *, optional: bool = False, blank: bool = True) -> Val
     return check
 
 
-def instance_field(kind: type[Any], field: str) -> Validator:
-    """A validator for a field that must be a ``kind`` (an enum, ``ChargeTerms``, ``Tolerance``...)."""
+def instance_field(kind: type[Any], field: str, *, optional: bool = False) -> Validator:
+    """A validator for a field that must be a ``kind`` (an enum, a record); ``None`` passes when ``optional``."""
 
     def check(_instance: object, _attribute: object, value: object) -> None:
-        require_instance(value, kind, field)
+        if type(value) is kind:
+            return
+        if value is not None or not optional:
+            require_instance(value, kind, field)
 
     return check
 
 
-def flag_field(field: str) -> Validator:
-    """A validator for a ``bool`` field: ``1`` or ``"yes"`` is not a flag."""
+def tuple_field(kind: type[Any], field: str, *, empty: bool = True, blank: bool = True) -> Validator:
+    """A validator for a ``tuple`` of ``kind`` (a list is refused: the value must stay hashable).
+
+    ``empty`` says whether ``()`` is allowed; for a tuple of ``str``, ``blank`` whether an item may be blank.
+    """
 
     def check(_instance: object, _attribute: object, value: object) -> None:
-        if type(value) is not bool:
+        if type(value) is not tuple:
+            raise wrong_type(value, field, f"a tuple of {kind.__name__}")
+        for item in value:
+            if not isinstance(item, kind) or isinstance(item, bool) is not (kind is bool):
+                raise wrong_type(item, field, f"a tuple of {kind.__name__}")
+            if not blank and isinstance(item, str) and not item.strip():
+                raise InvalidInput("must not hold a blank item", field=field, raw=repr(value)[:_SHOWN])
+        if not empty and not value:
+            raise InvalidInput("must not be empty", field=field)
+
+    return check
+
+
+def decimal_field(field: str, *, optional: bool = False) -> Validator:
+    """A validator for a finite ``Decimal`` whose range an adapter checks (a rate); ``None`` passes if ``optional``."""
+
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, Decimal):
+            raise wrong_type(value, field, "a Decimal", "2 % is Decimal('0.02')")
+        if not value.is_finite():
+            raise InvalidInput("must be a finite number", field=field, raw=str(value))
+
+    return check
+
+
+def integer_field(field: str, *, optional: bool = False) -> Validator:
+    """A validator for an ``int`` (not a bool) whose range the adapter checks; ``None`` passes when ``optional``."""
+
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        if (isinstance(value, bool) or not isinstance(value, int)) and (value is not None or not optional):
+            raise wrong_type(value, field, "an int")
+
+    return check
+
+
+def flag_field(field: str, *, optional: bool = False) -> Validator:
+    """A validator for a ``bool`` field (``None`` allowed when ``optional``): ``1`` or ``"yes"`` is not a flag."""
+
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        if type(value) is not bool and (value is not None or not optional):
             raise wrong_type(value, field, "a bool")
 
     return check
 
 
-def count_field(field: str, minimum: int, maximum: int | None = None) -> Validator:
-    """A validator for an ``int`` field between ``minimum`` and ``maximum``; see :func:`require_count`."""
+def count_field(field: str, minimum: int, maximum: int | None = None, *, optional: bool = False) -> Validator:
+    """A validator for an ``int`` field between ``minimum`` and ``maximum`` (``None`` allowed when ``optional``)."""
 
     def check(_instance: object, _attribute: object, value: object) -> None:
-        require_count(value, field, minimum, maximum)
+        if type(value) is int and value >= minimum and (maximum is None or value <= maximum):
+            return
+        if value is not None or not optional:
+            require_count(value, field, minimum, maximum)
 
     return check
 
 
-def instant_field(field: str) -> Validator:
-    """A validator for a timezone-aware ``datetime`` field; ``None`` passes (the type says if it may be)."""
+def instant_field(field: str, *, optional: bool = False) -> Validator:
+    """A validator for a timezone-aware ``datetime`` field (``None`` allowed when ``optional``)."""
 
     def check(_instance: object, _attribute: object, value: object) -> None:
-        if value is None:
+        if value is None and optional:
             return
         if not isinstance(value, datetime):
             raise wrong_type(value, field, "a timezone-aware datetime")

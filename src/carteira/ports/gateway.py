@@ -31,6 +31,18 @@ import attrs
 
 from carteira.domain.carnet import CarnetLimits
 from carteira.domain.money import Money
+from carteira.domain.validation import (
+    Validator,
+    date_field,
+    decimal_field,
+    flag_field,
+    instance_field,
+    integer_field,
+    money_field,
+    text_field,
+    tuple_field,
+    wrong_type,
+)
 from carteira.errors import GatewayError, GatewayValidationError
 
 __all__ = [
@@ -139,22 +151,46 @@ EventStatus: TypeAlias = ChargeStatus | CarnetStatus
 
 
 def _raw_of_status(result: object) -> str:
-    # The default `status_raw` of a result built in carteira's own words: the status's value.
-    status: enum.Enum = result.status  # type: ignore[attr-defined]
-    return str(status.value)
+    # The default `status_raw` of a result built in carteira's own words: the status's value (a status of the
+    # wrong type is refused by its validator, which runs after the defaults are made).
+    status: object = result.status  # type: ignore[attr-defined]
+    return str(status.value) if isinstance(status, enum.Enum) else ""
+
+
+def _raw_of_kind(event: object) -> str:
+    kind: object = event.kind  # type: ignore[attr-defined]
+    return str(kind.value) if isinstance(kind, enum.Enum) else ""
+
+
+def _a_status(kinds: tuple[type[enum.Enum], ...], field: str, *, optional: bool = False) -> Validator:
+    """A validator for a status that must be a member of one of ``kinds`` (``None`` passes when ``optional``)."""
+
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        if not isinstance(value, kinds) and (value is not None or not optional):
+            raise wrong_type(value, field, " or ".join(kind.__name__ for kind in kinds))
+
+    return check
+
+
+# The types of every field are checked when a value is built (InvalidType naming the field); what the
+# gateway accepts of their values (a name of two words, a total of R$ 5,00) is the adapter's check,
+# a GatewayValidationError naming the request's field (decision 0451).
+def _money_any(field: str, *, optional: bool = False) -> Validator:
+    """A ``Money`` of either sign: whether the gateway takes the amount is the adapter's check."""
+    return money_field(field, optional=optional, signed=True)
 
 
 @attrs.frozen
 class Address:
     """The payer's postal address; every field but ``complement`` is required when an address is given."""
 
-    street: str
-    number: str
-    neighborhood: str
-    zipcode: str
-    city: str
-    state: str
-    complement: str | None = None
+    street: str = attrs.field(validator=text_field("street"))
+    number: str = attrs.field(validator=text_field("number"))
+    neighborhood: str = attrs.field(validator=text_field("neighborhood"))
+    zipcode: str = attrs.field(validator=text_field("zipcode"))
+    city: str = attrs.field(validator=text_field("city"))
+    state: str = attrs.field(validator=text_field("state"))
+    complement: str | None = attrs.field(default=None, validator=text_field("complement", optional=True))
 
 
 @attrs.frozen
@@ -165,25 +201,27 @@ class Payer:
     number with area code is left out of the request rather than refused (SPEC G2).
     """
 
-    name: str
-    tax_id: str
-    email: str | None = None
-    phone: str | None = None
-    birth: date | None = None
-    address: Address | None = None
+    name: str = attrs.field(validator=text_field("name"))
+    tax_id: str = attrs.field(validator=text_field("tax_id"))
+    email: str | None = attrs.field(default=None, validator=text_field("email", optional=True))
+    phone: str | None = attrs.field(default=None, validator=text_field("phone", optional=True))
+    birth: date | None = attrs.field(default=None, validator=date_field("birth", optional=True))
+    address: Address | None = attrs.field(default=None, validator=instance_field(Address, "address", optional=True))
 
 
 @attrs.frozen
 class Item:
     """One line of a charge: ``quantity`` times ``value``."""
 
-    name: str
-    value: Money
-    quantity: int = 1
+    name: str = attrs.field(validator=text_field("name"))
+    value: Money = attrs.field(validator=_money_any("value"))
+    quantity: int = attrs.field(default=1, validator=integer_field("quantity"))
 
 
 def _item_tuple(items: Iterable[Item]) -> tuple[Item, ...]:
     # A named converter, not `tuple`: mypy's attrs plugin cannot type a generic builtin as a converter.
+    if not isinstance(items, Iterable):  # a str's characters are refused one by one as not Items
+        raise wrong_type(items, "items", "an iterable of Item")
     return tuple(items)
 
 
@@ -197,16 +235,18 @@ class BilletRequest:
     outcome is resolved (:func:`find_created`).
     """
 
-    items: tuple[Item, ...] = attrs.field(converter=_item_tuple)
-    payer: Payer
-    due: date
-    operation_id: str | None = None
-    notification_url: str | None = None
-    fine_rate: Decimal = Decimal(0)
-    monthly_interest_rate: Decimal = Decimal(0)
-    days_to_write_off: int | None = None
-    message: str = ""
-    shipping: Money | None = None
+    items: tuple[Item, ...] = attrs.field(converter=_item_tuple, validator=tuple_field(Item, "items"))
+    payer: Payer = attrs.field(validator=instance_field(Payer, "payer"))
+    due: date = attrs.field(validator=date_field("due"))
+    operation_id: str | None = attrs.field(default=None, validator=text_field("operation_id", optional=True))
+    notification_url: str | None = attrs.field(default=None, validator=text_field("notification_url", optional=True))
+    fine_rate: Decimal = attrs.field(default=Decimal(0), validator=decimal_field("fine_rate"))
+    monthly_interest_rate: Decimal = attrs.field(default=Decimal(0), validator=decimal_field("monthly_interest_rate"))
+    days_to_write_off: int | None = attrs.field(
+        default=None, validator=integer_field("days_to_write_off", optional=True)
+    )
+    message: str = attrs.field(default="", validator=text_field("message"))
+    shipping: Money | None = attrs.field(default=None, validator=_money_any("shipping", optional=True))
 
 
 @attrs.frozen(kw_only=True)
@@ -218,16 +258,16 @@ class CarnetRequest:
     ``operation_id`` is as in :class:`BilletRequest` (every parcel carries it).
     """
 
-    items: tuple[Item, ...] = attrs.field(converter=_item_tuple)
-    payer: Payer
-    first_due: date
-    repeats: int
-    split_items: bool = False
-    operation_id: str | None = None
-    notification_url: str | None = None
-    fine_rate: Decimal = Decimal(0)
-    monthly_interest_rate: Decimal = Decimal(0)
-    message: str = ""
+    items: tuple[Item, ...] = attrs.field(converter=_item_tuple, validator=tuple_field(Item, "items"))
+    payer: Payer = attrs.field(validator=instance_field(Payer, "payer"))
+    first_due: date = attrs.field(validator=date_field("first_due"))
+    repeats: int = attrs.field(validator=integer_field("repeats"))
+    split_items: bool = attrs.field(default=False, validator=flag_field("split_items"))
+    operation_id: str | None = attrs.field(default=None, validator=text_field("operation_id", optional=True))
+    notification_url: str | None = attrs.field(default=None, validator=text_field("notification_url", optional=True))
+    fine_rate: Decimal = attrs.field(default=Decimal(0), validator=decimal_field("fine_rate"))
+    monthly_interest_rate: Decimal = attrs.field(default=Decimal(0), validator=decimal_field("monthly_interest_rate"))
+    message: str = attrs.field(default="", validator=text_field("message"))
 
 
 @attrs.frozen(kw_only=True)
@@ -235,54 +275,64 @@ class IssuedBillet:
     """A billet the gateway issued; ``adjustments`` lists what was changed to fit the gateway (a rounded rate,
     a phone left out), in words an operator can read. ``status_raw`` is the gateway's own word for ``status``."""
 
-    charge_id: ChargeId
-    operation_id: str | None
-    status: ChargeStatus
-    total: Money
-    due: date
-    barcode: str
-    link: str | None = None
-    pdf: str | None = None
-    adjustments: tuple[str, ...] = ()
-    status_raw: str = attrs.field(default=attrs.Factory(_raw_of_status, takes_self=True))
+    charge_id: ChargeId = attrs.field(validator=text_field("charge_id"))
+    operation_id: str | None = attrs.field(validator=text_field("operation_id", optional=True))
+    status: ChargeStatus = attrs.field(validator=instance_field(ChargeStatus, "status"))
+    total: Money = attrs.field(validator=_money_any("total"))
+    due: date = attrs.field(validator=date_field("due"))
+    barcode: str = attrs.field(validator=text_field("barcode"))
+    link: str | None = attrs.field(default=None, validator=text_field("link", optional=True))
+    pdf: str | None = attrs.field(default=None, validator=text_field("pdf", optional=True))
+    adjustments: tuple[str, ...] = attrs.field(default=(), validator=tuple_field(str, "adjustments"))
+    status_raw: str = attrs.field(
+        default=attrs.Factory(_raw_of_status, takes_self=True), validator=text_field("status_raw")
+    )
 
 
 @attrs.frozen(kw_only=True)
 class IssuedParcel:
     """One parcel of an issued carnet (``parcel`` counts from 1); each parcel is a charge with its own ``charge_id``."""
 
-    parcel: int
-    charge_id: ChargeId
-    status: ChargeStatus
-    value: Money
-    due: date
-    barcode: str
-    link: str | None = None
-    pdf: str | None = None
-    status_raw: str = attrs.field(default=attrs.Factory(_raw_of_status, takes_self=True))
+    parcel: int = attrs.field(validator=integer_field("parcel"))
+    charge_id: ChargeId = attrs.field(validator=text_field("charge_id"))
+    status: ChargeStatus = attrs.field(validator=instance_field(ChargeStatus, "status"))
+    value: Money = attrs.field(validator=_money_any("value"))
+    due: date = attrs.field(validator=date_field("due"))
+    barcode: str = attrs.field(validator=text_field("barcode"))
+    link: str | None = attrs.field(default=None, validator=text_field("link", optional=True))
+    pdf: str | None = attrs.field(default=None, validator=text_field("pdf", optional=True))
+    status_raw: str = attrs.field(
+        default=attrs.Factory(_raw_of_status, takes_self=True), validator=text_field("status_raw")
+    )
 
 
 @attrs.frozen(kw_only=True)
 class IssuedCarnet:
     """A carnet the gateway issued, with its parcels in order (compare their due dates with the plan, G3)."""
 
-    carnet_id: CarnetId
-    operation_id: str | None
-    status: CarnetStatus
-    parcels: tuple[IssuedParcel, ...]
-    link: str | None = None
-    pdf: str | None = None
-    adjustments: tuple[str, ...] = ()
-    status_raw: str = attrs.field(default=attrs.Factory(_raw_of_status, takes_self=True))
+    carnet_id: CarnetId = attrs.field(validator=text_field("carnet_id"))
+    operation_id: str | None = attrs.field(validator=text_field("operation_id", optional=True))
+    status: CarnetStatus = attrs.field(validator=instance_field(CarnetStatus, "status"))
+    parcels: tuple[IssuedParcel, ...] = attrs.field(validator=tuple_field(IssuedParcel, "parcels"))
+    link: str | None = attrs.field(default=None, validator=text_field("link", optional=True))
+    pdf: str | None = attrs.field(default=None, validator=text_field("pdf", optional=True))
+    adjustments: tuple[str, ...] = attrs.field(default=(), validator=tuple_field(str, "adjustments"))
+    status_raw: str = attrs.field(
+        default=attrs.Factory(_raw_of_status, takes_self=True), validator=text_field("status_raw")
+    )
 
 
 @attrs.frozen(kw_only=True)
 class BilletOutcome:
     """What happened to one request of :meth:`PaymentGateway.create_billets`: ``billet`` or ``error``, never both."""
 
-    request: BilletRequest
-    billet: IssuedBillet | None = None
-    error: GatewayError | None = None
+    request: BilletRequest = attrs.field(validator=instance_field(BilletRequest, "request"))
+    billet: IssuedBillet | None = attrs.field(
+        default=None, validator=instance_field(IssuedBillet, "billet", optional=True)
+    )
+    error: GatewayError | None = attrs.field(
+        default=None, validator=instance_field(GatewayError, "error", optional=True)
+    )
 
     @property
     def ok(self) -> bool:
@@ -295,16 +345,20 @@ class ChargeSummary:
     """A charge found by a search; ``carnet_id`` and ``parcel`` are set for a carnet parcel, ``paid_value`` and
     ``paid_on`` only once the bank paid it."""
 
-    charge_id: ChargeId
-    operation_id: str | None
-    status: ChargeStatus
-    total: Money
-    carnet_id: CarnetId | None = None
-    parcel: int | None = None
-    created_at: datetime | None = None
-    paid_value: Money | None = None
-    paid_on: date | None = None
-    status_raw: str = attrs.field(default=attrs.Factory(_raw_of_status, takes_self=True))
+    charge_id: ChargeId = attrs.field(validator=text_field("charge_id"))
+    operation_id: str | None = attrs.field(validator=text_field("operation_id", optional=True))
+    status: ChargeStatus = attrs.field(validator=instance_field(ChargeStatus, "status"))
+    total: Money = attrs.field(validator=_money_any("total"))
+    carnet_id: CarnetId | None = attrs.field(default=None, validator=text_field("carnet_id", optional=True))
+    parcel: int | None = attrs.field(default=None, validator=integer_field("parcel", optional=True))
+    created_at: datetime | None = attrs.field(
+        default=None, validator=instance_field(datetime, "created_at", optional=True)
+    )
+    paid_value: Money | None = attrs.field(default=None, validator=_money_any("paid_value", optional=True))
+    paid_on: date | None = attrs.field(default=None, validator=date_field("paid_on", optional=True))
+    status_raw: str = attrs.field(
+        default=attrs.Factory(_raw_of_status, takes_self=True), validator=text_field("status_raw")
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -317,20 +371,24 @@ class NotificationEvent:
     ``status_raw`` keep the gateway's own words, which matter when ``kind`` or ``status`` is ``UNKNOWN``.
     """
 
-    token: str
-    event_id: int
-    kind: EventKind
-    status: EventStatus
-    previous_status: EventStatus | None
-    operation_id: str | None
-    charge_id: ChargeId | None
-    carnet_id: CarnetId | None
-    created_at: datetime
-    parcel: int | None = None
-    paid_value: Money | None = None
-    paid_on: date | None = None
-    kind_raw: str = attrs.field(default=attrs.Factory(lambda event: str(event.kind.value), takes_self=True))
-    status_raw: str = attrs.field(default=attrs.Factory(_raw_of_status, takes_self=True))
+    token: str = attrs.field(validator=text_field("token"))
+    event_id: int = attrs.field(validator=integer_field("event_id"))
+    kind: EventKind = attrs.field(validator=instance_field(EventKind, "kind"))
+    status: EventStatus = attrs.field(validator=_a_status((ChargeStatus, CarnetStatus), "status"))
+    previous_status: EventStatus | None = attrs.field(
+        validator=_a_status((ChargeStatus, CarnetStatus), "previous_status", optional=True)
+    )
+    operation_id: str | None = attrs.field(validator=text_field("operation_id", optional=True))
+    charge_id: ChargeId | None = attrs.field(validator=text_field("charge_id", optional=True))
+    carnet_id: CarnetId | None = attrs.field(validator=text_field("carnet_id", optional=True))
+    created_at: datetime = attrs.field(validator=instance_field(datetime, "created_at"))
+    parcel: int | None = attrs.field(default=None, validator=integer_field("parcel", optional=True))
+    paid_value: Money | None = attrs.field(default=None, validator=_money_any("paid_value", optional=True))
+    paid_on: date | None = attrs.field(default=None, validator=date_field("paid_on", optional=True))
+    kind_raw: str = attrs.field(default=attrs.Factory(_raw_of_kind, takes_self=True), validator=text_field("kind_raw"))
+    status_raw: str = attrs.field(
+        default=attrs.Factory(_raw_of_status, takes_self=True), validator=text_field("status_raw")
+    )
 
 
 class PaymentGateway(Protocol):
