@@ -307,8 +307,9 @@ WHERE: dict[str, str] = {
 
 
 @contextmanager
-def edited(store: Store, where: str) -> Iterator[Callable[[str], None]]:
-    """A function that runs one SQL statement on the store's database behind carteira's back, committed at once.
+def edited(store: Store, where: str) -> Iterator[Callable[[str], list[tuple[Any, ...]]]]:
+    """A function that runs one SQL statement on the store's database behind carteira's back, committed at once,
+    and returns the rows it selects (text as bytes on SQLite, so that text that is not UTF-8 can be seen).
 
     ``where`` is a SQLite path or a PostgreSQL schema. SQLite's CHECK constraints are switched off for the
     edit (a hand edit may come from any tool); PostgreSQL keeps its own.
@@ -317,12 +318,18 @@ def edited(store: Store, where: str) -> Iterator[Callable[[str], None]]:
         connection = sqlite3.connect(where, isolation_level=None)
         connection.execute("PRAGMA ignore_check_constraints = ON")
         connection.execute("PRAGMA synchronous = OFF")  # a test database: no fsync per edit
+        connection.text_factory = bytes
         try:
-            yield lambda sql: connection.execute(sql) and None
+            yield lambda sql: connection.execute(sql).fetchall()
         finally:
             connection.close()
         return
     assert isinstance(store, PostgresStore)
     with psycopg.connect(POSTGRES_DSN, autocommit=True) as admin:
         admin.execute(f"SET search_path TO {where}")
-        yield lambda sql: admin.execute(sql) and None  # type: ignore[arg-type]
+
+        def run(sql: str) -> list[tuple[Any, ...]]:
+            cursor = admin.execute(sql)  # type: ignore[call-overload]
+            return cursor.fetchall() if cursor.description else []
+
+        yield run

@@ -145,7 +145,7 @@ def test_a_lost_connection_chains_a_copy_of_the_drivers_error_without_the_passwo
         cause = caught.value.__cause__
         assert cause is not None
         assert not isinstance(cause, psycopg.Error)
-        assert "OperationalError" in str(cause)
+        assert "terminating connection" in str(cause)  # what the driver said, scrubbed
         assert SECRET not in _seen(caught.value)
     finally:
         store.close()
