@@ -121,7 +121,7 @@ def test_a_row_changed_outside_carteira_is_named_not_a_bare_key_error(tmp_path: 
         with pytest.raises(InvalidRow, match="restore it from a backup") as caught:
             uow.installments.get_many(["i0", "i1", "i2"])
     assert (caught.value.table, caught.value.key, caught.value.column) == ("installments", "id='i1'", "status")
-    assert caught.value.raw == "'bogus'"
+    assert caught.value.raw == "bogus"
     assert isinstance(caught.value.__cause__, (KeyError, ValueError))
     store.close()
 

@@ -16,7 +16,7 @@ import attrs
 import pytest
 
 from carteira.adapters.storage import SqliteStore
-from carteira.domain import Customer, Installment, InstallmentStatus, Money
+from carteira.domain import Installment, InstallmentStatus, Money
 from carteira.errors import CarteiraError, InvalidRow
 from carteira.ports.storage import Store
 from tests.adapters.storage.every_row import KEYS, READERS, RECORDS, edited, seed
@@ -72,7 +72,7 @@ def test_a_bad_enum_value_is_named(seeded: tuple[Store, Callable[[str], None]]) 
     store, run = seeded
     run("UPDATE installments SET status = 'bogus' WHERE id = 'i2'")
     caught = _refused_by_every_reader(store, "installments", "status")
-    assert caught.raw == "'bogus'"
+    assert caught.raw == "bogus"
     assert "restore it from a backup" in str(caught)
 
 
@@ -109,9 +109,9 @@ def test_a_value_of_a_type_the_column_should_not_hold_is_named(
 
 
 def test_a_blob_where_text_belongs_is_named(seeded: tuple[Store, Callable[[str], None]]) -> None:
+    # The store checks the type of its text columns itself: Customer's constructor does not (yet).
     store, run = seeded
     _sqlite_only(store)
-    _unless_the_domain_accepts(lambda: Customer("c1", b"\x00\xff"), "bytes as a customer's name")  # type: ignore[arg-type]
     run("UPDATE customers SET name = X'00ff'")
     _refused_by_every_reader(store, "customers", "name")
 

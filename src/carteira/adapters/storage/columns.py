@@ -71,7 +71,7 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 """What a PostgreSQL ``BIGINT`` column holds (cents, event ids), and SQLite's ``INTEGER``."""
 
 _SHOWN = 40  # characters of a refused value shown in a message, as the domain's errors show them
-_HINT = "the row was changed outside carteira; restore it from a backup or correct it"
+_HINT = "The row was changed outside carteira: restore it from a backup or correct it"
 
 
 class Unholdable(Exception):
@@ -138,7 +138,7 @@ class Holds:
             try:
                 self.read(value, codec)
             except Exception as exc:
-                return f"is not a {self.kind} carteira writes ({_reason(exc)})"
+                return f"is not {self.kind} as carteira writes it ({_reason(exc)})"
         return None
 
 
@@ -178,7 +178,9 @@ def _text_problem(text: str) -> str | None:
 
 def _reason(exc: BaseException) -> str:
     reason = getattr(exc, "reason", None)
-    return reason if isinstance(reason, str) else f"{type(exc).__name__}: {exc}"
+    if isinstance(reason, str):
+        return reason
+    return str(exc) or type(exc).__name__
 
 
 def _cents(value: Any, _codec: Any) -> object:
@@ -221,18 +223,18 @@ class UnreadableValue:
 
 TEXT = Holds("text", text=True)
 TEXT_OR_NULL = TEXT.or_null()
-INT32 = Holds("32-bit whole number", low=INT32_MIN, high=INT32_MAX)
+INT32 = Holds("a 32-bit whole number", low=INT32_MIN, high=INT32_MAX)
 INT32_OR_NULL = INT32.or_null()
-INT64 = Holds("64-bit whole number", low=INT64_MIN, high=INT64_MAX)
-CENTS = Holds("amount in cents", low=INT64_MIN, high=INT64_MAX, read=_cents)
+INT64 = Holds("a 64-bit whole number", low=INT64_MIN, high=INT64_MAX)
+CENTS = Holds("an amount in cents", low=INT64_MIN, high=INT64_MAX, read=_cents)
 CENTS_OR_NULL = CENTS.or_null()
-DATE = Holds("date", read=lambda value, codec: _date(value, codec.date_in))
+DATE = Holds("a date", read=lambda value, codec: _date(value, codec.date_in))
 DATE_OR_NULL = DATE.or_null()
-INSTANT = Holds("instant", read=lambda value, codec: _instant(value, codec.instant_in))
+INSTANT = Holds("an instant", read=lambda value, codec: _instant(value, codec.instant_in))
 INSTANT_OR_NULL = INSTANT.or_null()
-RATE = Holds("rate", read=lambda value, codec: _rate(value, codec.rate_in))
+RATE = Holds("a rate", read=lambda value, codec: _rate(value, codec.rate_in))
 RATE_OR_NULL = RATE.or_null()
-FLAG = Holds("flag", read=lambda value, codec: _flag(value, codec.flag_in), flag=True)
+FLAG = Holds("a flag", read=lambda value, codec: _flag(value, codec.flag_in), flag=True)
 FLAG_OR_NULL = FLAG.or_null()
 
 
@@ -247,7 +249,7 @@ def one_of(kind: type[enum.Enum]) -> Holds:
         return value
 
     # Not checked as text before a write: the value is the enum member's own.
-    return Holds(f"{kind.__name__} value", read=read)
+    return Holds(f"a value of {kind.__name__}", read=read)
 
 
 def json_text(read: Callable[[str, str], object]) -> Holds:
@@ -271,6 +273,12 @@ def text(value: Any) -> str:
 
 def _shown(value: object) -> str:
     text = repr(value)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
+def _raw(value: object) -> str:
+    """A value as an error's ``raw`` shows it: text as it is, anything else as its repr; at most 40 characters."""
+    text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
 
 
@@ -384,8 +392,8 @@ def _refusal(
         table=table,
         key=key_text(columns, key, row),
         column=columns[n],
-        raw=_shown(row[n]),
-        hint="nothing of this unit was written; correct the value and run the unit again",
+        raw=_raw(row[n]),
+        hint="Nothing of this unit was kept: correct the value and run the unit again",
     )
 
 
@@ -432,7 +440,7 @@ def first_unreadable(
     if found is None:
         return None
     row, n, reason = found
-    return InvalidRow(reason, table=table, key=key_text(columns, key, row), column=columns[n], raw=_shown(row[n]),
+    return InvalidRow(reason, table=table, key=key_text(columns, key, row), column=columns[n], raw=_raw(row[n]),
                       hint=_HINT)  # fmt: skip
 
 
@@ -466,7 +474,7 @@ def row_error(
     for name, value in zip(columns, row, strict=False):
         reason = holds[name].unreadable(value, codec)
         if reason is not None:
-            return InvalidRow(reason, table=table, key=where, column=name, raw=_shown(value), hint=_HINT)
+            return InvalidRow(reason, table=table, key=where, column=name, raw=_raw(value), hint=_HINT)
     field = getattr(error, "field", None)
     column = _column_of(field, columns) if isinstance(field, str) else None
     values = dict(zip(columns, row, strict=False))
@@ -475,7 +483,7 @@ def row_error(
         table=table,
         key=where,
         column=column or (field if isinstance(field, str) else "row"),
-        raw=_shown(values[column]) if column is not None else None,
+        raw=_raw(values[column]) if column is not None else None,
         hint=_HINT,
     )
 
