@@ -41,6 +41,7 @@ TOP_LEVEL = [
     "InstallmentStatus",
     "InterestMode",
     "InvalidInput",
+    "InvalidRow",
     "InvalidType",
     "MissingExtra",
     "Money",

@@ -26,6 +26,7 @@ __all__ = [
     "GatewayValidationError",
     "InactiveAccount",
     "InvalidInput",
+    "InvalidRow",
     "InvalidType",
     "MissingExtra",
     "NotFound",
@@ -85,6 +86,31 @@ def _rebuild_invalid_input(
     reason: str, field: str, source: str, line: int | None, raw: str | None, hint: str
 ) -> InvalidInput:
     return InvalidInput(reason, field=field, source=source, line=line, raw=raw, hint=hint)
+
+
+class InvalidRow(InvalidInput):
+    """A row a store cannot hold or read back: a value its column cannot hold, or a stored row the domain refuses.
+
+    ``table`` is the table, ``key`` the row's primary key as ``column=value`` pairs (``"id='i1'"``,
+    ``"batch_id='b1', line=7"``) and ``column`` the column at fault (``field`` too); ``raw`` shows the
+    value found. A row read back this way was changed outside carteira: restore it from a backup or
+    correct it. A value refused before a write was not written, and the unit of work keeps nothing.
+    """
+
+    def __init__(
+        self, reason: str, *, table: str, key: str, column: str, raw: str | None = None, hint: str = ""
+    ) -> None:
+        self.table = table
+        self.key = key
+        self.column = column
+        super().__init__(reason, field=column, source=f"{table} ({key})", raw=raw, hint=hint)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_invalid_row, (self.reason, self.table, self.key, self.column, self.raw, self.hint))
+
+
+def _rebuild_invalid_row(reason: str, table: str, key: str, column: str, raw: str | None, hint: str) -> InvalidRow:
+    return InvalidRow(reason, table=table, key=key, column=column, raw=raw, hint=hint)
 
 
 class InvalidType(CarteiraError, TypeError):

@@ -12,7 +12,7 @@ import pytest
 
 from carteira.adapters.storage import SCHEMA_VERSION, PostgresStore, SqliteStore
 from carteira.domain.operations import Operation, OperationFilter, OperationKind
-from carteira.errors import Conflict, InvalidInput, SchemaVersionError, StoreUnavailable
+from carteira.errors import Conflict, InvalidInput, InvalidRow, SchemaVersionError, StoreUnavailable
 from tests.adapters.storage.postgres_schema import empty, postgres_schema
 from tests.support import POSTGRES_DSN
 
@@ -118,25 +118,29 @@ def test_a_row_changed_outside_carteira_is_named_not_a_bare_key_error(tmp_path: 
         connection.execute("UPDATE installments SET status = 'bogus' WHERE id = 'i1'")
     with store.unit_of_work() as uow:
         assert uow.installments.get("i0").id == "i0"
-        with pytest.raises(InvalidInput, match="'i1' cannot be read back") as caught:
+        with pytest.raises(InvalidRow, match="restore it from a backup") as caught:
             uow.installments.get_many(["i0", "i1", "i2"])
-    assert caught.value.field == "installments"
+    assert (caught.value.table, caught.value.key, caught.value.column) == ("installments", "id='i1'", "status")
+    assert caught.value.raw == "bogus"
+    assert isinstance(caught.value.__cause__, (KeyError, ValueError))
     store.close()
 
 
-# (column, value written by hand): each makes the row something carteira never writes.
+# (column, value written by hand, the column named): each makes the row something carteira never writes.
 _BAD_OPERATION_EDITS = [
-    ("kind", "'teleport'"),
-    ("created_at", "'2025-03-01 12:00:00'"),  # no zone, and not the one width that sorts
-    ("created_at", "'2025-03-01T09:00:00.000000-03:00'"),  # an instant, but not in UTC: it would sort wrongly
-    ("warnings", "'[1, 2]'"),
-    ("arguments", "'[[\"due\"]]'"),
-    ("error_code", "'E1'"),  # with no error_message: an error without its message
+    ("kind", "'teleport'", "kind"),
+    ("created_at", "'2025-03-01 12:00:00'", "created_at"),  # no zone, and not the one width that sorts
+    ("created_at", "'2025-03-01T09:00:00.000000-03:00'", "created_at"),  # not in UTC: it would sort wrongly
+    ("warnings", "'[1, 2]'", "warnings"),
+    ("arguments", "'[[\"due\"]]'", "arguments"),
+    ("error_code", "'E1'", "error_message"),  # with no error_message: an error without its message
 ]
 
 
-@pytest.mark.parametrize(("column", "value"), _BAD_OPERATION_EDITS)
-def test_an_operation_row_changed_outside_carteira_is_named(tmp_path: Path, column: str, value: str) -> None:
+@pytest.mark.parametrize(("column", "value", "named"), _BAD_OPERATION_EDITS)
+def test_an_operation_row_changed_outside_carteira_is_named(
+    tmp_path: Path, column: str, value: str, named: str
+) -> None:
     path = tmp_path / "carteira.db"
     store = SqliteStore(path)
     store.migrate()
@@ -147,9 +151,9 @@ def test_an_operation_row_changed_outside_carteira_is_named(tmp_path: Path, colu
         # CHECK constraints hold for a hand edit too; the edit that breaks one is refused by SQLite itself.
         connection.execute("PRAGMA ignore_check_constraints = ON")
         connection.execute(f"UPDATE operations SET {column} = {value} WHERE id = 'op-1'")
-    with store.unit_of_work() as uow, pytest.raises(InvalidInput, match="'op-1' cannot be read back") as caught:
+    with store.unit_of_work() as uow, pytest.raises(InvalidRow, match="restore it from a backup") as caught:
         uow.operations.get("op-1")
-    assert caught.value.field == "operations"
+    assert (caught.value.table, caught.value.key, caught.value.column) == ("operations", "id='op-1'", named)
 
 
 def test_an_operation_without_its_document_rows_is_named(tmp_path: Path) -> None:
@@ -161,8 +165,9 @@ def test_an_operation_without_its_document_rows_is_named(tmp_path: Path) -> None
         uow.commit()
     with sqlite3.connect(path) as connection:
         connection.execute("DELETE FROM operation_documents")
-    with store.unit_of_work() as uow, pytest.raises(InvalidInput, match="must name at least one installment"):
+    with store.unit_of_work() as uow, pytest.raises(InvalidRow, match="must name at least one installment") as caught:
         uow.operations.find(OperationFilter())
+    assert (caught.value.table, caught.value.key) == ("operations", "id='op-1'")
 
 
 def test_document_rows_left_without_their_operation_make_a_new_one_a_conflict(tmp_path: Path) -> None:

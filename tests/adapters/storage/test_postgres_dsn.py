@@ -20,6 +20,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from carteira.adapters.storage import PostgresStore
+from carteira.adapters.storage.postgres import DriverError
 from carteira.domain import ChargeTerms, Installment, Money
 from carteira.errors import InvalidInput, StoreUnavailable
 from tests.adapters.storage.postgres_schema import empty, postgres_schema
@@ -70,7 +71,9 @@ def test_a_dsn_that_does_not_connect_never_shows_its_password(dsn: str, everythi
     for raised in (migrating.value, entering.value):
         assert "Connection refused" in str(raised)  # the driver's reason is kept, scrubbed
         assert "check that the server is running" in str(raised)
-        assert raised.__cause__ is None
+        # The cause is a scrubbed copy of the driver's error (decision 0348), never psycopg's own.
+        assert isinstance(raised.__cause__, DriverError)
+        assert "Connection refused" in str(raised.__cause__)
         assert _secrets_in(_seen(raised)) == []
     assert _secrets_in(everything_logged()) == []
 
@@ -103,7 +106,7 @@ def test_a_connection_lost_in_a_unit_is_reported_without_the_password(
                 uow.installments.get("i1")
             with pytest.raises(StoreUnavailable):
                 uow.commit()  # the unit is spoiled: nothing of it is kept
-        assert raised.value.__cause__ is None
+        assert isinstance(raised.value.__cause__, DriverError)
         assert _secrets_in(_seen(raised.value)) == []
         with store.unit_of_work() as uow:
             assert uow.installments.get_many(["i1"]) == {}

@@ -16,6 +16,8 @@ from typing import Generic, Self, TypeVar
 
 import attrs
 
+from carteira.adapters.storage import columns as c
+from carteira.adapters.storage import rows as r
 from carteira.adapters.storage.append_only import repeated_key, seen_event_key
 from carteira.adapters.storage.batches import (
     BATCH_KIND,
@@ -43,7 +45,7 @@ from carteira.domain.notifications import Notification, NotificationStatus, Seen
 from carteira.domain.operations import GatewayAccount, GatewayCharge, Operation, OperationFilter, OperationKind
 from carteira.domain.postings import Posting
 from carteira.domain.return_batch import BatchRecord, ReturnBatch
-from carteira.errors import Conflict, DuplicateImport, InvalidInput, NotFound
+from carteira.errors import CarteiraError, Conflict, DuplicateImport, InvalidInput, NotFound
 from carteira.ports.storage import LineState
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
@@ -52,8 +54,14 @@ T = TypeVar(
     "T", Customer, Contract, Installment, Settlement, CreditLetter, Anticipation, PortfolioSettings, ReturnBatch,
     BatchRecord, GatewayAccount, Operation, GatewayCharge, Notification,
 )  # fmt: skip
-E = TypeVar("E", Conflict, DuplicateImport)
+E = TypeVar("E", Conflict, DuplicateImport, InvalidInput)
 
+# Rows as the databases would be sent them, to check what a column holds: values as they are.
+_CODEC = r.Codec(
+    date_out=lambda value: value, date_in=lambda value: value, instant_out=lambda value: value,
+    instant_in=lambda value: value, rate_out=lambda value: value, rate_in=lambda value: value,
+    flag_out=lambda value: value, flag_in=lambda value: value,
+)  # fmt: skip
 _SETTINGS_KEY = "settings"
 _ACCOUNT_KEY = "account"
 ACCOUNT_KIND = "gateway account"
@@ -119,6 +127,7 @@ class _Table(Generic[T]):
 
     def put(self, key: str, record: T) -> T:
         self._unit.check_writable()
+        self._unit.check_holdable((record,), self.kind)
         current = self.rows.get(key)
         stored = 0 if current is None else current.version
         if record.version != stored:
@@ -305,6 +314,7 @@ class _Observations:
 
     def add(self, observation: Observation) -> None:
         self._unit.check_writable()
+        self._unit.check_holdable((observation,), "observation")
         if observation.id in self.rows:
             raise self._unit.spoil(Conflict("observation", observation.id, detail="it already exists"))
         self.rows[observation.id] = observation
@@ -574,6 +584,7 @@ class _AppendOnly(Generic[A]):
 
     def add_many(self, keyed: Sequence[tuple[str, A]]) -> None:
         self._unit.check_writable()
+        self._unit.check_holdable([record for _, record in keyed], self.kind)
         keys = [key for key, _ in keyed]
         twice = repeated_key(keys)
         if twice is not None:
@@ -644,7 +655,7 @@ class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
         self._active = False
-        self._spoiled: Conflict | DuplicateImport | None = None
+        self._spoiled: Conflict | DuplicateImport | InvalidInput | None = None
         self._order: dict[str, int] = {}
         self._customers: _Table[Customer] = _Table(self, "customer")
         self._contracts: _Table[Contract] = _Table(self, "contract")
@@ -791,6 +802,25 @@ class MemoryUnitOfWork:
         """Remember ``error`` so that ``commit()`` refuses to keep any of this unit; returns it to raise."""
         self._spoiled = error
         return error
+
+    def check_holdable(self, records: Iterable[object], argument: str) -> None:
+        """Refuse, spoiling the unit, a record carrying a value no SQL store's column holds (decision 0347).
+
+        A fake that kept NUL in text or a 40-bit count would let a program's tests pass that PostgreSQL
+        fails: every record is turned into the rows a SQL store would write and checked as they are.
+        """
+        for record in records:
+            try:
+                made = r.stored_rows(record, _CODEC)
+            except CarteiraError:
+                raise
+            except Exception as exc:  # a field that cannot be stored, whatever it raised
+                reason = f"cannot be stored: a field holds what its column cannot ({type(exc).__name__}: {exc})"
+                raise self.spoil(InvalidInput(reason, field=argument)) from exc
+            for table, columns, rows in made:
+                refused = c.first_unholdable(table, r.HOLDS[table], r.KEYS[table], columns, rows, encoding=True)
+                if refused is not None:
+                    raise self.spoil(refused)
 
     def ordered(self, kind: str, key: str) -> None:
         """Give ``key`` a place in the order records were first stored, if it has none yet."""

@@ -27,15 +27,24 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote
 
 from carteira.adapters.storage import rows as r
+from carteira.adapters.storage.columns import LenientRows, Unholdable, UnreadableValue
 from carteira.adapters.storage.schema import SCHEMA_VERSION, check_usable, migrations, newer_schema_message
 from carteira.adapters.storage.sql import DuplicateKey, SqlUnitOfWork
-from carteira.errors import Conflict, InvalidInput, InvalidType, MissingExtra, SchemaVersionError, StoreUnavailable
+from carteira.errors import (
+    CarteiraError,
+    Conflict,
+    InvalidInput,
+    InvalidType,
+    MissingExtra,
+    SchemaVersionError,
+    StoreUnavailable,
+)
 
 if TYPE_CHECKING:
     import psycopg
     from psycopg_pool import ConnectionPool
 
-__all__ = ["PostgresStore", "PostgresUnitOfWork"]
+__all__ = ["DriverError", "PostgresStore", "PostgresUnitOfWork"]
 
 # Below this many rows a pipelined executemany beats setting up a COPY (and a temporary table).
 BULK_ROWS_MIN = 64
@@ -126,6 +135,31 @@ def _forms(secret: str) -> set[str]:
     return {secret, quote(secret, safe=""), quote(secret)}
 
 
+class DriverError(Exception):
+    """A copy of a driver's error chained to ``StoreUnavailable``: its class name and message, passwords scrubbed.
+
+    psycopg's own error may quote the connection's parameters; this one shows what it said without them.
+    """
+
+
+def _lenient_loaders() -> dict[str, type[Any]]:
+    """Loaders of ``date`` and ``timestamptz`` that read a value Python cannot hold as an ``UnreadableValue``."""
+    import psycopg
+    from psycopg.types.datetime import DateLoader, TimestamptzLoader
+
+    def lenient(base: type[Any], what: str) -> type[Any]:
+        class Lenient(base):  # type: ignore[misc]
+            def load(self, data: Any) -> Any:
+                try:
+                    return super().load(data)
+                except psycopg.DataError as exc:
+                    return UnreadableValue(bytes(data).decode(), f"is {what} Python cannot hold ({exc})")
+
+        return Lenient
+
+    return {"date": lenient(DateLoader, "a date"), "timestamptz": lenient(TimestamptzLoader, "an instant")}
+
+
 class PostgresUnitOfWork(SqlUnitOfWork):
     """A unit of work on one pooled connection, in one transaction."""
 
@@ -146,11 +180,13 @@ class PostgresUnitOfWork(SqlUnitOfWork):
         return self._conn
 
     def _fail(self, exc: Exception, table: str = "") -> NoReturn:
-        translated = self._store._translate(exc, table)
-        if isinstance(translated, StoreUnavailable):
-            # Its message holds the driver's, scrubbed; the driver's own error is not chained to it.
-            raise self.spoil(translated) from None
-        raise self.spoil(translated) from exc
+        import psycopg
+
+        if isinstance(exc, psycopg.errors.InFailedSqlTransaction) and self._spoiled is not None:
+            # A statement after the one that failed the transaction: the caller hears why it failed.
+            raise self._spoiled
+        translated, cause = self._store._translate(exc, table)
+        raise self.spoil(translated) from cause
 
     def begin(self) -> None:
         """Check the schema once, then borrow a connection (its transaction begins with the first statement)."""
@@ -185,11 +221,35 @@ class PostgresUnitOfWork(SqlUnitOfWork):
             self._conn = None
 
     def fetch(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
-        """The rows of one query."""
+        """The rows of one query; a parameter psycopg cannot send is :class:`~.columns.Unholdable` (nothing ran)."""
         import psycopg
 
         try:
-            return self._c.execute(sql.replace("?", "%s"), params).fetchall()
+            cursor = self._c.execute(sql.replace("?", "%s"), params)
+        except UnicodeEncodeError as exc:
+            raise Unholdable(f"{type(exc).__name__}: {exc}") from exc
+        except psycopg.Error as exc:
+            if isinstance(exc, psycopg.DataError) and exc.sqlstate is None:  # refused by psycopg: NUL in text
+                raise Unholdable(f"{type(exc).__name__}: {exc}") from exc
+            self._fail(exc)
+        try:
+            return cursor.fetchall()
+        except psycopg.DataError:
+            # A stored value Python cannot hold (a date 'infinity', a year beyond 9999): read it again so that
+            # the mappers refuse it by its column.
+            return self._fetch_leniently(sql, params)
+        except psycopg.Error as exc:
+            self._fail(exc)
+
+    def _fetch_leniently(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+        """The query again, with dates and instants Python cannot hold read as :class:`~.columns.UnreadableValue`."""
+        import psycopg
+
+        cursor = self._c.cursor()
+        for name, loader in _lenient_loaders().items():
+            cursor.adapters.register_loader(name, loader)
+        try:
+            return LenientRows(cursor.execute(sql.replace("?", "%s"), params).fetchall())
         except psycopg.Error as exc:
             self._fail(exc)
 
@@ -214,7 +274,11 @@ class PostgresUnitOfWork(SqlUnitOfWork):
 
         try:
             return self._c.execute(sql.replace("?", "%s"), params).rowcount
+        except UnicodeEncodeError as exc:
+            raise Unholdable(f"{type(exc).__name__}: {exc}") from exc
         except psycopg.Error as exc:
+            if isinstance(exc, psycopg.DataError) and exc.sqlstate is None:
+                raise Unholdable(f"{type(exc).__name__}: {exc}") from exc
             self._fail(exc)
 
     def _copy(self, table: str, columns: Sequence[str], rows: Sequence[r.Row]) -> None:
@@ -241,6 +305,9 @@ class PostgresUnitOfWork(SqlUnitOfWork):
                 )
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateKey(str(exc)) from exc
+        except (UnicodeEncodeError, OverflowError, psycopg.DataError) as exc:
+            # A value of the rows (psycopg or the server refused it); the caller names it and undoes the write.
+            raise Unholdable(f"{type(exc).__name__}: {exc}") from exc
         except psycopg.Error as exc:
             self._fail(exc, table)
 
@@ -273,6 +340,8 @@ class PostgresUnitOfWork(SqlUnitOfWork):
                 f"UPDATE {table} AS t SET {assignments}, version = s.version + 1 "
                 f"FROM {temporary} AS s WHERE {match} AND t.version = s.version"
             ).rowcount
+        except (UnicodeEncodeError, OverflowError, psycopg.DataError) as exc:
+            raise Unholdable(f"{type(exc).__name__}: {exc}") from exc
         except psycopg.Error as exc:
             self._fail(exc, table)
 
@@ -353,23 +422,43 @@ class PostgresStore:
             text = text.replace(secret, "***")
         return text
 
-    def _translate(self, exc: Exception, table: str = "") -> Exception:
+    def _translate(self, exc: Exception, table: str = "") -> tuple[CarteiraError, BaseException]:
+        """The carteira error for a driver's ``exc`` (decision 0348), and the cause to chain to it.
+
+        A ``StoreUnavailable`` chains a :class:`DriverError`, the driver's class and message with every
+        password scrubbed (decision 0308): the driver's own error may quote the DSN. The others chain ``exc``,
+        a server's answer to a statement, which never holds the DSN.
+        """
         import psycopg
 
+        where = table or "a row"
         if isinstance(exc, psycopg.errors.TransactionRollback):
             # A deadlock or serialization failure: another unit wrote the same rows at the same time.
             return Conflict(
                 table or "record",
                 "(several)",
                 detail=f"the database aborted this unit to resolve a clash with another ({type(exc).__name__})",
-            )
+            ), exc
+        message = self._scrub(str(exc)).strip()
+        if isinstance(exc, psycopg.IntegrityError):
+            column = getattr(exc.diag, "column_name", None) or table or "row"
+            return InvalidInput(f"the database refused {where}: {message}", field=column, source="database"), exc
+        if isinstance(exc, psycopg.DataError):
+            return InvalidInput(f"the database refused a value of {where}: {message}", field=table or "value",
+                                source="database"), exc  # fmt: skip
+        if isinstance(exc, (psycopg.errors.DatatypeMismatch, psycopg.errors.UndefinedFunction)):
+            return InvalidType(f"a value of the wrong type for {where}: {message}", field=table or "value"), exc
+        copy = DriverError(f"{type(exc).__name__}: {message}")
         if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
             return StoreUnavailable(
-                f"PostgreSQL at {self._where} cannot be used ({type(exc).__name__}: {self._scrub(str(exc)).strip()}); "
+                f"PostgreSQL at {self._where} cannot be used ({type(exc).__name__}: {message}); "
                 "check that the server is running and that the DSN's host, port, database and user are right, "
                 "then retry the unit"
-            )
-        return exc
+            ), copy
+        return StoreUnavailable(
+            f"PostgreSQL at {self._where} cannot be used ({type(exc).__name__}: {message}); check that the store "
+            "was migrated (store.migrate()) and that the DSN's user may read and write its tables"
+        ), copy
 
     def _open(self) -> ConnectionPool[Any]:
         with self._lock:
@@ -383,8 +472,9 @@ class PostgresStore:
                 # One direct connection first: the pool would only say it timed out, this says why.
                 psycopg.connect(self._dsn, connect_timeout=max(1, int(self._timeout_s))).close()
             except psycopg.Error as exc:
-                # ``from None``: the driver's error keeps the connection's parameters, password included.
-                raise self._translate(exc) from None
+                # The driver's error keeps the connection's parameters, password included: a scrubbed copy is chained.
+                error, cause = self._translate(exc)
+                raise error from cause
             schema = self._schema
 
             def configure(conn: psycopg.Connection[Any]) -> None:
@@ -446,7 +536,8 @@ class PostgresStore:
                 found = None if row is None or row[0] is None else int(row[0])
             conn.rollback()
         except psycopg.Error as exc:
-            raise self._translate(exc) from None
+            error, cause = self._translate(exc)
+            raise error from cause
         finally:
             self._putconn(conn)
         where = f"PostgreSQL at {self._where}" + (f", schema {self._schema}" if self._schema else "")
@@ -488,7 +579,8 @@ class PostgresStore:
             conn.commit()
         except psycopg.Error as exc:
             conn.rollback()
-            raise self._translate(exc) from None
+            error, cause = self._translate(exc)
+            raise error from cause
         finally:
             self._putconn(conn)
         self._schema_checked = True

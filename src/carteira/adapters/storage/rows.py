@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from carteira.adapters.storage import columns as c
 from carteira.domain import (
     AnticipatedInstallment,
     Anticipation,
@@ -56,6 +57,7 @@ from carteira.domain.operations import (
 )
 from carteira.domain.postings import Posting, PostingKind
 from carteira.domain.return_batch import BatchRecord, BatchStatus, LinkOrigin, ReturnBatch
+from carteira.errors import InvalidInput
 
 __all__ = [
     "ACCOUNT",
@@ -259,6 +261,9 @@ def _installment_row(i: Installment, codec: Codec) -> Row:
 
 def _installment(row: Sequence[Any], codec: Codec) -> Installment:
     amount = Money.from_cents(row[4])
+    if row[24] != normalize_title_number(row[7]) or row[25] != normalize_title_number(row[8]):
+        # The finders read the key columns: a number edited without its key would be found by the old one.
+        _stale_key(row)
     return Installment(
         row[0],
         row[1],
@@ -282,6 +287,12 @@ def _installment(row: Sequence[Any], codec: Codec) -> Installment:
         bank_transmission=row[23],
         version=row[26],  # 24 and 25 are the normalized number keys, for the finders only
     )
+
+
+def _stale_key(row: Sequence[Any]) -> None:
+    column = "bank_title_number_key" if row[24] != normalize_title_number(row[7]) else "document_number_key"
+    number = column.removesuffix("_key")
+    raise InvalidInput(f"is not {number} normalized (decision 0321); it was changed outside carteira", field=column)
 
 
 INSTALLMENTS: Table[Installment] = Table(
@@ -628,7 +639,7 @@ def _batch(row: Sequence[Any], codec: Codec) -> ReturnBatch:
         row[8],
         row[9],
         BatchStatus(row[10]),
-        tuple(json.loads(row[11])),
+        _texts_from_json(row[11], "warnings"),
         version=row[12],
     )
 
@@ -781,7 +792,7 @@ def _texts_from_json(text: str, column: str) -> tuple[str, ...]:
         return ()
     values = json.loads(text)
     if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
-        raise ValueError(f"{column} must be a JSON list of texts, not {text!r}")
+        raise InvalidInput("must be a JSON list of texts", field=column, raw=text[:40])
     return tuple(values)
 
 
@@ -793,7 +804,7 @@ def _pairs_from_json(text: str, column: str) -> tuple[tuple[str, str], ...]:
     if not isinstance(values, list) or not all(
         isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair) for pair in values
     ):
-        raise ValueError(f"{column} must be a JSON list of [name, value] texts, not {text!r}")
+        raise InvalidInput("must be a JSON list of [name, value] texts", field=column, raw=text[:40])
     return tuple((name, value) for name, value in values)
 
 
@@ -873,7 +884,7 @@ def _error(row: Sequence[Any], codec: Codec) -> OperationError | None:
     message, text, is_number, field, retryable = row
     if message is None:
         if (text, is_number, field, retryable) != (None, None, None, None):
-            raise ValueError("error columns are set without an error_message")
+            raise InvalidInput("is empty while the other error columns are set", field="error_message")
         return None
     code: int | str | None = text
     if text is not None and codec.flag_in(is_number):
@@ -904,7 +915,7 @@ def _operation_row(o: Operation, codec: Codec) -> Row:
 
 def _operation(row: Sequence[Any], codec: Codec) -> Operation:
     """An operation from its row, then ``version``, then its documents in order (the repository appends them)."""
-    return Operation(
+    operation = Operation(
         row[0],
         OperationKind(row[1]),
         row[21],
@@ -921,8 +932,12 @@ def _operation(row: Sequence[Any], codec: Codec) -> Operation:
         arguments=_pairs_from_json(row[16], "arguments"),
         warnings=_texts_from_json(row[17], "warnings"),
         document_reversed=codec.flag_in(row[18]),
-        version=row[20],  # 19 is flagged, derived from the rest
+        version=row[20],
     )
+    if codec.flag_in(row[19]) is not operation.flagged:
+        # Derived from the rest and stored for find(flagged=...): one that disagrees would list it wrongly.
+        raise InvalidInput(f"says {bool(row[19])} where the operation is {operation.flagged}", field="flagged")
+    return operation
 
 
 OPERATIONS: Table[Operation] = Table(
@@ -1144,3 +1159,166 @@ POSTINGS: Table[Posting] = Table(
 def plain_select(table: Table[Any]) -> str:
     """``SELECT <columns> FROM <name>``: for an append-only table, which has no ``version`` column."""
     return f"SELECT {', '.join(table.columns)} FROM {table.name}"
+
+
+# -- what each column holds ----------------------------------------------------------------------------------------
+# One declaration per column of every table (decision 0347): checked before a write and, when a stored row
+# cannot be decoded, used to name the column at fault. tests/adapters/storage/test_columns.py compares it
+# with the PostgreSQL schema (types and NULLs), so a migration that changes a column changes it here too.
+
+HOLDS: dict[str, dict[str, c.Holds]] = {}
+"""Each table's columns and what each holds, ``version`` included where the table has one."""
+KEYS: dict[str, tuple[str, ...]] = {}
+"""Each table's primary key columns (``seq``, where a table has it, is the database's own and never named)."""
+RECORDS: dict[str, type] = {}
+"""The record type each aggregate's table stores."""
+
+
+def _holds(table: str, key: tuple[str, ...], record: type | None = None, **columns: c.Holds) -> None:
+    HOLDS[table] = columns
+    KEYS[table] = key
+    if record is not None:
+        RECORDS[table] = record
+
+
+_T, _T0 = c.TEXT, c.TEXT_OR_NULL
+_V = c.INT32  # version
+_texts = c.json_text(_texts_from_json)
+
+_holds("customers", ("id",), Customer, id=_T, name=_T, tax_id=_T0, email=_T0, phone=_T0, version=_V)
+_holds("contracts", ("id",), Contract, id=_T, customer_id=_T, description=_T, bank_contract=_T0, version=_V)
+_holds(
+    "installments", ("id",), Installment,
+    id=_T, customer_id=_T, contract_id=_T0, due=c.DATE, amount_cents=c.CENTS, number=c.INT32, description=_T,
+    bank_title_number=_T0, document_number=_T0, bank_contract=_T0, fine_rate=c.RATE, monthly_interest_rate=c.RATE,
+    grace_days=c.INT32, interest_mode=c.one_of(InterestMode), imputation=c.one_of(Imputation),
+    principal_open_cents=c.CENTS, fine_open_cents=c.CENTS, interest_open_cents=c.CENTS, fine_charged=c.FLAG,
+    interest_from=c.DATE_OR_NULL, status=c.one_of(InstallmentStatus), latest_settlement_id=_T0,
+    settlements_made=c.INT32, bank_transmission=_T0, bank_title_number_key=_T0, document_number_key=_T0, version=_V,
+)  # fmt: skip
+_holds(
+    "settlements", ("id",), Settlement,
+    id=_T, installment_id=_T, customer_id=_T, kind=c.one_of(OutcomeKind), paid_cents=c.CENTS, paid_on=c.DATE,
+    credited_on=c.DATE_OR_NULL, principal_cents=c.CENTS, interest_cents=c.CENTS, fine_cents=c.CENTS,
+    extra_charge_cents=c.CENTS, extra_discount_cents=c.CENTS, discount_cents=c.CENTS, abatement_cents=c.CENTS,
+    credit_letter_amount_cents=c.CENTS, bank_charges_cents=c.CENTS, other_cents=c.CENTS,
+    fine_accrued_cents=c.CENTS, interest_accrued_cents=c.CENTS, revenue_kind=c.one_of(RevenueKind),
+    before_principal_open_cents=c.CENTS, before_fine_open_cents=c.CENTS, before_interest_open_cents=c.CENTS,
+    before_fine_charged=c.FLAG, before_interest_from=c.DATE_OR_NULL, before_status=c.one_of(InstallmentStatus),
+    before_latest_settlement_id=_T0, credit_letter_id=_T0, source_letter_id=_T0, reversed_on=c.DATE_OR_NULL,
+    batch_id=_T0, batch_line=c.INT32_OR_NULL, history=_T0, version=_V,
+)  # fmt: skip
+_holds(
+    "credit_letters", ("id",), CreditLetter,
+    id=_T, customer_id=_T, amount_cents=c.CENTS, origin_settlement_id=_T, created_on=c.DATE, balance_cents=c.CENTS,
+    status=c.one_of(CreditLetterStatus), version=_V,
+)  # fmt: skip
+_holds("anticipations", ("id",), Anticipation,
+       id=_T, monthly_rate=c.RATE, anticipated_on=c.DATE, status=c.one_of(AnticipationStatus), version=_V)  # fmt: skip
+_holds(
+    "anticipated_installments", ("anticipation_id", "position"),
+    anticipation_id=_T, position=c.INT32, installment_id=_T, face_value_cents=c.CENTS, due=c.DATE,
+    present_value_cents=c.CENTS,
+)  # fmt: skip
+_holds("observations", ("id",), Observation, id=_T, installment_id=_T, written_on=c.DATE, text=_T)
+_holds(
+    "portfolio_settings", ("id",), PortfolioSettings,
+    id=c.INT32, over_amount_cents=c.CENTS_OR_NULL, over_rate=c.RATE_OR_NULL, under_amount_cents=c.CENTS_OR_NULL,
+    under_rate=c.RATE_OR_NULL, settle_beyond_tolerance=c.FLAG, closing_date=c.DATE_OR_NULL,
+    generate_anticipations_as_approved=c.FLAG, version=_V,
+)  # fmt: skip
+_holds(
+    "return_batches", ("id",), ReturnBatch,
+    id=_T, description=_T, process_date=c.DATE, source=_T, digest=_T, layout_id=_T, bank_code=_T, agreement=_T0,
+    file_sequence=c.INT32_OR_NULL, record_count=c.INT32, status=c.one_of(BatchStatus), warnings=_texts, version=_V,
+)  # fmt: skip
+_holds(
+    "batch_records", ("batch_id", "line"), BatchRecord,
+    batch_id=_T, line=c.INT32, movement_code=_T, category=_T, is_settlement=c.FLAG, is_rejection=c.FLAG,
+    bank_title_number=_T0, document_number=_T0, due_date=c.DATE_OR_NULL, face_value_cents=c.CENTS_OR_NULL,
+    paid_cents=c.CENTS_OR_NULL, discount_cents=c.CENTS_OR_NULL, abatement_cents=c.CENTS_OR_NULL,
+    interest_and_fine_cents=c.CENTS_OR_NULL, tariff_cents=c.CENTS_OR_NULL, other_credits_cents=c.CENTS_OR_NULL,
+    occurrence_date=c.DATE_OR_NULL, credit_date=c.DATE_OR_NULL, anticipation_id=_T0, anticipation_rate=c.RATE_OR_NULL,
+    payer_tax_id=_T0, origin=c.one_of(LinkOrigin).or_null(), confirmed_once=c.FLAG, note=_T, version=_V,
+)  # fmt: skip
+_holds("batch_record_links", ("batch_id", "line", "position"),
+       batch_id=_T, line=c.INT32, position=c.INT32, installment_id=_T)  # fmt: skip
+_holds("batch_record_settlements", ("settlement_id",),
+       settlement_id=_T, batch_id=_T, line=c.INT32, position=c.INT32)  # fmt: skip
+_holds(
+    "gateway_account", ("id",), GatewayAccount,
+    id=c.INT32, client_id=_T, environment=c.one_of(Environment), agreement_id=_T, agreement_bank_code=_T,
+    bank_account=_T, payment_fee_cents=c.CENTS, receipt_history=_T, entries_history=_T, fees_history=_T,
+    active=c.FLAG, notify=_texts, version=_V,
+)  # fmt: skip
+_holds(
+    "operations", ("id",), Operation,
+    id=_T, kind=c.one_of(OperationKind), created_at=c.INSTANT, status=c.one_of(OperationStatus), request=_T,
+    response=_T, attempts=c.INT32, error_message=_T0, error_code=_T0, error_code_is_number=c.FLAG_OR_NULL,
+    error_field=_T0, error_retryable=c.FLAG_OR_NULL, sent_at=c.INSTANT_OR_NULL, next_attempt_at=c.INSTANT_OR_NULL,
+    unknown_since=c.INSTANT_OR_NULL, customer_id=_T0, arguments=c.json_text(_pairs_from_json), warnings=_texts,
+    document_reversed=c.FLAG, flagged=c.FLAG, version=_V,
+)  # fmt: skip
+_holds("operation_documents", ("operation_id", "position"), operation_id=_T, position=c.INT32, installment_id=_T)
+_holds(
+    "gateway_charges", ("installment_id",), GatewayCharge,
+    installment_id=_T, operation_id=_T, charge_id=_T, due=c.DATE, total_cents=c.CENTS, state=c.one_of(ChargeState),
+    carnet_id=_T0, parcel=c.INT32_OR_NULL, barcode=_T, link=_T0, version=_V,
+)  # fmt: skip
+_holds(
+    "notifications", ("token",), Notification,
+    token=_T, received_at=c.INSTANT, status=c.one_of(NotificationStatus), deliveries=c.INT32, attempts=c.INT32,
+    next_attempt_at=c.INSTANT_OR_NULL, processed_at=c.INSTANT_OR_NULL, error=_T, version=_V,
+)  # fmt: skip
+_holds(
+    "seen_events", ("token", "event_id"), SeenEvent,
+    token=_T, event_id=c.INT64, kind=_T, status=_T, seen_at=c.INSTANT, charge_id=_T0, installment_id=_T0,
+    settlement_id=_T0, flagged=c.FLAG, note=_T,
+)  # fmt: skip
+_holds(
+    "postings", ("id",), Posting,
+    id=_T, kind=c.one_of(PostingKind), on_date=c.DATE, amount_cents=c.CENTS, account=_T, history=_T,
+    settlement_id=_T, charge_id=_T0, reverses=_T0,
+)  # fmt: skip
+
+LINK_COLUMNS = ("batch_id", "line", "position", "installment_id")
+"""The columns of ``batch_record_links``: a record's links, one row each, in order."""
+SETTLED_COLUMNS = ("settlement_id", "batch_id", "line", "position")
+"""The columns of ``batch_record_settlements``: the settlements confirming a record made."""
+
+_TABLE_OF: dict[type, Table[Any]] = {
+    Customer: CUSTOMERS, Contract: CONTRACTS, Installment: INSTALLMENTS, Settlement: SETTLEMENTS,
+    CreditLetter: CREDIT_LETTERS, Anticipation: ANTICIPATIONS, Observation: OBSERVATIONS, PortfolioSettings: SETTINGS,
+    ReturnBatch: BATCHES, GatewayAccount: ACCOUNT, Operation: OPERATIONS, GatewayCharge: GATEWAY_CHARGES,
+    Notification: NOTIFICATIONS, SeenEvent: SEEN_EVENTS, Posting: POSTINGS,
+}  # fmt: skip
+_APPEND_ONLY = (Observation, SeenEvent, Posting)
+
+
+def stored_rows(record: Any, codec: Codec) -> list[tuple[str, tuple[str, ...], list[Row]]]:
+    """Every row a SQL store keeps for ``record``, as (table, columns, rows), its child rows included.
+
+    What :class:`~carteira.adapters.storage.memory.MemoryStore` checks a write against, so that it holds
+    exactly what the databases hold (decision 0347).
+    """
+    kind = type(record)
+    if kind is BatchRecord:
+        links = [(record.batch_id, record.line, n, installment) for n, installment in enumerate(record.links)]
+        settled = [(settlement, record.batch_id, record.line, n) for n, settlement in enumerate(record.settlement_ids)]
+        return [
+            ("batch_records", (*RECORD_COLUMNS, "version"), [(*record_to_row(record, codec), record.version)]),
+            ("batch_record_links", LINK_COLUMNS, links),
+            ("batch_record_settlements", SETTLED_COLUMNS, settled),
+        ]
+    table = _TABLE_OF[kind]
+    row = table.to_row(record, codec)
+    found = [(table.name, table.columns, [row])] if kind in _APPEND_ONLY else [
+        (table.name, (*table.columns, "version"), [(*row, record.version)])
+    ]  # fmt: skip
+    if kind is Anticipation:
+        items = [item_to_row(record.id, n, item, codec) for n, item in enumerate(record.items)]
+        found.append(("anticipated_installments", ITEM_COLUMNS, items))
+    elif kind is Operation:
+        documents = [(record.id, n, installment) for n, installment in enumerate(record.documents)]
+        found.append(("operation_documents", DOCUMENT_COLUMNS, documents))
+    return found

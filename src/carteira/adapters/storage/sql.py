@@ -10,11 +10,14 @@ the rows it returns for its unit (:attr:`SqlUnitOfWork.lock_for_unit`): how work
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
+from operator import attrgetter
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
+from carteira.adapters.storage import columns as c
 from carteira.adapters.storage import rows as r
 from carteira.adapters.storage.append_only import repeated_key, seen_event_key
 from carteira.adapters.storage.batches import (
@@ -42,7 +45,15 @@ from carteira.domain.notifications import Notification, NotificationStatus, Seen
 from carteira.domain.operations import GatewayAccount, GatewayCharge, Operation, OperationFilter, OperationKind
 from carteira.domain.postings import Posting
 from carteira.domain.return_batch import BatchRecord, ReturnBatch
-from carteira.errors import Conflict, InvalidInput, NotFound
+from carteira.errors import (
+    CarteiraError,
+    Conflict,
+    DuplicateImport,
+    InvalidInput,
+    InvalidRow,
+    InvalidType,
+    NotFound,
+)
 from carteira.ports.storage import LineState
 
 __all__ = ["DuplicateKey", "SqlUnitOfWork"]
@@ -74,21 +85,32 @@ def _refuse_twice(keys: Sequence[str], argument: str) -> None:
         seen.add(key)
 
 
-def _unreadable(
-    table: str, rows: list[Sequence[Any]], from_row: Callable[[Sequence[Any], Any], object], codec: Any
-) -> InvalidInput:
-    """Name the first stored row that does not make a valid record (edited by hand, or by another program)."""
-    for row in rows:
-        try:
-            from_row(row, codec)
-        except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
-            return InvalidInput(
-                f"the stored row {row[0]!r} cannot be read back ({type(exc).__name__}: {exc})",
-                field=table,
-                source="database",
-                hint="the row was changed outside carteira; restore it from a backup or correct it",
-            )
-    return InvalidInput("a stored row cannot be read back", field=table, source="database")
+def _decoded(
+    unit: SqlUnitOfWork, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], decode: Callable[[Any], Any]
+) -> list[Any]:
+    """``decode`` of each row; a row it refuses is an ``InvalidRow`` naming the table, the row's key and the column.
+
+    Text and whole-number columns are checked first (type and range: SQLite's columns hold any type, and the
+    domain does not know a column's bits); everything else is the mappers' and the domain's constructors' to
+    refuse, and a row is looked at again, column by column, only once one has failed.
+    """
+    if isinstance(rows, c.LenientRows):
+        decode = c.refusing_unreadable(decode)
+    wrong = c.first_unreadable(table, r.HOLDS[table], r.KEYS[table], columns, rows)
+    if wrong is not None:
+        raise wrong
+    try:
+        return [decode(row) for row in rows]
+    except Exception as exc:
+        raise unit.unreadable(table, columns, rows, decode, exc) from exc
+
+
+def _record_type_of(records: Sequence[object], table: str, argument: str) -> None:
+    """Refuse anything but the table's record type (``InvalidType`` naming ``argument``) before reading its key."""
+    expected = r.RECORDS[table]
+    for record in records:
+        if type(record) is not expected and not isinstance(record, expected):
+            raise InvalidType(f"{argument} must be a {expected.__name__}, not {type(record).__name__}", field=argument)
 
 
 class _Repository(Generic[T]):
@@ -98,98 +120,83 @@ class _Repository(Generic[T]):
         self._unit = unit
         self._table: r.Table[T] = table
         self._select = table.select
+        self._columns = (*table.columns, "version")
+        self._key = attrgetter(table.columns[0])  # the key column is named as the record's key attribute
 
     def _load(self, rows: list[Sequence[Any]]) -> list[T]:
         codec = self._unit.codec
         from_row = self._table.from_row
-        try:
-            return [from_row(row, codec) for row in rows]
-        except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
-            raise _unreadable(self._table.name, rows, from_row, codec) from exc
+        return _decoded(self._unit, self._table.name, self._columns, rows, lambda row: from_row(row, codec))
 
     def _where(self, condition: str, params: Sequence[Any]) -> list[T]:
+        """The records of ``SELECT … WHERE condition``; its parameters are keys compared for equality, so one that
+        no column can hold (NUL, a lone surrogate) matches no row."""
         self._unit.check_active()
-        return self._load(self._unit.fetch(f"{self._select} WHERE {condition}", params))
+        return self._load(self._unit.find(f"{self._select} WHERE {condition}", params))
 
     def _where_in(self, column: str, values: Iterable[Any], condition: str = "") -> list[T]:
         self._unit.check_active()
-        unique = list(dict.fromkeys(values))
+        unique = self._unit.held(self._table.name, column, values)
         if not unique:
             return []
         prefix = f"{condition} AND " if condition else ""
-        return self._load(self._unit.fetch_in(f"{self._select} WHERE {prefix}{column} {{IN}}", unique))
+        sql = f"{self._select} WHERE {prefix}{column} {{IN}}"
+        return self._load(self._unit.find_in(sql, unique))
 
     def _get(self, key: str) -> T:
-        found = self._where(f"{self._table.columns[0]} = ?", (key,))
+        found = self._where_in(self._table.columns[0], (key,))
         if not found:
             raise NotFound(self._table.kind, key)
         return found[0]
 
     def _get_many(self, keys: Iterable[str]) -> dict[str, T]:
-        return {self._key(record): record for record in self._where_in(self._table.columns[0], keys)}
-
-    @staticmethod
-    def _key(record: T) -> str:
-        key: str = getattr(record, "id")  # noqa: B009 - every keyed aggregate has an id; settings is not keyed
-        return key
+        key = self._key
+        return {key(record): record for record in self._where_in(self._table.columns[0], keys)}
 
     def _put_many(
-        self,
-        records: Sequence[T],
-        keys: Sequence[str],
-        argument: str,
-        children: Callable[[Sequence[T]], None] | None = None,
+        self, records: Sequence[T], argument: str, children: Callable[[Sequence[T]], None] | None = None
     ) -> list[T]:
         """Write ``records`` under the version rule; ``children`` then writes their child rows, inside the savepoint."""
         unit = self._unit
-        unit.check_active()
-        if unit._spoiled is not None:
-            raise unit._spoiled
-        _refuse_twice(keys, argument)
+        unit.writable()
         table: r.Table[T] = self._table
-        new, old = _split(records, table.to_row, unit.codec)
-        columns = (*table.columns, "version")
+        _record_type_of(records, table.name, argument)
+        _refuse_twice(list(map(self._key, records)), argument)
         # The savepoint lets a failed write be undone and the database looked at as it was, to name
         # the record of the conflict; the whole unit is spoiled either way.
-        unit.savepoint()
-        try:
+        with unit.writing():
+            new, old = _split(records, unit.rows(table, records, argument), unit.codec)
             if new:
                 try:
-                    unit.insert_many(table.name, columns, new)
+                    unit.insert(table.name, self._columns, new)
                 except DuplicateKey:
                     unit.rollback_to_savepoint()
                     raise unit.spoil(self._diagnose({row[0]: 0 for row in new})) from None
             if old:
-                updated = unit.update_many(table.name, columns, old)
+                updated = unit.update(table.name, self._columns, old)
                 if updated != len(old):
                     unit.rollback_to_savepoint()
                     raise unit.spoil(self._diagnose({row[0]: row[-1] for row in old}))
             if children is not None:
                 children(records)
-        finally:
-            unit.release_savepoint()
         return [with_version(record, record.version + 1) for record in records]
 
     def _put_one_row(self, record: T, kind: str, key: str) -> T:
         """Insert (version 0) or update the table's one row (``id = 1``) under the version rule."""
         unit = self._unit
-        unit.check_active()
-        if unit._spoiled is not None:
-            raise unit._spoiled
+        unit.writable()
         table: r.Table[T] = self._table
-        row: r.Row = table.to_row(record, unit.codec)
-        columns = (*table.columns, "version")
-        if record.version == 0:
-            unit.savepoint()
-            try:
-                unit.insert_many(table.name, columns, [(*row, 1)])
-            except DuplicateKey:
-                unit.rollback_to_savepoint()
-                raise unit.spoil(stale(kind, key, 0, self._one_row_version())) from None
-            finally:
-                unit.release_savepoint()
-        elif unit.update_many(table.name, columns, [(*row, record.version)]) != 1:
-            raise unit.spoil(stale(kind, key, record.version, self._one_row_version()))
+        _record_type_of([record], table.name, kind.replace(" ", "_"))
+        with unit.writing():
+            row: r.Row = unit.rows(table, [record], kind)[0]
+            if record.version == 0:
+                try:
+                    unit.insert(table.name, self._columns, [(*row, 1)])
+                except DuplicateKey:
+                    unit.rollback_to_savepoint()
+                    raise unit.spoil(stale(kind, key, 0, self._one_row_version())) from None
+            elif unit.update(table.name, self._columns, [(*row, record.version)]) != 1:
+                raise unit.spoil(stale(kind, key, record.version, self._one_row_version()))
         return with_version(record, record.version + 1)
 
     def _one_row_version(self) -> int:
@@ -210,9 +217,9 @@ class _Repository(Generic[T]):
         return Conflict(self._table.kind, first, detail=f"one of {len(expected)} records changed while being written")
 
 
-def _split(records: Sequence[V], to_row: Callable[[V, r.Codec], r.Row], codec: r.Codec) -> tuple[list[r.Row], ...]:
+def _split(records: Sequence[V], made: list[r.Row], codec: r.Codec) -> tuple[list[r.Row], ...]:
     """Rows to insert (version 0, stored as 1) and rows to update (ending with the version they expect)."""
-    rows = [(*to_row(record, codec), record.version or 1) for record in records]
+    rows = [(*row, record.version or 1) for record, row in zip(records, made, strict=True)]
     new = [row for record, row in zip(records, rows, strict=True) if record.version == 0]
     old = [row for record, row in zip(records, rows, strict=True) if record.version != 0]
     return new, old
@@ -229,7 +236,7 @@ class _Customers(_Repository[Customer]):
         return sorted(self._where_in("tax_id", tax_ids), key=lambda c: c.id)
 
     def put(self, customer: Customer) -> Customer:
-        return self._put_many([customer], [customer.id], "customer")[0]
+        return self._put_many([customer], "customer")[0]
 
 
 class _Contracts(_Repository[Contract]):
@@ -237,7 +244,7 @@ class _Contracts(_Repository[Contract]):
         return self._get(contract_id)
 
     def put(self, contract: Contract) -> Contract:
-        return self._put_many([contract], [contract.id], "contract")[0]
+        return self._put_many([contract], "contract")[0]
 
     def of_customer(self, customer_id: str) -> list[Contract]:
         return sorted(self._where("customer_id = ?", (customer_id,)), key=lambda c: c.id)
@@ -263,10 +270,10 @@ class _Installments(_Repository[Installment]):
         return self._get_many(installment_ids)
 
     def put(self, installment: Installment) -> Installment:
-        return self._put_many([installment], [installment.id], "installment")[0]
+        return self._put_many([installment], "installment")[0]
 
     def put_many(self, installments: Sequence[Installment]) -> list[Installment]:
-        return self._put_many(installments, [i.id for i in installments], "installments")
+        return self._put_many(installments, "installments")
 
     def open_of_customer(self, customer_id: str) -> list[Installment]:
         return _by_due(self._where(f"customer_id = ? AND {self._OPEN}", (customer_id,)))
@@ -286,11 +293,19 @@ class _Installments(_Repository[Installment]):
     def open_by_due_and_amount(self, keys: Iterable[tuple[date, Money]]) -> list[Installment]:
         self._unit.check_active()
         codec = self._unit.codec
-        pairs = list(dict.fromkeys((codec.date_out(due), amount.cents) for due, amount in keys))
+        pairs = list(dict.fromkeys((codec.date_out(due), _cents_of(amount)) for due, amount in keys))
+        # An amount beyond the money columns is one no installment has (and PostgreSQL would refuse the query).
+        pairs = [pair for pair in pairs if c.INT64_MIN <= pair[1] <= c.INT64_MAX]
         if not pairs:
             return []
         sql = f"{self._select} WHERE {self._OPEN} AND (due, amount_cents) {{PAIRS}}"
         return _by_due(self._load(self._unit.fetch_in_pairs(sql, pairs)))
+
+
+def _cents_of(amount: object) -> int:
+    if type(amount) is not Money:
+        raise InvalidType(f"an amount to look up must be Money, not {type(amount).__name__}", field="keys")
+    return amount.cents
 
 
 class _Settlements(_Repository[Settlement]):
@@ -298,10 +313,10 @@ class _Settlements(_Repository[Settlement]):
         return self._get(settlement_id)
 
     def put(self, settlement: Settlement) -> Settlement:
-        return self._put_many([settlement], [settlement.id], "settlement")[0]
+        return self._put_many([settlement], "settlement")[0]
 
     def put_many(self, settlements: Sequence[Settlement]) -> list[Settlement]:
-        return self._put_many(settlements, [s.id for s in settlements], "settlements")
+        return self._put_many(settlements, "settlements")
 
     def of_installment(self, installment_id: str) -> list[Settlement]:
         return self._where("installment_id = ? ORDER BY seq DESC", (installment_id,))
@@ -312,47 +327,54 @@ class _CreditLetters(_Repository[CreditLetter]):
         return self._get(letter_id)
 
     def put(self, letter: CreditLetter) -> CreditLetter:
-        return self._put_many([letter], [letter.id], "credit_letter")[0]
+        return self._put_many([letter], "credit_letter")[0]
 
     def of_customer(self, customer_id: str) -> list[CreditLetter]:
         return self._where("customer_id = ? ORDER BY created_on, id", (customer_id,))
 
 
 class _Anticipations(_Repository[Anticipation]):
+    _ITEMS = f"SELECT {', '.join(r.ITEM_COLUMNS)} FROM anticipated_installments WHERE anticipation_id {{IN}}"
+
     def _load(self, rows: list[Sequence[Any]]) -> list[Anticipation]:
         if not rows:
             return []
-        codec = self._unit.codec
+        unit = self._unit
+        codec = unit.codec
         ids = [row[0] for row in rows]
+        found = _decoded(
+            unit, "anticipated_installments", r.ITEM_COLUMNS, unit.fetch_in(self._ITEMS, ids),
+            lambda item: (item[0], c.whole(item[1]), r.item_from_row(item, codec)),
+        )  # fmt: skip
         items: dict[str, list[Any]] = {key: [] for key in ids}
-        columns = ", ".join(r.ITEM_COLUMNS)
-        sql = f"SELECT {columns} FROM anticipated_installments WHERE anticipation_id {{IN}}"
-        for item in sorted(self._unit.fetch_in(sql, ids), key=lambda row: (row[0], row[1])):
-            items[item[0]].append(r.item_from_row(item, codec))
-        return [
-            Anticipation(
-                row[0],
-                codec.rate_in(row[1]),
-                codec.date_in(row[2]),
-                tuple(items[row[0]]),
-                AnticipationStatus(row[3]),
+        for anticipation_id, _, item in sorted(found, key=lambda decoded: (decoded[0], decoded[1])):
+            items[anticipation_id].append(item)
+        return _decoded(
+            unit, self._table.name, self._columns, rows,
+            lambda row: Anticipation(
+                row[0], codec.rate_in(row[1]), codec.date_in(row[2]), tuple(items[row[0]]), AnticipationStatus(row[3]),
                 version=row[4],
-            )
-            for row in rows
-        ]
+            ),
+        )  # fmt: skip
 
     def get(self, anticipation_id: str) -> Anticipation:
         return self._get(anticipation_id)
 
     def put(self, anticipation: Anticipation) -> Anticipation:
-        stored = self._put_many([anticipation], [anticipation.id], "anticipation")[0]
-        # The header's version check passed, so this unit owns the items: replace them whole.
+        return self._put_many([anticipation], "anticipation", self._write_items)[0]
+
+    def _write_items(self, anticipations: Sequence[Anticipation]) -> None:
+        """The header's version check passed, so this unit owns the items: replace them whole."""
         unit = self._unit
-        unit.execute("DELETE FROM anticipated_installments WHERE anticipation_id = ?", (anticipation.id,))
-        rows = [r.item_to_row(anticipation.id, n, item, unit.codec) for n, item in enumerate(anticipation.items)]
+        codec = unit.codec
+        for anticipation in anticipations:
+            unit.execute("DELETE FROM anticipated_installments WHERE anticipation_id = ?", (anticipation.id,))
+        rows = unit.made(
+            lambda: [r.item_to_row(a.id, n, item, codec) for a in anticipations for n, item in enumerate(a.items)],
+            "anticipation",
+        )
         if rows:
-            unit.insert_many("anticipated_installments", r.ITEM_COLUMNS, rows)
-        return stored
+            unit.insert("anticipated_installments", r.ITEM_COLUMNS, rows)
 
     def with_status(self, status: AnticipationStatus) -> list[Anticipation]:
         return self._where("status = ? ORDER BY anticipated_on, id", (status.value,))
@@ -366,23 +388,23 @@ class _Observations:
 
     def add(self, observation: Observation) -> None:
         unit = self._unit
-        unit.check_active()
-        if unit._spoiled is not None:
-            raise unit._spoiled
-        unit.savepoint()
-        try:
-            unit.insert_many("observations", r.OBSERVATIONS.columns, [r.OBSERVATIONS.to_row(observation, unit.codec)])
-        except DuplicateKey:
-            unit.rollback_to_savepoint()
-            raise unit.spoil(Conflict("observation", observation.id, detail="it already exists")) from None
-        finally:
-            unit.release_savepoint()
+        unit.writable()
+        _record_type_of([observation], "observations", "observation")
+        with unit.writing():
+            rows = unit.rows(r.OBSERVATIONS, [observation], "observation")
+            try:
+                unit.insert("observations", r.OBSERVATIONS.columns, rows)
+            except DuplicateKey:
+                unit.rollback_to_savepoint()
+                raise unit.spoil(Conflict("observation", observation.id, detail="it already exists")) from None
 
     def of_installment(self, installment_id: str) -> list[Observation]:
         unit = self._unit
         unit.check_active()
-        rows = unit.fetch(f"{self._select} WHERE installment_id = ? ORDER BY seq", (installment_id,))
-        return [r.OBSERVATIONS.from_row(row, unit.codec) for row in rows]
+        rows = unit.find(f"{self._select} WHERE installment_id = ? ORDER BY seq", (installment_id,))
+        codec = unit.codec
+        from_row = r.OBSERVATIONS.from_row
+        return _decoded(unit, "observations", r.OBSERVATIONS.columns, rows, lambda row: from_row(row, codec))
 
 
 class _Settings(_Repository[PortfolioSettings]):
@@ -405,6 +427,11 @@ class _GatewayAccount(_Repository[GatewayAccount]):
         return self._put_one_row(account, _ACCOUNT_KIND, _ACCOUNT_KEY)
 
 
+def _at_most(limit: int) -> int:
+    """``limit`` as the 64-bit number a ``LIMIT`` takes: no store holds more rows than that anyway."""
+    return min(limit, c.INT64_MAX)
+
+
 def _oldest_first(operation: Operation) -> tuple[datetime, str]:
     return (operation.created_at, operation.id)
 
@@ -422,9 +449,14 @@ class _Operations(_Repository[Operation]):
     def _load(self, rows: list[Sequence[Any]]) -> list[Operation]:
         if not rows:
             return []
+        unit = self._unit
         documents: dict[str, list[str]] = {row[0]: [] for row in rows}
-        for row in sorted(self._unit.fetch_in(self._DOCUMENTS, list(documents)), key=lambda row: (row[0], row[1])):
-            documents[row[0]].append(row[2])
+        found = _decoded(
+            unit, "operation_documents", r.DOCUMENT_COLUMNS, unit.fetch_in(self._DOCUMENTS, list(documents)),
+            lambda row: (row[0], c.whole(row[1]), c.text(row[2])),
+        )  # fmt: skip
+        for operation_id, _, installment_id in sorted(found, key=lambda row: (row[0], row[1])):
+            documents[operation_id].append(installment_id)
         # The documents go after the version, where rows.OPERATIONS.from_row reads them.
         return super()._load([(*row, tuple(documents[row[0]])) for row in rows])
 
@@ -435,10 +467,10 @@ class _Operations(_Repository[Operation]):
         return self._get_many(operation_ids)
 
     def put(self, operation: Operation) -> Operation:
-        return self._put_many([operation], [operation.id], "operation", self._write_documents)[0]
+        return self._put_many([operation], "operation", self._write_documents)[0]
 
     def put_many(self, operations: Sequence[Operation]) -> list[Operation]:
-        return self._put_many(operations, [o.id for o in operations], "operations", self._write_documents)
+        return self._put_many(operations, "operations", self._write_documents)
 
     def _write_documents(self, operations: Sequence[Operation]) -> None:
         """The operations' versions matched, so this unit owns them: replace their document rows whole."""
@@ -450,7 +482,7 @@ class _Operations(_Repository[Operation]):
         if not rows:
             return
         try:
-            unit.insert_many("operation_documents", r.DOCUMENT_COLUMNS, rows)
+            unit.insert("operation_documents", r.DOCUMENT_COLUMNS, rows)
         except DuplicateKey:
             unit.rollback_to_savepoint()
             first = next(o.id for o in operations if o.version == 0)
@@ -463,15 +495,15 @@ class _Operations(_Repository[Operation]):
         if limit < 0:
             raise InvalidInput("must be 0 or more", field="limit", raw=str(limit))
         sql = f"{self._select} WHERE {self._DUE} ORDER BY created_at, id LIMIT ?{unit.lock_for_unit}"
-        return self._load(unit.fetch(sql, (unit.codec.instant_out(now), limit)))
+        return self._load(unit.fetch(sql, (unit.codec.instant_out(now), _at_most(limit))))
 
     def of_documents(self, installment_ids: Iterable[str]) -> list[Operation]:
         unit = self._unit
         unit.check_active()
-        wanted = list(dict.fromkeys(installment_ids))
+        wanted = unit.held("operation_documents", "installment_id", installment_ids)
         if not wanted:
             return []
-        naming = dict.fromkeys(row[0] for row in unit.fetch_in(f"{self._NAMING} {{IN}}", wanted))
+        naming = dict.fromkeys(row[0] for row in unit.find_in(f"{self._NAMING} {{IN}}", wanted))
         return sorted(self._where_in("id", naming), key=_oldest_first)
 
     def find(self, criteria: OperationFilter) -> list[Operation]:
@@ -492,7 +524,7 @@ class _Operations(_Repository[Operation]):
                 params.append(value)
         where = " AND ".join(conditions) or "1 = 1"
         if criteria.limit is not None:
-            params.append(criteria.limit)
+            params.append(_at_most(criteria.limit))
         limit = "" if criteria.limit is None else " LIMIT ?"
         return self._where(f"{where} ORDER BY created_at DESC, id DESC{limit}", params)
 
@@ -511,10 +543,10 @@ class _GatewayCharges(_Repository[GatewayCharge]):
         return {c.installment_id: c for c in self._where_in("installment_id", installment_ids)}
 
     def put(self, charge: GatewayCharge) -> GatewayCharge:
-        return self._put_many([charge], [charge.installment_id], "charge")[0]
+        return self._put_many([charge], "charge")[0]
 
     def put_many(self, charges: Sequence[GatewayCharge]) -> list[GatewayCharge]:
-        return self._put_many(charges, [c.installment_id for c in charges], "charges")
+        return self._put_many(charges, "charges")
 
     def by_charge_ids(self, charge_ids: Iterable[str]) -> list[GatewayCharge]:
         return sorted(self._where_in("charge_id", charge_ids), key=lambda c: c.installment_id)
@@ -534,7 +566,7 @@ class _Notifications(_Repository[Notification]):
         return self._get(token)
 
     def put(self, notification: Notification) -> Notification:
-        return self._put_many([notification], [notification.token], "notification")[0]
+        return self._put_many([notification], "notification")[0]
 
     def due(self, now: datetime, *, limit: int) -> list[Notification]:
         unit = self._unit
@@ -542,14 +574,14 @@ class _Notifications(_Repository[Notification]):
         if limit < 0:
             raise InvalidInput("must be 0 or more", field="limit", raw=str(limit))
         sql = f"{self._select} WHERE {self._DUE} ORDER BY received_at, token LIMIT ?{unit.lock_for_unit}"
-        return self._load(unit.fetch(sql, (unit.codec.instant_out(now), limit)))
+        return self._load(unit.fetch(sql, (unit.codec.instant_out(now), _at_most(limit))))
 
     def with_status(self, status: NotificationStatus, *, limit: int | None = None) -> list[Notification]:
         if limit is not None and limit < 0:
             raise InvalidInput("must be 0 or more", field="limit", raw=str(limit))
         if limit is None:
             return self._where("status = ? ORDER BY received_at DESC, token DESC", (status.value,))
-        return self._where("status = ? ORDER BY received_at DESC, token DESC LIMIT ?", (status.value, limit))
+        return self._where("status = ? ORDER BY received_at DESC, token DESC LIMIT ?", (status.value, _at_most(limit)))
 
 
 A = TypeVar("A", SeenEvent, Posting)
@@ -566,37 +598,32 @@ class _AppendOnly(Generic[A]):
     def _load(self, rows: list[Sequence[Any]]) -> list[A]:
         codec = self._unit.codec
         from_row = self._table.from_row
-        try:
-            return [from_row(row, codec) for row in rows]
-        except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
-            raise _unreadable(self._table.name, rows, from_row, codec) from exc
+        return _decoded(self._unit, self._table.name, self._table.columns, rows, lambda row: from_row(row, codec))
 
     def _where(self, condition: str, params: Sequence[Any]) -> list[A]:
+        """The records of ``SELECT … WHERE condition``; a key no column can hold matches no row."""
         self._unit.check_active()
-        return self._load(self._unit.fetch(f"{self._select} WHERE {condition}", params))
+        return self._load(self._unit.find(f"{self._select} WHERE {condition}", params))
 
     def _add_many(self, records: Sequence[A], keys: Sequence[str]) -> None:
         unit = self._unit
-        unit.check_active()
-        if unit._spoiled is not None:
-            raise unit._spoiled
+        unit.writable()
         if not records:
             return
         twice = repeated_key(keys)
         if twice is not None:
             raise unit.spoil(Conflict(self._table.kind, twice, detail="it appears twice in one add_many"))
-        unit.savepoint()
-        try:
-            rows = [self._table.to_row(record, unit.codec) for record in records]
-            unit.insert_many(self._table.name, self._table.columns, rows)
-        except DuplicateKey:
-            # Back to before the insert, so the query below sees the stored row (another unit's, once it committed).
-            unit.rollback_to_savepoint()
-            stored = set(self._stored(records))
-            first = next((key for key in keys if key in stored), keys[0])
-            raise unit.spoil(Conflict(self._table.kind, first, detail="it already exists")) from None
-        finally:
-            unit.release_savepoint()
+        with unit.writing():
+            rows = unit.rows(self._table, records, self._table.name)
+            try:
+                unit.insert(self._table.name, self._table.columns, rows)
+            except DuplicateKey:
+                # Back to before the insert, so the query below sees the stored row (another unit's, once it
+                # committed).
+                unit.rollback_to_savepoint()
+                stored = set(self._stored(records))
+                first = next((key for key in keys if key in stored), keys[0])
+                raise unit.spoil(Conflict(self._table.kind, first, detail="it already exists")) from None
 
     def _stored(self, records: Sequence[A]) -> list[str]:
         """The keys among ``records`` that the store holds."""
@@ -609,6 +636,7 @@ class _SeenEvents(_AppendOnly[SeenEvent]):
     _ORDER = " ORDER BY token, event_id"
 
     def add_many(self, events: Sequence[SeenEvent]) -> None:
+        _record_type_of(events, "seen_events", "events")
         self._add_many(events, [seen_event_key(*e.key) for e in events])
 
     def _stored(self, records: Sequence[SeenEvent]) -> list[str]:
@@ -621,10 +649,10 @@ class _SeenEvents(_AppendOnly[SeenEvent]):
     def of_charges(self, charge_ids: Iterable[str]) -> list[SeenEvent]:
         unit = self._unit
         unit.check_active()
-        wanted = list(dict.fromkeys(charge_ids))
+        wanted = unit.held("seen_events", "charge_id", charge_ids)
         if not wanted:
             return []
-        found = self._load(unit.fetch_in(f"{self._select} WHERE charge_id {{IN}}", wanted))
+        found = self._load(unit.find_in(f"{self._select} WHERE charge_id {{IN}}", wanted))
         return sorted(found, key=lambda e: e.key)  # the batches of {IN} come back one after the other
 
     def flagged(self, *, limit: int | None = None) -> list[SeenEvent]:
@@ -634,13 +662,14 @@ class _SeenEvents(_AppendOnly[SeenEvent]):
         order = "flagged ORDER BY seen_at DESC, token DESC, event_id DESC"
         if limit is None:
             return self._where(order, ())
-        return self._where(f"{order} LIMIT ?", (limit,))
+        return self._where(f"{order} LIMIT ?", (_at_most(limit),))
 
 
 class _Postings(_AppendOnly[Posting]):
     """Postings in ``postings``, keyed by id; ``seq`` keeps the order they were recorded in (decision 0345)."""
 
     def add_many(self, postings: Sequence[Posting]) -> None:
+        _record_type_of(postings, "postings", "postings")
         # By id within one call, so that "the order recorded, then by id" is the order of seq.
         ordered = sorted(postings, key=lambda p: p.id)
         self._add_many(ordered, [p.id for p in ordered])
@@ -665,18 +694,27 @@ class _Postings(_AppendOnly[Posting]):
 
 
 _LINKS = "batch_record_links"
-_LINK_COLUMNS = ("batch_id", "line", "position", "installment_id")
+_LINK_COLUMNS = r.LINK_COLUMNS
 _SETTLED = "batch_record_settlements"
-_SETTLED_COLUMNS = ("settlement_id", "batch_id", "line", "position")
-_LINK_READ = "batch_id, line, installment_id, position"
-_SETTLED_READ = "batch_id, line, settlement_id, position"
+_SETTLED_COLUMNS = r.SETTLED_COLUMNS
+_LINK_READ_COLUMNS = ("batch_id", "line", "installment_id", "position")
+_LINK_READ = ", ".join(_LINK_READ_COLUMNS)
+_SETTLED_READ_COLUMNS = ("batch_id", "line", "settlement_id", "position")
+_SETTLED_READ = ", ".join(_SETTLED_READ_COLUMNS)
+_RECORD_COLUMNS = (*r.RECORD_COLUMNS, "version")
 _RecordKey = tuple[str, int]
 
 
-def _grouped(rows: list[Sequence[Any]]) -> dict[_RecordKey, list[str]]:
+def _grouped(
+    unit: SqlUnitOfWork, table: str, columns: Sequence[str], rows: list[Sequence[Any]]
+) -> dict[_RecordKey, list[str]]:
     """Child rows (batch id, line, value, position) as each record's values in position order."""
+    # Sorting compares lines and positions: one stored as text would make it fail without naming the row.
+    checked = _decoded(
+        unit, table, columns, rows, lambda row: (row[0], c.whole(row[1]), c.text(row[2]), c.whole(row[3]))
+    )
     found: dict[_RecordKey, list[str]] = {}
-    for row in sorted(rows, key=lambda row: (row[0], row[1], row[3])):
+    for row in sorted(checked, key=lambda row: (row[0], row[1], row[3])):
         found.setdefault((row[0], row[1]), []).append(row[2])
     return found
 
@@ -689,39 +727,33 @@ class _ReturnBatches(_Repository[ReturnBatch]):
         super().__init__(unit, r.BATCHES)
         self._select_records = f"SELECT {', '.join(r.RECORD_COLUMNS)}, version FROM batch_records"
 
-    def _writable(self) -> SqlUnitOfWork:
-        unit = self._unit
-        unit.check_active()
-        if unit._spoiled is not None:
-            raise unit._spoiled
-        return unit
-
     # -- the batch -------------------------------------------------------------------------------
 
     def add(self, batch: ReturnBatch, records: Sequence[BatchRecord]) -> ReturnBatch:
-        unit = self._writable()
+        unit = self._unit
+        unit.writable()
+        _record_type_of([batch], "return_batches", "batch")
+        _record_type_of(records, "batch_records", "records")
         check_new(batch, records)
-        row = (*r.BATCHES.to_row(batch, unit.codec), 1)
-        unit.savepoint()
-        try:
+        with unit.writing():
+            row = (*unit.rows(r.BATCHES, [batch], "batch")[0], 1)
             try:
                 # The unique keys decide a race: a PostgreSQL insert waits for a unit adding the same
                 # file to finish, a SQLite unit waits for the write lock (decision 0320).
-                unit.insert_many(r.BATCHES.name, (*r.BATCHES.columns, "version"), [row])
+                unit.insert(r.BATCHES.name, self._columns, [row])
             except DuplicateKey:
                 unit.rollback_to_savepoint()
                 raise self._refusal(batch) from None
-            rows = [(*r.record_to_row(record, unit.codec), 1) for record in records]
+            codec = unit.codec
+            rows = unit.made(lambda: [(*r.record_to_row(record, codec), 1) for record in records], "records")
             if rows:
                 try:
-                    unit.insert_many("batch_records", (*r.RECORD_COLUMNS, "version"), rows)
+                    unit.insert("batch_records", _RECORD_COLUMNS, rows)
                 except DuplicateKey:
                     unit.rollback_to_savepoint()
                     detail = "the store holds records of this batch id without its batch (edited outside carteira?)"
                     raise unit.spoil(Conflict(RECORD_KIND, record_key(records[0]), detail=detail)) from None
                 self._insert_children(records)
-        finally:
-            unit.release_savepoint()
         return with_version(batch, 1)
 
     def _refusal(self, batch: ReturnBatch) -> Exception:
@@ -746,17 +778,24 @@ class _ReturnBatches(_Repository[ReturnBatch]):
         return self._where(f"1 = 1 ORDER BY {r.BATCHES.order_by}", ())
 
     def put(self, batch: ReturnBatch) -> ReturnBatch:
-        unit = self._writable()
-        row = (*r.batch_mutable_row(batch, unit.codec), batch.version)
+        unit = self._unit
+        unit.writable()
+        _record_type_of([batch], "return_batches", "batch")
+        codec = unit.codec
+        row = (*unit.made(lambda: [r.batch_mutable_row(batch, codec)], "batch")[0], batch.version)
         columns = (*r.BATCH_MUTABLE_COLUMNS, "version")
-        if batch.version == 0 or unit.update_many(r.BATCHES.name, columns, [row]) != 1:
+        if batch.version == 0 or unit.update(r.BATCHES.name, columns, [row]) != 1:
             stored = unit.fetch("SELECT version FROM return_batches WHERE id = ?", (batch.id,))
             raise unit.spoil(stale(BATCH_KIND, batch.id, batch.version, stored[0][0] if stored else 0))
         return with_version(batch, batch.version + 1)
 
     def delete(self, batch_id: str) -> None:
-        unit = self._writable()
-        if unit.execute("DELETE FROM return_batches WHERE id = ?", (batch_id,)) == 0:
+        unit = self._unit
+        unit.writable()
+        if (
+            not unit.held(self._table.name, "id", (batch_id,))
+            or unit.change("DELETE FROM return_batches WHERE id = ?", (batch_id,)) == 0
+        ):
             raise NotFound(BATCH_KIND, batch_id)
         for table in (_LINKS, _SETTLED, "batch_records"):
             unit.execute(f"DELETE FROM {table} WHERE batch_id = ?", (batch_id,))
@@ -766,11 +805,14 @@ class _ReturnBatches(_Repository[ReturnBatch]):
     def records(self, batch_id: str, lines: Iterable[int] | None = None) -> list[BatchRecord]:
         unit = self._unit
         unit.check_active()
+        if not unit.held("batch_records", "batch_id", (batch_id,)):
+            return []
         if lines is not None:
-            return self._records_at([(batch_id, line) for line in dict.fromkeys(lines)])
-        rows = unit.fetch(f"{self._select_records} WHERE batch_id = ? ORDER BY line", (batch_id,))
-        links = unit.fetch(f"SELECT {_LINK_READ} FROM {_LINKS} WHERE batch_id = ?", (batch_id,))
-        settled = unit.fetch(f"SELECT {_SETTLED_READ} FROM {_SETTLED} WHERE batch_id = ?", (batch_id,))
+            # A line no column holds (beyond 32 bits) is one no record has; PostgreSQL would refuse the query.
+            return self._records_at([(batch_id, line) for line in unit.held("batch_records", "line", lines)])
+        rows = unit.find(f"{self._select_records} WHERE batch_id = ? ORDER BY line", (batch_id,))
+        links = unit.find(f"SELECT {_LINK_READ} FROM {_LINKS} WHERE batch_id = ?", (batch_id,))
+        settled = unit.find(f"SELECT {_SETTLED_READ} FROM {_SETTLED} WHERE batch_id = ?", (batch_id,))
         return self._assemble(rows, links, settled)
 
     def lines(self, batch_id: str, *, state: LineState) -> list[int]:
@@ -779,12 +821,13 @@ class _ReturnBatches(_Repository[ReturnBatch]):
         # LineState.holds in SQL: a settlement record, not settled, with links (to confirm) or none (open).
         linked = "EXISTS" if state is LineState.TO_CONFIRM else "NOT EXISTS"
         sql = (
-            "SELECT b.line FROM batch_records AS b WHERE b.batch_id = ? AND b.is_settlement = ? "
+            "SELECT b.line, b.batch_id FROM batch_records AS b WHERE b.batch_id = ? AND b.is_settlement = ? "
             f"AND NOT EXISTS (SELECT 1 FROM {_SETTLED} AS s WHERE s.batch_id = b.batch_id AND s.line = b.line) "
             f"AND {linked} (SELECT 1 FROM {_LINKS} AS l WHERE l.batch_id = b.batch_id AND l.line = b.line) "
             "ORDER BY b.line"
         )
-        return [row[0] for row in unit.fetch(sql, (batch_id, unit.codec.flag_out(True)))]
+        found = unit.find(sql, (batch_id, unit.codec.flag_out(True)))
+        return _decoded(unit, "batch_records", ("line", "batch_id"), found, lambda row: c.whole(row[0]))
 
     def _records_at(self, keys: Sequence[_RecordKey]) -> list[BatchRecord]:
         """The records at ``keys`` (batch id, line), ordered by them; keys with no record are left out."""
@@ -808,38 +851,31 @@ class _ReturnBatches(_Repository[ReturnBatch]):
         self, rows: list[Sequence[Any]], links: list[Sequence[Any]], settled: list[Sequence[Any]]
     ) -> list[BatchRecord]:
         """Records from their rows and their child rows (batch id, line, value, position)."""
-        by_record = _grouped(links)
-        settlements = _grouped(settled)
-        codec = self._unit.codec
-        try:
-            return [
-                r.record_from_row(
-                    row,
-                    tuple(by_record.get((row[0], row[1]), ())),
-                    tuple(settlements.get((row[0], row[1]), ())),
-                    codec,
-                )
-                for row in rows
-            ]
-        except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
-            raise InvalidInput(
-                f"a stored record of batch {rows[0][0]!r} cannot be read back ({type(exc).__name__}: {exc})",
-                field="batch_records",
-                source="database",
-                hint="the row was changed outside carteira; restore it from a backup or correct it",
-            ) from exc
+        unit = self._unit
+        by_record = _grouped(unit, _LINKS, _LINK_READ_COLUMNS, links)
+        settlements = _grouped(unit, _SETTLED, _SETTLED_READ_COLUMNS, settled)
+        codec = unit.codec
+        return _decoded(
+            unit, "batch_records", _RECORD_COLUMNS, rows,
+            lambda row: r.record_from_row(
+                row, tuple(by_record.get((row[0], row[1]), ())), tuple(settlements.get((row[0], row[1]), ())), codec
+            ),
+        )  # fmt: skip
 
     def put_records(self, records: Sequence[BatchRecord]) -> list[BatchRecord]:
-        unit = self._writable()
+        unit = self._unit
+        unit.writable()
+        _record_type_of(records, "batch_records", "records")
         keys = [record_key(record) for record in records]
         _refuse_twice(keys, "records")
         if not records:
             return []
         codec = unit.codec
-        rows = [(*r.record_mutable_row(record, codec), record.version) for record in records]
-        unit.savepoint()
-        try:
-            if unit.update_many("batch_records", (*r.RECORD_MUTABLE_COLUMNS, "version"), rows, keys=2) != len(rows):
+        with unit.writing():
+            rows = unit.made(
+                lambda: [(*r.record_mutable_row(record, codec), record.version) for record in records], "records"
+            )
+            if unit.update("batch_records", (*r.RECORD_MUTABLE_COLUMNS, "version"), rows, keys=2) != len(rows):
                 unit.rollback_to_savepoint()
                 raise unit.spoil(self._stale_record(records))
             # The records' versions matched, so this unit owns them: replace their child rows whole.
@@ -848,8 +884,6 @@ class _ReturnBatches(_Repository[ReturnBatch]):
                 for table in (_LINKS, _SETTLED):
                     unit.execute_in(f"DELETE FROM {table} WHERE batch_id = ? AND line {{IN}}", (batch_id,), lines)
             self._insert_children(records)
-        finally:
-            unit.release_savepoint()
         return [with_version(record, record.version + 1) for record in records]
 
     def _stale_record(self, records: Sequence[BatchRecord]) -> Conflict:
@@ -872,7 +906,7 @@ class _ReturnBatches(_Repository[ReturnBatch]):
             for position, installment_id in enumerate(record.links)
         ]
         if links:
-            unit.insert_many(_LINKS, _LINK_COLUMNS, links)
+            unit.insert(_LINKS, _LINK_COLUMNS, links)
         settled = [
             (settlement_id, record.batch_id, record.line, position)
             for record in records
@@ -880,7 +914,7 @@ class _ReturnBatches(_Repository[ReturnBatch]):
         ]
         if settled:
             try:
-                unit.insert_many(_SETTLED, _SETTLED_COLUMNS, settled)
+                unit.insert(_SETTLED, _SETTLED_COLUMNS, settled)
             except DuplicateKey:
                 unit.rollback_to_savepoint()
                 detail = "one of its settlement ids is already held by another record; a settlement settles one record"
@@ -888,14 +922,14 @@ class _ReturnBatches(_Repository[ReturnBatch]):
 
     def record_of_settlement(self, settlement_id: str) -> BatchRecord | None:
         self._unit.check_active()
-        found = self._unit.fetch(f"SELECT batch_id, line FROM {_SETTLED} WHERE settlement_id = ?", (settlement_id,))
+        found = self._unit.find(f"SELECT batch_id, line FROM {_SETTLED} WHERE settlement_id = ?", (settlement_id,))
         records = self._records_at([(row[0], row[1]) for row in found])
         return records[0] if records else None
 
     def records_linked_to(self, installment_ids: Iterable[str]) -> list[BatchRecord]:
         unit = self._unit
         unit.check_active()
-        wanted = list(dict.fromkeys(installment_ids))
+        wanted = unit.held(_LINKS, "installment_id", installment_ids)
         if not wanted:
             return []
         sql = (
@@ -903,7 +937,7 @@ class _ReturnBatches(_Repository[ReturnBatch]):
             f"(SELECT 1 FROM {_SETTLED} AS s WHERE s.batch_id = l.batch_id AND s.line = l.line) "
             "AND l.installment_id {IN}"
         )
-        keys = list(dict.fromkeys((row[0], row[1]) for row in unit.fetch_in(sql, wanted)))
+        keys = list(dict.fromkeys((row[0], row[1]) for row in unit.find_in(sql, wanted)))
         return self._records_at(keys)
 
 
@@ -1117,7 +1151,138 @@ class SqlUnitOfWork:
         """Remember ``error`` so that ``commit()`` refuses to keep any of this unit; returns it to raise.
 
         A ``Conflict`` spoils the unit, and so does any failed statement: a failed ``executemany``
-        may have written part of its rows, which must never be committed.
+        may have written part of its rows, which must never be committed. So does a value refused
+        before its statement ran: the unit meant to write it, and must not be kept without it.
         """
         self._spoiled = error
         return error
+
+    # -- writing: what the repositories call -----------------------------------------------------
+
+    def writable(self) -> None:
+        """Refuse a write outside the ``with`` block, or to a unit already spoiled (its error is raised again)."""
+        self.check_active()
+        if self._spoiled is not None:
+            raise self._spoiled
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """A write inside a savepoint: whatever fails in it is undone to the savepoint and spoils the unit.
+
+        The error raised is the one that failed the write, never the "transaction is aborted" of the
+        statements that tidy up after it. A ``DuplicateImport`` leaves the unit usable (decision 0320).
+        """
+        self.savepoint()
+        try:
+            yield
+        except BaseException as exc:
+            self._undo()
+            if isinstance(exc, Exception) and not isinstance(exc, DuplicateImport):
+                self.spoil(exc)
+            raise
+        else:
+            self.release_savepoint()
+
+    def _undo(self) -> None:
+        """Roll back to the savepoint and forget it; a failure here (a lost connection) is the unit's end anyway."""
+        spoiled = self._spoiled
+        try:
+            self.rollback_to_savepoint()
+            self.release_savepoint()
+        except CarteiraError:
+            self._spoiled = spoiled  # the error that ended the write is the one to report
+
+    def rows(self, table: r.Table[Any], records: Sequence[Any], argument: str) -> list[r.Row]:
+        """``table``'s rows of ``records``; a record that cannot be made a row (a field of the wrong kind, set around
+        its validators) is ``InvalidInput`` naming ``argument``."""
+        to_row = table.to_row
+        codec = self.codec
+        return self.made(lambda: [to_row(record, codec) for record in records], argument)
+
+    def made(self, build: Callable[[], list[r.Row]], argument: str) -> list[r.Row]:
+        """The rows ``build`` makes; an error making them is ``InvalidInput`` naming ``argument``, its cause chained."""
+        try:
+            return build()
+        except CarteiraError:
+            raise
+        except Exception as exc:
+            raise self.spoil(
+                InvalidInput(f"cannot be stored: a field holds what its column cannot ({type(exc).__name__}: {exc})",
+                             field=argument)
+            ) from exc  # fmt: skip
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[r.Row]) -> None:
+        """:meth:`insert_many` of rows checked first (:func:`~carteira.adapters.storage.columns.first_unholdable`);
+        a value the driver refuses is named the same way. Either spoils the unit."""
+        self._hold(table, columns, rows)
+        try:
+            self.insert_many(table, columns, rows)
+        except c.Unholdable as exc:
+            raise self._refused(table, columns, rows, exc) from exc.__cause__
+
+    def update(self, table: str, columns: Sequence[str], rows: Sequence[r.Row], keys: int = 1) -> int:
+        """:meth:`update_many` of rows checked as :meth:`insert` checks them."""
+        self._hold(table, columns, rows)
+        try:
+            return self.update_many(table, columns, rows, keys)
+        except c.Unholdable as exc:
+            raise self._refused(table, columns, rows, exc) from exc.__cause__
+
+    def _hold(self, table: str, columns: Sequence[str], rows: Sequence[r.Row]) -> None:
+        refused = c.first_unholdable(table, r.HOLDS[table], r.KEYS[table], columns, rows)
+        if refused is not None:
+            raise self.spoil(refused)
+
+    def _refused(self, table: str, columns: Sequence[str], rows: Sequence[r.Row], exc: c.Unholdable) -> Exception:
+        found = c.unholdable(table, r.HOLDS[table], r.KEYS[table], columns, rows)
+        if found is None:
+            found = InvalidRow(f"the database refused a value ({exc})", table=table, key="?", column="?")
+        return self.spoil(found)
+
+    # -- reading: keys no row holds, rows that do not read ---------------------------------------
+
+    def held(self, table: str, column: str, values: Iterable[Any]) -> list[Any]:
+        """``values`` once each, without those ``column`` cannot hold (a key of the wrong type, NUL, a number
+        beyond the column's bits): no row has them, and PostgreSQL would refuse them in a query."""
+        holds = r.HOLDS[table][column]
+        if holds.text:
+            return [v for v in dict.fromkeys(values) if v.__class__ is str and "\x00" not in v]
+        low, high = holds.low, holds.high
+        return [v for v in dict.fromkeys(values) if v.__class__ is int and low <= v <= high]  # type: ignore[operator]
+
+    def find(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+        """:meth:`fetch` of a query whose parameters are keys compared for equality: one the driver refuses (a lone
+        surrogate) is a key no row has, so nothing is found."""
+        try:
+            return self.fetch(sql, params)
+        except c.Unholdable:
+            return []
+
+    def find_in(self, sql: str, values: Sequence[Any], params: Sequence[Any] = ()) -> list[Sequence[Any]]:
+        """:meth:`fetch_in` of keys; those the driver refuses are left out, as keys no row has."""
+        try:
+            return self.fetch_in(sql, values, params)
+        except c.Unholdable:
+            return self.fetch_in(sql, [value for value in values if c.holdable_key(value)], params)
+
+    def change(self, sql: str, params: Sequence[Any]) -> int:
+        """:meth:`execute` of a statement keyed by ``params``; a key the driver refuses changes no row."""
+        try:
+            return self.execute(sql, params)
+        except c.Unholdable:
+            return 0
+
+    def unreadable(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        decode: Callable[[Any], Any],
+        exc: BaseException,
+    ) -> InvalidInput:
+        """The ``InvalidRow`` for the first of ``rows`` that ``decode`` refuses, found after ``exc`` ended a read."""
+        found = c.unreadable(table, r.HOLDS[table], r.KEYS[table], columns, rows, decode, self.codec)
+        if found is not None:
+            return found
+        return InvalidInput(f"a stored row cannot be read back ({type(exc).__name__}: {exc})", field=table,
+                            source="database")  # fmt: skip

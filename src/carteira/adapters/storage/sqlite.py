@@ -15,13 +15,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
 
 from carteira.adapters.storage import rows as r
+from carteira.adapters.storage.columns import LenientRows, Unholdable, UnreadableValue
 from carteira.adapters.storage.schema import SCHEMA_VERSION, check_usable, migrations, newer_schema_message
 from carteira.adapters.storage.sql import DuplicateKey, SqlUnitOfWork
 from carteira.errors import InvalidInput, SchemaVersionError, StoreUnavailable
@@ -47,17 +48,74 @@ def _instant(text: str) -> datetime:
     return value
 
 
+_DATES_CACHED_MAX = 65_536
+_FLAGS = {0: False, 1: True}
+
+
+def _date_reader() -> Callable[[Any], date]:
+    """``date_in``: the ISO text carteira writes (``YYYY-MM-DD``) as a date; any other text is refused.
+
+    ``date.fromisoformat`` also reads ``20250310`` and ``2025-W10-1``, which sort wrongly as text, so a
+    text is accepted only if it is the date's own ``isoformat``. A portfolio's rows share few dates:
+    each text is parsed and checked once, then looked up, which is faster than parsing every one.
+    """
+    cache: dict[object, date] = {}
+
+    def date_in(text: Any) -> date:
+        found = cache.get(text)
+        if found is None:
+            found = date.fromisoformat(text)
+            if found.isoformat() != text:
+                raise ValueError(f"{text!r} is not a date as carteira writes it (YYYY-MM-DD)")
+            if len(cache) >= _DATES_CACHED_MAX:
+                cache.clear()
+            cache[text] = found
+        return found
+
+    return date_in
+
+
 def _codec() -> r.Codec:
     return r.Codec(
         date_out=date.isoformat,
-        date_in=date.fromisoformat,
+        date_in=_date_reader(),
         instant_out=_instant_text,
         instant_in=_instant,
         rate_out=str,
         rate_in=Decimal,
         flag_out=int,
-        flag_in=bool,
+        flag_in=_FLAGS.__getitem__,  # 0 or 1 only: bool() would read 2 or 'yes' as true
     )
+
+
+_UNBINDABLE = (UnicodeEncodeError, OverflowError)  # a lone surrogate in text, a whole number beyond 64 bits
+_DUPLICATES = ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
+
+
+def _unholdable(exc: Exception) -> Unholdable:
+    """sqlite3's refusal of a parameter, before anything ran (a bulk write may have written rows before it)."""
+    return Unholdable(f"{type(exc).__name__}: {exc}")
+
+
+def _broken_rule(table: str, exc: sqlite3.IntegrityError) -> InvalidInput:
+    """A row that breaks a rule of the table other than a unique key (a CHECK, NOT NULL): not the record's fault
+    alone to name by column, but the table and the rule are in SQLite's message."""
+    return InvalidInput(f"the database refused a row: {exc}", field=table, source="database")
+
+
+def _joined(found: list[Sequence[Any]], part: list[Sequence[Any]]) -> list[Sequence[Any]]:
+    """``found`` with ``part`` added; rows read leniently make the whole lenient (their decoder must know)."""
+    if isinstance(part, LenientRows) and not isinstance(found, LenientRows):
+        found = LenientRows(found)
+    found.extend(part)
+    return found
+
+
+def _lenient_text(data: bytes) -> str | UnreadableValue:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return UnreadableValue(repr(data)[1:], "is text that is not UTF-8")
 
 
 class SqliteUnitOfWork(SqlUnitOfWork):
@@ -123,11 +181,31 @@ class SqliteUnitOfWork(SqlUnitOfWork):
             self._conn = None
 
     def fetch(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
-        """The rows of one query."""
+        """The rows of one query; a parameter sqlite3 cannot bind is :class:`~.columns.Unholdable` (nothing ran)."""
         try:
             return self._c.execute(sql, params).fetchall()
+        except _UNBINDABLE as exc:
+            raise _unholdable(exc) from exc
+        except sqlite3.Error as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "Could not decode to UTF-8" in str(exc):
+                return self._fetch_leniently(sql, params)
+            if isinstance(exc, sqlite3.ProgrammingError) and "binding parameter" in str(exc):
+                raise _unholdable(exc) from exc
+            self._fail(exc)
+
+    def _fetch_leniently(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+        """The query again, text that is not UTF-8 read as an :class:`~.columns.UnreadableValue` the mappers refuse.
+
+        Only after sqlite3 failed on such text (a row edited outside carteira), so that its column is named.
+        """
+        conn = self._c
+        conn.text_factory = _lenient_text
+        try:
+            return LenientRows(conn.execute(sql, params).fetchall())
         except sqlite3.Error as exc:
             self._fail(exc)
+        finally:
+            conn.text_factory = str
 
     def fetch_in(self, sql: str, values: Sequence[Any], params: Sequence[Any] = ()) -> list[Sequence[Any]]:
         """``params`` then chunks of ``IN (?, …)``, at most :data:`KEYS_PER_QUERY_MAX` parameters a query."""
@@ -135,7 +213,8 @@ class SqliteUnitOfWork(SqlUnitOfWork):
         step = KEYS_PER_QUERY_MAX - len(params)
         for start in range(0, len(values), step):
             chunk = values[start : start + step]
-            found.extend(self.fetch(sql.replace("{IN}", f"IN ({', '.join('?' * len(chunk))})"), [*params, *chunk]))
+            part = self.fetch(sql.replace("{IN}", f"IN ({', '.join('?' * len(chunk))})"), [*params, *chunk])
+            found = _joined(found, part)
         return found
 
     def execute_in(self, sql: str, params: Sequence[Any], values: Sequence[Any]) -> int:
@@ -154,14 +233,20 @@ class SqliteUnitOfWork(SqlUnitOfWork):
         for start in range(0, len(pairs), step):
             chunk = pairs[start : start + step]
             values = ", ".join("(?, ?)" for _ in chunk)
-            found.extend(self.fetch(sql.replace("{PAIRS}", f"IN (VALUES {values})"), [v for p in chunk for v in p]))
+            found = _joined(
+                found, self.fetch(sql.replace("{PAIRS}", f"IN (VALUES {values})"), [v for p in chunk for v in p])
+            )
         return found
 
     def execute(self, sql: str, params: Sequence[Any]) -> int:
         """Run one statement; the rows it changed."""
         try:
             return self._c.execute(sql, params).rowcount
+        except _UNBINDABLE as exc:
+            raise _unholdable(exc) from exc
         except sqlite3.Error as exc:
+            if isinstance(exc, sqlite3.ProgrammingError) and "binding parameter" in str(exc):
+                raise _unholdable(exc) from exc
             self._fail(exc)
 
     def insert_many(self, table: str, columns: Sequence[str], rows: Sequence[r.Row]) -> None:
@@ -170,9 +255,15 @@ class SqliteUnitOfWork(SqlUnitOfWork):
         try:
             self._c.executemany(sql, rows)
         except sqlite3.IntegrityError as exc:
-            # The caller rolls back to its savepoint, undoing the rows inserted before the duplicate.
-            raise DuplicateKey(str(exc)) from exc
+            # The caller rolls back to its savepoint, undoing the rows inserted before the failing one.
+            if getattr(exc, "sqlite_errorname", "") in _DUPLICATES:
+                raise DuplicateKey(str(exc)) from exc
+            raise self.spoil(_broken_rule(table, exc)) from exc
+        except _UNBINDABLE as exc:
+            raise _unholdable(exc) from exc
         except sqlite3.Error as exc:
+            if isinstance(exc, sqlite3.ProgrammingError) and "binding parameter" in str(exc):
+                raise _unholdable(exc) from exc
             self._fail(exc)
 
     def update_many(self, table: str, columns: Sequence[str], rows: Sequence[r.Row], keys: int = 1) -> int:
@@ -183,7 +274,13 @@ class SqliteUnitOfWork(SqlUnitOfWork):
         sql = f"UPDATE {table} SET {assignments}, version = ?{last} + 1 WHERE {match} AND version = ?{last}"
         try:
             return self._c.executemany(sql, rows).rowcount
+        except sqlite3.IntegrityError as exc:
+            raise self.spoil(_broken_rule(table, exc)) from exc
+        except _UNBINDABLE as exc:
+            raise _unholdable(exc) from exc
         except sqlite3.Error as exc:
+            if isinstance(exc, sqlite3.ProgrammingError) and "binding parameter" in str(exc):
+                raise _unholdable(exc) from exc
             self._fail(exc)
 
     def savepoint(self) -> None:

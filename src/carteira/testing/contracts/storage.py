@@ -21,8 +21,10 @@ What it checks: round trips of every aggregate to the cent; rollback unless ``co
 on error too; a failure in the middle of a unit leaves nothing of it; the version rule with
 ``Conflict`` on stale writes; the bulk finders return exactly what a plain Python model (and
 ``MemoryStore``) returns for generated portfolios; and the gateway outbox (account, operations,
-charges), from :mod:`carteira.testing.contracts.outbox_storage`, and the gateway's notification tokens,
-from :mod:`carteira.testing.contracts.notification_storage`.
+charges), from :mod:`carteira.testing.contracts.outbox_storage`, the gateway's notification tokens,
+from :mod:`carteira.testing.contracts.notification_storage`, and what a store holds (a value beyond what
+carteira's PostgreSQL schema holds is refused the same way by every store), from
+:mod:`carteira.testing.contracts.limits_storage`.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ from carteira.domain import (
 from carteira.domain.return_batch import BatchRecord, BatchStatus, LinkOrigin, ReturnBatch
 from carteira.errors import Conflict, DuplicateImport, InvalidInput, NotFound
 from carteira.ports.storage import LineState, Store, UnitOfWork
+from carteira.testing.contracts.limits_storage import LimitsStorageContract
 from carteira.testing.contracts.notification_storage import NotificationStorageContract
 from carteira.testing.contracts.outbox_storage import OutboxStorageContract
 from carteira.testing.contracts.payments_storage import PaymentsStorageContract
@@ -176,13 +179,16 @@ def _expected(rows: list[Installment], keep: object) -> list[str]:
     return [i.id for i in sorted((i for i in rows if keep(i)), key=lambda i: (i.due, i.id))]  # type: ignore[operator]
 
 
-class StorageContract(OutboxStorageContract, NotificationStorageContract, PaymentsStorageContract):
+class StorageContract(
+    OutboxStorageContract, NotificationStorageContract, PaymentsStorageContract, LimitsStorageContract
+):
     """The storage contract as pytest test methods; subclass it as ``Test<YourStore>`` and define ``make_store``.
 
     The gateway outbox's tests (:class:`~carteira.testing.contracts.outbox_storage.OutboxStorageContract`)
     and the notification tokens' (:class:`~carteira.testing.contracts.notification_storage.NotificationStorageContract`)
     come with it, and so do the seen events' and postings'
-    (:class:`~carteira.testing.contracts.payments_storage.PaymentsStorageContract`).
+    (:class:`~carteira.testing.contracts.payments_storage.PaymentsStorageContract`), and what every store holds
+    (:class:`~carteira.testing.contracts.limits_storage.LimitsStorageContract`).
     """
 
     interleaved_units = True
