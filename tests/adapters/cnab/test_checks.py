@@ -16,7 +16,17 @@ from carteira.adapters.cnab import LAYOUTS, Layout, iter_records, parse_return
 from carteira.domain.money import Money
 from carteira.errors import InvalidInput
 from carteira.ports.return_files import ReturnFile
-from tests.adapters.cnab.synthetic import BB_240, ITAU_400, bb240_file, cnab240, cnab400, itau_file, put, title, to_bytes
+from tests.adapters.cnab.synthetic import (
+    BB_240,
+    ITAU_400,
+    bb240_file,
+    cnab240,
+    cnab400,
+    itau_file,
+    put,
+    title,
+    to_bytes,
+)
 
 
 def replace(line: str, start: int, text: str) -> str:
@@ -73,9 +83,7 @@ def test_a_deleted_last_detail_line_is_caught_by_the_trailers_sequence_number() 
     del lines[3]
     result = parsed(to_bytes(lines))
     assert flags(result) == {}  # no record follows the gap: the file says so
-    assert result.warnings[0] == (
-        "line 4: sequence number 000005 follows 000003: 1 record is missing before it; flagged 'sequence_gap'"
-    )
+    assert result.warnings[0] == ("line 4: sequence number 000005 follows 000003: 1 record is missing before it")
 
 
 def test_a_duplicated_cnab400_detail_line_is_refused() -> None:
@@ -144,9 +152,11 @@ def test_lf_cr_line_ends_are_refused_naming_the_carriage_return(builder: object)
 
 
 def test_blank_lines_and_line_end_noise_at_the_edges_are_still_accepted() -> None:
-    plain = parse_return(to_bytes(bb240_file(2))).records
+    plain = parse_return(b"\n\n" + to_bytes(bb240_file(2)))
     data = b"\r\n\n" + to_bytes(bb240_file(2), "\r\n") + b"\r\n\n  \n\x1a"
-    assert parsed(data).records == plain
+    result = parsed(data)
+    assert result.records == plain.records
+    assert result.warnings == plain.warnings == ()
 
 
 def test_a_lot_or_file_trailer_with_data_past_the_record_is_refused() -> None:
@@ -214,7 +224,7 @@ def test_a_deleted_pair_is_a_warning_and_flags_the_next_title() -> None:
 def test_santanders_lot_trailer_counts_details_only() -> None:
     santander = LAYOUTS["santander-240"]
     lines = cnab240(santander, [title(1) | {"net_credited": 10_001}], bank="033")
-    lines[-2] = replace(lines[-2], 18, "000002")  # Santander counts the T and the U, not the lot's header and trailer
+    assert lines[-2][17:23] == "000002"  # Santander counts the T and the U, not the lot's header and trailer
     assert parsed(to_bytes(lines)).warnings == ()
 
 
@@ -291,9 +301,7 @@ def test_a_tariff_that_does_not_add_up_flags_the_record_and_warns() -> None:
     lines[4] = replace(lines[4], 199, "000000000000025")  # T: tariff 0.25 where net = paid - 2.50
     result = parsed(to_bytes(lines))
     assert flags(result) == {5: ("sum:net_credited",)}
-    assert result.warnings == (
-        "line 5: net_credited 97.52 is not paid - tariff = 99.77; flagged 'sum:net_credited'",
-    )
+    assert result.warnings == ("line 5: net_credited 97.52 is not paid - tariff = 99.77; flagged 'sum:net_credited'",)
 
 
 def test_a_paid_digit_changed_breaks_both_sums() -> None:
@@ -353,7 +361,12 @@ def test_a_layout_without_sums_flags_nothing() -> None:
 def test_the_checks_round_trip_through_to_dict() -> None:
     data = ITAU_400.to_dict()
     assert data["checks"]["sequence"] == {"start": 395, "length": 6}
-    assert {"start": 213, "length": 8, "counts": "details"} in data["checks"]["trailer"]
+    assert data["checks"]["trailer"][0] == {
+        "start": 213,
+        "length": 8,
+        "counts": "details",
+        "meaning": "detail records in the file",
+    }
     assert Layout.from_dict(data) == ITAU_400
 
 
