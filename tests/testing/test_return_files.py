@@ -105,9 +105,8 @@ def test_the_payers_cpf_or_cnpj_is_written_with_its_kind(layout_id: str, tax_id:
 
 def test_a_file_larger_than_one_lot_is_split_into_lots_the_reader_accepts() -> None:
     count = TITLES_PER_LOT + 3
-    movements = [
-        TitleMovement(bank_title_number=str(n), paid=Money("1.00"), face_value=Money("1.00")) for n in range(1, count + 1)
-    ]
+    one = Money("1.00")
+    movements = [TitleMovement(bank_title_number=str(n), paid=one, face_value=one) for n in range(1, count + 1)]
     data = write_return_file("bb-240", movements, generated_on=date(2026, 3, 1))
     returned = parse_return(data)
     assert len(returned.records) == count
