@@ -59,6 +59,11 @@ class ReturnRecord(NamedTuple):
     Amounts and dates the layout does not give, or that the bank left blank, are ``None``; an all-zero
     date is ``None`` too. ``anticipation_rate`` is a monthly rate as a fraction (``Decimal("0.015")``).
     ``extra`` holds the layout's other fields by name (reason codes, payment channel...).
+    ``flags`` names what the file's own checks found odd about this record, for a person to look at
+    before it settles anything: ``"sequence_gap"`` (records are missing right before it: the sequence
+    numbers jump) and ``"sum:<field>"`` (the record's arithmetic does not add up: ``<field>`` is not what
+    the layout's sum of other fields says, ``"sum:paid"`` for example). Each flag has a line in
+    ``ReturnFile.warnings``; ``()`` for a clean record.
 
     An immutable named tuple (decision 0205): a parser builds a hundred thousand of them per file, and a
     tuple is the cheapest typed, immutable record Python has. Fields are read by name; ``_replace`` gives
@@ -91,6 +96,7 @@ class ReturnRecord(NamedTuple):
     anticipation_id: str | None
     anticipation_rate: Decimal | None
     extra: Mapping[str, FieldValue]
+    flags: tuple[str, ...] = ()
 
     @property
     def is_settlement(self) -> bool:
@@ -137,8 +143,10 @@ class ReturnFile:
     ``bank_code``, ``agreement`` and ``file_sequence`` identify the file for duplicate detection (SPEC
     B2); ``generated_on`` is the header's generation date. ``layout_id`` names the layout used and
     ``layout_detected`` says whether it was detected from the header rather than given. ``warnings``
-    lists what was accepted but odd (a header field that could not be read, a trailer whose counts do not
-    match the file), each with its line.
+    lists what was accepted but odd, each starting ``"line N: "``: a header field that could not be read,
+    a trailer whose count or total does not match the file, a file re-encoded as UTF-8 and read back, and
+    one line per record flag (``ReturnRecord.flags``), naming the record's first line. A real bank's file
+    can have each of these; a person should see them before the file settles anything.
     """
 
     source: str

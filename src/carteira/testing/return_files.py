@@ -9,13 +9,13 @@ It writes what the layout reads and nothing else: fields it does not define are 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
 import attrs
 
-from carteira.adapters.cnab import LAYOUTS, DateFormat, Field, FieldType, Layout
+from carteira.adapters.cnab import LAYOUTS, DateFormat, Field, FieldType, Layout, TrailerCheck
 from carteira.domain.money import Money
 from carteira.errors import InvalidInput
 from carteira.ports.return_files import MovementCategory
@@ -30,8 +30,9 @@ class TitleMovement:
     ``movement_code`` ``None`` means the layout's first settlement code (``"06"`` for most banks).
 
     Amounts are :class:`~carteira.domain.Money`; ``None`` leaves the field blank. ``net_credited``
-    defaults to ``paid`` less ``tariff``, as banks compute it. ``extra`` sets any other field the
-    layout defines, by name (a text, an int, a Money, a date or a Decimal rate).
+    defaults to what the layout's own sum for it says (``paid`` less ``tariff`` at Banco do Brasil, the
+    whole ``paid`` at Caixa or Sicoob), or to ``paid`` less ``tariff`` when it has none. ``extra`` sets any
+    other field the layout defines, by name (a text, an int, a Money, a date or a Decimal rate).
     """
 
     bank_title_number: str
@@ -65,12 +66,59 @@ class TitleMovement:
         }  # fmt: skip
         net = self.net_credited
         if net is None and self.paid is not None:
-            net = self.paid if self.tariff is None else self.paid - self.tariff
+            net = _net_as_the_bank_computes_it(layout, values)
         values["net_credited"] = net
         if self.movement_code is None:
             values["movement_code"] = _settlement_code(layout)
+        _split_derived(layout, values)
         values.update(self.extra)
         return values
+
+
+def _split_derived(layout: Layout, values: dict[str, object]) -> None:
+    """A value for a field the layout computes from others (Sicredi's juros + multa) goes to its first term.
+
+    Nothing is split when one of the terms has a value of its own (Itaú's paid is net + tariff, both given).
+    """
+    for derived in layout.derived:
+        value = values.get(derived.name)
+        names = [term.lstrip("-") for term in derived.terms]
+        if value is None or any(values.get(name) is not None for name in names):
+            continue
+        values.update(dict.fromkeys(names, Money.ZERO))
+        values[names[0]] = value
+
+
+def _net_as_the_bank_computes_it(layout: Layout, values: dict[str, object]) -> Money:
+    """``net_credited`` from the layout's own sum for it (decision 0217), or paid less tariff."""
+    terms = next((c.terms for c in layout.sum_checks if c.name == "net_credited"), ("paid", "-tariff"))
+    net = Money.ZERO
+    for term in terms:
+        value = values.get(term.lstrip("-"))
+        if isinstance(value, Money):
+            net = net - value if term.startswith("-") else net + value
+    return net
+
+
+def _trailer_numbers(
+    checks: Sequence[TrailerCheck], line: list[str], counts: Mapping[str, int], totals: Mapping[str, int]
+) -> None:
+    """Write the counts and totals a layout checks in a trailer, as the bank writes them."""
+    for check in checks:
+        value = counts[check.counts] if check.counts else int(totals.get(check.sums, 0)) // 10 ** (2 - check.decimals)
+        _place(line, check.start, f"{value % 10**check.length:0{check.length}d}", "trailer")
+
+
+def _totals(layout: Layout, movements: Sequence[TitleMovement], names: Sequence[str]) -> dict[str, int]:
+    """The cents of each money field ``names`` over ``movements``."""
+    totals = dict.fromkeys(names, 0)
+    for movement in movements:
+        values = movement.values(layout)
+        for name in names:
+            value = values.get(name)
+            if isinstance(value, Money):
+                totals[name] += value.cents
+    return totals
 
 
 def _settlement_code(layout: Layout) -> str:
@@ -201,9 +249,16 @@ def _cnab400(layout: Layout, bank: str, header: list[str], movements: Sequence[T
         lines.append(_record(layout, movement.values(layout), "", line))
     trailer = [" "] * layout.record_length
     _place(trailer, 1, f"9201{bank}", "trailer")
+    counts = {"records": len(lines) + 1, "details": len(movements)}
+    totals = _totals(layout, movements, [c.sums for c in layout.trailer_checks if c.sums])
+    _trailer_numbers(layout.trailer_checks, trailer, counts, totals)
     _place(trailer, 395, f"{len(lines) + 1:06d}", "trailer")
     return [*lines, "".join(trailer)]
 
+
+# What FEBRABAN trailers count, written for a CNAB 240 layout of the user's that declares no checks of its own.
+_FEBRABAN_LOT_TRAILER = (TrailerCheck(18, 6, counts="records"),)
+_FEBRABAN_TRAILER = (TrailerCheck(18, 6, counts="lots"), TrailerCheck(24, 6, counts="records"))
 
 TITLES_PER_LOT = 40_000
 """Titles in one CNAB 240 lot: a lot numbers its segments with five digits, two segments a title."""
@@ -221,6 +276,14 @@ def _cnab240(layout: Layout, bank: str, header: list[str], movements: Sequence[T
                 line = [" "] * width
                 _place(line, 1, f"{bank}{lot:04d}3{2 * index + offset:05d}{segment} ", "segment")
                 lines.append(_record(layout, values, segment, line))
-        lines.append(f"{bank}{lot:04d}5         {len(titles) * 2 + 2:06d}".ljust(width))
-    lines.append(f"{bank}99999         {len(lots):06d}{len(lines) + 1:06d}".ljust(width))
+        lot_trailer = list(f"{bank}{lot:04d}5".ljust(width))
+        counts = {"records": len(titles) * 2 + 2, "details": len(titles) * 2}
+        totals = _totals(layout, titles, [c.sums for c in layout.lot_trailer_checks if c.sums])
+        _trailer_numbers(layout.lot_trailer_checks or _FEBRABAN_LOT_TRAILER, lot_trailer, counts, totals)
+        lines.append("".join(lot_trailer))
+    trailer = list(f"{bank}99999".ljust(width))
+    counts = {"records": len(lines) + 1, "details": len(movements) * 2, "lots": len(lots)}
+    totals = _totals(layout, movements, [c.sums for c in layout.trailer_checks if c.sums])
+    _trailer_numbers(layout.trailer_checks or _FEBRABAN_TRAILER, trailer, counts, totals)
+    lines.append("".join(trailer))
     return lines

@@ -89,6 +89,12 @@ def cnab400(layout: Layout, titles: Sequence[Mapping[str, object]], *, bank: str
         lines.append("".join(line))
     trailer = [" "] * 400
     put(trailer, 1, f"9201{bank}")
+    for check in layout.trailer_checks:  # the counts and totals the layout checks, as the bank writes them
+        if check.counts:
+            value = len(titles) if check.counts == "details" else len(lines) + 1
+        else:
+            value = sum(int(str(t.get(check.sums) or 0)) for t in titles)
+        put(trailer, check.start, str(value).zfill(check.length))
     put(trailer, 395, f"{len(lines) + 1:06d}")
     lines.append("".join(trailer))
     return lines
@@ -103,7 +109,12 @@ def cnab240(layout: Layout, titles: Sequence[Mapping[str, object]], *, bank: str
     for index, values in enumerate(titles):
         lines.append(_record(layout, values, "T", f"{bank}00013{2 * index + 1:05d}T "))
         lines.append(_record(layout, values, "U", f"{bank}00013{2 * index + 2:05d}U "))
-    lines.append(f"{bank}00015         {len(titles) * 2 + 2:06d}".ljust(240))
+    details = len(titles) * 2
+    counts = {"records": details + 2, "details": details}
+    lot_trailer = list(f"{bank}00015".ljust(240))
+    for check in layout.lot_trailer_checks:
+        put(lot_trailer, check.start, str(counts[check.counts]).zfill(check.length))
+    lines.append("".join(lot_trailer))
     lines.append(f"{bank}99999         000001{len(lines) + 1:06d}".ljust(240))
     return lines
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import io
+import sys
 from functools import cache
+from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
 from carteira.adapters.cnab import LAYOUTS, iter_records, parse_return
 from carteira.errors import InvalidInput
+from tests.adapters.cnab import fuzz
 from tests.adapters.cnab.manifest import FILES
 from tests.adapters.cnab.synthetic import bb240_file, cnab240, itau_file, title, to_bytes
 from tests.support import CNAB_FIXTURES, unavailable
@@ -108,3 +111,59 @@ def test_mutated_real_files_parse_or_raise_invalid_input(data: st.DataObject) ->
 def test_any_layout_on_any_bytes_parses_or_raises_invalid_input(data: bytes, layout_id: str) -> None:
     with contextlib.suppress(InvalidInput):
         parse_return(data, LAYOUTS[layout_id])
+
+
+# --- issue #14: mutations of the real files, judged against the unmutated file (tests/adapters/cnab/fuzz.py) ---
+
+
+def fixtures_folder() -> Path:
+    if not all((CNAB_FIXTURES / name).is_file() for name in FILES):
+        unavailable(f"CNAB fixtures are missing from {CNAB_FIXTURES}")
+    return CNAB_FIXTURES
+
+
+def judged(data: st.DataObject, kinds: tuple[str, ...]) -> fuzz.Judgement:
+    """Draw a fixture and a mutation of one of ``kinds``; judge it, and check the stream reads it alike."""
+    folder = fixtures_folder()
+    name = data.draw(st.sampled_from(fuzz.fixture_names(folder)), label="fixture")
+    kind = data.draw(st.sampled_from(kinds), label="kind")
+    mutation = fuzz.mutate(folder, name, kind, lambda n: data.draw(st.integers(0, n - 1)))
+    note(f"{name} {kind}: {mutation.detail}")
+    judgement = fuzz.judge(folder, mutation)
+    assert judgement.outcome not in fuzz.FAILURES, judgement.why
+    outcome(mutation.data)
+    return judgement
+
+
+@pytest.mark.fixtures
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_any_mutation_of_a_real_file_is_refused_with_line_and_field_or_read(data: st.DataObject) -> None:
+    judged(data, fuzz.KINDS)
+
+
+@pytest.mark.fixtures
+@settings(max_examples=120, deadline=None)
+@given(st.data())
+def test_a_digit_changed_in_a_settled_amount_or_date_is_refused_warned_or_undetectable(data: st.DataObject) -> None:
+    judgement = judged(data, ("digit",))
+    if judgement.outcome is fuzz.Outcome.SILENT:
+        assert judgement.undetectable, judgement.why
+
+
+@pytest.mark.fixtures
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_a_utf8_re_encoding_reads_back_the_latin1_values_or_is_refused(data: st.DataObject) -> None:
+    assert judged(data, ("utf8",)).outcome in (fuzz.Outcome.WARNED, fuzz.Outcome.REFUSED)
+
+
+@pytest.mark.fixtures
+def test_a_seeded_sample_prints_the_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    # The long mode's own loop on a small sample (benchmarks/fuzz_returns.py --mutations 200000 runs it long).
+    tally = fuzz.run(fixtures_folder(), 500, seed=14, kinds=fuzz.KINDS)
+    with capsys.disabled():
+        sys.stdout.write("\n" + fuzz.report(tally, fuzz.KINDS) + "\n")
+    assert tally.failures == 0, tally.examples
+    assert tally.count(fuzz.KINDS, fuzz.Outcome.REFUSED) > 0
+    assert tally.count(fuzz.KINDS, fuzz.Outcome.WARNED) > 0

@@ -93,8 +93,13 @@ def test_a_line_with_extra_trailing_blanks_is_accepted() -> None:
 
 def test_segments_other_than_t_and_u_are_skipped() -> None:
     lines = bb240_file(2)
-    lines.insert(4, replace(lines[3], 14, "Y"))  # a Y segment after the first T+U pair
-    assert len(parse_return(to_bytes(lines)).records) == 2
+    lines.insert(4, replace(lines[3], 9, "00003Y"))  # a Y segment after the first T+U pair, numbered in turn
+    lines[5:7] = [replace(lines[5], 9, "00004"), replace(lines[6], 9, "00005")]
+    lines[-2] = replace(lines[-2], 18, "000007")  # the lot trailer counts it too
+    lines[-1] = replace(lines[-1], 24, "000009")
+    result = parse_return(to_bytes(lines))
+    assert len(result.records) == 2
+    assert result.warnings == ()
 
 
 def test_a_trailer_count_that_disagrees_is_a_warning_not_a_refusal() -> None:

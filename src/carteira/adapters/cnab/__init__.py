@@ -15,7 +15,9 @@ from carteira.adapters.cnab.layout import (
     Layout,
     SignFlag,
     Slice,
+    SumCheck,
     TaxIdKind,
+    TrailerCheck,
 )
 from carteira.adapters.cnab.reader import CnabParser, RecordStream, iter_records, parse_return
 from carteira.ports.return_files import MovementCategory, ReturnFile, ReturnRecord
@@ -34,7 +36,9 @@ __all__ = [
     "ReturnRecord",
     "SignFlag",
     "Slice",
+    "SumCheck",
     "TaxIdKind",
+    "TrailerCheck",
     "iter_records",
     "parse_return",
 ]

@@ -156,6 +156,31 @@ class _CentsCache(_Cache):
         return value
 
 
+class _IntCache(dict[str, int]):
+    """Raw money slice -> whole cents as an ``int`` (blank -> 0), for the records' own sums.
+
+    The sums are checked in integers, not ``Decimal``: exact whatever the caller's decimal context, and a
+    dictionary hit (the slice's hash is already computed by the ``Money`` cache's lookup) is the cheapest
+    way to a number. Only slices the ``Money`` cache already accepted get here, so they are digits or blank.
+    """
+
+    __slots__ = ("scale",)
+
+    def __init__(self, decimals: int) -> None:
+        super().__init__()
+        self.scale = 10 ** (2 - decimals)
+
+    def __missing__(self, raw: str) -> int:
+        value = int(raw) * self.scale if raw.isdecimal() else 0
+        if len(self) >= CACHE_ENTRIES_MAX:
+            self.clear()
+        self[raw] = value
+        return value
+
+
+_INT_CACHES: dict[int, _IntCache] = {}
+
+
 class _Extras(tuple[FieldValue, ...], Mapping[str, FieldValue]):
     """A record's extra fields: a read-only mapping stored as a bare tuple of values.
 
@@ -269,7 +294,7 @@ _RECORD_ORDER: Final = (
     "anticipation_rate",
 )
 
-_FIELDS: Final = ("line", "lines", *_RECORD_ORDER, "extra")
+_FIELDS: Final = ("line", "lines", *_RECORD_ORDER, "extra", "flags")
 if ReturnRecord._fields != _FIELDS:  # pragma: no cover - a changed record
     raise ImportError("ReturnRecord's fields changed: update engine._RECORD_ORDER")
 
@@ -315,7 +340,9 @@ def compile_layout(layout: Layout) -> CompiledLayout:
         "_normalize_title": normalize_title_number,
         "_OTHER": MovementCategory.OTHER,
         "_CATEGORIES": dict(layout.movements),
+        "_NOFLAGS": (),
     }
+    checked = _checked_fields(layout)
     body: list[str] = []
     values: dict[str, str] = {}
     min_length: dict[str, int] = {"T": 8, "U": 8} if paired else {"": 1}
@@ -335,6 +362,9 @@ def compile_layout(layout: Layout) -> CompiledLayout:
             if item.kind is not None:
                 min_length[item.record] = max(min_length[item.record], item.kind.end)
             body.extend(_tax_id_code(item, var, line, names, index))
+        elif item.name in checked:  # keep the raw slice: the sums read it again as whole cents
+            body.append(f"    r{index} = {cut}")
+            body.extend(_field_code(item, var, f"r{index}", names, index))
         else:
             body.extend(_field_code(item, var, cut, names, index))
         if item.negative_when is not None:
@@ -361,6 +391,7 @@ def compile_layout(layout: Layout) -> CompiledLayout:
             expression = f"({expression} if category in _when{index} else None)"
         body.append(f"    d{index} = {expression}")
         values[derived.name] = f"d{index}"
+    body.extend(_sum_checks_code(layout, values, names))
     raw_title = values["bank_title_number"]
     values["bank_title_number_raw"] = raw_title
     if layout.title_number:
@@ -384,7 +415,7 @@ def compile_layout(layout: Layout) -> CompiledLayout:
         lines = "n, (n,)"
     # The record is a named tuple built straight from a tuple of its fields (tuple.__new__): the same value
     # as ReturnRecord(...), without the keyword-argument call of the generated __new__.
-    assigned = [*lines.split(", ", 1), *(values.get(name, "None") for name in _RECORD_ORDER), extra]
+    assigned = [*lines.split(", ", 1), *(values.get(name, "None") for name in _RECORD_ORDER), extra, "fl"]
     body.append(f"    return _tuple_new(_Record, ({', '.join(assigned)}))")
     source = "\n".join([header, *body]) + "\n"
     namespace: dict[str, object] = dict(names)
@@ -393,6 +424,61 @@ def compile_layout(layout: Layout) -> CompiledLayout:
     if not callable(build):  # pragma: no cover - exec above always defines it
         raise AssertionError(layout.id)
     return CompiledLayout(layout, build, MappingProxyType(min_length), MappingProxyType(field_record), source)
+
+
+def _checked_fields(layout: Layout) -> frozenset[str]:
+    """The positional money fields the layout's sums read, directly or through a derived field."""
+    derived = {d.name: d for d in layout.derived}
+    found: set[str] = set()
+    pending = [c.name for c in layout.sum_checks] + [t.lstrip("-") for c in layout.sum_checks for t in c.terms]
+    while pending:
+        name = pending.pop()
+        if name in derived:
+            pending.extend(t.lstrip("-") for t in derived[name].terms)
+        else:
+            found.add(name)
+    return frozenset(found)
+
+
+def _cents_of(name: str, layout: Layout, names: dict[str, object]) -> str:
+    """An expression for field ``name`` in whole cents (blank is 0), read from the raw slices kept by ``build``."""
+    for index, item in enumerate(layout.fields):
+        if item.name == name:
+            names[f"_n{index}"] = _INT_CACHES.setdefault(item.decimals, _IntCache(item.decimals))
+            cents = f"_n{index}[r{index}]"
+            flag = item.negative_when
+            if flag is None:
+                return cents
+            line = {"T": "t", "U": "u"}.get(item.record, "s")
+            return f"(-{cents} if {line}[{flag.position - 1}] in _neg{index} else {cents})"
+    for index, derived in enumerate(layout.derived):
+        if derived.name == name:
+            total = " ".join(_signed(term, layout, names) for term in derived.terms).lstrip("+ ")
+            return f"(({total}) if category in _when{index} else 0)" if derived.when else f"({total})"
+    raise AssertionError(name)  # pragma: no cover - the layout reader checks every name
+
+
+def _signed(term: str, layout: Layout, names: dict[str, object]) -> str:
+    return f"- {_cents_of(term[1:], layout, names)}" if term.startswith("-") else f"+ {_cents_of(term, layout, names)}"
+
+
+def _sum_checks_code(layout: Layout, values: Mapping[str, str], names: dict[str, object]) -> list[str]:
+    """The lines that flag the record for each sum it does not add up to (``fl``, a tuple of flag names).
+
+    A check costs nothing on records outside its categories and a few dictionary hits on the others;
+    the message for a person is written by the reader, from the record's values, for the rare flagged one.
+    """
+    body = ["    fl = _NOFLAGS"]
+    for index, check in enumerate(layout.sum_checks):
+        conditions = []
+        if check.when:
+            names[f"_sw{index}"] = frozenset(check.when)
+            conditions.append(f"category in _sw{index}")
+        conditions.append(f"{values[check.name]} is not None")
+        total = " ".join(_signed(term, layout, names) for term in check.terms).lstrip("+ ")
+        conditions.append(f"{_cents_of(check.name, layout, names)} != {total}")
+        body.append(f"    if {' and '.join(conditions)}: fl = fl + ({f'sum:{check.name}'!r},)")
+    return body
 
 
 def _tax_id_code(item: Field, var: str, line: str, names: dict[str, object], index: int) -> list[str]:

@@ -30,7 +30,9 @@ __all__ = [
     "Layout",
     "SignFlag",
     "Slice",
+    "SumCheck",
     "TaxIdKind",
+    "TrailerCheck",
 ]
 
 RECORD_LENGTH: Final = {"cnab240": 240, "cnab400": 400}
@@ -149,6 +151,49 @@ class Slice:
     record: str = ""
 
 
+COUNTS: Final = ("records", "details", "lots")
+"""What a trailer count can count: every record in its scope (the file, or the lot with its header and
+trailer), the detail records in it (CNAB 240: every segment), or the lots of the file (CNAB 240)."""
+
+
+@attrs.frozen
+class TrailerCheck:
+    """A number a trailer gives about the file, which the reader checks: a count, or a total of a money field.
+
+    ``counts`` is one of :data:`COUNTS`, or ``sums`` names a money field of the layout whose values over
+    the detail records (blank as zero) the trailer totals, with ``decimals`` implied places. Exactly one
+    of the two is set. A trailer that disagrees is a warning, never a refusal: banks' trailers often
+    describe more than the file (decision 0217).
+    """
+
+    start: int
+    length: int
+    counts: str = ""
+    sums: str = ""
+    decimals: int = 2
+    meaning: str = ""
+
+    @property
+    def end(self) -> int:
+        """The 1-based position of the number's last character."""
+        return self.start + self.length - 1
+
+
+@attrs.frozen
+class SumCheck:
+    """One of a record's own sums: ``name`` should equal the sum of ``terms`` (a leading ``-`` subtracts).
+
+    Checked on records of the ``when`` categories (every record when empty) whose ``name`` is not blank;
+    blank terms count as zero. A record that does not add up is flagged ``"sum:<name>"`` and warned about,
+    not refused: real payers pay other amounts than the boleto's (decision 0217).
+    """
+
+    name: str
+    terms: tuple[str, ...]
+    when: tuple[MovementCategory, ...] = ()
+    meaning: str = ""
+
+
 # The meanings a record carries, with the field type each one must have. Anything else goes to ``extra``.
 STANDARD_FIELDS: Final[Mapping[str, FieldType]] = {
     "movement_code": FieldType.TEXT,
@@ -191,7 +236,9 @@ _TOP_KEYS: Final = (
     "bank_title_number",
     "header",
     "fields",
+    "checks",
 )
+_CHECK_KEYS: Final = ("sequence", "trailer", "lot_trailer", "sums")
 _CATEGORY_KEYS: Final = {c.value: c for c in MovementCategory if c is not MovementCategory.OTHER}
 
 
@@ -213,6 +260,12 @@ class Layout:
     listed are ``OTHER``. Layouts are hashable and compare by value.
     ``title_number`` lists the stretches the normalized bank title number is built from (empty: the raw
     field itself). Build one with :meth:`from_dict`, :meth:`from_json` or :meth:`from_toml`.
+
+    The checks the file carries, all optional (decision 0217): ``sequence`` is where each record's
+    sequence number sits (CNAB 400: the record's number in the file, the header being 1; CNAB 240: the
+    detail's number in its lot, the first being 1); ``trailer_checks`` and ``lot_trailer_checks`` the
+    counts and totals of the file trailer and the CNAB 240 lot trailers; ``sum_checks`` the sums each
+    record must add up to.
     """
 
     id: str
@@ -227,6 +280,10 @@ class Layout:
     movements: tuple[tuple[str, MovementCategory], ...] = attrs.field(default=(), converter=_movement_pairs)
     title_number: tuple[Slice, ...] = ()
     description: str = ""
+    sequence: Slice | None = None
+    trailer_checks: tuple[TrailerCheck, ...] = ()
+    lot_trailer_checks: tuple[TrailerCheck, ...] = ()
+    sum_checks: tuple[SumCheck, ...] = ()
 
     @property
     def record_length(self) -> int:
@@ -278,12 +335,7 @@ class Layout:
         for item in self.fields:
             fields[item.name] = _field_to_dict(item)
         for derived in self.derived:
-            entry: dict[str, Any] = {"sum": list(derived.terms)}
-            if derived.when:
-                entry["when"] = [c.value for c in derived.when]
-            if derived.meaning:
-                entry["meaning"] = derived.meaning
-            fields[derived.name] = entry
+            fields[derived.name] = _sum_to_dict(derived.terms, derived.when, derived.meaning)
         movements: dict[str, list[str]] = {}
         for code, category in self.movements:
             movements.setdefault(category.value, []).append(code)
@@ -308,7 +360,43 @@ class Layout:
                     for s in self.title_number
                 ]
             }
+        checks = self._checks_to_dict()
+        if checks:
+            data["checks"] = checks
         return data
+
+    def _checks_to_dict(self) -> dict[str, Any]:
+        checks: dict[str, Any] = {}
+        if self.sequence is not None:
+            checks["sequence"] = {"start": self.sequence.start, "length": self.sequence.length}
+        if self.trailer_checks:
+            checks["trailer"] = [_trailer_check_to_dict(c) for c in self.trailer_checks]
+        if self.lot_trailer_checks:
+            checks["lot_trailer"] = [_trailer_check_to_dict(c) for c in self.lot_trailer_checks]
+        if self.sum_checks:
+            checks["sums"] = {c.name: _sum_to_dict(c.terms, c.when, c.meaning) for c in self.sum_checks}
+        return checks
+
+
+def _sum_to_dict(terms: tuple[str, ...], when: tuple[MovementCategory, ...], meaning: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"sum": list(terms)}
+    if when:
+        entry["when"] = [c.value for c in when]
+    if meaning:
+        entry["meaning"] = meaning
+    return entry
+
+
+def _trailer_check_to_dict(check: TrailerCheck) -> dict[str, Any]:
+    entry: dict[str, Any] = {"start": check.start, "length": check.length}
+    if check.counts:
+        entry["counts"] = check.counts
+    else:
+        entry["sums"] = check.sums
+        entry["decimals"] = check.decimals
+    if check.meaning:
+        entry["meaning"] = check.meaning
+    return entry
 
 
 def _field_to_dict(item: Field) -> dict[str, Any]:
@@ -411,6 +499,7 @@ class _LayoutReader:
         header = self.header(data.get("header", {}), length)
         movements = self.movements(data.get("movements", {}))
         title_number = self.title_number(data.get("bank_title_number", {}), fmt, length)
+        checks = _ChecksReader(self, fmt, length, fields, derived).read(data.get("checks", {}))
         return Layout(
             id=layout_id,
             name=self.text(data, "name", "", default=layout_id),
@@ -424,6 +513,7 @@ class _LayoutReader:
             movements=movements,
             title_number=title_number,
             description=self.text(data, "description", "", default=""),
+            **checks,
         )
 
     def records(self, value: object, fmt: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -594,17 +684,22 @@ class _LayoutReader:
                     raise self.fail(f"{path}.sum", f"{term!r} is not a money field of this layout", term)
             if name in STANDARD_FIELDS and STANDARD_FIELDS[name] is not FieldType.MONEY:
                 raise self.fail(path, f"{name} is a {STANDARD_FIELDS[name].value} field; only money can be summed")
-            when: list[MovementCategory] = []
-            for category in self.text_list(spec_table, "when", path, default=()):
-                if category not in _CATEGORY_KEYS:
-                    raise self.fail(f"{path}.when", f"must list categories among {', '.join(_CATEGORY_KEYS)}", category)
-                when.append(_CATEGORY_KEYS[category])
-            derived.append(DerivedField(name, terms, tuple(when), self.text(spec_table, "meaning", path, default="")))
+            when = self.categories(spec_table, path)
+            derived.append(DerivedField(name, terms, when, self.text(spec_table, "meaning", path, default="")))
         for name in REQUIRED_FIELDS:
             if name not in by_name and not any(d.name == name for d in derived):
                 hint = " (the credit date, data de movimento, SPEC B1)" if name == "credit_date" else ""
                 raise self.fail(f"fields.{name}", f"is missing: every layout must give it{hint}")
         return tuple(fields), tuple(derived)
+
+    def categories(self, table: Mapping[str, Any], path: str) -> tuple[MovementCategory, ...]:
+        """The ``when`` list of a sum: movement categories by their values."""
+        when: list[MovementCategory] = []
+        for category in self.text_list(table, "when", path, default=()):
+            if category not in _CATEGORY_KEYS:
+                raise self.fail(f"{path}.when", f"must list categories among {', '.join(_CATEGORY_KEYS)}", category)
+            when.append(_CATEGORY_KEYS[category])
+        return tuple(when)
 
     def header(self, value: object, length: int) -> tuple[Field, ...]:
         table = _expect_table(value, "header", self.source)
@@ -659,3 +754,90 @@ class _LayoutReader:
                 raise self.fail(f"{path}.record", "CNAB 400 has no segments; leave 'record' out", record)
             result.append(Slice(start, size, record))
         return tuple(result)
+
+
+class _ChecksReader:
+    """Reads a layout's ``checks`` table (decision 0217), naming the dotted key of the first mistake."""
+
+    def __init__(
+        self, reader: _LayoutReader, fmt: str, length: int, fields: tuple[Field, ...], derived: tuple[DerivedField, ...]
+    ) -> None:
+        self.reader = reader
+        self.fmt = fmt
+        self.length = length
+        self.money = {f.name for f in fields if f.type is FieldType.MONEY} | {d.name for d in derived}
+
+    def read(self, value: object) -> dict[str, Any]:
+        table = _expect_table(value, "checks", self.reader.source)
+        self.reader.known_keys(table, "checks", _CHECK_KEYS)
+        if "lot_trailer" in table and self.fmt != "cnab240":
+            raise self.reader.fail("checks.lot_trailer", "only CNAB 240 files have lot trailers")
+        return {
+            "sequence": self.sequence(table["sequence"]) if "sequence" in table else None,
+            "trailer_checks": self.trailer(table.get("trailer", []), "checks.trailer"),
+            "lot_trailer_checks": self.trailer(table.get("lot_trailer", []), "checks.lot_trailer"),
+            "sum_checks": self.sums(table.get("sums", {})),
+        }
+
+    def span(self, spec: Mapping[str, Any], path: str) -> tuple[int, int]:
+        start = self.reader.integer(spec, "start", path)
+        size = self.reader.integer(spec, "length", path)
+        if not 1 <= start <= self.length:
+            raise self.reader.fail(f"{path}.start", f"must be a position from 1 to {self.length}", start)
+        if not 1 <= size <= min(self.length - start + 1, 18):
+            most = min(self.length - start + 1, 18)
+            raise self.reader.fail(f"{path}.length", f"must be from 1 to {most} (a number within the record)", size)
+        return start, size
+
+    def sequence(self, value: object) -> Slice:
+        spec = _expect_table(value, "checks.sequence", self.reader.source)
+        self.reader.known_keys(spec, "checks.sequence", ("start", "length"))
+        return Slice(*self.span(spec, "checks.sequence"))
+
+    def trailer(self, value: object, path: str) -> tuple[TrailerCheck, ...]:
+        if not isinstance(value, list):
+            raise self.reader.fail(path, "must be a list of {start, length, counts or sums} tables", value)
+        return tuple(self.one_trailer_check(item, f"{path}[{index}]") for index, item in enumerate(value))
+
+    def one_trailer_check(self, value: object, path: str) -> TrailerCheck:
+        spec = _expect_table(value, path, self.reader.source)
+        self.reader.known_keys(spec, path, ("start", "length", "counts", "sums", "decimals", "meaning"))
+        start, size = self.span(spec, path)
+        meaning = self.reader.text(spec, "meaning", path, default="")
+        if ("counts" in spec) == ("sums" in spec):
+            raise self.reader.fail(path, "must give either 'counts' (what it counts) or 'sums' (a money field)")
+        if "counts" in spec:
+            counts = self.reader.text(spec, "counts", path)
+            allowed = COUNTS if path.startswith("checks.trailer") and self.fmt == "cnab240" else COUNTS[:2]
+            if counts not in allowed:
+                raise self.reader.fail(f"{path}.counts", f"must be one of {', '.join(allowed)}", counts)
+            if "decimals" in spec:
+                raise self.reader.fail(f"{path}.decimals", "only a total ('sums') has decimals")
+            return TrailerCheck(start, size, counts=counts, meaning=meaning)
+        sums = self.reader.text(spec, "sums", path)
+        if sums not in self.money:
+            raise self.reader.fail(f"{path}.sums", "must name a money field of this layout", sums)
+        decimals = self.reader.integer(spec, "decimals", path, default=2)
+        if not 0 <= decimals <= 2:
+            raise self.reader.fail(f"{path}.decimals", "must be from 0 to 2", decimals)
+        return TrailerCheck(start, size, sums=sums, decimals=decimals, meaning=meaning)
+
+    def sums(self, value: object) -> tuple[SumCheck, ...]:
+        table = _expect_table(value, "checks.sums", self.reader.source)
+        checks = []
+        for name, spec in table.items():
+            path = f"checks.sums.{name}"
+            if name not in self.money:
+                raise self.reader.fail(path, "must name a money field of this layout", name)
+            spec_table = _expect_table(spec, path, self.reader.source)
+            self.reader.known_keys(spec_table, path, ("sum", "when", "meaning"))
+            terms = self.reader.text_list(spec_table, "sum", path, default=())
+            if not terms:
+                raise self.reader.fail(f"{path}.sum", "must list the money fields it adds up to ('-' subtracts)")
+            for term in terms:
+                base = term.removeprefix("-")
+                if base not in self.money or base == name:
+                    raise self.reader.fail(f"{path}.sum", f"{term!r} is not another money field of this layout", term)
+            when = self.reader.categories(spec_table, path)
+            checks.append(SumCheck(name, terms, when, self.reader.text(spec_table, "meaning", path, default="")))
+        return tuple(checks)

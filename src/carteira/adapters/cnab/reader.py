@@ -20,8 +20,18 @@ from typing import BinaryIO, Final
 
 import attrs
 
+from carteira.adapters.cnab.checks import (
+    GAP_FLAG,
+    Encoding,
+    Refusal,
+    Sequence,
+    record_value,
+    sum_warnings,
+    trailer_warnings,
+)
 from carteira.adapters.cnab.engine import BadField, CompiledLayout, compile_layout, convert_field
 from carteira.adapters.cnab.layout import Layout
+from carteira.domain.money import Money
 from carteira.errors import InvalidInput, InvalidType
 from carteira.ports.return_files import ReturnFile, ReturnRecord
 
@@ -105,6 +115,16 @@ def _sniff(line: str, number: int, source: str) -> _Header:
         )
     if len(line) >= 8 and line[:3].isdecimal() and line[3:8] == "00000":
         kind = line[142:143]
+        if not kind.strip():
+            raise InvalidInput(
+                "has no remessa/retorno code at position 143 ('2' in a return file): the header is cut short "
+                "or is not a FEBRABAN header",
+                field="header",
+                source=source,
+                line=number,
+                raw=line[130:150] if len(line) > 130 else line[-20:],
+                hint="ask the bank for the file again",
+            )
         if kind == "1":
             raise InvalidInput(
                 "is a CNAB 240 remessa (header position 143 = '1'), not a return file",
@@ -172,6 +192,19 @@ def _choose_layout(header: _Header, first_detail: str | None, source: str) -> La
     return candidates[0]
 
 
+class _Lot:
+    """The CNAB 240 lot being read: the prefix its details start with (``None`` when no lot is open), its
+    number, its details and money totals so far (for its trailer)."""
+
+    __slots__ = ("details", "number", "prefix", "totals")
+
+    def __init__(self) -> None:
+        self.prefix: str | None = None
+        self.number = ""
+        self.details = 0
+        self.totals: dict[str, int] = {}
+
+
 class RecordStream(Iterator[ReturnRecord]):
     """The records of one return file, read lazily; the header is read (and the layout chosen) at once.
 
@@ -195,10 +228,14 @@ class RecordStream(Iterator[ReturnRecord]):
         first = next(((n, line) for n, line in lines if line.strip()), None)
         if first is None:
             raise InvalidInput("is empty (no records)", field="file", source=source)
-        header = _sniff(first[1], first[0], source)
+        number, text = first
+        self._encoding = Encoding(400 if text[2:9] == "RETORNO" else 240)
+        if not text.isascii():  # an editor may have re-encoded the header too (COBRANÇA), shifting the bank code
+            text = self._header_text(text, number)
+        header = _sniff(text, number, source)
         buffered: list[tuple[int, str]] = []
-        first_detail = None
         if layout is None and header.format == "cnab400":
+            first_detail = None
             for n, line in lines:  # a bank with two layouts is told apart by its first detail record
                 buffered.append((n, line))
                 if line.strip() and line[:1] not in "09":
@@ -219,7 +256,7 @@ class RecordStream(Iterator[ReturnRecord]):
                     field="header",
                     source=source,
                     line=header.number,
-                    raw=first[1][:20],
+                    raw=text[:20],
                 )
         if layout.bank_code and layout.bank_code != header.bank_code:
             self.warnings.append(
@@ -232,9 +269,35 @@ class RecordStream(Iterator[ReturnRecord]):
         self.file_sequence: int | None = None
         self.generated_on: date | None = None
         self._read_header(layout, header)
-        self._compiled = _compiled(layout)
+        self._start(layout, header)
         rest = chain(buffered, lines)
         self._records = self._pairs(rest) if layout.format == "cnab240" else self._singles(rest)
+
+    def _start(self, layout: Layout, header: _Header) -> None:
+        """The state the checks keep while the records are read (decision 0217)."""
+        self._compiled = _compiled(layout)
+        self._header = header
+        self._sums = layout.sum_checks
+        self._sequence = Sequence(layout.sequence) if layout.sequence is not None else None
+        sequence_end = layout.sequence.start + layout.sequence.length - 1 if layout.sequence is not None else 0
+        self._needed = {record: max(length, sequence_end) for record, length in self._compiled.min_length.items()}
+        self._totals = dict.fromkeys(c.sums for c in layout.trailer_checks if c.sums)
+        self._file_totals: dict[str, int] = dict.fromkeys(self._totals, 0)
+        self._lot_total_names = tuple(dict.fromkeys(c.sums for c in layout.lot_trailer_checks if c.sums))
+        self._lot = _Lot()
+        self._body = 0  # lines after the header, blank ones aside, that are not detail records
+        self._records_read = 1  # records in the file so far, the header included (trailers count them)
+        self._lots = 0
+        self._details = 0
+        self._fit(header.line, header.number, 0)
+
+    def _header_text(self, text: str, number: int) -> str:
+        try:
+            return self._encoding.text(text, number)
+        except Refusal as refusal:
+            raise InvalidInput(
+                refusal.reason, field=refusal.field, source=self.source, line=number, raw=refusal.raw, hint=refusal.hint
+            ) from None
 
     def _read_header(self, layout: Layout, header: _Header) -> None:
         line = header.line.ljust(layout.record_length)
@@ -261,8 +324,13 @@ class RecordStream(Iterator[ReturnRecord]):
     def __next__(self) -> ReturnRecord:
         return next(self._records)
 
+    # --- reporting -----------------------------------------------------------------------------------
+
     def _fail(self, reason: str, *, field: str, line: int, raw: str | None, hint: str = "") -> None:
         self._errors.add(InvalidInput(reason, field=field, source=self.source, line=line, raw=raw, hint=hint))
+
+    def _refuse(self, refusal: Refusal, number: int) -> None:
+        self._fail(refusal.reason, field=refusal.field, line=number, raw=refusal.raw, hint=refusal.hint)
 
     def _bad_field(self, bad: BadField, lines: dict[str, tuple[int, str]]) -> None:
         bad = self._compiled.diagnose(bad, {record: text for record, (_, text) in lines.items()})
@@ -270,24 +338,58 @@ class RecordStream(Iterator[ReturnRecord]):
         number = lines[record][0] if record in lines else min(n for n, _ in lines.values())
         self._fail(bad.reason, field=bad.field, line=number, raw=bad.raw)
 
-    def _fit(self, line: str, number: int, record: str) -> str | None:
-        """The line padded to the record length, or ``None`` (and an error) when it cannot be a record."""
+    def _flagged(self, record: ReturnRecord, gap: bool) -> ReturnRecord:
+        """``record`` with its gap flag, and a warning for each of its flags (the rare path)."""
+        if gap:
+            record = record._replace(flags=(GAP_FLAG, *record.flags))
+        self.warnings.extend(sum_warnings(record, self._sums))
+        return record
+
+    def _add_totals(self, record: ReturnRecord, totals: dict[str, int]) -> None:
+        for name in totals:
+            value = record_value(record, name)
+            if isinstance(value, Money):
+                totals[name] += value.cents
+
+    # --- lines: width, encoding, blanks, line ends -----------------------------------------------------
+
+    def _text(self, line: str, number: int) -> str | None:
+        """The line as the bank wrote it (read back from UTF-8 when an editor re-encoded it), or ``None``."""
+        try:
+            return self._encoding.text(line, number)
+        except Refusal as refusal:
+            self._refuse(refusal, number)
+            return None
+
+    def _fit(self, line: str, number: int, needed: int) -> str | None:
+        """The line padded to the record length, or ``None`` (and an error) when it cannot be a record.
+
+        Only blanks may differ: trailing blanks stripped (the line is padded back) or added; a line too
+        short for the last number its layout reads (``needed``), or with data past the record, is refused.
+        """
         length = self.layout.record_length
         size = len(line)
         if size == length:
             return line
         if size > length:
+            if "\r" in line:
+                self._fail(
+                    "holds a carriage return in the middle: the line ends are CR alone, not LF or CRLF",
+                    field="line_end",
+                    line=number,
+                    raw=line[:20],
+                )
+                return None
             if line[length:].strip():
                 self._fail(
                     f"is {size} characters long with data after position {length}",
                     field="record",
                     line=number,
                     raw=line[length : length + 20],
-                    hint=f"a {self.layout.format} record is {length} characters",
+                    hint=f"a {self.layout.format} record is {length} characters (a byte inserted, or UTF-8?)",
                 )
                 return None
             return line[:length]
-        needed = self._compiled.min_length[record]
         if size < needed:
             self._fail(
                 f"is {size} characters long; this layout reads numbers up to position {needed}",
@@ -299,12 +401,61 @@ class RecordStream(Iterator[ReturnRecord]):
             return None
         return line.ljust(length)
 
-    def _after_trailer(self, number: int, line: str) -> None:
-        self._fail("comes after the file trailer", field="record", line=number, raw=line[:20])
+    def _odd_line(self, number: int, line: str, trailer: int | None) -> str | None:
+        """A line that is not a detail of the fast path: ``None`` when it is blank or refused, else its text."""
+        if not line.strip():
+            return None  # blank: harmless at the end, refused (by the caller) when a record follows it
+        self._body += 1
+        if trailer is not None:
+            self._fail("comes after the file trailer", field="record", line=number, raw=line[:20])
+            return None
+        if line[:1] == "\r":
+            self._fail(
+                "starts with a carriage return: the line ends are LF then CR ('\\n\\r'), not CRLF",
+                field="line_end",
+                line=number,
+                raw=line[:20],
+                hint="ask the bank for the file again, or turn the line ends back into CRLF or LF",
+            )
+            return None
+        if not line.isascii():
+            return self._text(line, number)
+        return line
 
-    def _finish(self, trailer_line: int | None, last: int) -> None:
+    def _blank(self, number: int) -> None:
+        self._fail(
+            "is blank: a record was lost or a line end doubled (only the file's edges may be blank)",
+            field="record",
+            line=number,
+            raw=None,
+        )
+
+    def _sequence_gap(self, raw: str, number: int, *, flagged: bool, in_pair: bool = False) -> int | None:
+        """Records missing before ``raw`` (0: none), warned about; ``None`` (and an error) when refused."""
+        assert self._sequence is not None  # only called where the layout has sequence numbers
+        try:
+            missing = self._sequence.mismatch(raw, in_pair=in_pair)
+        except Refusal as refusal:
+            self._refuse(refusal, number)
+            return None
+        if missing:
+            self.warnings.append(self._sequence.warning(number, raw, missing, flagged=flagged))
+        return missing
+
+    def _finish(self, trailer: int | None, last: int, details: int) -> None:
         self.line_count = last
-        if trailer_line is None:
+        warning = self._encoding.warning()
+        if warning is not None:
+            self.warnings.append(warning)
+        if trailer is None and not details and not self._body:
+            self._fail(
+                "has only a header: no records and no trailer (the file looks cut short)",
+                field="file",
+                line=self._header.number,
+                raw=None,
+                hint="ask the bank for the file again",
+            )
+        elif trailer is None:
             self._fail(
                 "has no file trailer (record type 9): the file looks cut short",
                 field="file",
@@ -314,124 +465,308 @@ class RecordStream(Iterator[ReturnRecord]):
             )
         self._errors.raise_if_any()
 
+    # --- CNAB 400 --------------------------------------------------------------------------------------
+
     def _singles(self, lines: Iterable[tuple[int, str]]) -> Iterator[ReturnRecord]:
         build = self._compiled.build
         detail = frozenset(self.layout.detail_types)
-        skip = frozenset(self.layout.skip_types)
         length = self.layout.record_length
+        needed = self._needed[""]
+        sequence = self._sequence
+        first, last = (sequence.start, sequence.end) if sequence is not None else (0, 0)
+        totals = self._file_totals if self._totals else None
         trailer: int | None = None
-        number = 0
+        number = self._header.number
+        blank = 0  # a blank line waiting to see whether a record follows it
+        details = 0
+        if sequence is not None:
+            self._header_sequence(sequence)
         for number, line in lines:
-            # The common case first: a detail line of the right length before the trailer.
+            # The common case first: a detail line of the right length, in order, before the trailer.
             if line[:1] in detail and trailer is None:
-                if len(line) != length:
-                    fitted = self._fit(line, number, "")
-                    if fitted is None:
-                        continue
-                    line = fitted
+                if blank:
+                    self._blank(blank)
+                    blank = 0
+                if not line.isascii() and (line := self._text(line, number)) is None:  # type: ignore[assignment]
+                    continue
+                if len(line) != length and (line := self._fit(line, number, needed)) is None:  # type: ignore[assignment]
+                    continue
+                gap = False
+                if sequence is not None:
+                    raw = line[first:last]
+                    if raw.isdecimal() and int(raw) == sequence.expected:
+                        sequence.expected += 1
+                    else:
+                        missing = self._sequence_gap(raw, number, flagged=True)
+                        if missing is None:
+                            continue
+                        gap = missing > 0
+                details += 1
                 try:
-                    yield build(line, number)
+                    record = build(line, number)
                 except BadField as bad:
                     self._bad_field(bad, {"": (number, line)})
-            elif not line.strip():
+                    continue
+                if gap or record.flags:
+                    record = self._flagged(record, gap)
+                if totals is not None:
+                    self._add_totals(record, totals)
+                yield record
                 continue
-            elif trailer is not None:
-                self._after_trailer(number, line)
-            elif line[0] == "9":
-                trailer = number
-            elif line[0] in skip:
+            if not line.strip():
+                blank = blank or (0 if trailer is not None else number)
                 continue
+            if blank:
+                self._blank(blank)
+                blank = 0
+            trailer = self._other_400(number, line, trailer, details)
+        self._finish(trailer, number, details)
+
+    def _header_sequence(self, sequence: Sequence) -> None:
+        raw = self._header.line.ljust(self.layout.record_length)[sequence.start : sequence.end]
+        if raw.isdecimal() and int(raw) == sequence.expected:
+            sequence.expected += 1
+        else:
+            self._sequence_gap(raw, self._header.number, flagged=False)
+
+    def _other_400(self, number: int, line: str, trailer: int | None, details: int) -> int | None:
+        """A CNAB 400 line other than a detail: the trailer, a record type to skip, or an error."""
+        text = self._odd_line(number, line, trailer)
+        if text is None:
+            return trailer
+        kind = text[0]
+        if kind != "9" and kind not in self.layout.skip_types:
+            hint = f"layout {self.layout.id!r} reads details of type {', '.join(sorted(self.layout.detail_types))}"
+            self._fail(
+                "is not a record type this layout knows" + (" (a second header)" if kind == "0" else ""),
+                field="record_type",
+                line=number,
+                raw=kind,
+                hint=hint,
+            )
+            return trailer
+        fitted = self._fit(text, number, 1)
+        if fitted is None:
+            return number if kind == "9" else trailer
+        sequence = self._sequence
+        self._records_read += 1
+        if sequence is not None:
+            raw = fitted[sequence.start : sequence.end]
+            if not (raw.isdecimal() and int(raw) == sequence.expected):
+                self._sequence_gap(raw, number, flagged=False)
             else:
-                kind = line[0]
-                self._fail(
-                    "is not a record type this layout knows" + (" (a second header)" if kind == "0" else ""),
-                    field="record_type",
-                    line=number,
-                    raw=kind,
-                    hint=f"layout {self.layout.id!r} reads details of type {', '.join(sorted(detail))}",
+                sequence.expected += 1
+        if kind == "9":
+            counts = {"records": self._records_read + details, "details": details}
+            self.warnings.extend(
+                trailer_warnings(
+                    self.layout.trailer_checks, fitted, number, lot=False, counts=counts, totals=self._file_totals
                 )
-        self._finish(trailer, number)
+            )
+            return number
+        return trailer
+
+    # --- CNAB 240 --------------------------------------------------------------------------------------
 
     def _pairs(self, lines: Iterable[tuple[int, str]]) -> Iterator[ReturnRecord]:
         build = self._compiled.build
-        bank = self.bank_code
+        sequence = self._sequence
+        first, last = (sequence.start, sequence.end) if sequence is not None else (0, 0)
+        needed = self._needed
+        lot = self._lot
+        prefix = lot.prefix  # bank, lot and record type 3 of the open lot: a detail of it starts with this
         t_line = ""  # the T waiting for its U ("" when none is)
         t_number = 0
+        t_gap = False
         trailer: int | None = None
-        number = 0
-        records = 0
+        number = self._header.number
+        blank = 0
         for number, line in lines:
-            segment = line[13:14]
-            if t_line:
-                if segment == "U" and line[7:8] == "3":
-                    if len(line) != 240:
-                        fitted = self._fit(line, number, "U")
-                        if fitted is None:
-                            t_line = ""
+            if line[:8] == prefix:
+                if blank:
+                    self._blank(blank)
+                    blank = 0
+                if not line.isascii() and (line := self._text(line, number)) is None:  # type: ignore[assignment]
+                    continue
+                segment = line[13:14]
+                if len(line) != 240 and (line := self._fit(line, number, needed.get(segment, 14))) is None:  # type: ignore[assignment]
+                    t_line = t_line if segment != "U" else ""
+                    continue
+                gap = False
+                if sequence is not None:
+                    raw = line[first:last]
+                    if raw.isdecimal() and int(raw) == sequence.expected:
+                        sequence.expected += 1
+                    else:
+                        pair = segment == "U" and bool(t_line)
+                        missing = self._sequence_gap(raw, number, flagged=segment == "T", in_pair=pair)
+                        if missing is None:
+                            t_line = "" if pair else t_line
                             continue
-                        line = fitted
+                        gap = missing > 0
+                lot.details += 1
+                if segment == "U" and t_line:
                     try:
-                        yield build(t_line, line, t_number, number)
+                        record = build(t_line, line, t_number, number)
                     except BadField as bad:
                         self._bad_field(bad, {"T": (t_number, t_line), "U": (number, line)})
+                        t_line = ""
+                        continue
                     t_line = ""
-                    records += 1
+                    if t_gap or record.flags:
+                        record = self._flagged(record, t_gap)
+                    if self._totals or self._lot_total_names:
+                        self._add_pair_totals(record)
+                    yield record
                     continue
-                self._fail(
-                    "segment T is not followed by its segment U",
-                    field="segment",
-                    line=t_number,
-                    raw=t_line[:14],
-                    hint=f"line {number} should be the U of the title",
-                )
-                t_line = ""
-            if segment == "T" and line[7:8] == "3" and trailer is None:
-                if line[:3] != bank:
-                    self._fail(
-                        f"belongs to bank {line[:3]!r} but the file header says {bank!r}",
-                        field="bank_code",
-                        line=number,
-                        raw=line[:3],
-                    )
-                    continue
-                t_line = line if len(line) == 240 else (self._fit(line, number, "T") or "")
-                t_number = number
+                if t_line:
+                    self._unpaired(t_number, t_line, f"line {number} should be the U of the title")
+                    t_line = ""
+                if segment == "T":
+                    t_line, t_number, t_gap = line, number, gap
+                else:
+                    self._other_segment(segment, number, line)
                 continue
-            kind = line[7:8]
             if not line.strip():
+                blank = blank or (0 if trailer is not None else number)
                 continue
-            if trailer is not None:
-                self._after_trailer(number, line)
-            elif segment == "U" and kind == "3":
-                self._fail("segment U has no segment T before it", field="segment", line=number, raw=line[:14])
-            elif kind in ("1", "5") or (kind == "3" and segment):
-                continue  # lot headers and trailers, and segments other than T and U (W, Y...)
-            elif kind == "9":
-                trailer = number
-                self._check_trailer(line, number, records)
-            else:
-                self._fail(
-                    "is not a CNAB 240 record type (position 8 should be 1, 3, 5 or 9)"
-                    + (" (a second header)" if kind == "0" else ""),
-                    field="record_type",
-                    line=number,
-                    raw=line[:14],
-                )
+            if blank:
+                self._blank(blank)
+                blank = 0
+            if t_line:
+                self._unpaired(t_number, t_line, f"line {number} should be the U of the title")
+                t_line = ""
+            trailer = self._other_240(number, line, trailer)
+            prefix = lot.prefix
         if t_line:
-            self._fail(
-                "segment T is not followed by its segment U",
-                field="segment",
-                line=t_number,
-                raw=t_line[:14],
-                hint="the file ends after it",
-            )
-        self._finish(trailer, number)
+            self._unpaired(t_number, t_line, "the file ends after it")
+        self._finish(trailer, number, self._details + lot.details)
 
-    def _check_trailer(self, line: str, number: int, records: int) -> None:
-        count = line[23:29]
-        if count.isdecimal() and int(count) != number:
-            # Trailers are often the bank's own tallies (whole portfolio, hand-edited samples): note, not refuse.
-            self.warnings.append(f"line {number}: file trailer counts {int(count)} records; the file has {number}")
+    def _unpaired(self, t_number: int, t_line: str, hint: str) -> None:
+        self._fail(
+            "segment T is not followed by its segment U", field="segment", line=t_number, raw=t_line[:14], hint=hint
+        )
+
+    def _other_segment(self, segment: str, number: int, line: str) -> None:
+        if segment == "U":
+            self._fail("segment U has no segment T before it", field="segment", line=number, raw=line[:14])
+        elif not "A" <= segment <= "Z":
+            self._fail(
+                "is not a segment letter (position 14 of a detail is T, U, W, Y...)",
+                field="segment",
+                line=number,
+                raw=segment,
+                hint="a byte inserted or lost before position 14 shifts it",
+            )
+
+    def _add_pair_totals(self, record: ReturnRecord) -> None:
+        self._add_totals(record, self._file_totals)
+        self._add_totals(record, self._lot.totals)
+
+    def _other_240(self, number: int, line: str, trailer: int | None) -> int | None:
+        """A CNAB 240 line other than a detail of the open lot: a lot header or trailer, the file trailer, an error."""
+        text = self._odd_line(number, line, trailer)
+        if text is None:
+            return trailer
+        if text[:3] != self.bank_code:
+            self._fail(
+                f"belongs to bank {text[:3]!r} but the file header says {self.bank_code!r}",
+                field="bank_code",
+                line=number,
+                raw=text[:3],
+                hint="a byte inserted or lost at the start of the line shifts it",
+            )
+            return trailer
+        kind = text[7:8]
+        fitted = self._fit(text, number, 8)
+        if fitted is None:
+            return number if kind == "9" else trailer
+        if kind == "1":
+            self._open_lot(fitted, number)
+        elif kind == "3":
+            self._stray_detail(fitted, number)
+        elif kind == "5":
+            self._close_lot(fitted, number)
+        elif kind == "9":
+            self._file_trailer(fitted, number)
+            return number
+        else:
+            self._fail(
+                "is not a CNAB 240 record type (position 8 should be 1, 3, 5 or 9)"
+                + (" (a second header)" if kind == "0" else ""),
+                field="record_type",
+                line=number,
+                raw=text[:14],
+            )
+        return trailer
+
+    def _open_lot(self, line: str, number: int) -> None:
+        lot = self._lot
+        if lot.prefix is not None:
+            self._fail(
+                f"opens a lot while lot {lot.number} has no lot trailer", field="lot", line=number, raw=line[3:7]
+            )
+            self._end_lot()
+        found = line[3:7]
+        # Real files number lots 0000 (Ailos, Caixa's reports) or anyhow (Santander 0824, whose file trailer
+        # repeats it instead of 9999): any four digits will do.
+        if not found.isdecimal():
+            self._fail("is not a lot number (4 digits)", field="lot", line=number, raw=found)
+            return
+        lot.prefix = f"{self.bank_code}{found}3"
+        lot.number = found
+        lot.details = 0
+        lot.totals = dict.fromkeys(self._lot_total_names, 0)
+        self._lots += 1
+        self._records_read += 1
+        if self._sequence is not None:
+            self._sequence.restart()
+
+    def _stray_detail(self, line: str, number: int) -> None:
+        lot = self._lot
+        reason = (
+            f"belongs to lot {line[3:7]} but lot {lot.number} is open"
+            if lot.prefix is not None
+            else "is outside any lot (no lot header before it)"
+        )
+        self._fail(reason, field="lot", line=number, raw=line[3:7])
+
+    def _close_lot(self, line: str, number: int) -> None:
+        lot = self._lot
+        if lot.prefix is None:
+            self._fail("is a lot trailer outside any lot", field="lot", line=number, raw=line[3:7])
+            return
+        if line[3:7] != lot.number:
+            self._fail(f"closes lot {line[3:7]} but lot {lot.number} is open", field="lot", line=number, raw=line[3:7])
+        else:
+            counts = {"records": lot.details + 2, "details": lot.details}
+            self.warnings.extend(
+                trailer_warnings(
+                    self.layout.lot_trailer_checks, line, number, lot=True, counts=counts, totals=lot.totals
+                )
+            )
+        self._records_read += 1
+        self._end_lot()
+
+    def _end_lot(self) -> None:
+        self._details += self._lot.details
+        self._lot.details = 0
+        self._lot.prefix = None
+
+    def _file_trailer(self, line: str, number: int) -> None:
+        lot = self._lot
+        if lot.prefix is not None:
+            self._fail(
+                f"ends the file while lot {lot.number} has no lot trailer", field="lot", line=number, raw=lot.number
+            )
+            self._end_lot()
+        self._records_read += 1
+        counts = {"records": self._records_read + self._details, "details": self._details, "lots": self._lots}
+        self.warnings.extend(
+            trailer_warnings(
+                self.layout.trailer_checks, line, number, lot=False, counts=counts, totals=self._file_totals
+            )
+        )
 
 
 def _lines(stream: BinaryIO) -> Iterator[tuple[int, str]]:
