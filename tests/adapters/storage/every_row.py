@@ -26,6 +26,7 @@ from carteira.domain import (
     EveryDayCalendar,
     Imputation,
     Installment,
+    InstallmentStatus,
     InterestMode,
     Money,
     Observation,
@@ -83,6 +84,7 @@ def _records() -> dict[str, Any]:
         bank_title_number="0002", document_number="D-2", bank_contract="bank-001", bank_transmission="rem-1",
         principal_open=Money("400.00"), fine_open=Money("10.00"), interest_open=Money("1.50"), fine_charged=True,
         interest_from=date(2025, 2, 20), latest_settlement_id="s-older", settlements_made=1,
+        status=InstallmentStatus.PARTIALLY_SETTLED,
     )  # fmt: skip
     anticipation = attrs.evolve(
         anticipate("a1", [open_one], date(2025, 1, 20), Decimal("0.0175")), status=AnticipationStatus.APPROVED
