@@ -11,10 +11,11 @@ amount or a date of a settled title, a file cut short. Each outcome is judged ag
 
 What must hold: nothing but ``InvalidInput`` escapes (crashes 0), every refusal names its line and field
 (untyped 0), every digit changed inside an amount or a date of a settled title is refused, warned about or
-provably undetectable (no check the file carries covers that field: missed 0), and a UTF-8 re-encoding
-either reads back exactly the Latin-1 file's values or is refused. ``test_fuzz.py`` draws the mutations
-with hypothesis on every CI run; the long mode, ``benchmarks/fuzz_returns.py``, draws them from a seeded
-``random.Random`` (:func:`run`) and prints the counts (:func:`report`).
+provably undetectable (no check the file carries covers that field: missed 0), a byte inserted into a line
+changes values silently only where the line's trailing blanks were stripped (so its length shows nothing),
+and a UTF-8 re-encoding either reads back exactly the Latin-1 file's values or is refused. ``test_fuzz.py``
+draws the mutations with hypothesis on every CI run; the long mode, ``benchmarks/fuzz_returns.py``, draws
+them from a seeded ``random.Random`` (:func:`run`) and prints the counts (:func:`report`).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class Outcome(enum.Enum):
     SILENT = "silently changed"
     CRASH = "crash (an exception other than InvalidInput)"
     UNTYPED = "untyped (a refusal without its line or field)"
-    MISSED = "missed (a digit a check covers changed silently, or UTF-8 read back wrong)"
+    MISSED = "missed (a covered digit or a full line's byte changed values silently, or UTF-8 read back wrong)"
 
 
 FAILURES = (Outcome.CRASH, Outcome.UNTYPED, Outcome.MISSED)
@@ -128,7 +129,8 @@ def mutate(folder: Path, name: str, kind: str, pick: Pick) -> Mutation:
     if kind == "stray_byte":
         at = pick(len(data) + 1)
         byte = _STRAY[pick(len(_STRAY))] if pick(2) else pick(256)
-        return Mutation(name, kind, data[:at] + bytes([byte]) + data[at:], f"byte {byte:#04x} at offset {at}")
+        detail = f"byte {byte:#04x} at offset {at}"
+        return Mutation(name, kind, data[:at] + bytes([byte]) + data[at:], detail, line=data.count(b"\n", 0, at) + 1)
     if kind == "cut":
         at = pick(len(data))
         return Mutation(name, kind, data[:at], f"cut after {at} bytes")
@@ -280,7 +282,19 @@ def judge(folder: Path, mutation: Mutation) -> Judgement:
         if covered(LAYOUTS[before.layout_id], mutation.field, record):
             return Judgement(Outcome.MISSED, f"{mutation.field} is covered by a check, yet changed silently")
         return Judgement(Outcome.SILENT, f"no check covers {mutation.field}", undetectable=True)
+    if mutation.kind == "stray_byte":
+        if _trimmed(folder, mutation, LAYOUTS[before.layout_id]):
+            # A line whose trailing blanks were stripped has no length to check: a byte inserted is read as data.
+            return Judgement(Outcome.SILENT, "inserted into a line shorter than its record", undetectable=True)
+        return Judgement(Outcome.MISSED, "a byte inserted into a full-length line changed values silently")
     return Judgement(Outcome.SILENT)
+
+
+def _trimmed(folder: Path, mutation: Mutation, layout: Layout) -> bool:
+    """Whether the line ``mutation`` inserted a byte into was shorter than a record before, and is not longer now."""
+    assert mutation.line is not None
+    line = _lines(_bytes(folder, mutation.seed))[mutation.line - 1].rstrip(b"\r")
+    return len(line) < layout.record_length
 
 
 def _judge_utf8(mutation: Mutation, result: ReturnFile) -> Judgement:

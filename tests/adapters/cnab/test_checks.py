@@ -391,3 +391,50 @@ def test_a_bad_check_names_its_key(change: object, path: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         Layout.from_dict(data)
     assert caught.value.field == path
+
+
+# --- a line longer than its record, with only blanks past the end ------------------------------------------
+
+
+def test_a_byte_inserted_into_a_cnab240_title_is_a_warning_and_flags_the_title() -> None:
+    # The fuzzing harness's finding: a stray byte before a T's tariff keeps the line's tail blank, so a tariff
+    # of 2.61 read as 1,000,000,000,000.26 with no word where no sum covers it. CNAB 240's sequence number sits
+    # at the start of the line and cannot show the shift, so the title is flagged for a person. Here the byte
+    # lands in the reason codes (214-223), which no sum covers either.
+    lines = bb240_file(2)
+    assert lines[2][13] == "T"
+    assert lines[2].endswith(" ")
+    lines[2] = lines[2][:215] + "1" + lines[2][215:]
+    result = parsed(to_bytes(lines))
+    assert flags(result) == {3: ("length",)}
+    assert result.warnings == (
+        "line 3: is 241 characters, 1 more than a cnab240 record, all blanks: read as its first 240; a byte "
+        "inserted before them would move every field after it; flagged 'length'",
+    )
+
+
+def test_a_long_u_segment_flags_its_title_and_a_long_lot_header_is_a_warning() -> None:
+    lines = bb240_file(2)
+    lines[3] += "    "  # the first U
+    lines[1] += " "  # the lot header: nothing in it settles a title, so a warning without a flag
+    result = parsed(to_bytes(lines))
+    assert flags(result) == {3: ("length",)}
+    assert [w[:30] for w in result.warnings] == ["line 2: is 241 characters, 1 m", "line 4: is 244 characters, 4 m"]
+    assert not result.warnings[0].endswith("flagged 'length'")
+
+
+def test_a_long_cnab400_line_with_its_sequence_number_in_place_is_read_quietly() -> None:
+    # CNAB 400 ends each record with its sequence number: a byte inserted before it pushes the number past
+    # position 400 and the line is refused, so blanks past position 400 can only be blanks.
+    lines = itau_file(2)
+    lines[1] += "   "
+    assert parsed(to_bytes(lines)).warnings == ()
+    shifted = itau_file(2)
+    shifted[1] = shifted[1][:100] + "1" + shifted[1][100:]
+    assert refused(to_bytes(shifted)).field == "record"
+
+
+def test_an_empty_file_is_refused_at_line_1() -> None:
+    for data in (b"", b"\r\n  \n"):
+        error = refused(data)
+        assert (error.line, error.field) == (1, "file")

@@ -84,11 +84,13 @@ def test_blank_numbers_and_all_zero_dates_are_absent_not_errors() -> None:
     assert record.credit_date is None
 
 
-def test_a_line_with_extra_trailing_blanks_is_accepted() -> None:
+def test_a_line_with_extra_trailing_blanks_is_accepted_and_its_title_flagged() -> None:
     lines = bb240_file()
     lines[2] += "    "
     lines[3] += " " * 26
-    assert parse_return(to_bytes(lines)).records == parse_return(to_bytes(bb240_file())).records
+    records = parse_return(to_bytes(lines)).records
+    assert records[0].flags == ("length",)  # the blanks may hide an inserted byte: a person looks (#14)
+    assert (records[0]._replace(flags=()), *records[1:]) == parse_return(to_bytes(bb240_file())).records
 
 
 def test_segments_other_than_t_and_u_are_skipped() -> None:

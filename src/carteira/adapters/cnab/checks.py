@@ -18,6 +18,7 @@ from carteira.ports.return_files import FieldValue, ReturnRecord
 
 __all__ = [
     "GAP_FLAG",
+    "LENGTH_FLAG",
     "Encoding",
     "Refusal",
     "Sequence",
@@ -29,6 +30,9 @@ __all__ = [
 
 GAP_FLAG: Final = "sequence_gap"
 """The flag of a record right after a gap in the sequence numbers: records may be missing before it."""
+
+LENGTH_FLAG: Final = "length"
+"""The flag of a record whose line runs past the record length in blanks: a byte inserted may have moved its fields."""
 
 
 class Refusal(Exception):

@@ -22,6 +22,7 @@ import attrs
 
 from carteira.adapters.cnab.checks import (
     GAP_FLAG,
+    LENGTH_FLAG,
     Encoding,
     Refusal,
     Sequence,
@@ -227,7 +228,8 @@ class RecordStream(Iterator[ReturnRecord]):
         self._errors = errors
         first = next(((n, line) for n, line in lines if line.strip()), None)
         if first is None:
-            raise InvalidInput("is empty (no records)", field="file", source=source)
+            # Line 1 is where the header should be: a refusal always names a line a person can open.
+            raise InvalidInput("is empty (no records)", field="file", source=source, line=1)
         number, text = first
         self._encoding = Encoding(400 if text[2:9] == "RETORNO" else 240)
         if not text.isascii():  # an editor may have re-encoded the header too (COBRANÇA), shifting the bank code
@@ -289,6 +291,10 @@ class RecordStream(Iterator[ReturnRecord]):
         self._records_read = 1  # records in the file so far, the header included (trailers count them)
         self._lots = 0
         self._details = 0
+        # Where the sequence number closes the record (CNAB 400), a byte inserted before it pushes data past the
+        # record length and the line is refused; elsewhere blanks past it may hide a shift (decision 0218).
+        ends = layout.sequence is not None and layout.sequence.start + layout.sequence.length > layout.record_length
+        self._long_may_shift = not ends
         self._fit(header.line, header.number, 0)
 
     def _header_text(self, text: str, number: int) -> str:
@@ -338,10 +344,11 @@ class RecordStream(Iterator[ReturnRecord]):
         number = lines[record][0] if record in lines else min(n for n, _ in lines.values())
         self._fail(bad.reason, field=bad.field, line=number, raw=bad.raw)
 
-    def _flagged(self, record: ReturnRecord, gap: bool) -> ReturnRecord:
-        """``record`` with its gap flag, and a warning for each of its flags (the rare path)."""
-        if gap:
-            record = record._replace(flags=(GAP_FLAG, *record.flags))
+    def _flagged(self, record: ReturnRecord, gap: bool, long: bool = False) -> ReturnRecord:
+        """``record`` with its gap and length flags, and a warning for each of its sum flags (the rare path)."""
+        if gap or long:
+            added = (GAP_FLAG,) * gap + (LENGTH_FLAG,) * long
+            record = record._replace(flags=(*added, *record.flags))
         self.warnings.extend(sum_warnings(record, self._sums))
         return record
 
@@ -361,11 +368,12 @@ class RecordStream(Iterator[ReturnRecord]):
             self._refuse(refusal, number)
             return None
 
-    def _fit(self, line: str, number: int, needed: int) -> str | None:
+    def _fit(self, line: str, number: int, needed: int, *, detail: bool = False) -> str | None:
         """The line padded to the record length, or ``None`` (and an error) when it cannot be a record.
 
         Only blanks may differ: trailing blanks stripped (the line is padded back) or added; a line too
         short for the last number its layout reads (``needed``), or with data past the record, is refused.
+        Blanks added are a warning where they may hide an inserted byte; the caller flags a ``detail``'s record.
         """
         length = self.layout.record_length
         size = len(line)
@@ -389,6 +397,12 @@ class RecordStream(Iterator[ReturnRecord]):
                     hint=f"a {self.layout.format} record is {length} characters (a byte inserted, or UTF-8?)",
                 )
                 return None
+            if self._long_may_shift:
+                self.warnings.append(
+                    f"line {number}: is {size} characters, {size - length} more than a {self.layout.format} record, "
+                    f"all blanks: read as its first {length}; a byte inserted before them would move every field "
+                    "after it" + (f"; flagged {LENGTH_FLAG!r}" if detail else "")
+                )
             return line[:length]
         if size < needed:
             self._fail(
@@ -489,7 +503,8 @@ class RecordStream(Iterator[ReturnRecord]):
                     blank = 0
                 if not line.isascii() and (line := self._text(line, number)) is None:  # type: ignore[assignment]
                     continue
-                if len(line) != length and (line := self._fit(line, number, needed)) is None:  # type: ignore[assignment]
+                long = len(line) > length and self._long_may_shift
+                if len(line) != length and (line := self._fit(line, number, needed, detail=True)) is None:  # type: ignore[assignment]
                     continue
                 gap = False
                 if sequence is not None:
@@ -507,8 +522,8 @@ class RecordStream(Iterator[ReturnRecord]):
                 except BadField as bad:
                     self._bad_field(bad, {"": (number, line)})
                     continue
-                if gap or record.flags:
-                    record = self._flagged(record, gap)
+                if gap or long or record.flags:
+                    record = self._flagged(record, gap, long)
                 if totals is not None:
                     self._add_totals(record, totals)
                 yield record
@@ -578,6 +593,7 @@ class RecordStream(Iterator[ReturnRecord]):
         t_line = ""  # the T waiting for its U ("" when none is)
         t_number = 0
         t_gap = False
+        t_long = False
         trailer: int | None = None
         number = self._header.number
         blank = 0
@@ -589,7 +605,8 @@ class RecordStream(Iterator[ReturnRecord]):
                 if not line.isascii() and (line := self._text(line, number)) is None:  # type: ignore[assignment]
                     continue
                 segment = line[13:14]
-                if len(line) != 240 and (line := self._fit(line, number, needed.get(segment, 14))) is None:  # type: ignore[assignment]
+                long = len(line) > 240 and self._long_may_shift
+                if len(line) != 240 and (line := self._fit(line, number, needed.get(segment, 14), detail=True)) is None:  # type: ignore[assignment]
                     t_line = t_line if segment != "U" else ""
                     continue
                 gap = False
@@ -613,8 +630,8 @@ class RecordStream(Iterator[ReturnRecord]):
                         t_line = ""
                         continue
                     t_line = ""
-                    if t_gap or record.flags:
-                        record = self._flagged(record, t_gap)
+                    if t_gap or t_long or long or record.flags:
+                        record = self._flagged(record, t_gap, t_long or long)
                     if self._totals or self._lot_total_names:
                         self._add_pair_totals(record)
                     yield record
@@ -623,7 +640,7 @@ class RecordStream(Iterator[ReturnRecord]):
                     self._unpaired(t_number, t_line, f"line {number} should be the U of the title")
                     t_line = ""
                 if segment == "T":
-                    t_line, t_number, t_gap = line, number, gap
+                    t_line, t_number, t_gap, t_long = line, number, gap, long
                 else:
                     self._other_segment(segment, number, line)
                 continue
