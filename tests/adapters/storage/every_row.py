@@ -231,7 +231,7 @@ READERS: dict[str, list[Reader]] = {
         lambda u: u.installments.get("i2"),
         lambda u: u.installments.get_many(["i1", "i2"]),
         lambda u: u.installments.open_of_customer("c1"),
-        lambda u: u.installments.by_bank_title_numbers(["0001", "0002"]),
+        lambda u: u.installments.by_bank_title_numbers(["0002"]),  # the edited row only: nothing found is a miss
     ],
     "settlements": [lambda u: u.settlements.get(SETTLEMENT_ID), lambda u: u.settlements.of_installment("i1")],
     "credit_letters": [lambda u: u.credit_letters.get(LETTER_ID), lambda u: u.credit_letters.of_customer("c1")],

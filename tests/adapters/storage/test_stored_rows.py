@@ -235,3 +235,22 @@ def test_the_store_goes_on_after_a_refused_row(seeded: tuple[Store, Callable[[st
             uow.installments.get("i2")
         assert uow.installments.get("i1").due == date(2025, 1, 10)  # the unit reads on
         assert uow.customers.get("c1").name == "Maria"
+
+
+@pytest.mark.parametrize(
+    ("table", "reader"),
+    [("anticipations", 1), ("operations", 1), ("batch_record_settlements", 1)],
+)
+def test_a_key_that_is_not_utf8_is_named_before_it_fetches_child_rows(
+    seeded: tuple[Store, Callable[[str], None]], table: str, reader: int
+) -> None:
+    # The finder reads the parent rows, then their children by key: an unreadable key was bound to that query
+    # and the driver's refusal escaped untyped (the store probe's full mode found it).
+    store, run = seeded
+    _sqlite_only(store)
+    column = "batch_id" if table == "batch_record_settlements" else "id"
+    run(f"UPDATE {table} SET {column} = CAST(X'ff' AS TEXT)")
+    with store.unit_of_work() as uow, pytest.raises(InvalidRow) as raised:
+        READERS[table][reader](uow)
+    assert (raised.value.table, raised.value.column) == (table, column), str(raised.value)
+    assert "not UTF-8" in str(raised.value)

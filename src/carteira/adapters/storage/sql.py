@@ -105,6 +105,17 @@ def _decoded(
         raise unit.unreadable(table, columns, rows, decode, exc) from exc
 
 
+def _readable_keys(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Refuse, naming table, key and column, rows whose keys are about to fetch child rows but cannot be read.
+
+    A key the driver could not read (text that is not UTF-8, edited outside carteira) would otherwise be bound
+    as a parameter of the child query, and the driver's refusal would name nothing.
+    """
+    wrong = c.first_unreadable(table, r.HOLDS[table], r.KEYS[table], columns, rows)
+    if wrong is not None:
+        raise wrong
+
+
 def _record_type_of(records: Sequence[object], table: str, argument: str) -> None:
     """Refuse anything but the table's record type (``InvalidType`` naming ``argument``) before reading its key."""
     expected = r.RECORDS[table]
@@ -341,6 +352,7 @@ class _Anticipations(_Repository[Anticipation]):
             return []
         unit = self._unit
         codec = unit.codec
+        _readable_keys(self._table.name, self._columns, rows)
         ids = [row[0] for row in rows]
         found = _decoded(
             unit, "anticipated_installments", r.ITEM_COLUMNS, unit.fetch_in(self._ITEMS, ids),
@@ -450,6 +462,7 @@ class _Operations(_Repository[Operation]):
         if not rows:
             return []
         unit = self._unit
+        _readable_keys(self._table.name, self._columns, rows)
         documents: dict[str, list[str]] = {row[0]: [] for row in rows}
         found = _decoded(
             unit, "operation_documents", r.DOCUMENT_COLUMNS, unit.fetch_in(self._DOCUMENTS, list(documents)),
@@ -922,7 +935,9 @@ class _ReturnBatches(_Repository[ReturnBatch]):
 
     def record_of_settlement(self, settlement_id: str) -> BatchRecord | None:
         self._unit.check_active()
-        found = self._unit.find(f"SELECT batch_id, line FROM {_SETTLED} WHERE settlement_id = ?", (settlement_id,))
+        sql = f"SELECT batch_id, line, settlement_id FROM {_SETTLED} WHERE settlement_id = ?"
+        found = self._unit.find(sql, (settlement_id,))
+        _readable_keys(_SETTLED, ("batch_id", "line", "settlement_id"), found)
         records = self._records_at([(row[0], row[1]) for row in found])
         return records[0] if records else None
 
