@@ -16,7 +16,7 @@ from decimal import Decimal
 import attrs
 
 from carteira.adapters.cnab import LAYOUTS, DateFormat, Field, FieldType, Layout, TrailerCheck
-from carteira.domain.money import Money
+from carteira.domain.money import Money, in_context
 from carteira.errors import InvalidInput
 from carteira.ports.return_files import MovementCategory
 
@@ -128,6 +128,7 @@ def _settlement_code(layout: Layout) -> str:
     raise InvalidInput(f"layout {layout.id} has no settlement movement code", field="movement_code")
 
 
+@in_context  # scaleb rounds to the context's precision: the caller's must not decide the file's digits
 def _encode(item: Field, value: object) -> str:
     """``value`` as the field's characters, or ``InvalidInput`` when it does not fit."""
     if value is None:

@@ -239,7 +239,8 @@ def _integer(raw: str, name: str) -> int | None:
 def _percent_converter(decimals: int) -> Callable[[str, str], Decimal | None]:
     def convert(raw: str, name: str) -> Decimal | None:
         if raw.isdecimal():
-            return Decimal(int(raw)).scaleb(-(decimals + 2))
+            # From text, which is exact in any context; scaleb would round to the caller's precision.
+            return Decimal(f"{int(raw)}E-{decimals + 2}")
         if raw.isspace() or not raw:
             return None
         raise BadField(name, raw, "is not a number (digits only, implied decimals)")

@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import attrs
 
 from carteira.domain.carnet import CarnetLimits
-from carteira.domain.money import Money
+from carteira.domain.money import Money, in_context
 from carteira.errors import GatewayValidationError, InvalidInput, InvalidType
 from carteira.ports.gateway import Address, BilletRequest, CarnetRequest, Item, Payer
 
@@ -203,6 +203,7 @@ def phone_digits(phone: str | None) -> str | None:
     return digits if _PHONE.fullmatch(digits) else None
 
 
+@in_context  # the caller's precision or traps must not decide what is sent (decision 0014)
 def fine_units(fine_rate: Decimal, *, field: str = "fine_rate") -> int:
     """Efí's fine for a fraction (``Decimal("0.02")`` → 200): rate × 10000, which must be whole and ≤ 1000.
 
@@ -219,6 +220,7 @@ def fine_units(fine_rate: Decimal, *, field: str = "fine_rate") -> int:
     return int(units)
 
 
+@in_context
 def interest_units(monthly_interest_rate: Decimal, *, field: str = "monthly_interest_rate") -> tuple[int, str | None]:
     """Efí's daily interest for a monthly fraction, rounded half up: ``round(rate / 30 × 100000)``, ≤ 330.
 
