@@ -24,10 +24,10 @@ from carteira.domain import Customer
 from tests.support import ROOT
 
 from .conftest import OpsBench
+from .page_ids import PageIds
 from .test_how_to import sessions
 
 PAGE = ROOT / "docs" / "how-to" / "run-the-operations-panel-from-the-command-line.md"
-OPERATION_ID = re.compile(r"\b[0-9a-f]{32}\b")
 ELAPSED = re.compile(r"\b\d+:\d\d:\d\d\b")
 TERMS = ChargeTerms(fine_rate=Decimal("0.02"), monthly_interest_rate=Decimal("0.01"))
 MORNING = date(2026, 3, 20)
@@ -68,15 +68,14 @@ class Shell:
     """Runs a page's commands in order, keeping the last exit code and the page-to-run id map."""
 
     bench: OpsBench
-    ids: dict[str, str] = attrs.field(factory=dict)
+    ids: PageIds = attrs.field(factory=lambda: PageIds("operation", lambda line: ELAPSED.sub("0:00:00", line)))
     last: int = 0
 
     def run(self, command: str) -> str:
         """What ``command`` prints (stdout and stderr, as a terminal shows them)."""
         if command == "echo $?":
             return f"{self.last}\n"
-        for page_id, run_id in self.ids.items():
-            command = command.replace(page_id, run_id)
+        command = self.ids.substitute(command)
         words = shlex.split(command)
         env: dict[str, str | None] = {"COLUMNS": "160"}  # the width the page's tables were printed at
         while words[:2] == ["env", "-u"]:
@@ -86,26 +85,6 @@ class Shell:
         result = self.bench.run(*words[1:], env=env)
         self.last = result.exit_code
         return result.output
-
-    def expect(self, shown: str, printed: str, command: str) -> None:
-        """Compare what the page shows with what the run printed, learning which operation id is which."""
-        page_ids, run_ids = _ids(shown), _ids(printed)
-        assert len(page_ids) == len(run_ids), f"$ {command}\n{printed}"
-        for page_id, run_id in zip(page_ids, run_ids, strict=True):
-            assert self.ids.setdefault(page_id, run_id) == run_id, f"$ {command}: {page_id} stands for two operations"
-            assert list(self.ids.values()).count(run_id) == 1, f"$ {command}: two of the page's ids for {run_id}"
-        assert _loose(shown) == _loose(printed), f"$ {command}\n{printed}"
-
-
-def _ids(text: str) -> list[str]:
-    return list(dict.fromkeys(OPERATION_ID.findall(text)))
-
-
-def _loose(text: str) -> list[str]:
-    lines = [ELAPSED.sub("0:00:00", OPERATION_ID.sub("OP…", line)).rstrip() for line in text.splitlines()]
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
 
 
 def test_the_page_runs_its_console_blocks_and_shows_no_python() -> None:
@@ -128,4 +107,4 @@ def test_every_console_block_prints_what_the_page_shows(shell: Shell) -> None:
         if number in ERP_BEFORE_BLOCK:
             ERP_BEFORE_BLOCK[number](shell.bench)
         for command, shown in session:
-            shell.expect(shown, shell.run(command), command)
+            shell.ids.expect(shown, shell.run(command), command)

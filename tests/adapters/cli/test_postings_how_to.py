@@ -28,10 +28,10 @@ from carteira.testing import FakeGateway, FixedClock
 from tests.support import ROOT
 
 from .conftest import Bench
+from .page_ids import PageIds
 from .test_how_to import sessions
 
 PAGE = ROOT / "docs" / "how-to" / "list-postings-from-the-command-line.md"
-POSTING_ID = re.compile(r"\b[0-9a-f]{32}\b")
 TERMS = ChargeTerms(fine_rate=Decimal("0.02"), monthly_interest_rate=Decimal("0.01"))
 ACCOUNT = GatewayAccount("Client_Id_0a1b2c3d", Environment.SANDBOX, "efi-wallet", "0", "itau-1", Money("2.50"),
                          "101", "201", "301")  # fmt: skip
@@ -72,40 +72,19 @@ class Shell:
     """Runs the page's commands in order, keeping the last exit code and the page-to-run id map."""
 
     bench: Bench
-    ids: dict[str, str] = attrs.field(factory=dict)
+    ids: PageIds = attrs.field(factory=lambda: PageIds("posting"))
     last: int = 0
 
     def run(self, command: str) -> str:
         """What ``command`` prints (stdout and stderr, as a terminal shows them)."""
         if command == "echo $?":
             return f"{self.last}\n"
-        for page_id, run_id in self.ids.items():
-            command = command.replace(page_id, run_id)
+        command = self.ids.substitute(command)
         program, *args = shlex.split(command)
         assert program == "carteira", command
         result = self.bench.run(*args)
         self.last = result.exit_code
         return result.output
-
-    def expect(self, shown: str, printed: str, command: str) -> None:
-        """Compare what the page shows with what the run printed, learning which posting id is which."""
-        page_ids, run_ids = _ids(shown), _ids(printed)
-        assert len(page_ids) == len(run_ids), f"$ {command}\n{printed}"
-        for page_id, run_id in zip(page_ids, run_ids, strict=True):
-            assert self.ids.setdefault(page_id, run_id) == run_id, f"$ {command}: {page_id} stands for two postings"
-            assert list(self.ids.values()).count(run_id) == 1, f"$ {command}: two of the page's ids for {run_id}"
-        assert _loose(shown) == _loose(printed), f"$ {command}\n{printed}"
-
-
-def _ids(text: str) -> list[str]:
-    return list(dict.fromkeys(POSTING_ID.findall(text)))
-
-
-def _loose(text: str) -> list[str]:
-    lines = [POSTING_ID.sub("P…", line).rstrip() for line in text.splitlines()]
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
 
 
 def test_the_page_only_has_console_examples() -> None:
@@ -127,4 +106,4 @@ def shell(bench: Bench) -> Shell:
 def test_every_console_block_prints_what_the_page_shows(shell: Shell) -> None:
     for session in sessions(PAGE.read_text(encoding="utf-8")):
         for command, shown in session:
-            shell.expect(shown, shell.run(command), command)
+            shell.ids.expect(shown, shell.run(command), command)
