@@ -184,6 +184,8 @@ class ReturnBatches:
         none); ``all_due_dates`` lifts the window of :data:`CANDIDATE_WINDOW_DAYS` around the
         record's due date.
         """
+        if status is RecordFilter.FLAGGED:
+            raise InvalidInput("FLAGGED filters records, not installments", field="status", raw=status.value)
         with self._store.unit_of_work() as uow:
             record = _record(uow, batch_id, line)
             pool = _candidate_pool(uow, record, same_contract=same_contract)
@@ -221,6 +223,42 @@ class ReturnBatches:
             )
             uow.commit()
         return stored
+
+    def acknowledge(self, batch_id: str, lines: Iterable[int], *, by: str) -> list[BatchRecord]:
+        """Acknowledge the flags of the records on ``lines`` as ``by``, now, so that confirm may settle them (0718).
+
+        One unit of work: every line is checked before any is written. A record already acknowledged keeps
+        its first acknowledgement (who and when), so calling again changes nothing. Returns the records in
+        line order, as stored.
+
+        Raises:
+            NotFound: there is no batch ``batch_id``.
+            InvalidInput: no line is named, ``by`` is blank, a line has no record, or its record has no flags
+                (each naming the line).
+        """
+        wanted = sorted(set(lines))
+        if not wanted:
+            raise InvalidInput("name at least one line to acknowledge", field="lines")
+        if not isinstance(by, str) or not by.strip():
+            raise InvalidInput("say who acknowledges the flags", field="by", raw=repr(by))
+        at = self._clock.now()
+        with self._store.unit_of_work() as uow:
+            uow.return_batches.get(batch_id)
+            found = {record.line: record for record in uow.return_batches.records(batch_id, wanted)}
+            missing = [line for line in wanted if line not in found]
+            if missing:
+                raise InvalidInput(
+                    f"batch {batch_id} has no record on line {missing[0]}",
+                    field="lines",
+                    raw=str(missing[0]),
+                    line=missing[0],
+                )
+            records = [found[line] for line in wanted]
+            acknowledged = [record.acknowledged(by.strip(), at) for record in records]
+            changed = [after for before, after in zip(records, acknowledged, strict=True) if after is not before]
+            stored = {record.line: record for record in uow.return_batches.put_records(changed)} if changed else {}
+            uow.commit()
+        return [stored.get(record.line, record) for record in acknowledged]
 
     def unlink(self, batch_id: str, line: int) -> BatchRecord:
         """Remove ``line``'s links (B5); refused once the record is settled."""
@@ -328,6 +366,7 @@ def _batch_record(batch_id: str, record: ReturnRecord) -> BatchRecord:
         anticipation_id=record.anticipation_id,
         anticipation_rate=record.anticipation_rate,
         payer_tax_id=record.payer_tax_id,
+        flags=record.flags,
     )
 
 

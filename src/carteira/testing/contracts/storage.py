@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -722,7 +722,8 @@ class StorageContract(
         with store.unit_of_work() as uow:
             read = uow.return_batches.records("b1")
             linked = [r.linked([f"i{r.line}", "i0"], LinkOrigin.AUTO, note="by bank title number") for r in read]
-            linked[0] = attrs.evolve(linked[0], paid=Money("1.00"), movement_code="99")  # not the file's to change
+            # Not the file's to change: the amount, the movement, the flags its checks raised.
+            linked[0] = attrs.evolve(linked[0], paid=Money("1.00"), movement_code="99", flags=("sum:paid",))
             stored = uow.return_batches.put_records(linked)
             assert [r.version for r in stored] == [2] * size
             settled = uow.return_batches.put_records([stored[1].settled_by(["s-1", "s-2"])])
@@ -730,7 +731,9 @@ class StorageContract(
             uow.commit()
         with store.unit_of_work() as uow:
             loaded = uow.return_batches.records("b1")
-        assert loaded[0] == attrs.evolve(stored[0], paid=records[0].paid, movement_code=records[0].movement_code)
+        assert loaded[0] == attrs.evolve(
+            stored[0], paid=records[0].paid, movement_code=records[0].movement_code, flags=()
+        )
         assert loaded[1] == settled[0]
         assert loaded[1].settlement_ids == ("s-1", "s-2")
         assert loaded[1].confirmed_once
@@ -753,6 +756,29 @@ class StorageContract(
                 uow.return_batches.put_records([a_record("b1", 10_000)])  # a record never added
         with store.unit_of_work() as uow, pytest.raises(InvalidInput):
             uow.return_batches.put_records([after[0], after[0]])
+
+    def test_a_records_flags_are_kept_and_its_acknowledgement_is_written(self, store: Store) -> None:
+        flagged = attrs.evolve(a_record("b1", 1), flags=("sum:paid", "sequence_gap"))
+        with store.unit_of_work() as uow:
+            uow.return_batches.add(a_batch("b1"), [flagged, a_record("b1", 2)])
+            uow.commit()
+        at = datetime(2025, 3, 4, 9, 30, 15, 123_456, tzinfo=UTC)
+        with store.unit_of_work() as uow:
+            first, plain = uow.return_batches.records("b1")
+            assert first.flags == ("sum:paid", "sequence_gap")
+            assert (first.acknowledged_by, first.acknowledged_at) == (None, None)
+            assert plain.flags == ()
+            (stored,) = uow.return_batches.put_records([first.acknowledged("ana", at)])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            (loaded,) = uow.return_batches.records("b1", [1])
+            assert loaded == stored
+            assert (loaded.acknowledged_by, loaded.acknowledged_at) == ("ana", at)
+            assert loaded.flags == ("sum:paid", "sequence_gap")
+            settled = uow.return_batches.put_records([loaded.linked(["i1"], LinkOrigin.AUTO).settled_by(["s-1"])])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.return_batches.record_of_settlement("s-1") == settled[0]
 
     def test_put_records_rewrites_links_and_settlement_ids_and_lines_follow(self, store: Store) -> None:
         records = [a_record("b1", line) for line in (1, 2, 3, 4)]
