@@ -29,6 +29,7 @@ from carteira.domain.return_batch import (
     batch_status,
 )
 from carteira.domain.title_numbers import normalize_title_number
+from carteira.domain.validation import require_instance
 from carteira.errors import InvalidInput, NotFound, RuleViolation
 from carteira.ports.clock import Clock
 from carteira.ports.return_files import MovementCategory, ReturnFile, ReturnFileParser, ReturnRecord
@@ -239,7 +240,7 @@ class ReturnBatches:
         wanted = sorted(set(lines))
         if not wanted:
             raise InvalidInput("name at least one line to acknowledge", field="lines")
-        if not isinstance(by, str) or not by.strip():
+        if not require_instance(by, str, "by").strip():
             raise InvalidInput("say who acknowledges the flags", field="by", raw=repr(by))
         at = self._clock.now()
         with self._store.unit_of_work() as uow:
