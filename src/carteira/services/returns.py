@@ -5,7 +5,8 @@ into a batch, links its settlement records to the installments they pay (auto-li
 person), shows the differences, and settles what is linked. Every verb is one or more units of
 work of the store it is given; nothing lives in process memory between calls, so any worker can
 run any verb. Refused business rules inside a batch (a closing date, a payment beyond tolerance)
-are notes on their records, never an exception for the batch.
+are notes on their records, never an exception for the batch; so is a record the file's own checks
+flagged, until a person acknowledges it (decision 0718).
 """
 
 from __future__ import annotations
@@ -280,7 +281,9 @@ class ReturnBatches:
 
         Commits every ``chunk_size`` records, each chunk with the records it settled, so a second
         ``confirm`` after a crash settles the rest and never a record twice. Refusals are notes on
-        their records and counted in the report. ``progress(done, total)`` is called after each chunk.
+        their records and counted in the report, a flagged record not acknowledged yet among them
+        (``"flagged sum:paid: acknowledge first"``: see :meth:`acknowledge`). ``progress(done, total)``
+        is called after each chunk.
 
         Raises:
             Conflict: another worker committed part of the same batch meanwhile; nothing of this chunk was
