@@ -58,7 +58,8 @@ class ReviewRow:
 
     ``corrected`` is the linked installments' amount due on the record's payment date, less the
     bank's discount and abatement; ``difference`` is ``paid`` less that; ``flagged`` says the two
-    differ (the seed shows both fields in red), so a person looks before confirming.
+    differ (the seed shows both fields in red), so a person looks before confirming. What the file's own
+    checks flagged, and who acknowledged it, are on ``record`` (``flags``, ``acknowledged_by``).
     """
 
     record: BatchRecord
