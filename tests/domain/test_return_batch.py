@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from carteira.domain import Money
 from carteira.domain.return_batch import BatchRecord, BatchStatus, LinkOrigin, RecordFilter, batch_status
-from carteira.errors import InvalidInput, RuleViolation
+from carteira.errors import InvalidInput, InvalidType, RuleViolation
 
 
 def _record(line: int, *, settlement: bool = True) -> BatchRecord:
@@ -94,3 +95,42 @@ def test_a_batch_refuses_a_blank_description_and_a_text_date_naming_the_field() 
     with pytest.raises(InvalidType) as text_date:
         ReturnBatch(**{**fields, "process_date": "2026-03-10"})  # type: ignore[arg-type]
     assert text_date.value.field == "process_date"
+
+
+_AT = datetime(2026, 3, 20, 15, 0, tzinfo=UTC)
+
+
+def test_an_acknowledgement_names_who_and_when_and_only_a_flagged_record_has_one() -> None:
+    flagged = attrs.evolve(_record(1), flags=("sum:paid",))
+    acknowledged = flagged.acknowledged("ana", _AT)
+    assert (acknowledged.acknowledged_by, acknowledged.acknowledged_at) == ("ana", _AT)
+    assert acknowledged.acknowledged("bruno", _AT.replace(hour=16)) is acknowledged  # the first one stays
+    with pytest.raises(InvalidInput, match="nothing to acknowledge") as caught:
+        _record(2).acknowledged("ana", _AT)
+    assert caught.value.line == 2
+    wrong = [
+        ({"acknowledged_by": "ana"}, "acknowledged_at"),
+        ({"acknowledged_at": _AT}, "acknowledged_by"),
+        ({"acknowledged_by": " ", "acknowledged_at": _AT}, "acknowledged_by"),
+        ({"acknowledged_by": "ana", "acknowledged_at": _AT.replace(tzinfo=None)}, "acknowledged_at"),
+        ({"flags": ("",)}, "flags"),
+        ({"flags": ["sum:paid"]}, "flags"),
+    ]
+    for fields, field in wrong:
+        with pytest.raises((InvalidInput, InvalidType)) as refused:
+            attrs.evolve(flagged, **fields)
+        assert refused.value.field == field, fields
+    with pytest.raises(InvalidInput, match="no flags"):
+        attrs.evolve(_record(3), acknowledged_by="ana", acknowledged_at=_AT)
+
+
+def test_a_flagged_record_is_settled_only_acknowledged() -> None:
+    flagged = attrs.evolve(_record(1), flags=("sequence_gap",)).linked(["i1"], LinkOrigin.AUTO)
+    assert flagged.awaits_acknowledgement
+    assert flagged.matches(RecordFilter.FLAGGED)
+    assert not _record(2).matches(RecordFilter.FLAGGED)
+    with pytest.raises(InvalidInput, match="not acknowledged"):
+        attrs.evolve(flagged, settlement_ids=("i1/S1",))
+    settled = flagged.acknowledged("ana", _AT).settled_by(["i1/S1"])
+    assert not settled.matches(RecordFilter.FLAGGED)
+    assert settled.reopened().acknowledged_by == "ana"  # a reactivation does not undo the acknowledgement

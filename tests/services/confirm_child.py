@@ -85,8 +85,10 @@ def _movements(prefix: str, count: int, rng: random.Random) -> tuple[list[TitleM
         off = rng.choice((0, 0, 0, 0, 0, 0, 7, -7, 35, -35))  # within tolerance, and beyond it both ways
         paid = Money.from_cents(cents * parcels + off)
         group = f"A{n % 3}" if n % 4 == 1 else None  # a securitized parcel: B11 makes one anticipation per id
+        # The file's own sum holds (face value = paid): the cents off are between the ERP and the boleto, so
+        # the record is not flagged, and the tolerance decides.
         movements.append(TitleMovement(bank_title_number=number, paid=paid, due_date=DUE,
-                                       face_value=Money.from_cents(cents * parcels), occurrence_date=DUE,
+                                       face_value=paid, occurrence_date=DUE,
                                        credit_date=date(2026, 3, 11), anticipation_id=group,
                                        anticipation_rate=None if group is None else RATE))  # fmt: skip
         if n % 25 == 0:  # an entry confirmation: kept in the batch, never linked or settled

@@ -367,3 +367,82 @@ def test_auto_link_in_chunks_links_a_title_paid_twice_once(portfolio: Portfolio)
     assert report.linked == 2
     assert "already linked to batch" in report.left_open[5]
     assert portfolio.returns.auto_link(batch.id).linked == 0  # run again: nothing new, nothing twice
+
+
+# -- records the file's own checks flagged (issue #14, decision 0718) ------------------------------------------
+
+
+def _flagged_batch(portfolio: Portfolio) -> str:
+    """A batch whose line 3 is flagged ``sum:paid`` (face 99.50, paid 100.00) and line 5 is clean; both linked."""
+    put(portfolio, installment("i1", "111"), installment("i2", "222"))
+    data = a_file([paid("111", "100.00", face="99.50"), paid("222", "100.00")])
+    batch = portfolio.returns.import_file(data, description="March", process_date=TODAY)
+    assert any("flagged 'sum:paid'" in warning for warning in batch.warnings)
+    assert portfolio.returns.auto_link(batch.id).linked == 2  # linking is not settling: flagged records link too
+    return batch.id
+
+
+def test_a_flagged_record_settles_only_once_a_person_acknowledges_it(portfolio: Portfolio) -> None:
+    batch_id = _flagged_batch(portfolio)
+    rows = {row.record.line: row.record for row in portfolio.returns.review(batch_id)}
+    assert (rows[3].flags, rows[3].awaits_acknowledgement) == (("sum:paid",), True)
+    assert (rows[5].flags, rows[5].awaits_acknowledgement) == ((), False)
+    assert [row.record.line for row in portfolio.returns.review(batch_id, records=RecordFilter.FLAGGED)] == [3]
+
+    first = portfolio.returns.confirm(batch_id)
+    assert (first.settled, first.refused) == (1, {3: "flagged sum:paid: acknowledge first"})
+    assert first.status is BatchStatus.PENDING
+    assert get(portfolio, "i1").status is InstallmentStatus.OPEN
+    assert get(portfolio, "i2").status is InstallmentStatus.SETTLED
+    (waiting,) = [row.record for row in portfolio.returns.review(batch_id) if row.record.line == 3]
+    assert (waiting.note, waiting.links, waiting.is_settled) == ("flagged sum:paid: acknowledge first", ("i1",), False)
+
+    (acknowledged,) = portfolio.returns.acknowledge(batch_id, [3], by="ana")
+    assert (acknowledged.acknowledged_by, acknowledged.acknowledged_at) == ("ana", portfolio.clock.now())
+    assert portfolio.returns.review(batch_id, records=RecordFilter.FLAGGED) == []
+    second = portfolio.returns.confirm(batch_id)
+    assert (second.settled, second.refused, second.status) == (1, {}, BatchStatus.COMPLETED)
+    assert get(portfolio, "i1").status is InstallmentStatus.SETTLED
+    (settled,) = [row.record for row in portfolio.returns.review(batch_id) if row.record.line == 3]
+    assert (settled.flags, settled.acknowledged_by, settled.is_settled) == (("sum:paid",), "ana", True)
+
+
+def test_acknowledging_again_keeps_the_first_acknowledgement(portfolio: Portfolio) -> None:
+    clock = FixedClock(TODAY)
+    ticking = Portfolio(portfolio.store, clock=clock)
+    batch_id = _flagged_batch(ticking)
+    at = clock.now()
+    (first,) = ticking.returns.acknowledge(batch_id, [3, 3], by=" ana ")
+    clock.advance(days=1)
+    (again,) = ticking.returns.acknowledge(batch_id, [3], by="bruno")
+    assert again == first
+    assert (again.acknowledged_by, again.acknowledged_at) == ("ana", at)
+
+
+@pytest.mark.parametrize(
+    ("lines", "by", "named"),
+    [
+        ([3, 9], "ana", 9),  # no record on line 9
+        ([5, 3], "ana", 5),  # line 5 has no flags
+        ([], "ana", None),
+        ([3], "  ", None),
+    ],
+)
+def test_acknowledge_refuses_a_line_it_cannot_acknowledge_and_writes_nothing(
+    portfolio: Portfolio, lines: list[int], by: str, named: int | None
+) -> None:
+    batch_id = _flagged_batch(portfolio)
+    with pytest.raises(InvalidInput) as caught:
+        portfolio.returns.acknowledge(batch_id, lines, by=by)
+    assert caught.value.line == named
+    if named is not None:
+        assert f"line {named}" in str(caught.value)
+    assert [row.record.line for row in portfolio.returns.review(batch_id, records=RecordFilter.FLAGGED)] == [3]
+    with pytest.raises(NotFound):
+        portfolio.returns.acknowledge("B-nobody", [3], by="ana")
+
+
+def test_the_flagged_filter_is_for_records_not_candidates(portfolio: Portfolio) -> None:
+    batch_id = _flagged_batch(portfolio)
+    with pytest.raises(InvalidInput, match="FLAGGED"):
+        portfolio.returns.candidates(batch_id, 3, status=RecordFilter.FLAGGED)

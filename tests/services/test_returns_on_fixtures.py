@@ -2,7 +2,8 @@
 
 For each fixture, one open installment per paid title is made from the file's own values (its bank
 title number, due date and face value), as the ERP that issued the boletos would hold them. Then the
-whole process runs, and the settlements must account for exactly what the bank reported.
+whole process runs, and the settlements must account for exactly what the bank reported; a record the
+file's own checks flagged settles once a person has acknowledged it.
 """
 
 from __future__ import annotations
@@ -72,7 +73,14 @@ def test_a_real_file_settles_exactly_what_the_bank_reported(name: str, store: St
     batch = portfolio.returns.import_file(data, description=name, process_date=date(2026, 12, 7), source=name)
     assert portfolio.returns.auto_link(batch.id).linked == len(payable)
     report = portfolio.returns.confirm(batch.id)
-    assert report.settled == len(payable), report.refused
+    # A record the file's own checks flagged waits for a person: acknowledged, the next confirm settles it.
+    flagged = {r.line for r in payable if r.flags}
+    assert report.settled == len(payable) - len(flagged), report.refused
+    assert {line for line, why in report.refused.items() if why.endswith("acknowledge first")} == flagged
+    if flagged:
+        portfolio.returns.acknowledge(batch.id, flagged, by="clerk")
+        report = portfolio.returns.confirm(batch.id)
+        assert report.settled == len(flagged), report.refused
     left = sum(1 for r in parsed if r.is_settlement) - len(payable)
     if payable:
         assert report.status is (BatchStatus.PENDING if left else BatchStatus.COMPLETED)

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import attrs
 
 from carteira.domain.money import Money
-from carteira.domain.validation import count_field, date_field, flag_field, text_field
+from carteira.domain.validation import (
+    count_field,
+    date_field,
+    flag_field,
+    instant_field,
+    text_field,
+    tuple_field,
+)
 from carteira.errors import InvalidInput, RuleViolation
 
 __all__ = ["BatchRecord", "BatchStatus", "LinkOrigin", "RecordFilter", "ReturnBatch", "batch_status"]
@@ -38,12 +45,14 @@ class LinkOrigin(enum.Enum):
 
 
 class RecordFilter(enum.Enum):
-    """The record filters of B6: every record, those linked by hand, those linked automatically, the unlinked."""
+    """The record filters of B6: every record, those linked by hand, those linked automatically, the unlinked;
+    and FLAGGED, the records the file's own checks flagged that nobody has acknowledged yet (decision 0718)."""
 
     ALL = "all"
     MANUAL = "manual"
     AUTO = "auto"
     OPEN = "open"
+    FLAGGED = "flagged"
 
 
 @attrs.frozen
@@ -55,6 +64,10 @@ class BatchRecord:
     settlements confirming it made (empty until confirmed, and again after a reactivation);
     ``confirmed_once`` whether it was ever confirmed (a reactivated batch is PENDING, not IMPORTED);
     ``note`` the last thing auto-link or confirm said of it (why it stayed open, or was refused).
+    ``flags`` are what the file's own checks found odd about the record (``ReturnRecord.flags``, such as
+    ``"sum:paid"``), kept from import and never changed; a flagged record settles nothing until a person
+    acknowledges it: ``acknowledged_by`` (who) and ``acknowledged_at`` (when), both set or both ``None``,
+    only on a flagged record (decision 0718).
     """
 
     batch_id: str
@@ -83,7 +96,38 @@ class BatchRecord:
     settlement_ids: tuple[str, ...] = ()
     confirmed_once: bool = attrs.field(default=False, validator=flag_field("confirmed_once"))
     note: str = ""
+    flags: tuple[str, ...] = attrs.field(default=(), validator=tuple_field(str, "flags", blank=False))
+    acknowledged_by: str | None = attrs.field(
+        default=None, validator=text_field("acknowledged_by", optional=True, blank=False)
+    )
+    acknowledged_at: datetime | None = attrs.field(
+        default=None, validator=instant_field("acknowledged_at", optional=True)
+    )
     version: int = attrs.field(default=0, kw_only=True, validator=count_field("version", 0))
+
+    def __attrs_post_init__(self) -> None:
+        if (self.acknowledged_by is None) is not (self.acknowledged_at is None):
+            missing = "acknowledged_at" if self.acknowledged_at is None else "acknowledged_by"
+            raise InvalidInput(
+                f"record on line {self.line}: an acknowledgement names who and when; {missing} is missing",
+                field=missing,
+            )
+        if self.acknowledged_by is not None and not self.flags:
+            raise InvalidInput(
+                f"record on line {self.line} has no flags; only a flagged record is acknowledged",
+                field="acknowledged_by",
+                raw=self.acknowledged_by,
+            )
+        if self.settlement_ids and self.awaits_acknowledgement:
+            raise InvalidInput(
+                f"record on line {self.line} is settled, but its flags ({', '.join(self.flags)}) were not acknowledged",
+                field="acknowledged_by",
+            )
+
+    @property
+    def awaits_acknowledgement(self) -> bool:
+        """Whether the record is flagged and nobody has acknowledged it yet (confirm leaves it unsettled)."""
+        return bool(self.flags) and self.acknowledged_by is None
 
     @property
     def is_settled(self) -> bool:
@@ -101,6 +145,8 @@ class BatchRecord:
             return True
         if wanted is RecordFilter.OPEN:
             return self.is_open
+        if wanted is RecordFilter.FLAGGED:
+            return self.awaits_acknowledgement
         return self.links != () and self.origin is LinkOrigin(wanted.value)
 
     def linked(self, installment_ids: Iterable[str], origin: LinkOrigin, note: str = "") -> BatchRecord:
@@ -134,6 +180,23 @@ class BatchRecord:
                 subject=f"{self.batch_id}:{self.line}",
             )
         return attrs.evolve(self, links=(), origin=None, note="")
+
+    def acknowledged(self, by: str, at: datetime) -> BatchRecord:
+        """This record with its flags acknowledged by ``by`` at ``at``; an earlier acknowledgement is kept as it was.
+
+        Raises:
+            InvalidInput: the record has no flags (naming its line), or ``by`` is blank.
+        """
+        if not self.flags:
+            raise InvalidInput(
+                f"record on line {self.line} has no flags; there is nothing to acknowledge",
+                field="lines",
+                raw=str(self.line),
+                line=self.line,
+            )
+        if self.acknowledged_by is not None:
+            return self
+        return attrs.evolve(self, acknowledged_by=by, acknowledged_at=at)
 
     def settled_by(self, settlement_ids: Iterable[str]) -> BatchRecord:
         """This record after confirming it made ``settlement_ids``."""

@@ -144,6 +144,8 @@ def _confirm_chunk(
 def _settle_record(
     record: BatchRecord, installments: dict[str, Installment], policy: SettlementPolicy, calendar: BusinessCalendar
 ) -> SharedOutcome | str:
+    if record.awaits_acknowledgement:
+        return f"flagged {', '.join(record.flags)}: acknowledge first"
     payment = _payment(record)
     if isinstance(payment, str):
         return payment

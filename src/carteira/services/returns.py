@@ -5,7 +5,8 @@ into a batch, links its settlement records to the installments they pay (auto-li
 person), shows the differences, and settles what is linked. Every verb is one or more units of
 work of the store it is given; nothing lives in process memory between calls, so any worker can
 run any verb. Refused business rules inside a batch (a closing date, a payment beyond tolerance)
-are notes on their records, never an exception for the batch.
+are notes on their records, never an exception for the batch; so is a record the file's own checks
+flagged, until a person acknowledges it (decision 0718).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from carteira.domain.return_batch import (
     batch_status,
 )
 from carteira.domain.title_numbers import normalize_title_number
+from carteira.domain.validation import require_instance
 from carteira.errors import InvalidInput, NotFound, RuleViolation
 from carteira.ports.clock import Clock
 from carteira.ports.return_files import MovementCategory, ReturnFile, ReturnFileParser, ReturnRecord
@@ -56,7 +58,8 @@ class ReviewRow:
 
     ``corrected`` is the linked installments' amount due on the record's payment date, less the
     bank's discount and abatement; ``difference`` is ``paid`` less that; ``flagged`` says the two
-    differ (the seed shows both fields in red), so a person looks before confirming.
+    differ (the seed shows both fields in red), so a person looks before confirming. What the file's own
+    checks flagged, and who acknowledged it, are on ``record`` (``flags``, ``acknowledged_by``).
     """
 
     record: BatchRecord
@@ -184,6 +187,8 @@ class ReturnBatches:
         none); ``all_due_dates`` lifts the window of :data:`CANDIDATE_WINDOW_DAYS` around the
         record's due date.
         """
+        if status is RecordFilter.FLAGGED:
+            raise InvalidInput("FLAGGED filters records, not installments", field="status", raw=status.value)
         with self._store.unit_of_work() as uow:
             record = _record(uow, batch_id, line)
             pool = _candidate_pool(uow, record, same_contract=same_contract)
@@ -222,6 +227,42 @@ class ReturnBatches:
             uow.commit()
         return stored
 
+    def acknowledge(self, batch_id: str, lines: Iterable[int], *, by: str) -> list[BatchRecord]:
+        """Acknowledge the flags of the records on ``lines`` as ``by``, now, so that confirm may settle them (0718).
+
+        One unit of work: every line is checked before any is written. A record already acknowledged keeps
+        its first acknowledgement (who and when), so calling again changes nothing. Returns the records in
+        line order, as stored.
+
+        Raises:
+            NotFound: there is no batch ``batch_id``.
+            InvalidInput: no line is named, ``by`` is blank, a line has no record, or its record has no flags
+                (each naming the line).
+        """
+        wanted = sorted(set(lines))
+        if not wanted:
+            raise InvalidInput("name at least one line to acknowledge", field="lines")
+        if not require_instance(by, str, "by").strip():
+            raise InvalidInput("say who acknowledges the flags", field="by", raw=repr(by))
+        at = self._clock.now()
+        with self._store.unit_of_work() as uow:
+            uow.return_batches.get(batch_id)
+            found = {record.line: record for record in uow.return_batches.records(batch_id, wanted)}
+            missing = [line for line in wanted if line not in found]
+            if missing:
+                raise InvalidInput(
+                    f"batch {batch_id} has no record on line {missing[0]}",
+                    field="lines",
+                    raw=str(missing[0]),
+                    line=missing[0],
+                )
+            records = [found[line] for line in wanted]
+            acknowledged = [record.acknowledged(by.strip(), at) for record in records]
+            changed = [after for before, after in zip(records, acknowledged, strict=True) if after is not before]
+            stored = {record.line: record for record in uow.return_batches.put_records(changed)} if changed else {}
+            uow.commit()
+        return [stored.get(record.line, record) for record in acknowledged]
+
     def unlink(self, batch_id: str, line: int) -> BatchRecord:
         """Remove ``line``'s links (B5); refused once the record is settled."""
         with self._store.unit_of_work() as uow:
@@ -241,7 +282,9 @@ class ReturnBatches:
 
         Commits every ``chunk_size`` records, each chunk with the records it settled, so a second
         ``confirm`` after a crash settles the rest and never a record twice. Refusals are notes on
-        their records and counted in the report. ``progress(done, total)`` is called after each chunk.
+        their records and counted in the report, a flagged record not acknowledged yet among them
+        (``"flagged sum:paid: acknowledge first"``: see :meth:`acknowledge`). ``progress(done, total)``
+        is called after each chunk.
 
         Raises:
             Conflict: another worker committed part of the same batch meanwhile; nothing of this chunk was
@@ -328,6 +371,7 @@ def _batch_record(batch_id: str, record: ReturnRecord) -> BatchRecord:
         anticipation_id=record.anticipation_id,
         anticipation_rate=record.anticipation_rate,
         payer_tax_id=record.payer_tax_id,
+        flags=record.flags,
     )
 
 

@@ -32,6 +32,7 @@ from carteira.domain.money import Money
 from carteira.domain.operations import Environment, GatewayAccount, OperationFilter
 from carteira.domain.portfolio import Contract, Customer, PortfolioSettings
 from carteira.domain.postings import PostingKind
+from carteira.domain.return_batch import RecordFilter
 from carteira.domain.settlement import OutcomeKind, SettlementPolicy, Tolerance
 from carteira.domain.terms import ChargeTerms
 from carteira.errors import InvalidInput
@@ -380,11 +381,16 @@ class _Month:
                                     source="RET_SICOOB_0331.ret")  # fmt: skip
         linked = returns.auto_link(batch.id)
         flagged = tuple(row for row in returns.review(batch.id) if row.flagged)
+        # A short or over payment the bank reports without a reason fails the file's own sum: the clerk who
+        # reviewed the differences acknowledges those records, so that confirm settles them (decision 0718).
+        checked = [row.record.line for row in returns.review(batch.id, records=RecordFilter.FLAGGED)]
+        if checked:
+            returns.acknowledge(batch.id, checked, by="clerk")
         done = returns.confirm(batch.id)
         self.say(
             f"Sicoob's return file: {batch.record_count} records imported as batch {batch.id}, {linked.linked} "
-            f"auto-linked, {len(flagged)} differences flagged on review; confirmed: {done.settled} settled, "
-            f"{len(done.refused)} refused"
+            f"auto-linked, {len(flagged)} differences flagged on review, {len(checked)} records flagged by the "
+            f"file's checks acknowledged; confirmed: {done.settled} settled, {len(done.refused)} refused"
         )
         return batch.id, flagged
 
@@ -405,10 +411,12 @@ class _Month:
         elif roll < 0.48:
             paid = item.amount + Money.from_cents(self.rng.randrange(500, 2000))
         on = min(on, MONTH_END - timedelta(days=1))
+        # A late payment's fine and interest are in the file, as the bank collected them: its sum holds.
+        charges = paid - item.amount if roll < 0.3 and paid > item.amount else None
         return TitleMovement(
             bank_title_number=title, paid=paid, document_number=item.document_number, due_date=item.due,
             face_value=item.amount, occurrence_date=on, credit_date=on + timedelta(days=1), tariff=Money("1.95"),
-            payer_tax_id=customer.tax_id,
+            payer_tax_id=customer.tax_id, interest_and_fine=charges,
         )  # fmt: skip
 
     def _reactivate(self, plans: list[_Plan], batch_id: str) -> tuple[str, str]:

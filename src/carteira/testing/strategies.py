@@ -8,7 +8,7 @@ imported, through the ``hypothesis`` entry point (:mod:`carteira.testing.registr
 from __future__ import annotations
 
 import hashlib
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
@@ -166,6 +166,9 @@ _TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), m
 _DIGITS = st.text("0123456789", min_size=1, max_size=14)
 # Movement categories as the return-file port names them (storage keeps them as text).
 _CATEGORIES = ("settled", "entry_confirmed", "rejected", "written_off", "reversed", "other")
+# What a reader flags on a record (ReturnRecord.flags), and when a person may have acknowledged it.
+_FLAGS = ("sequence_gap", "sum:paid", "sum:net_credited")
+_INSTANTS = st.datetimes(datetime(2020, 1, 1), datetime(2030, 12, 31), timezones=st.just(UTC))
 
 
 def _optional(strategy: st.SearchStrategy[X]) -> st.SearchStrategy[X | None]:
@@ -178,6 +181,10 @@ def _batch_record(draw: st.DrawFn, batch_id: str, line: int) -> BatchRecord:
     links = tuple(draw(st.lists(st.sampled_from([f"inst-{n}" for n in range(1, 9)]), max_size=3, unique=True)))
     settled = draw(st.integers(0, len(links)))
     amount = _optional(money(max_value=Money("100000.00")))
+    flags = tuple(draw(st.lists(st.sampled_from(_FLAGS), max_size=2, unique=True)))
+    acknowledged = None
+    if flags and (settled > 0 or draw(st.booleans())):
+        acknowledged = (draw(_TEXT.filter(str.strip)), draw(_INSTANTS))
     return BatchRecord(
         batch_id=batch_id,
         line=line,
@@ -199,6 +206,10 @@ def _batch_record(draw: st.DrawFn, batch_id: str, line: int) -> BatchRecord:
         settlement_ids=tuple(f"stl-{batch_id}-{line}-{k}" for k in range(settled)),
         confirmed_once=settled > 0 or draw(st.booleans()),
         note=draw(_TEXT),
+        flags=flags,
+        # A settled flagged record was acknowledged first (confirm settles nothing flagged before).
+        acknowledged_by=acknowledged[0] if acknowledged else None,
+        acknowledged_at=acknowledged[1] if acknowledged else None,
         face_value=draw(amount),
         paid=draw(amount),
         discount=draw(amount),

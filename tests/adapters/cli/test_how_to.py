@@ -51,13 +51,16 @@ def _paid(title: str, amount: str, on: date) -> TitleMovement:
 
 
 def _files() -> dict[str, bytes]:
-    """The page's two return files, from Banco do Brasil (CNAB 240), as the bank would send them."""
+    """The page's three return files, from Banco do Brasil (CNAB 240), as the bank would send them."""
     march_12 = [_paid("00012345", "150.00", date(2026, 3, 10)), _paid("00012346", "89.90", date(2026, 3, 12)),
                 _paid("00012399", "120.00", date(2026, 3, 10))]  # fmt: skip
     march_13 = [_paid("00012347", "200.00", date(2026, 3, 10))]
+    # Paid 95.00 of a face value of 94.90 with nothing between: the file's own sum flags the record.
+    march_14 = [attrs.evolve(_paid("00012348", "95.00", date(2026, 3, 10)), face_value=Money("94.90"))]
     day_12 = write_return_file("bb-240", march_12, generated_on=date(2026, 3, 12), agreement="123456", file_sequence=41)
     day_13 = write_return_file("bb-240", march_13, generated_on=date(2026, 3, 13), agreement="123456", file_sequence=42)
-    return {"retorno-20260312.ret": day_12, "retorno-20260313.ret": day_13}
+    day_14 = write_return_file("bb-240", march_14, generated_on=date(2026, 3, 14), agreement="123456", file_sequence=43)
+    return {"retorno-20260312.ret": day_12, "retorno-20260313.ret": day_13, "retorno-20260314.ret": day_14}
 
 
 def _portfolio(bench: Bench) -> None:
@@ -65,7 +68,7 @@ def _portfolio(bench: Bench) -> None:
     seed(bench.store, _installment("inst-1041", "c1", "150.00", "00012345"),
          _installment("inst-1042", "c1", "89.90", "00012346"), _installment("inst-1043", "c1", "200.00", "00012347"),
          _installment("inst-1044", "c1", "120.00", None), _installment("inst-2001", "c2", "120.00", None),
-         policy=POLICY)  # fmt: skip
+         _installment("inst-1045", "c1", "95.00", "00012348"), policy=POLICY)  # fmt: skip
 
 
 @attrs.define

@@ -157,7 +157,8 @@ def test_confirm_lists_refused_records_with_their_reasons_and_still_exits_0(benc
     strict = SettlementPolicy(over=Tolerance(amount=Money("0.50")), under=Tolerance(amount=Money("0.50")),
                               settle_beyond_tolerance=False)  # fmt: skip
     seed(bench.store, installment("i1", "111"), installment("i2", "222"), policy=strict)
-    batch = imported(bench, data=a_file([paid("111", "90.00", face="100.00"), paid("222", "100.00")]))
+    # The file's face value is what was paid (its own sums hold): the installment of 100.00 is underpaid.
+    batch = imported(bench, data=a_file([paid("111", "90.00"), paid("222", "100.00")]))
     result = bench.run("returns", "confirm", batch)
     assert result.exit_code == ExitCode.OK
     lines = result.stdout.splitlines()
@@ -231,3 +232,41 @@ def _row(bench: Bench, batch: str, title: str) -> str:
     rows = [row for row in _table_rows(bench.run("returns", "show", batch).stdout) if row.split()[0] == line]
     assert len(rows) == 1, rows
     return rows[0]
+
+
+def test_a_flagged_record_is_shown_refused_until_acknowledged_then_settles(
+    seeded: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The file says face 99.50 and paid 100.00 with nothing between: its own sum flags the record 'sum:paid'.
+    batch = imported(seeded, data=a_file([paid("111", "100.00", face="99.50"), paid("222", "100.00")]))
+    line = _line_of(seeded, batch, "111")
+    assert "sum:paid !" in _row(seeded, batch, "111")
+    assert [row.split()[2] for row in _table_rows(seeded.run("returns", "show", batch, "--flagged").stdout)] == ["111"]
+    first = seeded.run("returns", "confirm", batch)
+    assert first.stdout.splitlines()[:2] == [
+        "settled 1, refused 1",
+        f"  line {line}: flagged sum:paid: acknowledge first",
+    ]
+    assert seeded.get("i1").status is InstallmentStatus.OPEN
+
+    monkeypatch.setattr("getpass.getuser", lambda: "ana")  # who runs the command, when --by is not given
+    done = seeded.run("returns", "acknowledge", batch, line)
+    assert (done.exit_code, done.stdout) == (ExitCode.OK, f"line {line}: sum:paid acknowledged by ana\n")
+    again = seeded.run("returns", "acknowledge", batch, line, "--by", "bruno")
+    assert again.stdout == f"line {line}: sum:paid acknowledged by ana\n"  # the first acknowledgement stays
+    assert "sum:paid (ack. ana)" in _row(seeded, batch, "111")
+    second = seeded.run("returns", "confirm", batch)
+    assert second.stdout.splitlines()[0] == "settled 1, refused 0"
+    assert seeded.get("i1").status is InstallmentStatus.SETTLED
+
+
+def test_acknowledge_refuses_a_line_without_flags_or_record_by_name(seeded: Bench) -> None:
+    batch = imported(seeded)
+    clean = _line_of(seeded, batch, "111")
+    refused = seeded.run("returns", "acknowledge", batch, clean, "--by", "ana")
+    assert refused.exit_code == ExitCode.REFUSED
+    assert f"line {clean} has no flags" in refused.stderr
+    missing = seeded.run("returns", "acknowledge", batch, "99", "--by", "ana")
+    assert missing.exit_code == ExitCode.REFUSED
+    assert "no record on line 99" in missing.stderr
+    assert seeded.run("returns", "acknowledge", batch).exit_code == ExitCode.USAGE  # name a line

@@ -94,6 +94,7 @@ def _records() -> dict[str, Any]:
         Money("0.10"), Money("0.20"), Money("1.20"), Money("2.50"), Money("0.01"), date(2025, 3, 1), date(2025, 3, 3),
         anticipation_id="a1", anticipation_rate=Decimal("0.0175"), payer_tax_id="12345678909", links=("i1",),
         origin=LinkOrigin.AUTO, settlement_ids=(settlement.id,), confirmed_once=True, note="ok",
+        flags=("sum:paid", "sequence_gap"), acknowledged_by="ana", acknowledged_at=T0 + timedelta(hours=1),
     )  # fmt: skip
     return {
         "customer": Customer("c1", "Maria", tax_id="12345678909", email="m@example.com", phone="11999990000"),

@@ -327,7 +327,9 @@ def _write_cases(every_value: bool) -> Iterator[tuple[str, str, Callable[[UnitOf
 
 
 _BIGINT_FIELDS = {("seen event", "event_id")}
-_JSON_FIELDS = {("return batch", "warnings"), ("operation", "warnings"), ("gateway account", "notify")}
+_JSON_FIELDS = {
+    ("return batch", "warnings"), ("batch record", "flags"), ("operation", "warnings"), ("gateway account", "notify"),
+}  # fmt: skip
 _ARGUMENT_CHECKS = {("return batch", "version"), ("batch record", "version"), ("batch record", "batch_id")}
 
 

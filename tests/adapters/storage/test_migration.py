@@ -1,9 +1,9 @@
-"""Upgrading a store that holds data of an older schema (1 to 5) to this library's.
+"""Upgrading a store that holds data of an older schema (1 to 6) to this library's.
 
 Migration 0002 fills the normalized number keys from the rows; migration 0003 adds the gateway outbox
 (account, operations and their documents, charges); migration 0004 the notification tokens; 0005 the
-seen events and postings; 0006 the receipt's history code on settlements. The upgraded store then keeps
-and finds them through their indexes.
+seen events and postings; 0006 the receipt's history code on settlements; 0007 a batch record's flags and
+their acknowledgement. The upgraded store then keeps and finds them through their indexes.
 """
 
 from __future__ import annotations
@@ -34,10 +34,13 @@ from carteira.domain.operations import Operation, OperationFilter, OperationKind
 from carteira.domain.postings import Posting, PostingKind
 from carteira.errors import NotFound
 from carteira.ports.storage import Store
+from carteira.testing.contracts.storage import a_batch, a_record
+from tests.adapters.storage.every_row import edited
 from tests.adapters.storage.postgres_schema import postgres_schema
+from tests.adapters.storage.targets import store_at, where
 from tests.support import POSTGRES_DSN
 
-__all__ = ["postgres_schema"]
+__all__ = ["postgres_schema", "where"]
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -116,7 +119,7 @@ def _statements_to(version: int, dialect: str) -> list[str]:
     return [statement for _, statements in migrations(dialect)[1:version] for statement in statements]
 
 
-@pytest.mark.parametrize("older", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("older", [1, 2, 3, 4, 5, 6])
 def test_sqlite_older_data_is_upgraded_with_its_keys_and_an_outbox(tmp_path: Path, older: int) -> None:
     path = tmp_path / f"v{older}.db"
     with sqlite3.connect(path) as conn:
@@ -205,7 +208,7 @@ def test_sqlite_seen_event_and_posting_queries_read_their_indexes(tmp_path: Path
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("older", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("older", [1, 2, 3, 4, 5, 6])
 def test_postgres_older_data_is_upgraded_with_its_keys_and_an_outbox(postgres_schema: str, older: int) -> None:
     schema = f"{postgres_schema}_v{older}"
     with psycopg.connect(POSTGRES_DSN, autocommit=True) as admin:
@@ -248,3 +251,27 @@ def test_postgres_tokens_order_by_code_point_whatever_the_database_collation(pos
         store.close()
         with psycopg.connect(POSTGRES_DSN, autocommit=True) as admin:
             admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def test_a_batch_record_stored_before_schema_7_reads_back_unflagged(where: str) -> None:
+    """Migration 0007 gives the records already stored no flags and no acknowledgement (the file was never checked)."""
+    store = store_at(where)
+    store.migrate()
+    record = a_record("b1", 1)
+    with store.unit_of_work() as uow:
+        uow.return_batches.add(a_batch("b1"), [record])
+        uow.commit()
+    with edited(store, where) as run:  # back to schema 6, the record's row kept
+        for column in ("flags", "acknowledged_by", "acknowledged_at"):
+            run(f"ALTER TABLE batch_records DROP COLUMN {column}")
+        run("DELETE FROM schema_version WHERE version = 7")
+    store.close()
+    store = store_at(where)
+    try:
+        store.migrate()
+        with store.unit_of_work() as uow:
+            (loaded,) = uow.return_batches.records("b1")
+        assert loaded == attrs.evolve(record, version=1)
+        assert (loaded.flags, loaded.acknowledged_by, loaded.acknowledged_at) == ((), None, None)
+    finally:
+        store.close()

@@ -92,7 +92,8 @@ def batches_table(batches: Sequence[ReturnBatch]) -> Table:
 
 
 def review_table(rows: Sequence[ReviewRow]) -> Table:
-    """The records of a batch for review (B6, B8): what the file said, the links, the difference, the state."""
+    """The records of a batch for review (B6, B8): what the file said, the links, the difference, the file's flags
+    (decision 0718), the state."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
     for name in ("line", "mov."):
         table.add_column(name, justify="right")
@@ -100,11 +101,13 @@ def review_table(rows: Sequence[ReviewRow]) -> Table:
     table.add_column("due")
     for name in ("paid", "corrected", "difference"):
         table.add_column(name, justify="right")
-    for name in ("links", "by", "state", "note"):
+    # The flags column only when the file flagged a record: most batches have none, and keep their width.
+    flagged = any(row.record.flags for row in rows)
+    for name in ("links", "by", "flags", "state", "note") if flagged else ("links", "by", "state", "note"):
         table.add_column(name)
     for row in rows:
         record = row.record
-        table.add_row(
+        cells: list[str | Text] = [
             str(record.line),
             record.movement_code,
             record.bank_title_number or "",
@@ -114,9 +117,11 @@ def review_table(rows: Sequence[ReviewRow]) -> Table:
             _difference(row),
             ", ".join(record.links),
             record.origin.name if record.origin is not None else "",
+            *([_flags(row)] if flagged else []),
             _state(row),
             record.note,
-        )
+        ]
+        table.add_row(*cells)
     return table
 
 
@@ -126,6 +131,17 @@ def _difference(row: ReviewRow) -> Text:
     if row.flagged:
         return Text(f"{row.difference} {FLAG}", style="bold red")
     return Text(str(row.difference))
+
+
+def _flags(row: ReviewRow) -> Text:
+    """The file's flags on the record: with ``!`` while they wait for a person, with who acknowledged them after."""
+    record = row.record
+    if not record.flags:
+        return Text("")
+    flags = ",".join(record.flags)
+    if record.acknowledged_by is None:
+        return Text(f"{flags} {FLAG}", style="bold red")
+    return Text(f"{flags} (ack. {record.acknowledged_by})", style="dim")
 
 
 def _state(row: ReviewRow) -> Text:

@@ -7,6 +7,7 @@ are printed with their reasons and do not fail the command.
 
 from __future__ import annotations
 
+import getpass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def _day(value: datetime | None) -> date:
 
 @click.group()
 def returns() -> None:
-    """Bank return files as batches: import, review, link, confirm, reactivate, delete.
+    """Bank return files as batches: import, review, link, acknowledge, confirm, reactivate, delete.
 
     \b
     Example (a night job):
@@ -91,8 +92,13 @@ def list_() -> None:
 @click.option("--open", "records", flag_value=RecordFilter.OPEN.value, help="Only settlement records with no link.")
 @click.option("--manual", "records", flag_value=RecordFilter.MANUAL.value, help="Only records linked by hand.")
 @click.option("--auto", "records", flag_value=RecordFilter.AUTO.value, help="Only records linked by auto-link.")
+@click.option("--flagged", "records", flag_value=RecordFilter.FLAGGED.value,
+              help="Only records the file's checks flagged that are not acknowledged yet.")  # fmt: skip
 def show(batch: str, records: str | None) -> None:
     """Show the records of BATCH: links, amount due, paid, and the difference (flagged with !).
+
+    The flags column lists what the file's own checks found odd about a record (sum:paid, sequence_gap),
+    with ! until someone acknowledges them (acknowledge), and who did after.
 
     \b
     Example:
@@ -134,6 +140,34 @@ def unlink(batch: str, line: int) -> None:
     click.echo(f"line {record.line} unlinked")
 
 
+def _login_name() -> str:
+    """Who runs the command, as the operating system names them; a usage error when it cannot say."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        raise click.UsageError("cannot tell who you are from the system; give --by NAME") from None
+
+
+@returns.command()
+@click.argument("batch")
+@click.argument("lines", metavar="LINE...", type=int, nargs=-1, required=True)
+@click.option("--by", metavar="NAME", help="Who acknowledges (default: your login name).")
+def acknowledge(batch: str, lines: tuple[int, ...], by: str | None) -> None:
+    """Acknowledge the flags of the records on LINE... of BATCH, so confirm settles them.
+
+    A record whose figures the file's own checks found odd (sum:paid, sequence_gap) settles nothing until
+    a person has looked at it (show lists the flags; the import printed a warning for each). Who and when
+    are kept with the record; acknowledging again changes nothing.
+
+    \b
+    Example:
+      carteira returns acknowledge B5f0c2a91d3e4b7a8 3 7 --by ana
+    """
+    records = session().portfolio().returns.acknowledge(batch, lines, by=by if by is not None else _login_name())
+    for record in records:
+        click.echo(f"line {record.line}: {', '.join(record.flags)} acknowledged by {record.acknowledged_by}")
+
+
 @returns.command()
 @click.argument("batch")
 @click.option("--line", "lines", type=int, multiple=True, help="Confirm only this record (repeat for more).")
@@ -143,7 +177,8 @@ def confirm(batch: str, lines: tuple[int, ...], chunk_size: int) -> None:
     """Settle the linked records of BATCH (or those on --line) with the file's values.
 
     Resumable: run it again after a crash and it settles what is left, never a record twice. Records the
-    rules refuse (beyond tolerance, a closed period) are listed with why; the command still exits 0.
+    rules refuse (beyond tolerance, a closed period) and flagged records nobody acknowledged yet are listed
+    with why; the command still exits 0.
 
     \b
     Example:

@@ -1,7 +1,7 @@
 """What every store does the same way with return batches: checking what ``add`` is given, naming a duplicate.
 
 A batch's file side (its digest, layout, bank, agreement, file sequence, record count, source) and
-a record's file side (what the file said) are written once, by ``add``. Later writes change only
+a record's file side (what the file said, its flags included) are written once, by ``add``. Later writes change only
 what the clerk's work changes (:data:`BATCH_MUTABLE`, :data:`RECORD_MUTABLE`); the rest is kept as
 added, so a unique key on the digest or the file key can never be broken by an update.
 """
@@ -35,7 +35,9 @@ RECORD_KIND: Final = "batch record"
 BATCH_MUTABLE: Final = ("description", "process_date", "status", "warnings")
 """The fields of a batch that ``put`` writes; the file's facts stay as ``add`` stored them."""
 
-RECORD_MUTABLE: Final = ("links", "origin", "settlement_ids", "confirmed_once", "note")
+RECORD_MUTABLE: Final = (
+    "links", "origin", "settlement_ids", "confirmed_once", "note", "acknowledged_by", "acknowledged_at",
+)  # fmt: skip
 """The fields of a record that ``put_records`` writes; what the file said stays as ``add`` stored it."""
 
 

@@ -437,6 +437,8 @@ class _ReturnBatches:
                 settlement_ids=record.settlement_ids,
                 confirmed_once=record.confirmed_once,
                 note=record.note,
+                acknowledged_by=record.acknowledged_by,
+                acknowledged_at=record.acknowledged_at,
                 version=record.version,
             )
             self._records.put(key, merged)

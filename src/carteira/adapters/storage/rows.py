@@ -701,10 +701,13 @@ RECORD_COLUMNS = (
     "origin",
     "confirmed_once",
     "note",
+    "flags",
+    "acknowledged_by",
+    "acknowledged_at",
 )
 """The columns of ``batch_records`` but ``version``; links and settlement ids live in tables of their own."""
 
-RECORD_MUTABLE_COLUMNS = ("batch_id", "line", "origin", "confirmed_once", "note")
+RECORD_MUTABLE_COLUMNS = ("batch_id", "line", "origin", "confirmed_once", "note", "acknowledged_by", "acknowledged_at")
 """What ``put_records`` writes of a record's row (the key first), besides its links and settlement ids."""
 
 
@@ -739,12 +742,16 @@ def record_to_row(b: BatchRecord, codec: Codec) -> Row:
         None if b.origin is None else b.origin.value,
         codec.flag_out(b.confirmed_once),
         b.note,
+        _json_texts(b.flags),
+        b.acknowledged_by,
+        codec.optional_instant_out(b.acknowledged_at),
     )
 
 
 def record_mutable_row(b: BatchRecord, codec: Codec) -> Row:
     """The values of :data:`RECORD_MUTABLE_COLUMNS` for ``b``."""
-    return (b.batch_id, b.line, None if b.origin is None else b.origin.value, codec.flag_out(b.confirmed_once), b.note)
+    return (b.batch_id, b.line, None if b.origin is None else b.origin.value, codec.flag_out(b.confirmed_once), b.note,
+            b.acknowledged_by, codec.optional_instant_out(b.acknowledged_at))  # fmt: skip
 
 
 def record_from_row(
@@ -778,7 +785,10 @@ def record_from_row(
         settlement_ids=settlement_ids,
         confirmed_once=codec.flag_in(row[22]),
         note=row[23],
-        version=row[24],
+        flags=_texts_from_json(row[24], "flags"),
+        acknowledged_by=row[25],
+        acknowledged_at=codec.optional_instant_in(row[26]),
+        version=row[27],
     )
 
 
@@ -1239,7 +1249,8 @@ _holds(
     paid_cents=c.CENTS_OR_NULL, discount_cents=c.CENTS_OR_NULL, abatement_cents=c.CENTS_OR_NULL,
     interest_and_fine_cents=c.CENTS_OR_NULL, tariff_cents=c.CENTS_OR_NULL, other_credits_cents=c.CENTS_OR_NULL,
     occurrence_date=c.DATE_OR_NULL, credit_date=c.DATE_OR_NULL, anticipation_id=_T0, anticipation_rate=c.RATE_OR_NULL,
-    payer_tax_id=_T0, origin=c.one_of(LinkOrigin).or_null(), confirmed_once=c.FLAG, note=_T, version=_V,
+    payer_tax_id=_T0, origin=c.one_of(LinkOrigin).or_null(), confirmed_once=c.FLAG, note=_T, flags=_texts,
+    acknowledged_by=_T0, acknowledged_at=c.INSTANT_OR_NULL, version=_V,
 )  # fmt: skip
 _holds("batch_record_links", ("batch_id", "line", "position"),
        batch_id=_T, line=c.INT32, position=c.INT32, installment_id=_T)  # fmt: skip

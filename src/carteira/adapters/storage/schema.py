@@ -15,7 +15,7 @@ from carteira.errors import SchemaVersionError
 
 __all__ = ["SCHEMA_VERSION", "check_usable", "migrations", "newer_schema_message"]
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """The schema version this library writes and reads."""
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.(sqlite|postgres)\.sql$")

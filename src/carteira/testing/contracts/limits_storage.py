@@ -50,6 +50,14 @@ def _record(**fields: Any) -> BatchRecord:
 
 Write = Callable[[UnitOfWork], object]
 
+
+def _acknowledged_by_nul(uow: UnitOfWork) -> object:
+    """A flagged record added, then acknowledged by a name holding NUL: ``put_records`` refuses what ``add`` took."""
+    uow.return_batches.add(_batch(), [_record(flags=("sum:paid",))])
+    (added,) = uow.return_batches.records("b1")
+    return uow.return_batches.put_records([added.acknowledged(_NUL, _T0)])
+
+
 # (what is written, the table and column the refusal names): NUL and lone surrogates in text, JSON text and
 # child rows; whole numbers beyond 32 bits (PostgreSQL INTEGER, on every store) and 64 bits (BIGINT).
 _UNHOLDABLE: list[tuple[str, Write, str, str]] = [
@@ -72,6 +80,9 @@ _UNHOLDABLE: list[tuple[str, Write, str, str]] = [
     ("a 33-bit line", lambda u: u.return_batches.add(_batch(), [_record(line=2**31)]), "batch_records", "line"),
     ("NUL in a link", lambda u: u.return_batches.add(_batch(), [_record(links=(_NUL,))]), "batch_record_links",
      "installment_id"),
+    ("a surrogate in a flag", lambda u: u.return_batches.add(_batch(), [_record(flags=(_SURROGATE,))]),
+     "batch_records", "flags"),
+    ("NUL in who acknowledged", _acknowledged_by_nul, "batch_records", "acknowledged_by"),
     ("a 33-bit attempt count", lambda u: u.notifications.put(Notification("tok-1", _T0, attempts=2**31)),
      "notifications", "attempts"),
 ]  # fmt: skip

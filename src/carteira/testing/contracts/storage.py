@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -722,7 +722,8 @@ class StorageContract(
         with store.unit_of_work() as uow:
             read = uow.return_batches.records("b1")
             linked = [r.linked([f"i{r.line}", "i0"], LinkOrigin.AUTO, note="by bank title number") for r in read]
-            linked[0] = attrs.evolve(linked[0], paid=Money("1.00"), movement_code="99")  # not the file's to change
+            # Not the file's to change: the amount, the movement, the flags its checks raised.
+            linked[0] = attrs.evolve(linked[0], paid=Money("1.00"), movement_code="99", flags=("sum:paid",))
             stored = uow.return_batches.put_records(linked)
             assert [r.version for r in stored] == [2] * size
             settled = uow.return_batches.put_records([stored[1].settled_by(["s-1", "s-2"])])
@@ -730,7 +731,9 @@ class StorageContract(
             uow.commit()
         with store.unit_of_work() as uow:
             loaded = uow.return_batches.records("b1")
-        assert loaded[0] == attrs.evolve(stored[0], paid=records[0].paid, movement_code=records[0].movement_code)
+        assert loaded[0] == attrs.evolve(
+            stored[0], paid=records[0].paid, movement_code=records[0].movement_code, flags=()
+        )
         assert loaded[1] == settled[0]
         assert loaded[1].settlement_ids == ("s-1", "s-2")
         assert loaded[1].confirmed_once
@@ -753,6 +756,33 @@ class StorageContract(
                 uow.return_batches.put_records([a_record("b1", 10_000)])  # a record never added
         with store.unit_of_work() as uow, pytest.raises(InvalidInput):
             uow.return_batches.put_records([after[0], after[0]])
+
+    @pytest.mark.parametrize("size", [2, 150])  # adapters may write a few rows and many rows differently
+    def test_a_records_flags_are_kept_and_its_acknowledgement_is_written(self, store: Store, size: int) -> None:
+        # Odd lines flagged, even lines clean.
+        records = [
+            attrs.evolve(a_record("b1", line), flags=("sum:paid", "sequence_gap")) if line % 2 else a_record("b1", line)
+            for line in range(1, size + 1)
+        ]
+        with store.unit_of_work() as uow:
+            uow.return_batches.add(a_batch("b1"), records)
+            uow.commit()
+        at = datetime(2025, 3, 4, 9, 30, 15, 123_456, tzinfo=UTC)
+        with store.unit_of_work() as uow:
+            read = uow.return_batches.records("b1")
+            assert [r.flags for r in read] == [r.flags for r in records]
+            assert {(r.acknowledged_by, r.acknowledged_at) for r in read} == {(None, None)}
+            stored = uow.return_batches.put_records([r.acknowledged("ana", at) for r in read if r.flags])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            loaded = uow.return_batches.records("b1")
+            assert loaded[::2] == stored
+            assert {(r.acknowledged_by, r.acknowledged_at) for r in loaded[::2]} == {("ana", at)}
+            assert {(r.flags, r.acknowledged_by) for r in loaded[1::2]} == {((), None)}
+            settled = uow.return_batches.put_records([loaded[0].linked(["i1"], LinkOrigin.AUTO).settled_by(["s-1"])])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.return_batches.record_of_settlement("s-1") == settled[0]
 
     def test_put_records_rewrites_links_and_settlement_ids_and_lines_follow(self, store: Store) -> None:
         records = [a_record("b1", line) for line in (1, 2, 3, 4)]
