@@ -47,7 +47,8 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time as clock_time, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ from carteira import Money, Portfolio
 from carteira.adapters.storage import PostgresStore
 from carteira.domain import ChargeTerms, Installment
 from carteira.domain.notifications import Notification
-from carteira.domain.operations import ChargeState, Environment, GatewayAccount, GatewayCharge
+from carteira.domain.operations import Environment, GatewayAccount, GatewayCharge
 from carteira.ports.gateway import ChargeStatus, EventKind, NotificationEvent
 from carteira.testing.fake_gateway import FakeGateway
 
@@ -113,10 +114,22 @@ class RemoteEfi(FakeGateway):
         common: dict[str, Any] = {"token": token, "kind": EventKind.CHARGE, "operation_id": f"op-{n}",
                                   "charge_id": charge_id(n), "carnet_id": None}  # fmt: skip
         return [
-            NotificationEvent(event_id=1, status=ChargeStatus.WAITING, previous_status=ChargeStatus.NEW,
-                              created_at=at - timedelta(days=20), **common),  # fmt: skip
-            NotificationEvent(event_id=2, status=ChargeStatus.PAID, previous_status=ChargeStatus.WAITING,
-                              created_at=at, paid_value=amount(n), paid_on=paid_on(n), **common),  # fmt: skip
+            NotificationEvent(
+                event_id=1,
+                status=ChargeStatus.WAITING,
+                previous_status=ChargeStatus.NEW,
+                created_at=at - timedelta(days=20),
+                **common,
+            ),
+            NotificationEvent(
+                event_id=2,
+                status=ChargeStatus.PAID,
+                previous_status=ChargeStatus.WAITING,
+                created_at=at,
+                paid_value=amount(n),
+                paid_on=paid_on(n),
+                **common,
+            ),
         ]
 
 
@@ -330,12 +343,14 @@ def child(argv: Sequence[str]) -> None:
 def spawn(count: int, args: Callable[[int], list[str]]) -> list[dict[str, Any]]:
     """``count`` children, started together once every one is ready (imports and connections do not count)."""
     children = [
-        subprocess.Popen([sys.executable, __file__, "--child", *args(k)], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, text=True)  # fmt: skip
+        subprocess.Popen(
+            [sys.executable, __file__, "--child", *args(k)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         for k in range(count)
     ]
     for process in children:
-        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready"
     for process in children:
         assert process.stdin is not None
         process.stdin.write("go\n")
@@ -428,22 +443,25 @@ def report_workers(count: int, counts: Sequence[int], latency_s: float, rounds: 
         )
     if 1 in results and 4 in results:
         speedup = results[1]["seconds"] / results[4]["seconds"]
-        print(f"  4 workers: {speedup:.2f}x one (goal {SPEEDUP_GOAL}x: {'met' if speedup >= SPEEDUP_GOAL else 'NOT met'})")
+        verdict = "met" if speedup >= SPEEDUP_GOAL else "NOT met"
+        print(f"  4 workers: {speedup:.2f}x one (goal {SPEEDUP_GOAL}x: {verdict})")
 
 
 def report_store(count: int, rounds: int, trips: bool) -> None:
     runs = [store_run(count, False) for _ in range(rounds)]
     ratios = [r["library_ms"] / r["floor_ms"] for r in runs]
     ratio = statistics.median(ratios)
+    library, floor = (statistics.median(r[key] for r in runs) for key in ("library_ms", "floor_ms"))
+    verdict = "met" if ratio <= STORE_GOAL else "NOT met"
     print(
-        f"  store, {count} notifications, no latency, one worker: {statistics.median(r['library_ms'] for r in runs):.2f} "
-        f"ms a notification; bare driver {statistics.median(r['floor_ms'] for r in runs):.2f} ms; {ratio:.2f}x "
-        f"({min(ratios):.2f}-{max(ratios):.2f}; goal within {STORE_GOAL}x: {'met' if ratio <= STORE_GOAL else 'NOT met'})"
+        f"  store, {count} notifications, no latency, one worker: {library:.2f} ms a notification; bare driver "
+        f"{floor:.2f} ms; {ratio:.2f}x ({min(ratios):.2f}-{max(ratios):.2f}; goal within {STORE_GOAL}x: {verdict})"
     )
     if trips:  # a run of its own: the trace slows what it watches
         traced_run = store_run(min(count, 200), True)
         print(f"  round trips per notification: library {traced_run['library_trips']:.1f}, "
               f"bare driver {traced_run['floor_trips']:.1f}")  # fmt: skip
+
 
 if __name__ == "__main__":
     main()
