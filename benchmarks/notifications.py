@@ -424,7 +424,8 @@ def main() -> None:
     print(f"notifications benchmark: PostgreSQL, {os.cpu_count()} CPUs")
     if not args.skip_workers:
         report_workers(args.notifications, counts, args.latency_ms / 1000, args.rounds)
-    report_store(args.store_notifications, args.store_rounds, args.trips)
+    if args.store_rounds:
+        report_store(args.store_notifications, args.store_rounds, args.trips)
 
 
 def report_workers(count: int, counts: Sequence[int], latency_s: float, rounds: int) -> None:
