@@ -8,7 +8,8 @@ that write the same record one commits and the other gets :class:`~carteira.erro
 
 Bulk paths follow ``reference/storage.md``: reads by key lists use ``= ANY(%s)``; inserts of many
 rows use ``COPY … FROM STDIN (FORMAT BINARY)``; updates of many rows COPY into a temporary table
-and run one ``UPDATE … FROM`` it.
+and run one ``UPDATE … FROM`` it. The ``SAVEPOINT`` and ``RELEASE`` around each write travel with
+the next statement, in one pipeline, rather than costing a round trip each (decision 0715).
 
 The DSN is parsed by psycopg's own conninfo parser (URL, key=value, a password in the URL's query:
 whatever libpq accepts); a repr or a message shows it rebuilt with every password masked, and
