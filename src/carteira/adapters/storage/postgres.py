@@ -187,11 +187,15 @@ class PostgresUnitOfWork(SqlUnitOfWork):
         """The connection, once the savepoint statements owed were sent (before a COPY or a temporary table)."""
         conn = self._connection
         if self._owed:
-            owed, self._owed = self._owed, []
             with conn.pipeline():
-                for statement in owed:
-                    conn.execute(statement)
+                self._pay_owed(conn)
         return conn
+
+    def _pay_owed(self, conn: psycopg.Connection[Any]) -> None:
+        """Queue the savepoint statements owed, in a pipeline the caller opened; they are owed no more."""
+        owed, self._owed = self._owed, []
+        for statement in owed:
+            conn.execute(statement)
 
     def _send(self, sql: str, params: Sequence[Any]) -> psycopg.Cursor[Any]:
         """Run one statement, the savepoint statements owed before it in the same round trip (a pipeline).
@@ -202,10 +206,8 @@ class PostgresUnitOfWork(SqlUnitOfWork):
         conn = self._connection
         if not self._owed:
             return conn.execute(sql, params)
-        owed, self._owed = self._owed, []
         with conn.pipeline():
-            for statement in owed:
-                conn.execute(statement)
+            self._pay_owed(conn)
             return conn.execute(sql, params)
 
     def _send_rows(self, sql: str, rows: Sequence[Sequence[Any]]) -> psycopg.Cursor[Any]:
@@ -215,10 +217,8 @@ class PostgresUnitOfWork(SqlUnitOfWork):
             return self._send(sql, rows[0])
         conn = self._connection
         cursor = conn.cursor()
-        owed, self._owed = self._owed, []
         with conn.pipeline():
-            for statement in owed:
-                conn.execute(statement)
+            self._pay_owed(conn)
             cursor.executemany(sql, rows)
         return cursor
 
