@@ -28,7 +28,7 @@ from carteira.domain.installment import InstallmentStatus
 from carteira.domain.notifications import Notification, NotificationStatus, SeenEvent, check_token
 from carteira.domain.operations import ChargeState, GatewayAccount, GatewayCharge
 from carteira.domain.postings import Posting, gateway_postings
-from carteira.domain.settlement import OutcomeKind, Payment, settle
+from carteira.domain.settlement import OutcomeKind, Payment, SettlementPolicy, settle
 from carteira.domain.validation import require_date, require_instance
 from carteira.errors import (
     Conflict,
@@ -66,6 +66,19 @@ class ProcessReport:
 
     def __add__(self, other: ProcessReport) -> ProcessReport:
         return ProcessReport(*(a + b for a, b in zip(attrs.astuple(self), attrs.astuple(other), strict=True)))
+
+
+@attrs.frozen
+class _Configured:
+    """The gateway account and the settlement policy, read with each claim of tokens rather than once per token: they
+    change rarely, and per token they cost two queries of the fifteen a notification costs (decision 0715)."""
+
+    account: GatewayAccount
+    policy: SettlementPolicy
+
+
+def _configured(uow: UnitOfWork) -> _Configured:
+    return _Configured(uow.gateway_account.get(), uow.settings.get().policy)
 
 
 class Payments:
@@ -128,11 +141,11 @@ class Payments:
             if not claimed:
                 return report
             taken += len(claimed)
-            for done, notification in enumerate(claimed):
+            for done, (notification, configured) in enumerate(claimed):
                 try:
-                    report += self._process(gateway, notification)
+                    report += self._process(gateway, notification, configured)
                 except GatewayAuthenticationError as error:
-                    for held in claimed[done + 1 :]:  # not tried: due again after the backoff, not the lease
+                    for held, _ in claimed[done + 1 :]:  # not tried: due again after the backoff, not the lease
                         self._retry_later(held, error)
                     raise
         return report
@@ -154,11 +167,12 @@ class Payments:
                 stored = uow.notifications.get(token)
                 if not stored.due(now):
                     return ProcessReport()
+                configured = _configured(uow)
                 claimed = uow.notifications.put(stored.claimed(now, lease=_LEASE))
                 uow.commit()
         except Conflict:  # a worker claimed it between the read and the write: it is theirs
             return ProcessReport()
-        return self._process(gateway, claimed)
+        return self._process(gateway, claimed, configured)
 
     def refused(self, *, limit: int | None = None) -> list[Notification]:
         """The tokens the gateway would not give events for (unknown to it), newest first: a person looks at them."""
@@ -177,20 +191,23 @@ class Payments:
             )
         return self._gateway
 
-    def _claim(self, size: int) -> list[Notification] | None:
-        """Up to ``size`` due tokens, held for this worker; ``None`` when another worker took one of them first."""
+    def _claim(self, size: int) -> list[tuple[Notification, _Configured]] | None:
+        """Up to ``size`` due tokens, held for this worker, each with what processing it needs from the portfolio;
+        ``None`` when another worker took one of them first."""
         now = self._clock.now()
         try:
             with self._store.unit_of_work() as uow:
-                claimed = [
-                    uow.notifications.put(n.claimed(now, lease=_LEASE)) for n in uow.notifications.due(now, limit=size)
-                ]
+                due = uow.notifications.due(now, limit=size)
+                if not due:
+                    return []
+                configured = _configured(uow)
+                claimed = [(uow.notifications.put(n.claimed(now, lease=_LEASE)), configured) for n in due]
                 uow.commit()
         except Conflict:
             return None
         return claimed
 
-    def _process(self, gateway: PaymentGateway, claimed: Notification) -> ProcessReport:
+    def _process(self, gateway: PaymentGateway, claimed: Notification, configured: _Configured) -> ProcessReport:
         try:
             events = gateway.notification_events(claimed.token)
         except GatewayAuthenticationError as error:
@@ -206,14 +223,13 @@ class Payments:
         now = self._clock.now()
         try:
             with self._store.unit_of_work() as uow:
-                account = uow.gateway_account.get()
                 seen = {event.event_id for event in uow.seen_events.of_token(claimed.token)}
                 new = sorted((e for e in events if e.event_id not in seen), key=lambda e: e.event_id)
                 charges = {
                     c.charge_id: c
                     for c in uow.gateway_charges.by_charge_ids(e.charge_id for e in new if e.charge_id is not None)
                 }
-                records = [self._apply(uow, account, event, charges, now) for event in new]
+                records = [self._apply(uow, configured, event, charges, now) for event in new]
                 uow.seen_events.add_many(records)
                 uow.notifications.put(claimed.processed(now))
                 uow.commit()
@@ -236,7 +252,7 @@ class Payments:
     def _apply(
         self,
         uow: UnitOfWork,
-        account: GatewayAccount,
+        configured: _Configured,
         event: NotificationEvent,
         charges: dict[str, GatewayCharge],
         now: datetime,
@@ -247,7 +263,7 @@ class Payments:
         if event.status is ChargeStatus.PAID:
             if charge is None:
                 return attrs.evolve(seen, flagged=True, note="paid, but carteira never issued this charge")
-            record = self._settle(uow, account, event, charge, seen)
+            record = self._settle(uow, configured, event, charge, seen)
             if record.settlement_id is not None:  # a later event of this unit sees the charge as paid
                 charges[charge.charge_id] = attrs.evolve(charge, state=ChargeState.PAID)
             return record
@@ -258,11 +274,12 @@ class Payments:
     def _settle(
         self,
         uow: UnitOfWork,
-        account: GatewayAccount,
+        configured: _Configured,
         event: NotificationEvent,
         charge: GatewayCharge,
         seen: SeenEvent,
     ) -> SeenEvent:
+        account = configured.account
         installment = uow.installments.get(charge.installment_id)
         seen = attrs.evolve(seen, installment_id=installment.id)
         if installment.status is InstallmentStatus.SETTLED:
@@ -272,9 +289,7 @@ class Payments:
         if event.paid_value is None or event.paid_value.is_zero():
             return attrs.evolve(seen, flagged=True, note="paid, but the gateway gave no value")
         paid_on = event.paid_on or event.created_at.date()
-        outcome = settle(
-            installment, Payment(event.paid_value, paid_on), uow.settings.get().policy, calendar=self._calendar
-        )
+        outcome = settle(installment, Payment(event.paid_value, paid_on), configured.policy, calendar=self._calendar)
         if outcome.kind is OutcomeKind.REFUSED or outcome.settlement is None:
             return attrs.evolve(seen, flagged=True, note=f"paid, but not settled: {outcome.reason}")
         uow.installments.put(outcome.installment)

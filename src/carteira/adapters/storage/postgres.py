@@ -8,7 +8,8 @@ that write the same record one commits and the other gets :class:`~carteira.erro
 
 Bulk paths follow ``reference/storage.md``: reads by key lists use ``= ANY(%s)``; inserts of many
 rows use ``COPY … FROM STDIN (FORMAT BINARY)``; updates of many rows COPY into a temporary table
-and run one ``UPDATE … FROM`` it.
+and run one ``UPDATE … FROM`` it. The ``SAVEPOINT`` and ``RELEASE`` around each write travel with
+the next statement, in one pipeline, rather than costing a round trip each (decision 0715).
 
 The DSN is parsed by psycopg's own conninfo parser (URL, key=value, a password in the URL's query:
 whatever libpq accepts); a repr or a message shows it rebuilt with every password masked, and
@@ -172,12 +173,54 @@ class PostgresUnitOfWork(SqlUnitOfWork):
         self.codec = store._codec
         self._conn: psycopg.Connection[Any] | None = None
         self._temporary: set[str] = set()
+        self._owed: list[str] = []
+        """SAVEPOINT and RELEASE statements not sent yet: they go with the next statement (see :meth:`_send`)."""
 
     @property
-    def _c(self) -> psycopg.Connection[Any]:
+    def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None:
             self._conn = self._store._getconn()
         return self._conn
+
+    @property
+    def _c(self) -> psycopg.Connection[Any]:
+        """The connection, once the savepoint statements owed were sent (before a COPY or a temporary table)."""
+        conn = self._connection
+        if self._owed:
+            with conn.pipeline():
+                self._pay_owed(conn)
+        return conn
+
+    def _pay_owed(self, conn: psycopg.Connection[Any]) -> None:
+        """Queue the savepoint statements owed, in a pipeline the caller opened; they are owed no more."""
+        owed, self._owed = self._owed, []
+        for statement in owed:
+            conn.execute(statement)
+
+    def _send(self, sql: str, params: Sequence[Any]) -> psycopg.Cursor[Any]:
+        """Run one statement, the savepoint statements owed before it in the same round trip (a pipeline).
+
+        Every write runs inside a savepoint (``SqlUnitOfWork.writing``); sent on their own, SAVEPOINT and
+        RELEASE would cost two round trips a write, more than the write itself (decision 0715).
+        """
+        conn = self._connection
+        if not self._owed:
+            return conn.execute(sql, params)
+        with conn.pipeline():
+            self._pay_owed(conn)
+            return conn.execute(sql, params)
+
+    def _send_rows(self, sql: str, rows: Sequence[Sequence[Any]]) -> psycopg.Cursor[Any]:
+        """Run ``sql`` once per row, pipelined with the savepoint statements owed (one row: a plain :meth:`_send`,
+        which spares the pipeline's own cost)."""
+        if len(rows) == 1:
+            return self._send(sql, rows[0])
+        conn = self._connection
+        cursor = conn.cursor()
+        with conn.pipeline():
+            self._pay_owed(conn)
+            cursor.executemany(sql, rows)
+        return cursor
 
     def _fail(self, exc: Exception, table: str = "") -> NoReturn:
         import psycopg
@@ -191,8 +234,9 @@ class PostgresUnitOfWork(SqlUnitOfWork):
     def begin(self) -> None:
         """Check the schema once, then borrow a connection (its transaction begins with the first statement)."""
         self._store._check_schema()
-        _ = self._c
+        _ = self._connection
         self._temporary = set()
+        self._owed = []
 
     def end(self, commit: bool) -> None:
         """COMMIT or ROLLBACK; a ROLLBACK on a connection that is lost has nothing to undo, and says nothing."""
@@ -200,6 +244,7 @@ class PostgresUnitOfWork(SqlUnitOfWork):
 
         if self._conn is None:
             return
+        self._owed = []  # COMMIT and ROLLBACK end every savepoint
         try:
             if commit:
                 self._conn.commit()
@@ -216,6 +261,7 @@ class PostgresUnitOfWork(SqlUnitOfWork):
 
     def release(self) -> None:
         """Give the connection back to the pool."""
+        self._owed = []
         if self._conn is not None:
             self._store._putconn(self._conn)
             self._conn = None
@@ -225,7 +271,7 @@ class PostgresUnitOfWork(SqlUnitOfWork):
         import psycopg
 
         try:
-            cursor = self._c.execute(sql.replace("?", "%s"), params)
+            cursor = self._send(sql.replace("?", "%s"), params)
         except UnicodeEncodeError as exc:
             raise Unholdable(f"{type(exc).__name__}: {exc}") from exc
         except psycopg.Error as exc:
@@ -273,7 +319,7 @@ class PostgresUnitOfWork(SqlUnitOfWork):
         import psycopg
 
         try:
-            return self._c.execute(sql.replace("?", "%s"), params).rowcount
+            return self._send(sql.replace("?", "%s"), params).rowcount
         except UnicodeEncodeError as exc:
             raise Unholdable(f"{type(exc).__name__}: {exc}") from exc
         except psycopg.Error as exc:
@@ -299,10 +345,8 @@ class PostgresUnitOfWork(SqlUnitOfWork):
                 self._copy(table, columns, rows)
             else:
                 marks = ", ".join(["%s"] * len(columns))
-                self._c.cursor().executemany(
-                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
-                    rows,
-                )
+                sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+                self._send_rows(sql, rows)
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateKey(str(exc)) from exc
         except (UnicodeEncodeError, OverflowError, psycopg.DataError) as exc:
@@ -320,9 +364,7 @@ class PostgresUnitOfWork(SqlUnitOfWork):
                 assignments = ", ".join(f"{column} = %s" for column in columns[keys:-1])
                 match = " AND ".join(f"{column} = %s" for column in columns[:keys])
                 sql = f"UPDATE {table} SET {assignments}, version = version + 1 WHERE {match} AND version = %s"
-                cursor = self._c.cursor()
-                cursor.executemany(sql, [(*row[keys:-1], *row[:keys], row[-1]) for row in rows])
-                return cursor.rowcount
+                return self._send_rows(sql, [(*row[keys:-1], *row[:keys], row[-1]) for row in rows]).rowcount
             temporary = f"carteira_write_{table}"
             names = ", ".join(columns)
             if temporary not in self._temporary:
@@ -346,17 +388,23 @@ class PostgresUnitOfWork(SqlUnitOfWork):
             self._fail(exc, table)
 
     def savepoint(self) -> None:
-        """``SAVEPOINT carteira_write``."""
-        self.execute("SAVEPOINT carteira_write", ())
+        """``SAVEPOINT carteira_write``, sent with the next statement."""
+        self._owed.append("SAVEPOINT carteira_write")
 
     def rollback_to_savepoint(self) -> None:
-        """``ROLLBACK TO SAVEPOINT carteira_write``; temporary tables made since are gone too."""
+        """``ROLLBACK TO SAVEPOINT carteira_write``; temporary tables made since are gone too. Nothing is sent when
+        no statement ran since the savepoint (it was not sent either)."""
         self._temporary = set()
+        if self._owed and self._owed[-1].startswith("SAVEPOINT"):
+            return
         self.execute("ROLLBACK TO SAVEPOINT carteira_write", ())
 
     def release_savepoint(self) -> None:
-        """``RELEASE SAVEPOINT carteira_write``."""
-        self.execute("RELEASE SAVEPOINT carteira_write", ())
+        """``RELEASE SAVEPOINT carteira_write``, sent with the next statement (or never, if the savepoint was not)."""
+        if self._owed and self._owed[-1].startswith("SAVEPOINT"):
+            self._owed.pop()
+        else:
+            self._owed.append("RELEASE SAVEPOINT carteira_write")
 
 
 class PostgresStore:
