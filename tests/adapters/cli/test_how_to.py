@@ -27,6 +27,7 @@ from carteira.testing.return_files import TitleMovement, write_return_file
 from tests.support import ROOT
 
 from .conftest import Bench, seed
+from .page_ids import PageIds
 
 PAGE = ROOT / "docs" / "how-to" / "reconcile-from-the-command-line.md"
 BATCH_ID = re.compile(r"\bB[0-9a-f]{16}\b")
@@ -77,7 +78,7 @@ class Shell:
 
     bench: Bench
     variables: dict[str, str] = attrs.field(factory=dict)
-    ids: dict[str, str] = attrs.field(factory=dict)
+    ids: PageIds = attrs.field(factory=lambda: PageIds("batch", lambda line: ELAPSED.sub("0:00:00", line), BATCH_ID))
     last: int = 0
 
     def run(self, command: str) -> str:
@@ -92,34 +93,13 @@ class Shell:
         return self.carteira(command).output
 
     def carteira(self, command: str) -> Result:
-        for page_id, run_id in self.ids.items():
-            command = command.replace(page_id, run_id)
+        command = self.ids.substitute(command)
         command = VARIABLE.sub(lambda m: shlex.quote(self.variables[m.group(1)]), command)
         program, *args = shlex.split(command)
         assert program == "carteira", command
         result = self.bench.run(*args)
         self.last = result.exit_code
         return result
-
-    def expect(self, shown: str, printed: str, command: str) -> None:
-        """Compare what the page shows with what the run printed, learning which batch id is which."""
-        page_ids, run_ids = _ids(shown), _ids(printed)
-        assert len(page_ids) == len(run_ids), f"$ {command}\n{printed}"
-        for page_id, run_id in zip(page_ids, run_ids, strict=True):
-            assert self.ids.setdefault(page_id, run_id) == run_id, f"$ {command}: {page_id} stands for two batches"
-            assert list(self.ids.values()).count(run_id) == 1, f"$ {command}: two of the page's ids for {run_id}"
-        assert _loose(shown) == _loose(printed), f"$ {command}"
-
-
-def _ids(text: str) -> list[str]:
-    return list(dict.fromkeys(BATCH_ID.findall(text)))
-
-
-def _loose(text: str) -> list[str]:
-    lines = [ELAPSED.sub("0:00:00", BATCH_ID.sub("B…", line)).rstrip() for line in text.splitlines()]
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
 
 
 def sessions(text: str) -> list[list[tuple[str, str]]]:
@@ -157,4 +137,4 @@ def shell(bench: Bench) -> Shell:
 def test_every_console_block_prints_what_the_page_shows(shell: Shell) -> None:
     for session in sessions(PAGE.read_text(encoding="utf-8")):
         for command, shown in session:
-            shell.expect(shown, shell.run(command), command)
+            shell.ids.expect(shown, shell.run(command), command)
