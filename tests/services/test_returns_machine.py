@@ -1,8 +1,10 @@
-"""A clerk's month in random order: import, auto-link, link, unlink, confirm subsets, reactivate, delete (B2-B10).
+"""A clerk's month in random order: import, auto-link, link, unlink, acknowledge, confirm subsets, reactivate,
+delete (B2-B10).
 
 After every step: each batch's status is the one its records give, every active settlement a batch
 made is held by exactly one record (nothing settled twice), every installment's balance is its face
-value less what its active settlements closed, and nothing was settled before the closing date.
+value less what its active settlements closed, nothing was settled before the closing date, and no record
+the file's own checks flagged was settled before someone acknowledged it (decision 0718).
 """
 
 from __future__ import annotations
@@ -60,13 +62,17 @@ class ReturnBatchMachine(RuleBasedStateMachine):
         cents=st.lists(st.integers(min_value=-3000, max_value=3000), min_size=4, max_size=4),
         late=st.integers(min_value=0, max_value=40),
         link=st.booleans(),
+        consistent=st.booleans(),
     )
-    def import_file(self, titles: list[str], cents: list[int], late: int, link: bool) -> None:
+    def import_file(self, titles: list[str], cents: list[int], late: int, link: bool, consistent: bool) -> None:
         self.sequence += 1
         on = DUE + timedelta(days=late)
+        # A consistent file prints the face value it was paid (the tolerance against the ERP's 100.00 decides);
+        # an inconsistent one prints 100.00 beside another amount paid, and its record is flagged 'sum:paid'.
         movements = [
             TitleMovement(bank_title_number=t, paid=Money.from_cents(10_000 + c), due_date=DUE,
-                          face_value=Money("100.00"), occurrence_date=on, credit_date=on)
+                          face_value=Money.from_cents(10_000 + c) if consistent else Money("100.00"),
+                          occurrence_date=on, credit_date=on)
             for t, c in zip(titles, cents, strict=False)
         ]  # fmt: skip
         data = write_return_file("bb-240", movements, generated_on=on, agreement="9", file_sequence=self.sequence)
@@ -93,6 +99,13 @@ class ReturnBatchMachine(RuleBasedStateMachine):
         if self.batches:
             with contextlib.suppress(CarteiraError):
                 self.portfolio.returns.unlink(self.batches[pick % len(self.batches)], line)
+
+    @rule(pick=st.integers(min_value=0, max_value=50), lines=st.lists(st.integers(1, 12), min_size=1, max_size=3))
+    def acknowledge(self, pick: int, lines: list[int]) -> None:
+        if self.batches:
+            # A line that is no record, or a record without flags: refused, and nothing acknowledged.
+            with contextlib.suppress(CarteiraError):
+                self.portfolio.returns.acknowledge(self.batches[pick % len(self.batches)], lines, by="clerk")
 
     @rule(pick=st.integers(min_value=0, max_value=50), lines=st.none() | st.lists(st.integers(1, 12), max_size=3))
     def confirm(self, pick: int, lines: list[int] | None) -> None:
@@ -141,6 +154,7 @@ class ReturnBatchMachine(RuleBasedStateMachine):
                 records = uow.return_batches.records(batch.id)
                 assert batch.status is batch_status(records), batch
                 for record in records:
+                    assert not (record.settlement_ids and record.awaits_acknowledgement), record
                     for settlement_id in record.settlement_ids:
                         assert settlement_id not in held, (settlement_id, held[settlement_id], record.line)
                         held[settlement_id] = (batch.id, record.line)
