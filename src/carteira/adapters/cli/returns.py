@@ -97,7 +97,7 @@ def list_() -> None:
 def show(batch: str, records: str | None) -> None:
     """Show the records of BATCH: links, amount due, paid, and the difference (flagged with !).
 
-    The flags column lists what the file's own checks found odd about a record (sum:paid, sequence_gap),
+    The flags column lists what the file's own checks found odd about a record (sum:paid, sequence_gap, length),
     with ! until someone acknowledges them (acknowledge), and who did after.
 
     \b
@@ -155,7 +155,7 @@ def _login_name() -> str:
 def acknowledge(batch: str, lines: tuple[int, ...], by: str | None) -> None:
     """Acknowledge the flags of the records on LINE... of BATCH, so confirm settles them.
 
-    A record whose figures the file's own checks found odd (sum:paid, sequence_gap) settles nothing until
+    A record whose figures the file's own checks found odd (sum:paid, sequence_gap, length) settles nothing until
     a person has looked at it (show lists the flags; the import printed a warning for each). Who and when
     are kept with the record; acknowledging again changes nothing.
 
