@@ -225,13 +225,17 @@ class ObservationRepository(Protocol):
 
 class LineState(enum.Enum):
     """Which lines of a batch :meth:`ReturnBatchRepository.lines` lists: the settlement records still to link
-    (B6's "open", no links) or still to confirm (linked); neither kind is settled yet."""
+    (B6's "open", no links) or still to confirm (linked), neither kind settled yet; or the settled records whose
+    file names an anticipation (B11: what the end of ``confirm`` groups into anticipations)."""
 
     OPEN = "open"
     TO_CONFIRM = "to_confirm"
+    ANTICIPATED = "anticipated"
 
     def holds(self, record: BatchRecord) -> bool:
         """Whether ``record`` is in this state (what every store's ``lines`` must agree with)."""
+        if self is LineState.ANTICIPATED:
+            return record.is_settled and record.anticipation_id is not None
         if not record.is_settlement or record.is_settled:
             return False
         return bool(record.links) is (self is LineState.TO_CONFIRM)

@@ -17,7 +17,7 @@ from carteira.domain.credit import CreditLetter
 from carteira.domain.installment import Installment
 from carteira.domain.money import Money
 from carteira.domain.portfolio import Observation
-from carteira.domain.return_batch import BatchRecord, BatchStatus, ReturnBatch, batch_status
+from carteira.domain.return_batch import BatchRecord, BatchStatus, ReturnBatch
 from carteira.domain.settlement import Payment, Settlement, SettlementPolicy
 from carteira.domain.shared_payment import SharedOutcome, settle_together
 from carteira.errors import NotFound
@@ -74,10 +74,12 @@ def confirm_records(
         if progress is not None:
             progress(min(start + chunk_size, len(todo)), len(todo))
     with store.unit_of_work() as uow:
-        batch = uow.return_batches.get(batch_id)
-        records = uow.return_batches.records(batch_id)
-        anticipations, observations = _anticipations(uow, batch, records)
-        status = _settle_status(uow, batch, records)
+        # The whole batch is never read back: its anticipated records and the lines left say what is needed.
+        batches = uow.return_batches
+        batch = batches.get(batch_id)
+        anticipated = batches.records(batch_id, batches.lines(batch_id, state=LineState.ANTICIPATED))
+        anticipations, observations = _anticipations(uow, batch, anticipated)
+        status = _settle_status(uow, batch)
         uow.commit()
     return ConfirmReport(batch_id, settled, refused, status, anticipations, observations)
 
@@ -89,8 +91,18 @@ def _mark_pending(uow: UnitOfWork, batch_id: str) -> None:
         uow.return_batches.put(attrs.evolve(batch, status=BatchStatus.PENDING))
 
 
-def _settle_status(uow: UnitOfWork, batch: ReturnBatch, records: Sequence[BatchRecord]) -> BatchStatus:
-    status = batch_status(records)
+def _settle_status(uow: UnitOfWork, batch: ReturnBatch) -> BatchStatus:
+    """The status :func:`batch_status` gives the batch's records, from the lines left to link or confirm.
+
+    None left: COMPLETED. Otherwise IMPORTED while nothing was ever settled, which the stored status says
+    (settling anything makes it PENDING in the same unit: :func:`_mark_pending`), else PENDING.
+    """
+    batches = uow.return_batches
+    left = batches.lines(batch.id, state=LineState.TO_CONFIRM) or batches.lines(batch.id, state=LineState.OPEN)
+    if not left:
+        status = BatchStatus.COMPLETED
+    else:
+        status = BatchStatus.IMPORTED if batch.status is BatchStatus.IMPORTED else BatchStatus.PENDING
     if status is not batch.status:
         uow.return_batches.put(attrs.evolve(batch, status=status))
     return status

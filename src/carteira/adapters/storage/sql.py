@@ -831,11 +831,19 @@ class _ReturnBatches(_Repository[ReturnBatch]):
     def lines(self, batch_id: str, *, state: LineState) -> list[int]:
         unit = self._unit
         unit.check_active()
+        settled = f"EXISTS (SELECT 1 FROM {_SETTLED} AS s WHERE s.batch_id = b.batch_id AND s.line = b.line)"
+        if state is LineState.ANTICIPATED:  # LineState.holds in SQL: settled, naming an anticipation
+            sql = (
+                "SELECT b.line, b.batch_id FROM batch_records AS b WHERE b.batch_id = ? "
+                f"AND b.anticipation_id IS NOT NULL AND {settled} ORDER BY b.line"
+            )
+            found = unit.find(sql, (batch_id,))
+            return _decoded(unit, "batch_records", ("line", "batch_id"), found, lambda row: c.whole(row[0]))
         # LineState.holds in SQL: a settlement record, not settled, with links (to confirm) or none (open).
         linked = "EXISTS" if state is LineState.TO_CONFIRM else "NOT EXISTS"
         sql = (
             "SELECT b.line, b.batch_id FROM batch_records AS b WHERE b.batch_id = ? AND b.is_settlement = ? "
-            f"AND NOT EXISTS (SELECT 1 FROM {_SETTLED} AS s WHERE s.batch_id = b.batch_id AND s.line = b.line) "
+            f"AND NOT {settled} "
             f"AND {linked} (SELECT 1 FROM {_LINKS} AS l WHERE l.batch_id = b.batch_id AND l.line = b.line) "
             "ORDER BY b.line"
         )
