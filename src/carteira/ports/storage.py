@@ -281,7 +281,8 @@ class ReturnBatchRepository(Protocol):
     def lines(self, batch_id: str, *, state: LineState) -> list[int]:
         """The lines, ascending, of the batch's records in ``state``; ``[]`` when there is no such batch.
 
-        The line numbers only: listing what is left to link or confirm builds no records.
+        The line numbers only: listing what is left to link or confirm, or what was settled in an anticipation,
+        builds no records.
         """
         ...
 
