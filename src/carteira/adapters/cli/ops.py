@@ -349,4 +349,3 @@ def configure(environment: str, client_id: str | None, agreement_id: str | None,
         saved = uow.gateway_account.put(account)
         uow.commit()
     _print_account(saved, as_json)
-
