@@ -96,20 +96,19 @@ def _decoded(
     """
     if isinstance(rows, c.LenientRows):
         decode = c.refusing_unreadable(decode)
-    wrong = c.first_unreadable(table, r.HOLDS[table], r.KEYS[table], columns, rows)
-    if wrong is not None:
-        raise wrong
+    _refuse_unreadable(table, columns, rows)
     try:
         return [decode(row) for row in rows]
     except Exception as exc:
         raise unit.unreadable(table, columns, rows, decode, exc) from exc
 
 
-def _readable_keys(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Refuse, naming table, key and column, rows whose keys are about to fetch child rows but cannot be read.
+def _refuse_unreadable(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Refuse, naming table, key and column, rows holding a value of a type or range its column does not hold.
 
-    A key the driver could not read (text that is not UTF-8, edited outside carteira) would otherwise be bound
-    as a parameter of the child query, and the driver's refusal would name nothing.
+    Called by :func:`_decoded`, and before a loader binds parent rows' keys to the query for their child rows:
+    a key the driver could not read (text that is not UTF-8, edited outside carteira) would otherwise reach
+    the driver, whose refusal names nothing.
     """
     wrong = c.first_unreadable(table, r.HOLDS[table], r.KEYS[table], columns, rows)
     if wrong is not None:
@@ -352,7 +351,7 @@ class _Anticipations(_Repository[Anticipation]):
             return []
         unit = self._unit
         codec = unit.codec
-        _readable_keys(self._table.name, self._columns, rows)
+        _refuse_unreadable(self._table.name, self._columns, rows)
         ids = [row[0] for row in rows]
         found = _decoded(
             unit, "anticipated_installments", r.ITEM_COLUMNS, unit.fetch_in(self._ITEMS, ids),
@@ -462,7 +461,7 @@ class _Operations(_Repository[Operation]):
         if not rows:
             return []
         unit = self._unit
-        _readable_keys(self._table.name, self._columns, rows)
+        _refuse_unreadable(self._table.name, self._columns, rows)
         documents: dict[str, list[str]] = {row[0]: [] for row in rows}
         found = _decoded(
             unit, "operation_documents", r.DOCUMENT_COLUMNS, unit.fetch_in(self._DOCUMENTS, list(documents)),
@@ -945,7 +944,7 @@ class _ReturnBatches(_Repository[ReturnBatch]):
         self._unit.check_active()
         sql = f"SELECT batch_id, line, settlement_id FROM {_SETTLED} WHERE settlement_id = ?"
         found = self._unit.find(sql, (settlement_id,))
-        _readable_keys(_SETTLED, ("batch_id", "line", "settlement_id"), found)
+        _refuse_unreadable(_SETTLED, ("batch_id", "line", "settlement_id"), found)
         records = self._records_at([(row[0], row[1]) for row in found])
         return records[0] if records else None
 
