@@ -361,26 +361,25 @@ class PostgresUnitOfWork(SqlUnitOfWork):
 
         try:
             if len(rows) < BULK_ROWS_MIN:
-                assignments = ", ".join(f"{column} = %s" for column in columns[keys:-1])
+                sets = ", ".join([*(f"{column} = %s" for column in columns[keys:-1]), "version = version + 1"])
                 match = " AND ".join(f"{column} = %s" for column in columns[:keys])
-                sql = f"UPDATE {table} SET {assignments}, version = version + 1 WHERE {match} AND version = %s"
+                sql = f"UPDATE {table} SET {sets} WHERE {match} AND version = %s"
                 return self._send_rows(sql, [(*row[keys:-1], *row[:keys], row[-1]) for row in rows]).rowcount
             temporary = f"carteira_write_{table}"
-            names = ", ".join(columns)
             if temporary not in self._temporary:
+                # Every column of the table: an update may set any of them (only those that changed).
                 self._c.execute(
                     f"CREATE TEMPORARY TABLE IF NOT EXISTS {temporary} ON COMMIT DROP "
-                    f"AS SELECT {names} FROM {table} WITH NO DATA"
+                    f"AS SELECT * FROM {table} WITH NO DATA"
                 )
                 self._temporary.add(temporary)
             self._c.execute(f"TRUNCATE {temporary}")
             self._copy(temporary, columns, rows)
             self._c.execute(f"ANALYZE {temporary}")
-            assignments = ", ".join(f"{column} = s.{column}" for column in columns[keys:-1])
+            sets = ", ".join([*(f"{column} = s.{column}" for column in columns[keys:-1]), "version = s.version + 1"])
             match = " AND ".join(f"t.{column} = s.{column}" for column in columns[:keys])
             return self._c.execute(
-                f"UPDATE {table} AS t SET {assignments}, version = s.version + 1 "
-                f"FROM {temporary} AS s WHERE {match} AND t.version = s.version"
+                f"UPDATE {table} AS t SET {sets} FROM {temporary} AS s WHERE {match} AND t.version = s.version"
             ).rowcount
         except (UnicodeEncodeError, OverflowError, psycopg.DataError) as exc:
             raise Unholdable(f"{type(exc).__name__}: {exc}") from exc

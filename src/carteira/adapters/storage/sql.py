@@ -27,6 +27,7 @@ from carteira.adapters.storage.batches import (
     first_duplicate,
     record_key,
 )
+from carteira.adapters.storage.read_rows import ReadRows
 from carteira.adapters.storage.versions import Versioned, stale, with_version
 from carteira.domain import (
     Anticipation,
@@ -98,9 +99,11 @@ def _decoded(
         decode = c.refusing_unreadable(decode)
     _refuse_unreadable(table, columns, rows)
     try:
-        return [decode(row) for row in rows]
+        decoded = [decode(row) for row in rows]
     except Exception as exc:
         raise unit.unreadable(table, columns, rows, decode, exc) from exc
+    unit.read_rows.keep(table, columns, rows)
+    return decoded
 
 
 def _refuse_unreadable(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -809,6 +812,7 @@ class _ReturnBatches(_Repository[ReturnBatch]):
             or unit.change("DELETE FROM return_batches WHERE id = ?", (batch_id,)) == 0
         ):
             raise NotFound(BATCH_KIND, batch_id)
+        unit.read_rows.forget()  # a batch imported again in this unit reuses keys whose versions start over
         for table in (_LINKS, _SETTLED, "batch_records"):
             unit.execute(f"DELETE FROM {table} WHERE batch_id = ?", (batch_id,))
 
@@ -997,6 +1001,8 @@ class SqlUnitOfWork:
         self._notifications = _Notifications(self, r.NOTIFICATIONS)
         self._seen_events = _SeenEvents(self, r.SEEN_EVENTS)
         self._postings = _Postings(self, r.POSTINGS)
+        self.read_rows = ReadRows()
+        """The rows this transaction read, so that an update writes only the columns that changed."""
 
     # -- the primitives a dialect supplies -------------------------------------------------------
 
@@ -1148,6 +1154,7 @@ class SqlUnitOfWork:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._active = False
+        self.read_rows.forget()
         try:
             self.end(commit=False)
         finally:
@@ -1162,6 +1169,7 @@ class SqlUnitOfWork:
         self.check_active()
         if self._spoiled is not None:
             raise self._spoiled
+        self.read_rows.forget()  # what another unit commits next is checked by the version rule alone
         self.end(commit=True)
 
     def check_active(self) -> None:
@@ -1237,18 +1245,28 @@ class SqlUnitOfWork:
         """:meth:`insert_many` of rows checked first (:func:`~carteira.adapters.storage.columns.first_unholdable`);
         a value the driver refuses is named the same way. Either spoils the unit."""
         self._hold(table, columns, rows)
+        # A key inserted again after a delete starts its versions over: what was read of it is no guide.
+        key = r.KEYS.get(table, ())
+        if key and tuple(columns[: len(key)]) == key:
+            self.read_rows.forget(table, [row[: len(key)] for row in rows])
+        else:
+            self.read_rows.forget(table)
         try:
             self.insert_many(table, columns, rows)
         except c.Unholdable as exc:
             raise self._refused(table, columns, rows, exc) from exc.__cause__
 
     def update(self, table: str, columns: Sequence[str], rows: Sequence[r.Row], keys: int = 1) -> int:
-        """:meth:`update_many` of rows checked as :meth:`insert` checks them."""
+        """:meth:`update_many` of rows checked as :meth:`insert` checks them; a row this transaction read at the
+        version expected sets only the columns that changed (:class:`~carteira.adapters.storage.read_rows.ReadRows`)."""
         self._hold(table, columns, rows)
+        updated = 0
         try:
-            return self.update_many(table, columns, rows, keys)
+            for narrowed, chosen in self.read_rows.narrowed(table, columns, rows, keys):
+                updated += self.update_many(table, narrowed, chosen, keys)
         except c.Unholdable as exc:
             raise self._refused(table, columns, rows, exc) from exc.__cause__
+        return updated
 
     def _hold(self, table: str, columns: Sequence[str], rows: Sequence[r.Row]) -> None:
         refused = c.first_unholdable(table, r.HOLDS[table], r.KEYS[table], columns, rows)

@@ -269,9 +269,10 @@ class SqliteUnitOfWork(SqlUnitOfWork):
     def update_many(self, table: str, columns: Sequence[str], rows: Sequence[r.Row], keys: int = 1) -> int:
         """One ``executemany`` of ``UPDATE … WHERE key = ?1 AND version = ?N`` (numbered, so rows go as they are)."""
         last = len(columns)
-        assignments = ", ".join(f"{column} = ?{n}" for n, column in enumerate(columns[keys:-1], start=keys + 1))
+        assignments = [f"{column} = ?{n}" for n, column in enumerate(columns[keys:-1], start=keys + 1)]
         match = " AND ".join(f"{column} = ?{n}" for n, column in enumerate(columns[:keys], start=1))
-        sql = f"UPDATE {table} SET {assignments}, version = ?{last} + 1 WHERE {match} AND version = ?{last}"
+        sets = ", ".join([*assignments, f"version = ?{last} + 1"])
+        sql = f"UPDATE {table} SET {sets} WHERE {match} AND version = ?{last}"
         try:
             return self._c.executemany(sql, rows).rowcount
         except sqlite3.IntegrityError as exc:
