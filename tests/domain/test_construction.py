@@ -1,5 +1,8 @@
 """settle() builds its results without the validators (domain/construction.py): they must be what the validators accept.
 
+``evolved()`` runs only the validators of the fields that change: it must make what ``attrs.evolve`` makes, or
+refuse with the same error.
+
 Each value settle() returns is rebuilt through its class's own ``__init__`` (``attrs.evolve``
 runs every validator and default) and must come back equal, with exactly the class's fields:
 a field forgotten in a hot-path dictionary, or a value no constructor would accept, fails here.
@@ -7,9 +10,12 @@ a field forgotten in a hot-path dictionary, or a value no constructor would acce
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import attrs
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -24,6 +30,8 @@ from carteira.domain import (
     settle,
     use_credit_letter,
 )
+from carteira.domain.construction import evolved
+from carteira.domain.return_batch import BatchRecord
 from carteira.testing.strategies import installments, money, payments, policies
 
 
@@ -103,3 +111,74 @@ def test_a_created_credit_letter_is_one_its_constructor_accepts(
     for value in _values(used):
         if type(value).__name__ in BUILT:
             _assert_as_constructed(value)
+
+
+# -- evolved(): attrs.evolve that checks only what changes -----------------------------------------------------
+
+_RECORD = BatchRecord(
+    "b1", 7, "06", "liquidation", True, False, "123", None, date(2025, 3, 10), Money("10.00"), Money("10.00"),
+    None, None, None, None, None, date(2025, 3, 10), None, links=("i1",), flags=("sum:paid",),
+)  # fmt: skip
+_AT = datetime(2025, 3, 11, 9, tzinfo=UTC)
+
+_record_changes = st.fixed_dictionaries(
+    {},
+    optional={
+        "line": st.sampled_from([1, 0, -1, "7", True]),
+        "note": st.sampled_from(["", "why", None]),
+        "settlement_ids": st.sampled_from([(), ("s1",)]),
+        "confirmed_once": st.sampled_from([True, False, 1]),
+        "flags": st.sampled_from([(), ("sum:paid",), ("",), ("x", 1)]),
+        "acknowledged_by": st.sampled_from([None, "ana", ""]),
+        "acknowledged_at": st.sampled_from([None, _AT, datetime(2025, 3, 11)]),  # the last one naive
+        "version": st.sampled_from([0, 3, -1]),
+    },
+)
+
+
+def _same_outcome(make: Callable[[], object], expected: Callable[[], object]) -> None:
+    """``make()`` returns what ``expected()`` returns, field by field, or raises the same error with the same text."""
+    try:
+        wanted = expected()
+    except Exception as error:
+        refused: Exception = error
+    else:
+        made = make()
+        assert made == wanted
+        assert vars(made) == vars(wanted)
+        return
+    with pytest.raises(type(refused)) as raised:
+        make()
+    assert str(raised.value) == str(refused)
+
+
+@given(_record_changes)
+def test_evolved_record_is_what_attrs_evolve_makes(changes: dict[str, Any]) -> None:
+    _same_outcome(lambda: evolved(_RECORD, **changes), lambda: attrs.evolve(_RECORD, **changes))
+
+
+@given(
+    settled(),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "batch_id": st.sampled_from([None, "b1", "", 7]),
+            "batch_line": st.sampled_from([None, 1, 0]),
+            "paid": st.sampled_from([Money("0.01"), Money("-1.00")]),
+            "history": st.sampled_from([None, "pago no caixa"]),
+        },
+    ),
+)
+def test_evolved_settlement_is_what_attrs_evolve_makes(
+    case: tuple[Installment, Payment, SettlementPolicy], changes: dict[str, Any]
+) -> None:
+    outcome = settle(*case, calendar=EveryDayCalendar())
+    assume(outcome.settlement is not None)
+    made = outcome.settlement
+    assert made is not None
+    _same_outcome(lambda: evolved(made, **changes), lambda: attrs.evolve(made, **changes))
+
+
+def test_evolved_refuses_a_field_the_class_does_not_have() -> None:
+    with pytest.raises(TypeError, match="no field 'colour'"):
+        evolved(_RECORD, colour="blue")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import attrs
+
 __all__: list[str] = []
 
 T = TypeVar("T")
@@ -28,3 +30,34 @@ def built(cls: type[T], fields: dict[str, Any]) -> T:
     # Frozen attrs classes refuse ordinary assignment; object.__setattr__ is how attrs itself sets them.
     _set_attribute(instance, "__dict__", fields)
     return instance
+
+
+_FIELDS: dict[type[Any], dict[str, Any]] = {}
+
+
+def evolved(instance: T, **changes: Any) -> T:
+    """What ``attrs.evolve(instance, **changes)`` makes, running only the validators of the fields that change.
+
+    The other fields were checked when ``instance`` was built, are immutable, and are shared as they are;
+    the changed fields go through their own validators in the class's order (so the first bad field is the
+    one ``attrs.evolve`` names), then the class's ``__attrs_post_init__`` (its checks across fields) runs on
+    the result. For the dict-backed frozen attrs classes of the domain, whose fields have no converters;
+    tests/domain/test_construction.py checks it against ``attrs.evolve``.
+    """
+    cls = type(instance)
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = _FIELDS[cls] = {field.name: field for field in attrs.fields(cls)}  # type: ignore[arg-type]
+    values = dict(instance.__dict__)
+    for name, value in changes.items():
+        if name not in fields:
+            raise TypeError(f"{cls.__name__} has no field {name!r}")
+        values[name] = value
+    made = built(cls, values)
+    for name, field in fields.items() if len(changes) > 1 else ((name, fields[name]) for name in changes):
+        if name in changes and field.validator is not None:
+            field.validator(made, field, values[name])
+    check = getattr(made, "__attrs_post_init__", None)
+    if check is not None:
+        check()
+    return made

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import attrs
 
+from carteira.domain.construction import evolved
 from carteira.domain.money import Money
 from carteira.domain.validation import (
     count_field,
@@ -55,7 +56,7 @@ class RecordFilter(enum.Enum):
     FLAGGED = "flagged"
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class BatchRecord:
     """One record of a batch: what the file said of one title, and where the clerk's work on it stands.
 
@@ -169,7 +170,7 @@ class BatchRecord:
             raise InvalidInput("name at least one installment (use unlink to remove links)", field="installment_ids")
         if len(set(ids)) != len(ids):
             raise InvalidInput("an installment is named twice", field="installment_ids", raw=", ".join(ids))
-        return attrs.evolve(self, links=ids, origin=origin, note=note)
+        return evolved(self, links=ids, origin=origin, note=note)
 
     def unlinked(self) -> BatchRecord:
         """This record without links; refused once it is settled."""
@@ -179,7 +180,7 @@ class BatchRecord:
                 rule="B5",
                 subject=f"{self.batch_id}:{self.line}",
             )
-        return attrs.evolve(self, links=(), origin=None, note="")
+        return evolved(self, links=(), origin=None, note="")
 
     def acknowledged(self, by: str, at: datetime) -> BatchRecord:
         """This record with its flags acknowledged by ``by`` at ``at``; an earlier acknowledgement is kept as it was.
@@ -196,7 +197,7 @@ class BatchRecord:
             )
         if self.acknowledged_by is not None:
             return self
-        return attrs.evolve(self, acknowledged_by=by, acknowledged_at=at)
+        return evolved(self, acknowledged_by=by, acknowledged_at=at)
 
     def settled_by(self, settlement_ids: Iterable[str]) -> BatchRecord:
         """This record after confirming it made ``settlement_ids``."""
@@ -205,15 +206,19 @@ class BatchRecord:
         assert ids, self
         assert not self.is_settled, self
         assert self.links, self
-        return attrs.evolve(self, settlement_ids=ids, confirmed_once=True, note="")
+        return evolved(self, settlement_ids=ids, confirmed_once=True, note="")
 
     def refused(self, note: str) -> BatchRecord:
         """This record after confirming it was refused (closing date, beyond tolerance): still linked, with why."""
-        return attrs.evolve(self, note=note)
+        return self.noted(note)
+
+    def noted(self, note: str) -> BatchRecord:
+        """This record with ``note``: why auto-link left it open, or linked nothing it proposed."""
+        return evolved(self, note=note)
 
     def reopened(self) -> BatchRecord:
         """This record after one of its settlements was reversed: open for confirming again, links kept (B9)."""
-        return attrs.evolve(self, settlement_ids=(), note="reactivated: confirm again, or change its links")
+        return evolved(self, settlement_ids=(), note="reactivated: confirm again, or change its links")
 
 
 @attrs.frozen

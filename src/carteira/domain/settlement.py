@@ -16,7 +16,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from carteira.domain.calendar import BusinessCalendar
-from carteira.domain.construction import built
+from carteira.domain.construction import built, evolved
 from carteira.domain.credit import CreditLetter, CreditLetterStatus
 from carteira.domain.installment import (
     Installment,
@@ -201,6 +201,10 @@ class Settlement:
     def is_reversed(self) -> bool:
         """Whether this settlement has been reversed."""
         return self.reversed_on is not None
+
+    def by_batch_record(self, batch_id: str, line: int) -> Settlement:
+        """This settlement, naming the return batch and the line of its record that made it (B7)."""
+        return evolved(self, batch_id=batch_id, batch_line=line)
 
     @in_context
     def conserves(self) -> bool:

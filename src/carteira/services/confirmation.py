@@ -190,7 +190,7 @@ class _Made:
             if after.bank_transmission is not None:  # evolve re-validates the whole installment: only when needed
                 after = attrs.evolve(after, bank_transmission=None)
             self.installments[after.id] = self.changed[after.id] = after
-            self.settlements.append(attrs.evolve(outcome.settlement, batch_id=record.batch_id, batch_line=record.line))
+            self.settlements.append(outcome.settlement.by_batch_record(record.batch_id, record.line))
             if outcome.credit_letter is not None:
                 self.letters.append(outcome.credit_letter)
 

@@ -454,13 +454,13 @@ def _apply_proposals(
         if clash is not None:
             other = taken[clash]
             note = f"installment {clash} is already linked to batch {other.batch_id} line {other.line}"
-            changed.append(attrs.evolve(record, note=note))
+            changed.append(record.noted(note))
         elif proposal.linked:
             linked = record.linked(proposal.installment_ids, LinkOrigin.AUTO, f"by {proposal.reason}")
             changed.append(linked)
             taken.update(dict.fromkeys(proposal.installment_ids, linked))
         else:
-            changed.append(attrs.evolve(record, note=proposal.reason))
+            changed.append(record.noted(proposal.reason))
     return changed
 
 

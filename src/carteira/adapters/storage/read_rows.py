@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from carteira.adapters.storage import rows as r
@@ -62,7 +63,8 @@ class ReadRows:
             only = at[0]
             by_key.update(((row[only],), row) for row in rows[:room])
         else:
-            by_key.update((tuple(row[n] for n in at), row) for row in rows[:room])
+            key_of = itemgetter(*at)  # a tuple for two or more positions
+            by_key.update((key_of(row), row) for row in rows[:room])
 
     def forget(self, table: str | None = None, keys: Sequence[tuple[Any, ...]] = ()) -> None:
         """Forget ``keys`` of ``table``; every row of it without keys; everything without a table."""

@@ -868,7 +868,7 @@ class _ReturnBatches(_Repository[ReturnBatch]):
             links = unit.fetch_in(f"SELECT {_LINK_READ} FROM {_LINKS} {where}", lines, (batch_id,))
             settled = unit.fetch_in(f"SELECT {_SETTLED_READ} FROM {_SETTLED} {where}", lines, (batch_id,))
             found.extend(self._assemble(rows, links, settled))
-        found.sort(key=lambda record: (record.batch_id, record.line))
+        found.sort(key=attrgetter("batch_id", "line"))
         return found
 
     def _assemble(
