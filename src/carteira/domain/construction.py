@@ -41,23 +41,33 @@ def evolved(instance: T, **changes: Any) -> T:
     The other fields were checked when ``instance`` was built, are immutable, and are shared as they are;
     the changed fields go through their own validators in the class's order (so the first bad field is the
     one ``attrs.evolve`` names), then the class's ``__attrs_post_init__`` (its checks across fields) runs on
-    the result. For the dict-backed frozen attrs classes of the domain, whose fields have no converters;
-    tests/domain/test_construction.py checks it against ``attrs.evolve``.
+    the result. For the frozen attrs classes of the domain, whose fields have no converters, dict-backed or
+    slotted; tests/domain/test_construction.py checks it against ``attrs.evolve``.
     """
     cls = type(instance)
     fields = _FIELDS.get(cls)
     if fields is None:
         fields = _FIELDS[cls] = {field.name: field for field in attrs.fields(cls)}  # type: ignore[arg-type]
-    values = dict(instance.__dict__)
-    for name, value in changes.items():
+    for name in changes:
         if name not in fields:
             raise TypeError(f"{cls.__name__} has no field {name!r}")
-        values[name] = value
-    made = built(cls, values)
+    made = _copied(instance, fields, changes)
     for name, field in fields.items() if len(changes) > 1 else ((name, fields[name]) for name in changes):
         if name in changes and field.validator is not None:
-            field.validator(made, field, values[name])
+            field.validator(made, field, changes[name])
     check = getattr(made, "__attrs_post_init__", None)
     if check is not None:
         check()
+    return made
+
+
+def _copied(instance: T, fields: dict[str, Any], changes: dict[str, Any]) -> T:
+    """A new instance of ``instance``'s class with its fields, ``changes`` applied; nothing checked."""
+    shared = getattr(instance, "__dict__", None)
+    if shared is not None:
+        return built(type(instance), {**shared, **changes})
+    # Slotted (a class kept small in memory, as BatchRecord: 100,000 of them per file): field by field.
+    made: T = _new_instance(type(instance))
+    for name in fields:
+        _set_attribute(made, name, changes[name] if name in changes else getattr(instance, name))
     return made

@@ -56,7 +56,7 @@ class RecordFilter(enum.Enum):
     FLAGGED = "flagged"
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen
 class BatchRecord:
     """One record of a batch: what the file said of one title, and where the clerk's work on it stands.
 
