@@ -88,6 +88,8 @@ def _none(reason: str, key: LinkKey | None = None) -> LinkProposal:
 
 
 def _oldest_first(installments: Sequence[Installment]) -> tuple[str, ...]:
+    if len(installments) == 1:  # most boletos pay one parcel: nothing to order
+        return (installments[0].id,)
     return tuple(item.id for item in oldest_due_first(installments))
 
 

@@ -26,6 +26,7 @@ from carteira.adapters.storage import rows as r
 from carteira.adapters.storage.read_rows import ReadRows
 from carteira.adapters.storage.versions import with_version
 from carteira.domain import ChargeTerms, Installment, Money, Payment, SettlementPolicy, settle
+from carteira.domain.return_batch import BatchRecord, LinkOrigin, ReturnBatch
 
 _TABLE = "batch_records"  # a two-column key: the harder case
 _KEY = r.KEYS[_TABLE]
@@ -198,3 +199,80 @@ def test_an_installment_not_read_in_this_transaction_is_written_whole(traced: tu
         uow.commit()
     (columns,) = _set_columns(statements)
     assert columns == [*r.INSTALLMENTS.columns[1:], "version"]  # every column but the key
+
+
+
+# -- a record's child rows: rewritten only when they change ---------------------------------------------------------
+
+
+def _batch_of_two(store: SqliteStore) -> None:
+    """Batch B1 with two settlement records, line 1 linked to i1 and line 2 open."""
+    batch = ReturnBatch("B1", "march", date(2025, 3, 31), "f.ret", "d" * 64, "bb-240", "001", None, None, 2)
+    records = [
+        BatchRecord(
+            "B1", line, "06", "liquidation", True, False, None, None, None, None, Money("10.00"),
+            None, None, None, None, None, date(2025, 3, 10), None,
+        )  # fmt: skip
+        for line in (1, 2)
+    ]
+    with store.unit_of_work() as uow:
+        uow.return_batches.add(batch, records)
+        first = uow.return_batches.records("B1", [1])[0]
+        uow.return_batches.put_records([first.linked(["i1"], LinkOrigin.MANUAL, "")])
+        uow.commit()
+
+
+def _child_writes(statements: list[str]) -> list[str]:
+    """``DELETE FROM table`` and ``INSERT INTO table`` of the two child tables, in the order sent."""
+    found = []
+    for sql in statements:
+        for table in ("batch_record_links", "batch_record_settlements"):
+            for verb in ("DELETE FROM", "INSERT INTO"):
+                if sql.startswith(f"{verb} {table} "):
+                    found.append(f"{verb} {table}")
+    return found
+
+
+def test_records_read_and_written_with_the_same_links_leave_their_child_rows_alone(
+    traced: tuple[SqliteStore, list[str]],
+) -> None:
+    store, statements = traced
+    _batch_of_two(store)
+    with store.unit_of_work() as uow:
+        first, second = uow.return_batches.records("B1")
+        statements.clear()
+        uow.return_batches.put_records([first.noted("checked"), second.noted("no title number")])
+        uow.commit()
+    assert _child_writes(statements) == []
+    with store.unit_of_work() as uow:
+        assert [(r.links, r.note) for r in uow.return_batches.records("B1")] == [
+            (("i1",), "checked"), ((), "no title number")]  # fmt: skip
+
+
+def test_only_the_child_rows_that_change_are_deleted_or_inserted(traced: tuple[SqliteStore, list[str]]) -> None:
+    store, statements = traced
+    _batch_of_two(store)
+    with store.unit_of_work() as uow:
+        first, second = uow.return_batches.records("B1")
+        statements.clear()
+        # Line 1 had a link row and has none: deleted. Line 2 had none and gets one: inserted, nothing to delete.
+        uow.return_batches.put_records([first.unlinked(), second.linked(["i2"], LinkOrigin.AUTO, "")])
+        uow.commit()
+    assert _child_writes(statements) == ["DELETE FROM batch_record_links", "INSERT INTO batch_record_links"]
+    with store.unit_of_work() as uow:
+        assert [r.links for r in uow.return_batches.records("B1")] == [(), ("i2",)]
+
+
+def test_records_not_read_in_this_transaction_get_their_child_rows_replaced(
+    traced: tuple[SqliteStore, list[str]],
+) -> None:
+    store, statements = traced
+    _batch_of_two(store)
+    with store.unit_of_work() as uow:
+        first, second = uow.return_batches.records("B1")
+        uow.commit()  # what was read is forgotten with the transaction
+        statements.clear()
+        uow.return_batches.put_records([first.noted("x"), second.noted("y")])
+        uow.commit()
+    assert _child_writes(statements) == [
+        "DELETE FROM batch_record_links", "INSERT INTO batch_record_links", "DELETE FROM batch_record_settlements"]  # fmt: skip

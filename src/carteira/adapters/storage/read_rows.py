@@ -8,6 +8,9 @@ the version read sets only the columns whose values differ, and the version rule
 still refuses a row another unit wrote since. A row not read in the transaction, or read at another
 version, is written whole, as before.
 
+A record's child rows (its links, its settlement ids) are kept too, with the version of the record read: a
+record written at that version with the same links has the same link rows, which are then left alone.
+
 What is kept is forgotten when the transaction ends (commit or rollback), when the unit deletes rows
 (a key deleted and inserted again restarts its version), and for each key the unit inserts. At most
 :data:`LIMIT` rows a table are kept, so a unit that reads a whole portfolio holds no second copy of it.
@@ -15,7 +18,7 @@ What is kept is forgotten when the transaction ends (commit or rollback), when t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from operator import itemgetter
 from typing import Any
@@ -43,6 +46,7 @@ class ReadRows:
 
     def __init__(self) -> None:
         self._tables: dict[str, tuple[dict[str, int], dict[tuple[Any, ...], Sequence[Any]]]] = {}
+        self._children: dict[str, dict[tuple[Any, ...], tuple[int, tuple[Any, ...]]]] = {}
 
     def keep(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Remember ``rows`` of ``columns`` (which must hold the table's key and ``version``), up to :data:`LIMIT`."""
@@ -66,15 +70,37 @@ class ReadRows:
             key_of = itemgetter(*at)  # a tuple for two or more positions
             by_key.update((key_of(row), row) for row in rows[:room])
 
+    def keep_children(self, table: str, read: Mapping[tuple[Any, ...], tuple[int, tuple[Any, ...]]]) -> None:
+        """Remember, for each parent key of ``read``, the version its row was read at and its values in the
+        child ``table`` (a record's links), as read with it; up to :data:`LIMIT` a table."""
+        kept = self._children.setdefault(table, {})
+        if len(kept) < LIMIT:
+            kept.update(read)
+
+    def children(self, table: str, key: tuple[Any, ...], version: int) -> tuple[Any, ...] | None:
+        """The values in the child ``table`` of the parent ``key`` as read with it at ``version``; ``None`` if the
+        parent was not read in this transaction, or at another version (then the child rows may differ)."""
+        found = self._children.get(table, {}).get(key)
+        if found is None or found[0] != version:
+            return None
+        return found[1]
+
     def forget(self, table: str | None = None, keys: Sequence[tuple[Any, ...]] = ()) -> None:
         """Forget ``keys`` of ``table``; every row of it without keys; everything without a table."""
-        if table is None:
-            self._tables.clear()
-        elif not keys:
-            self._tables.pop(table, None)
-        elif (kept := self._tables.get(table)) is not None:
-            for key in keys:
+        if table is None or not keys:
+            # Child rows are kept by their parent's key: forgetting a whole table forgets them all.
+            self._children.clear()
+            if table is None:
+                self._tables.clear()
+            else:
+                self._tables.pop(table, None)
+            return
+        kept = self._tables.get(table)
+        for key in keys:
+            if kept is not None:
                 kept[1].pop(key, None)
+            for children in self._children.values():
+                children.pop(key, None)
 
     def narrowed(self, table: str, columns: Sequence[str], rows: Sequence[r.Row], keys: int) -> list[_Group]:
         """``rows`` of an update (the key's ``keys`` columns, the columns to set, the version expected last),

@@ -879,12 +879,16 @@ class _ReturnBatches(_Repository[ReturnBatch]):
         by_record = _grouped(unit, _LINKS, _LINK_READ_COLUMNS, links)
         settlements = _grouped(unit, _SETTLED, _SETTLED_READ_COLUMNS, settled)
         codec = unit.codec
-        return _decoded(
+        found: list[BatchRecord] = _decoded(
             unit, "batch_records", _RECORD_COLUMNS, rows,
             lambda row: r.record_from_row(
                 row, tuple(by_record.get((row[0], row[1]), ())), tuple(settlements.get((row[0], row[1]), ())), codec
             ),
         )  # fmt: skip
+        read = unit.read_rows
+        read.keep_children(_LINKS, {(b.batch_id, b.line): (b.version, b.links) for b in found})
+        read.keep_children(_SETTLED, {(b.batch_id, b.line): (b.version, b.settlement_ids) for b in found})
+        return found
 
     def put_records(self, records: Sequence[BatchRecord]) -> list[BatchRecord]:
         unit = self._unit
@@ -902,13 +906,30 @@ class _ReturnBatches(_Repository[ReturnBatch]):
             if unit.update("batch_records", (*r.RECORD_MUTABLE_COLUMNS, "version"), rows, keys=2) != len(rows):
                 unit.rollback_to_savepoint()
                 raise unit.spoil(self._stale_record(records))
-            # The records' versions matched, so this unit owns them: replace their child rows whole.
-            # (Rewriting only the rows that changed, after reading them, measured no faster: decision 0342.)
-            for batch_id, lines in _lines_by_batch(records).items():
-                for table in (_LINKS, _SETTLED):
+            # The records' versions matched, so this unit owns them: replace the child rows of those whose links or
+            # settlement ids are not the ones this transaction read with them (decision 0350).
+            for table, values in ((_LINKS, _record_links), (_SETTLED, _record_settlements)):
+                changed, stored = self._children_changed(table, values, records)
+                for batch_id, lines in _lines_by_batch(stored).items():
                     unit.execute_in(f"DELETE FROM {table} WHERE batch_id = ? AND line {{IN}}", (batch_id,), lines)
-            self._insert_children(records)
+                self._insert_children(changed, table)
         return [with_version(record, record.version + 1) for record in records]
+
+    def _children_changed(
+        self, table: str, values: Callable[[BatchRecord], tuple[str, ...]], records: Sequence[BatchRecord]
+    ) -> tuple[list[BatchRecord], list[BatchRecord]]:
+        """The records whose ``values`` in the child ``table`` change, and those of them that may have rows there now
+        (all but those read with none): the first get their rows inserted, the second deleted first."""
+        read = self._unit.read_rows
+        changed: list[BatchRecord] = []
+        stored: list[BatchRecord] = []
+        for record in records:
+            before = read.children(table, (record.batch_id, record.line), record.version)
+            if before is None or before != values(record):
+                changed.append(record)
+                if before is None or before:
+                    stored.append(record)
+        return changed, stored
 
     def _stale_record(self, records: Sequence[BatchRecord]) -> Conflict:
         """The conflict of the first record whose stored version is not the one it carries (0: absent)."""
@@ -922,18 +943,19 @@ class _ReturnBatches(_Repository[ReturnBatch]):
         return Conflict(RECORD_KIND, record_key(records[0]),
                         detail=f"one of {len(records)} records changed while being written")  # fmt: skip
 
-    def _insert_children(self, records: Sequence[BatchRecord]) -> None:
+    def _insert_children(self, records: Sequence[BatchRecord], only: str | None = None) -> None:
+        """Insert the records' link rows and settlement rows (``only`` the one child table, when named)."""
         unit = self._unit
         links = [
             (record.batch_id, record.line, position, installment_id)
-            for record in records
+            for record in (records if only in (None, _LINKS) else ())
             for position, installment_id in enumerate(record.links)
         ]
         if links:
             unit.insert(_LINKS, _LINK_COLUMNS, links)
         settled = [
             (settlement_id, record.batch_id, record.line, position)
-            for record in records
+            for record in (records if only in (None, _SETTLED) else ())
             for position, settlement_id in enumerate(record.settlement_ids)
         ]
         if settled:
@@ -965,6 +987,14 @@ class _ReturnBatches(_Repository[ReturnBatch]):
         )
         keys = list(dict.fromkeys((row[0], row[1]) for row in unit.find_in(sql, wanted)))
         return self._records_at(keys)
+
+
+def _record_links(record: BatchRecord) -> tuple[str, ...]:
+    return record.links
+
+
+def _record_settlements(record: BatchRecord) -> tuple[str, ...]:
+    return record.settlement_ids
 
 
 def _lines_by_batch(records: Sequence[BatchRecord]) -> dict[str, list[int]]:
