@@ -208,11 +208,9 @@ def test_an_installment_not_read_in_this_transaction_is_written_whole(traced: tu
 def _batch_of_two(store: SqliteStore) -> None:
     """Batch B1 with two settlement records, line 1 linked to i1 and line 2 open."""
     batch = ReturnBatch("B1", "march", date(2025, 3, 31), "f.ret", "d" * 64, "bb-240", "001", None, None, 2)
+    paid, on = Money("10.00"), date(2025, 3, 10)
     records = [
-        BatchRecord(
-            "B1", line, "06", "liquidation", True, False, None, None, None, None, Money("10.00"),
-            None, None, None, None, None, date(2025, 3, 10), None,
-        )  # fmt: skip
+        BatchRecord("B1", line, "06", "liquidation", True, False, None, None, None, None, paid, *[None] * 5, on, None)
         for line in (1, 2)
     ]
     with store.unit_of_work() as uow:
@@ -274,5 +272,5 @@ def test_records_not_read_in_this_transaction_get_their_child_rows_replaced(
         statements.clear()
         uow.return_batches.put_records([first.noted("x"), second.noted("y")])
         uow.commit()
-    assert _child_writes(statements) == [
-        "DELETE FROM batch_record_links", "INSERT INTO batch_record_links", "DELETE FROM batch_record_settlements"]  # fmt: skip
+    links, settled = "batch_record_links", "batch_record_settlements"
+    assert _child_writes(statements) == [f"DELETE FROM {links}", f"INSERT INTO {links}", f"DELETE FROM {settled}"]
