@@ -182,3 +182,15 @@ def test_evolved_settlement_is_what_attrs_evolve_makes(
 def test_evolved_refuses_a_field_the_class_does_not_have() -> None:
     with pytest.raises(TypeError, match="no field 'colour'"):
         evolved(_RECORD, colour="blue")
+
+
+@given(settled(), st.sampled_from(["B1", "", None, 7]), st.sampled_from([1, 0, None, "2"]))
+def test_a_settlement_named_by_its_batch_record_is_what_attrs_evolve_makes(
+    case: tuple[Installment, Payment, SettlementPolicy], batch_id: Any, line: Any
+) -> None:
+    made = settle(*case, calendar=EveryDayCalendar()).settlement
+    assume(made is not None)
+    assert made is not None
+    _same_outcome(
+        lambda: made.by_batch_record(batch_id, line), lambda: attrs.evolve(made, batch_id=batch_id, batch_line=line)
+    )

@@ -254,7 +254,7 @@ class Installment:
     @property
     def is_open(self) -> bool:
         """Whether anything is still owed."""
-        return self.status is not InstallmentStatus.SETTLED
+        return self.status is not _SETTLED  # a module constant: an enum member read off its class costs a call
 
     @property
     def revenue_kind(self) -> RevenueKind:

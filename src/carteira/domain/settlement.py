@@ -16,7 +16,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from carteira.domain.calendar import BusinessCalendar
-from carteira.domain.construction import built, evolved
+from carteira.domain.construction import built
 from carteira.domain.credit import CreditLetter, CreditLetterStatus
 from carteira.domain.installment import (
     Installment,
@@ -142,6 +142,10 @@ class RefusalReason(enum.Enum):
     ADJUSTMENTS_EXCEED_PRINCIPAL = "adjustments_exceed_principal"
 
 
+_CHECK_BATCH_ID = text_field("batch_id", optional=True, blank=False)
+_CHECK_BATCH_LINE = count_field("batch_line", 1, optional=True)
+
+
 @attrs.frozen(slots=False)
 class Settlement:
     """One settlement of one installment, with every component of D12 and the state before it.
@@ -185,8 +189,8 @@ class Settlement:
         default=None, validator=text_field("source_letter_id", optional=True, blank=False)
     )
     reversed_on: date | None = attrs.field(default=None, validator=date_field("reversed_on", optional=True))
-    batch_id: str | None = attrs.field(default=None, validator=text_field("batch_id", optional=True, blank=False))
-    batch_line: int | None = attrs.field(default=None, validator=count_field("batch_line", 1, optional=True))
+    batch_id: str | None = attrs.field(default=None, validator=_CHECK_BATCH_ID)
+    batch_line: int | None = attrs.field(default=None, validator=_CHECK_BATCH_LINE)
     history: str | None = attrs.field(default=None, validator=text_field("history", optional=True))
     version: int = attrs.field(default=0, kw_only=True, validator=count_field("version", 0))
 
@@ -204,7 +208,10 @@ class Settlement:
 
     def by_batch_record(self, batch_id: str, line: int) -> Settlement:
         """This settlement, naming the return batch and the line of its record that made it (B7)."""
-        return evolved(self, batch_id=batch_id, batch_line=line)
+        # The two fields' own checks, not the checks across fields: those add up amounts these do not change.
+        _CHECK_BATCH_ID(self, None, batch_id)
+        _CHECK_BATCH_LINE(self, None, line)
+        return built(Settlement, {**self.__dict__, "batch_id": batch_id, "batch_line": line})
 
     @in_context
     def conserves(self) -> bool:

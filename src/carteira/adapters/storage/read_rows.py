@@ -62,13 +62,11 @@ class ReadRows:
         room = LIMIT - len(by_key)
         if room <= 0:
             return
+        kept_rows = rows[:room]
         at = [positions[name] for name in key]
-        if len(at) == 1:
-            only = at[0]
-            by_key.update(((row[only],), row) for row in rows[:room])
-        else:
-            key_of = itemgetter(*at)  # a tuple for two or more positions
-            by_key.update((key_of(row), row) for row in rows[:room])
+        # itemgetter of two or more positions gives the key tuple; of one, the value, then zip makes it a 1-tuple.
+        keys = map(itemgetter(*at), kept_rows) if len(at) > 1 else zip(map(itemgetter(at[0]), kept_rows))
+        by_key.update(zip(keys, kept_rows, strict=True))
 
     def keep_children(self, table: str, read: Mapping[tuple[Any, ...], tuple[int, tuple[Any, ...]]]) -> None:
         """Remember, for each parent key of ``read``, the version its row was read at and its values in the

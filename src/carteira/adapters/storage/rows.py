@@ -189,7 +189,10 @@ _STATUS = {status.value: status for status in InstallmentStatus}
 def _c(money: Money) -> int:
     """``money.cents``, in the library's decimal context: times 100 in the caller's, a precision of 3 stored
     R$ 12.345,67 as 1,230,000 cents (decision 0014)."""
-    return money.cents
+    return 0 if money is _ZERO else money.cents  # most parts of a settlement are the shared zero
+
+
+_ZERO = Money.ZERO
 
 
 def _cents(value: int) -> Money:
