@@ -47,6 +47,7 @@ class ReadRows:
     def __init__(self) -> None:
         self._tables: dict[str, tuple[dict[str, int], dict[tuple[Any, ...], Sequence[Any]]]] = {}
         self._children: dict[str, dict[tuple[Any, ...], tuple[int, tuple[Any, ...]]]] = {}
+        self._parents: dict[str, str] = {}
 
     def keep(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Remember ``rows`` of ``columns`` (which must hold the table's key and ``version``), up to :data:`LIMIT`."""
@@ -68,9 +69,12 @@ class ReadRows:
         keys = map(itemgetter(*at), kept_rows) if len(at) > 1 else zip(map(itemgetter(at[0]), kept_rows))
         by_key.update(zip(keys, kept_rows, strict=True))
 
-    def keep_children(self, table: str, read: Mapping[tuple[Any, ...], tuple[int, tuple[Any, ...]]]) -> None:
-        """Remember, for each parent key of ``read``, the version its row was read at and its values in the
-        child ``table`` (a record's links), as read with it; up to :data:`LIMIT` a table."""
+    def keep_children(
+        self, parent: str, table: str, read: Mapping[tuple[Any, ...], tuple[int, tuple[Any, ...]]]
+    ) -> None:
+        """Remember, for each key of ``read`` in the ``parent`` table, the version its row was read at and its
+        values in the child ``table`` (a record's links), as read with it; up to :data:`LIMIT` a table."""
+        self._parents[table] = parent
         kept = self._children.setdefault(table, {})
         if len(kept) < LIMIT:
             kept.update(read)
@@ -94,11 +98,14 @@ class ReadRows:
                 self._tables.pop(table, None)
             return
         kept = self._tables.get(table)
-        for key in keys:
-            if kept is not None:
+        if kept is not None:
+            for key in keys:
                 kept[1].pop(key, None)
-            for children in self._children.values():
-                children.pop(key, None)
+        for child, parent in self._parents.items():
+            if parent == table:
+                children = self._children[child]
+                for key in keys:
+                    children.pop(key, None)
 
     def narrowed(self, table: str, columns: Sequence[str], rows: Sequence[r.Row], keys: int) -> list[_Group]:
         """``rows`` of an update (the key's ``keys`` columns, the columns to set, the version expected last),
@@ -130,8 +137,9 @@ class ReadRows:
         groups: list[_Group] = []
         if known:
             chosen = sorted(changed)
-            narrow = (*columns[:keys], *(columns[n] for n in chosen), columns[-1])
-            groups.append((narrow, [(*row[:keys], *(row[n] for n in chosen), row[-1]) for row in known]))
+            kept_at = (*range(keys), *chosen, len(columns) - 1)
+            narrow = tuple(columns[n] for n in kept_at)
+            groups.append((narrow, list(map(itemgetter(*kept_at), known))))  # two or more positions: tuples
         if whole:
             groups.append((tuple(columns), whole))
         return groups

@@ -886,8 +886,10 @@ class _ReturnBatches(_Repository[ReturnBatch]):
             ),
         )  # fmt: skip
         read = unit.read_rows
-        read.keep_children(_LINKS, {(b.batch_id, b.line): (b.version, b.links) for b in found})
-        read.keep_children(_SETTLED, {(b.batch_id, b.line): (b.version, b.settlement_ids) for b in found})
+        read.keep_children("batch_records", _LINKS, {(b.batch_id, b.line): (b.version, b.links) for b in found})
+        read.keep_children(
+            "batch_records", _SETTLED, {(b.batch_id, b.line): (b.version, b.settlement_ids) for b in found}
+        )
         return found
 
     def put_records(self, records: Sequence[BatchRecord]) -> list[BatchRecord]:
