@@ -201,7 +201,6 @@ def test_an_installment_not_read_in_this_transaction_is_written_whole(traced: tu
     assert columns == [*r.INSTALLMENTS.columns[1:], "version"]  # every column but the key
 
 
-
 # -- a record's child rows: rewritten only when they change ---------------------------------------------------------
 
 
@@ -231,46 +230,49 @@ def _child_writes(statements: list[str]) -> list[str]:
     return found
 
 
+def _child_writes_of(
+    traced: tuple[SqliteStore, list[str]],
+    change: Callable[[BatchRecord, BatchRecord], list[BatchRecord]],
+    *,
+    read_earlier: bool = False,
+) -> list[str]:
+    """What ``put_records`` of ``change(first, second)`` deletes and inserts in the child tables, the records
+    read in the same transaction (or, ``read_earlier``, in the one before)."""
+    store, statements = traced
+    _batch_of_two(store)
+    with store.unit_of_work() as uow:
+        first, second = uow.return_batches.records("B1")
+        if read_earlier:
+            uow.commit()  # what was read is forgotten with the transaction
+        statements.clear()
+        uow.return_batches.put_records(change(first, second))
+        uow.commit()
+    return _child_writes(statements)
+
+
+def _stored(store: SqliteStore) -> list[tuple[tuple[str, ...], str]]:
+    with store.unit_of_work() as uow:
+        return [(r.links, r.note) for r in uow.return_batches.records("B1")]
+
+
 def test_records_read_and_written_with_the_same_links_leave_their_child_rows_alone(
     traced: tuple[SqliteStore, list[str]],
 ) -> None:
-    store, statements = traced
-    _batch_of_two(store)
-    with store.unit_of_work() as uow:
-        first, second = uow.return_batches.records("B1")
-        statements.clear()
-        uow.return_batches.put_records([first.noted("checked"), second.noted("no title number")])
-        uow.commit()
-    assert _child_writes(statements) == []
-    with store.unit_of_work() as uow:
-        assert [(r.links, r.note) for r in uow.return_batches.records("B1")] == [
-            (("i1",), "checked"), ((), "no title number")]  # fmt: skip
+    assert _child_writes_of(traced, lambda first, second: [first.noted("checked"), second.noted("none")]) == []
+    assert _stored(traced[0]) == [(("i1",), "checked"), ((), "none")]
 
 
 def test_only_the_child_rows_that_change_are_deleted_or_inserted(traced: tuple[SqliteStore, list[str]]) -> None:
-    store, statements = traced
-    _batch_of_two(store)
-    with store.unit_of_work() as uow:
-        first, second = uow.return_batches.records("B1")
-        statements.clear()
-        # Line 1 had a link row and has none: deleted. Line 2 had none and gets one: inserted, nothing to delete.
-        uow.return_batches.put_records([first.unlinked(), second.linked(["i2"], LinkOrigin.AUTO, "")])
-        uow.commit()
-    assert _child_writes(statements) == ["DELETE FROM batch_record_links", "INSERT INTO batch_record_links"]
-    with store.unit_of_work() as uow:
-        assert [r.links for r in uow.return_batches.records("B1")] == [(), ("i2",)]
+    # Line 1 had a link row and has none: deleted. Line 2 had none and gets one: inserted, nothing to delete.
+    written = _child_writes_of(traced, lambda first, second: [first.unlinked(), second.linked(["i2"], LinkOrigin.AUTO)])
+    assert written == ["DELETE FROM batch_record_links", "INSERT INTO batch_record_links"]
+    assert _stored(traced[0]) == [((), ""), (("i2",), "")]
 
 
 def test_records_not_read_in_this_transaction_get_their_child_rows_replaced(
     traced: tuple[SqliteStore, list[str]],
 ) -> None:
-    store, statements = traced
-    _batch_of_two(store)
-    with store.unit_of_work() as uow:
-        first, second = uow.return_batches.records("B1")
-        uow.commit()  # what was read is forgotten with the transaction
-        statements.clear()
-        uow.return_batches.put_records([first.noted("x"), second.noted("y")])
-        uow.commit()
+    written = _child_writes_of(traced, lambda first, second: [first.noted("x"), second.noted("y")], read_earlier=True)
     links, settled = "batch_record_links", "batch_record_settlements"
-    assert _child_writes(statements) == [f"DELETE FROM {links}", f"INSERT INTO {links}", f"DELETE FROM {settled}"]
+    assert written == [f"DELETE FROM {links}", f"INSERT INTO {links}", f"DELETE FROM {settled}"]
+    assert _stored(traced[0]) == [(("i1",), "x"), ((), "y")]
