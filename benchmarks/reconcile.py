@@ -535,7 +535,10 @@ class Databases:
             floor.close()
             with psycopg.connect(DSN) as conn:
                 conn.execute(f"INSERT INTO {self.floor[9:]}.installments SELECT * FROM {self.library[9:]}.installments")
-                conn.execute(f"ANALYZE {self.floor[9:]}.installments")
+                # Both tables' statistics, as autovacuum would have gathered them for an ERP's long-lived table:
+                # without them PostgreSQL scans the whole table for a chunk's title numbers (decision 0351).
+                for where in (self.library, self.floor):
+                    conn.execute(f"ANALYZE {where[9:]}.installments")
 
     def drop(self) -> None:
         """Drop the PostgreSQL schemas (the SQLite files go with the temporary folder)."""
