@@ -23,10 +23,15 @@ from hypothesis import strategies as st
 from carteira import BrazilBankingCalendar
 from carteira.adapters.storage import SqliteStore
 from carteira.adapters.storage import rows as r
+from carteira.adapters.storage.postgres import BULK_ROWS_MIN
 from carteira.adapters.storage.read_rows import ReadRows
 from carteira.adapters.storage.versions import with_version
-from carteira.domain import ChargeTerms, Installment, Money, Payment, SettlementPolicy, settle
+from carteira.domain import ChargeTerms, Installment, Money, Payment, SettlementPolicy, amount_due, settle
 from carteira.domain.return_batch import BatchRecord, LinkOrigin, ReturnBatch
+from tests.adapters.storage.postgres_schema import postgres_schema
+from tests.adapters.storage.targets import store_at, where
+
+__all__ = ["postgres_schema", "where"]  # fixtures this module uses
 
 _TABLE = "batch_records"  # a two-column key: the harder case
 _KEY = r.KEYS[_TABLE]
@@ -276,3 +281,38 @@ def test_records_not_read_in_this_transaction_get_their_child_rows_replaced(
     links, settled = "batch_record_links", "batch_record_settlements"
     assert written == [f"DELETE FROM {links}", f"INSERT INTO {links}", f"DELETE FROM {settled}"]
     assert _stored(traced[0]) == [(("i1",), "x"), ((), "y")]
+
+
+# -- on both engines, through both of PostgreSQL's update paths -------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [3, BULK_ROWS_MIN + 6])  # PostgreSQL: a pipelined executemany, then COPY
+def test_settled_installments_read_back_as_settled_whether_narrowed_or_written_whole(where: str, count: int) -> None:
+    """Half the installments are read in the unit that settles them (their update is narrowed), half were read in
+    the transaction before (written whole); one put_many writes both, and every one reads back as settled."""
+    store = store_at(where)
+    store.migrate()
+    terms = ChargeTerms(Decimal("0.02"), Decimal("0.0333"), grace_days=2)
+    made = [
+        Installment(f"i{n}", "c1", date(2025, 3, 10), Money("10.00") + Money.from_cents(n), terms, number=n + 1)
+        for n in range(count)
+    ]
+    try:
+        with store.unit_of_work() as uow:
+            uow.installments.put_many(made)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            earlier = list(uow.installments.get_many([i.id for i in made[::2]]).values())
+            uow.commit()
+            now = list(uow.installments.get_many([i.id for i in made[1::2]]).values())
+            late = date(2025, 3, 25)  # fine and interest: more columns change than on time
+            due = {i.id: amount_due(i, on=late, calendar=_CALENDAR).total for i in earlier + now}
+            outcomes = [settle(i, Payment(due[i.id], late), _POLICY, calendar=_CALENDAR) for i in earlier + now]
+            stored = uow.installments.put_many([o.installment for o in outcomes])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            found = uow.installments.get_many([i.id for i in made])
+        assert {i.id: i for i in stored} == found
+        assert all(not i.is_open and i.fine_charged for i in found.values())
+    finally:
+        store.close()
