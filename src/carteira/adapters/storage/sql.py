@@ -834,23 +834,22 @@ class _ReturnBatches(_Repository[ReturnBatch]):
     def lines(self, batch_id: str, *, state: LineState) -> list[int]:
         unit = self._unit
         unit.check_active()
-        settled = f"EXISTS (SELECT 1 FROM {_SETTLED} AS s WHERE s.batch_id = b.batch_id AND s.line = b.line)"
-        if state is LineState.ANTICIPATED:  # LineState.holds in SQL: settled, naming an anticipation
+        # LineState.holds in SQL, as set operations over the batch's lines in the three tables: hashed or sorted
+        # sets whatever the planner expects of each, where EXISTS became 100,000 index probes on PostgreSQL when
+        # the link and settlement tables had no statistics yet (0.3-0.55 s a call after a batch was confirmed).
+        settled = f"SELECT line, batch_id FROM {_SETTLED} WHERE batch_id = ?"
+        if state is LineState.ANTICIPATED:  # settled, naming an anticipation
             sql = (
-                "SELECT b.line, b.batch_id FROM batch_records AS b WHERE b.batch_id = ? "
-                f"AND b.anticipation_id IS NOT NULL AND {settled} ORDER BY b.line"
+                "SELECT line, batch_id FROM batch_records WHERE batch_id = ? AND anticipation_id IS NOT NULL "
+                f"INTERSECT {settled} ORDER BY 1"
             )
-            found = unit.find(sql, (batch_id,))
-            return _decoded(unit, "batch_records", ("line", "batch_id"), found, lambda row: c.whole(row[0]))
-        # LineState.holds in SQL: a settlement record, not settled, with links (to confirm) or none (open).
-        linked = "EXISTS" if state is LineState.TO_CONFIRM else "NOT EXISTS"
-        sql = (
-            "SELECT b.line, b.batch_id FROM batch_records AS b WHERE b.batch_id = ? AND b.is_settlement = ? "
-            f"AND NOT {settled} "
-            f"AND {linked} (SELECT 1 FROM {_LINKS} AS l WHERE l.batch_id = b.batch_id AND l.line = b.line) "
-            "ORDER BY b.line"
-        )
-        found = unit.find(sql, (batch_id, unit.codec.flag_out(True)))
+            found = unit.find(sql, (batch_id, batch_id))
+        else:  # a settlement record, not settled, with links (to confirm) or none (open)
+            records = "SELECT line, batch_id FROM batch_records WHERE batch_id = ? AND is_settlement = ?"
+            linked = f"SELECT line, batch_id FROM {_LINKS} WHERE batch_id = ?"
+            with_links = "INTERSECT" if state is LineState.TO_CONFIRM else "EXCEPT"
+            sql = f"{records} {with_links} {linked} EXCEPT {settled} ORDER BY 1"  # left to right on both engines
+            found = unit.find(sql, (batch_id, unit.codec.flag_out(True), batch_id, batch_id))
         return _decoded(unit, "batch_records", ("line", "batch_id"), found, lambda row: c.whole(row[0]))
 
     def _records_at(self, keys: Sequence[_RecordKey]) -> list[BatchRecord]:
