@@ -4,7 +4,9 @@ The property: for any rows read, and any update of them (values changed or not, 
 Decimal with another exponent, expected at the version read or not, rows never read), applying the
 narrowed statements to the table leaves it exactly as the whole-row statement would, value by value and
 type by type. Then, on SQLite, the statements themselves: a settled installment's ``UPDATE`` names the
-columns settling changed and no other, and an installment not read in the transaction is written whole.
+columns settling changed and no other, an installment not read in the transaction is written whole, and a
+record's child rows are rewritten only when they change. Last, on both engines and both of PostgreSQL's
+update paths, installments written narrowed and whole in one ``put_many`` read back as stored.
 """
 
 from __future__ import annotations
