@@ -335,7 +335,7 @@ def _read(
     data: bytes, parser: ReturnFileParser, *, description: str, process_date: date, source: str
 ) -> tuple[ReturnBatch, list[BatchRecord]]:
     """The batch and its records read from ``data``. The parsed file is let go on return, so the rows the store
-    builds next reuse its memory: importing 100,000 titles peaked at 230 MB instead of 275 MB."""
+    builds next reuse its memory: importing 100,000 titles peaked at about 230 MB instead of 275 MB."""
     parsed = parser.parse(data, source=source)
     batch = _new_batch(parsed, data, description=description, process_date=process_date, source=source)
     records = [_batch_record(batch.id, record) for record in parsed.records]
