@@ -31,7 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
-import psycopg
+from postgres_schema import DSN, throwaway_schema  # benchmarks/ is on sys.path: they run as scripts
 
 from carteira import Money, Portfolio
 from carteira.adapters.efi import EfiGateway
@@ -47,7 +47,6 @@ LATENCY_S = 0.05
 THREADS = 32
 SEQUENTIAL = 100
 TODAY = date(2026, 1, 10)
-DSN = "postgresql://postgres@127.0.0.1:5432/test"
 TERMS = ChargeTerms(fine_rate=Decimal("0.02"), monthly_interest_rate=Decimal("0.01"))
 
 
@@ -129,17 +128,13 @@ def opened(kind: str) -> Iterator[Store]:
             yield store
             store.close()
         return
-    schema = f"bench_billing_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(DSN, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {schema}")
-    store = PostgresStore(DSN, schema=schema, max_size=THREADS + 2)
-    try:
-        store.migrate()
-        yield store
-    finally:
-        store.close()
-        with psycopg.connect(DSN, autocommit=True) as admin:
-            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+    with throwaway_schema("bench_billing") as schema:
+        store = PostgresStore(DSN, schema=schema, max_size=THREADS + 2)
+        try:
+            store.migrate()
+            yield store
+        finally:
+            store.close()
 
 
 def store_seconds(kind: str, billets: int, threads: int, gateway: str = "remote") -> float:

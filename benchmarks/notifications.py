@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -54,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from postgres_schema import DSN, throwaway_schema  # benchmarks/ is on sys.path: they run as scripts
 from psycopg.conninfo import make_conninfo
 
 from carteira import Money, Portfolio
@@ -64,7 +64,6 @@ from carteira.domain.operations import Environment, GatewayAccount, GatewayCharg
 from carteira.ports.gateway import ChargeStatus, EventKind, NotificationEvent
 from carteira.testing.fake_gateway import FakeGateway
 
-DSN = os.environ.get("CARTEIRA_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 FEE = Money("2.45")
 ACCOUNT = GatewayAccount("cid", Environment.SANDBOX, "wallet", "0", "itau-77", FEE, "101", "201", "301")
 TERMS = ChargeTerms(fine_rate=Decimal("0.02"), monthly_interest_rate=Decimal("0.01"))
@@ -136,19 +135,14 @@ class RemoteEfi(FakeGateway):
 @contextmanager
 def schema(count: int) -> Iterator[str]:
     """A new schema, migrated, holding ``count`` open installments, their billets and their pending tokens."""
-    name = f"bench_notify_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(DSN, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {name}")
-    store = PostgresStore(DSN, schema=name, max_size=2)
-    try:
-        store.migrate()
-        seed(store, count)
-        store.close()
+    with throwaway_schema("bench_notify") as name:
+        store = PostgresStore(DSN, schema=name, max_size=2)
+        try:
+            store.migrate()
+            seed(store, count)
+        finally:
+            store.close()
         yield name
-    finally:
-        store.close()
-        with psycopg.connect(DSN, autocommit=True) as admin:
-            admin.execute(f"DROP SCHEMA {name} CASCADE")
 
 
 def seed(store: PostgresStore, count: int) -> None:
