@@ -909,7 +909,7 @@ class _ReturnBatches(_Repository[ReturnBatch]):
                 raise unit.spoil(self._stale_record(records))
             # The records' versions matched, so this unit owns them: replace the child rows of those whose links or
             # settlement ids are not the ones this transaction read with them (decision 0350).
-            for table, values in ((_LINKS, _record_links), (_SETTLED, _record_settlements)):
+            for table, values in ((_LINKS, attrgetter("links")), (_SETTLED, attrgetter("settlement_ids"))):
                 changed, stored = self._children_changed(table, values, records)
                 for batch_id, lines in _lines_by_batch(stored).items():
                     unit.execute_in(f"DELETE FROM {table} WHERE batch_id = ? AND line {{IN}}", (batch_id,), lines)
@@ -988,14 +988,6 @@ class _ReturnBatches(_Repository[ReturnBatch]):
         )
         keys = list(dict.fromkeys((row[0], row[1]) for row in unit.find_in(sql, wanted)))
         return self._records_at(keys)
-
-
-def _record_links(record: BatchRecord) -> tuple[str, ...]:
-    return record.links
-
-
-def _record_settlements(record: BatchRecord) -> tuple[str, ...]:
-    return record.settlement_ids
 
 
 def _lines_by_batch(records: Sequence[BatchRecord]) -> dict[str, list[int]]:
