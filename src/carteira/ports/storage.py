@@ -123,7 +123,7 @@ class InstallmentRepository(Protocol):
         """Insert (version 0) or update ``installment``; returns it as stored, version bumped; raises ``Conflict``."""
         ...
 
-    def put_many(self, installments: Sequence[Installment]) -> list[Installment]:
+    def put_many(self, installments: Sequence[Installment]) -> Sequence[Installment]:
         """``put`` for many at once, in bulk, in the order given; an id twice raises ``InvalidInput``."""
         ...
 
@@ -170,7 +170,7 @@ class SettlementRepository(Protocol):
         """Insert (version 0) or update (a reversal) ``settlement``; returns it as stored; raises ``Conflict``."""
         ...
 
-    def put_many(self, settlements: Sequence[Settlement]) -> list[Settlement]:
+    def put_many(self, settlements: Sequence[Settlement]) -> Sequence[Settlement]:
         """``put`` for many at once, in bulk, in the order given; an id twice raises ``InvalidInput``."""
         ...
 
@@ -286,7 +286,7 @@ class ReturnBatchRepository(Protocol):
         """
         ...
 
-    def put_records(self, records: Sequence[BatchRecord]) -> list[BatchRecord]:
+    def put_records(self, records: Sequence[BatchRecord]) -> Sequence[BatchRecord]:
         """Update records (links, settlements, notes) in bulk; returns them as stored; raises ``Conflict``."""
         ...
 
@@ -332,7 +332,7 @@ class OperationRepository(Protocol):
         """Insert (version 0) or update ``operation``; returns it as stored, version bumped; raises ``Conflict``."""
         ...
 
-    def put_many(self, operations: Sequence[Operation]) -> list[Operation]:
+    def put_many(self, operations: Sequence[Operation]) -> Sequence[Operation]:
         """``put`` for many at once, in bulk, in the order given; an id twice raises ``InvalidInput``."""
         ...
 
@@ -372,7 +372,7 @@ class GatewayChargeRepository(Protocol):
         """Insert (version 0) or update ``charge``; returns it as stored, version bumped; raises ``Conflict``."""
         ...
 
-    def put_many(self, charges: Sequence[GatewayCharge]) -> list[GatewayCharge]:
+    def put_many(self, charges: Sequence[GatewayCharge]) -> Sequence[GatewayCharge]:
         """``put`` for many at once, in bulk, in the order given; an installment twice raises ``InvalidInput``."""
         ...
 

@@ -212,7 +212,7 @@ class _Installments:
     def put(self, installment: Installment) -> Installment:
         return self._t.put(installment.id, installment)
 
-    def put_many(self, installments: Sequence[Installment]) -> list[Installment]:
+    def put_many(self, installments: Sequence[Installment]) -> Sequence[Installment]:
         return self._t.put_many([(i.id, i) for i in installments], "installments")
 
     def open_of_customer(self, customer_id: str) -> list[Installment]:
@@ -261,7 +261,7 @@ class _Settlements:
         self._unit.ordered("settlement", settlement.id)
         return stored
 
-    def put_many(self, settlements: Sequence[Settlement]) -> list[Settlement]:
+    def put_many(self, settlements: Sequence[Settlement]) -> Sequence[Settlement]:
         stored = self._t.put_many([(s.id, s) for s in settlements], "settlements")
         for settlement in settlements:
             self._unit.ordered("settlement", settlement.id)
@@ -420,7 +420,7 @@ class _ReturnBatches:
     def lines(self, batch_id: str, *, state: LineState) -> list[int]:
         return sorted(record.line for record in self._of_batch(batch_id) if state.holds(record))
 
-    def put_records(self, records: Sequence[BatchRecord]) -> list[BatchRecord]:
+    def put_records(self, records: Sequence[BatchRecord]) -> Sequence[BatchRecord]:
         self._unit.check_writable()
         keys = [record_key(record) for record in records]
         _refuse_twice(keys, "records")
@@ -503,7 +503,7 @@ class _Operations:
     def put(self, operation: Operation) -> Operation:
         return self._t.put(operation.id, operation)
 
-    def put_many(self, operations: Sequence[Operation]) -> list[Operation]:
+    def put_many(self, operations: Sequence[Operation]) -> Sequence[Operation]:
         return self._t.put_many([(o.id, o) for o in operations], "operations")
 
     def due(self, now: datetime, *, limit: int) -> list[Operation]:
@@ -534,7 +534,7 @@ class _GatewayCharges:
     def put(self, charge: GatewayCharge) -> GatewayCharge:
         return self._t.put(charge.installment_id, charge)
 
-    def put_many(self, charges: Sequence[GatewayCharge]) -> list[GatewayCharge]:
+    def put_many(self, charges: Sequence[GatewayCharge]) -> Sequence[GatewayCharge]:
         return self._t.put_many([(c.installment_id, c) for c in charges], "charges")
 
     def by_charge_ids(self, charge_ids: Iterable[str]) -> list[GatewayCharge]:

@@ -28,7 +28,7 @@ from carteira.adapters.storage.batches import (
     record_key,
 )
 from carteira.adapters.storage.read_rows import ReadRows
-from carteira.adapters.storage.versions import Versioned, stale, with_version
+from carteira.adapters.storage.versions import Stored, Versioned, stale, with_version
 from carteira.domain import (
     Anticipation,
     AnticipationStatus,
@@ -168,7 +168,7 @@ class _Repository(Generic[T]):
 
     def _put_many(
         self, records: Sequence[T], argument: str, children: Callable[[Sequence[T]], None] | None = None
-    ) -> list[T]:
+    ) -> Stored[T]:
         """Write ``records`` under the version rule; ``children`` then writes their child rows, inside the savepoint."""
         unit = self._unit
         unit.writable()
@@ -192,7 +192,7 @@ class _Repository(Generic[T]):
                     raise unit.spoil(self._diagnose({row[0]: row[-1] for row in old}))
             if children is not None:
                 children(records)
-        return [with_version(record, record.version + 1) for record in records]
+        return Stored(records)
 
     def _put_one_row(self, record: T, kind: str, key: str) -> T:
         """Insert (version 0) or update the table's one row (``id = 1``) under the version rule."""
@@ -285,7 +285,7 @@ class _Installments(_Repository[Installment]):
     def put(self, installment: Installment) -> Installment:
         return self._put_many([installment], "installment")[0]
 
-    def put_many(self, installments: Sequence[Installment]) -> list[Installment]:
+    def put_many(self, installments: Sequence[Installment]) -> Sequence[Installment]:
         return self._put_many(installments, "installments")
 
     def open_of_customer(self, customer_id: str) -> list[Installment]:
@@ -328,7 +328,7 @@ class _Settlements(_Repository[Settlement]):
     def put(self, settlement: Settlement) -> Settlement:
         return self._put_many([settlement], "settlement")[0]
 
-    def put_many(self, settlements: Sequence[Settlement]) -> list[Settlement]:
+    def put_many(self, settlements: Sequence[Settlement]) -> Sequence[Settlement]:
         return self._put_many(settlements, "settlements")
 
     def of_installment(self, installment_id: str) -> list[Settlement]:
@@ -484,7 +484,7 @@ class _Operations(_Repository[Operation]):
     def put(self, operation: Operation) -> Operation:
         return self._put_many([operation], "operation", self._write_documents)[0]
 
-    def put_many(self, operations: Sequence[Operation]) -> list[Operation]:
+    def put_many(self, operations: Sequence[Operation]) -> Sequence[Operation]:
         return self._put_many(operations, "operations", self._write_documents)
 
     def _write_documents(self, operations: Sequence[Operation]) -> None:
@@ -560,7 +560,7 @@ class _GatewayCharges(_Repository[GatewayCharge]):
     def put(self, charge: GatewayCharge) -> GatewayCharge:
         return self._put_many([charge], "charge")[0]
 
-    def put_many(self, charges: Sequence[GatewayCharge]) -> list[GatewayCharge]:
+    def put_many(self, charges: Sequence[GatewayCharge]) -> Sequence[GatewayCharge]:
         return self._put_many(charges, "charges")
 
     def by_charge_ids(self, charge_ids: Iterable[str]) -> list[GatewayCharge]:
@@ -891,14 +891,14 @@ class _ReturnBatches(_Repository[ReturnBatch]):
         )
         return found
 
-    def put_records(self, records: Sequence[BatchRecord]) -> list[BatchRecord]:
+    def put_records(self, records: Sequence[BatchRecord]) -> Sequence[BatchRecord]:
         unit = self._unit
         unit.writable()
         _record_type_of(records, "batch_records", "records")
         keys = [record_key(record) for record in records]
         _refuse_twice(keys, "records")
         if not records:
-            return []
+            return Stored(())
         codec = unit.codec
         with unit.writing():
             rows = unit.made(
@@ -914,7 +914,7 @@ class _ReturnBatches(_Repository[ReturnBatch]):
                 for batch_id, lines in _lines_by_batch(stored).items():
                     unit.execute_in(f"DELETE FROM {table} WHERE batch_id = ? AND line {{IN}}", (batch_id,), lines)
                 self._insert_children(changed, table)
-        return [with_version(record, record.version + 1) for record in records]
+        return Stored(records)
 
     def _children_changed(
         self, table: str, values: Callable[[BatchRecord], tuple[str, ...]], records: Sequence[BatchRecord]

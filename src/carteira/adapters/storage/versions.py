@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypeVar
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Protocol, TypeVar, final, overload
 
 import attrs
 
 from carteira.errors import Conflict
 
-__all__ = ["Versioned", "stale", "with_version"]
+__all__ = ["Stored", "Versioned", "stale", "with_version"]
 
 
 class Versioned(Protocol):
@@ -46,6 +47,53 @@ def with_version(record: V, version: int) -> V:
         object.__setattr__(copy, name, getattr(record, name))
     object.__setattr__(copy, "version", version)
     return copy
+
+
+@final
+class Stored(Sequence[V]):
+    """What a bulk write stored: the records written, each with its version bumped, built when first read.
+
+    A confirm's chunk and auto-link never look at what they stored, and copying every field of 100,000
+    records to throw the copies away was about 6 % of a reconciliation (decision 0352). Each record is
+    copied once, on first access; equal to any sequence (a list, say) of the same records.
+    """
+
+    __slots__ = ("_built", "_written")
+
+    def __init__(self, written: Iterable[V]) -> None:
+        self._written: tuple[V, ...] = tuple(written)  # the caller's list may change; what was written may not
+        self._built: list[V | None] = [None] * len(self._written)
+
+    def __len__(self) -> int:
+        return len(self._written)
+
+    @overload
+    def __getitem__(self, index: int) -> V: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[V]: ...
+
+    def __getitem__(self, index: int | slice) -> V | list[V]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self._written)))]
+        built = self._built[index]
+        if built is None:
+            record = self._written[index]
+            built = self._built[index] = with_version(record, record.version + 1)
+        return built
+
+    def __iter__(self) -> Iterator[V]:
+        return (self[i] for i in range(len(self._written)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return len(self) == len(other) and all(mine == theirs for mine, theirs in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # equal to a list, so unhashable like one
+
+    def __repr__(self) -> str:
+        return f"Stored({list(self)!r})"
 
 
 def stale(kind: str, key: str, expected: int, found: int) -> Conflict:

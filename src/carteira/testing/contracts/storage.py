@@ -30,7 +30,7 @@ carteira's PostgreSQL schema holds is refused the same way by every store), from
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -171,7 +171,7 @@ def _portfolios(draw: st.DrawFn) -> list[Installment]:
     return found
 
 
-def _ids(installments: list[Installment]) -> list[str]:
+def _ids(installments: Sequence[Installment]) -> list[str]:
     return [i.id for i in installments]
 
 
