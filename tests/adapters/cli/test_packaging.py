@@ -34,6 +34,7 @@ CLI_ONLY = {
     "carteira.adapters.cli.demo",
     "carteira.adapters.cli.returns",
     "carteira.adapters.cli.ops",
+    "carteira.adapters.cli.options",
     "carteira.adapters.cli.postings",
     "carteira.adapters.cli.payments",
     "carteira.adapters.cli.render",

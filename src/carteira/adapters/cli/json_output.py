@@ -7,19 +7,38 @@ the offset of the command's clock, dates ISO; a missing value is ``null``. Nothi
 
 from __future__ import annotations
 
+import enum
 import json
-from collections.abc import Sequence
-from datetime import tzinfo
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
 from typing import Any
 
 import attrs
 
+from carteira.domain.money import Money
 from carteira.domain.notifications import SeenEvent
 from carteira.domain.operations import GatewayAccount, GatewayCharge, Operation
+from carteira.domain.return_batch import BatchRecord, ReturnBatch
+from carteira.services.confirmation import ConfirmReport
 from carteira.services.outbox import DrainReport
 from carteira.services.payments import ProcessReport
+from carteira.services.returns import AutoLinkReport, ReviewRow
 
-__all__ = ["account_json", "charge_json", "dumps", "event_json", "operation_json", "process_json", "report_json"]
+__all__ = [
+    "account_json",
+    "auto_link_json",
+    "batch_json",
+    "charge_json",
+    "confirm_json",
+    "dumps",
+    "event_json",
+    "operation_json",
+    "process_json",
+    "record_json",
+    "report_json",
+    "review_json",
+]
 
 Json = dict[str, Any]
 
@@ -119,4 +138,84 @@ def account_json(account: GatewayAccount, *, secret_set: bool, secret_variable: 
         "notify": list(account.notify),
         "secret_variable": secret_variable,
         "secret_set": secret_set,
+    }
+
+
+def _plain(value: object, zone: tzinfo) -> object:
+    """A field's value as decision 0604 words it: amounts and rates as text, enums by value, instants in ``zone``."""
+    if isinstance(value, Money | Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(zone).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [_plain(item, zone) for item in value]
+    return value
+
+
+def _fields(instance: ReturnBatch | BatchRecord, zone: tzinfo) -> Json:
+    """Every field of a batch or a record but its storage version, as :func:`_plain` writes each."""
+    return {
+        field.name: _plain(getattr(instance, field.name), zone)
+        for field in attrs.fields(type(instance))
+        if field.name != "version"
+    }
+
+
+def batch_json(batch: ReturnBatch, zone: tzinfo) -> Json:
+    """A return batch: its file (source, digest, layout, bank, agreement, sequence), status and warnings."""
+    return _fields(batch, zone)
+
+
+def record_json(record: BatchRecord, zone: tzinfo) -> Json:
+    """A batch's record: what the file said, its links and who made them, its settlements and flags; ``state``
+    is ``"settled"``, ``"linked"`` or ``"open"`` for a settlement record (``null`` for any other movement)."""
+    found = _fields(record, zone)
+    found["state"] = _state(record)
+    found["awaits_acknowledgement"] = record.awaits_acknowledgement
+    return found
+
+
+def _state(record: BatchRecord) -> str | None:
+    if not record.is_settlement:
+        return None
+    if record.is_settled:
+        return "settled"
+    return "linked" if record.links else "open"
+
+
+def review_json(row: ReviewRow, zone: tzinfo) -> Json:
+    """A record as ``returns show`` reviews it: the record, the amount due it was compared with, the difference
+    and whether the two differ (B8)."""
+    return {
+        "record": record_json(row.record, zone),
+        "corrected": _plain(row.corrected, zone),
+        "difference": _plain(row.difference, zone),
+        "flagged": row.flagged,
+    }
+
+
+def _reasons(by_line: Mapping[int, str]) -> list[Json]:
+    """Reasons by line as a list in line order (JSON keys are texts; a line is a number)."""
+    return [{"line": line, "reason": reason} for line, reason in sorted(by_line.items())]
+
+
+def auto_link_json(report: AutoLinkReport) -> Json:
+    """What auto-link did: ``linked``, and ``left_open`` as ``{"line", "reason"}`` in line order."""
+    return {"linked": report.linked, "left_open": _reasons(report.left_open)}
+
+
+def confirm_json(report: ConfirmReport) -> Json:
+    """What a confirm did: ``settled``, ``refused`` as ``{"line", "reason"}``, the batch's ``status`` after it,
+    the ``anticipations`` created and the installments ``observations`` noted instead."""
+    return {
+        "batch_id": report.batch_id,
+        "settled": report.settled,
+        "refused": _reasons(report.refused),
+        "status": report.status.value,
+        "anticipations": list(report.anticipations),
+        "observations": report.observations,
     }

@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from carteira.adapters.cli.exit_codes import ExitCode
 from carteira.adapters.cli.json_output import account_json, dumps, operation_json, report_json
+from carteira.adapters.cli.options import ISO_DATE, JSON
 from carteira.adapters.cli.render import account_lines, operation_lines, operations_table, report_line, table_console
 from carteira.adapters.cli.sending import notification_url_option, sending_portfolio, stored_account
 from carteira.adapters.cli.session import session
@@ -52,9 +53,6 @@ FOLLOW_IDLE_S = 10.0
 """The longest ``drain --follow`` sleeps: the ERP may write an operation for a worker at any moment."""
 _FOLLOW_FLOOR_S = 1.0
 """The shortest sleep after a round that left something due but could not send it (waiting for its document)."""
-
-_ISO_DATE = click.DateTime(formats=["%Y-%m-%d"])
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead (decision 0604).")
 
 
 def _amount(ctx: click.Context, param: click.Parameter, value: str | None) -> Money | None:
@@ -92,12 +90,12 @@ def ops() -> None:
               help="Only operations of this kind.")  # fmt: skip
 @click.option("--customer", help="Only operations of this customer (id).")
 @click.option("--document", help="Only operations naming this installment (id).")
-@click.option("--from", "from_", type=_ISO_DATE, metavar="YYYY-MM-DD", help="Created on or after this day.")
-@click.option("--to", type=_ISO_DATE, metavar="YYYY-MM-DD", help="Created on or before this day.")
+@click.option("--from", "from_", type=ISO_DATE, metavar="YYYY-MM-DD", help="Created on or after this day.")
+@click.option("--to", type=ISO_DATE, metavar="YYYY-MM-DD", help="Created on or before this day.")
 @click.option("--flagged", is_flag=True, help="Only flagged ones: failed, warned, or their document reversed since.")
 @click.option("--limit", type=click.IntRange(min=1), default=LIST_LIMIT, show_default=True, help="The newest N only.")
 @click.option("--all", "every", is_flag=True, help="Every matching operation (no --limit).")
-@_JSON
+@JSON
 def list_(status: str | None, kind: str | None, customer: str | None, document: str | None, from_: datetime | None,
           to: datetime | None, flagged: bool, limit: int, every: bool, as_json: bool) -> None:  # fmt: skip
     """List the operations sent to the gateway, newest first; flagged ones in red, marked !.
@@ -130,7 +128,7 @@ def list_(status: str | None, kind: str | None, customer: str | None, document: 
 
 @ops.command()
 @click.argument("operation_id", metavar="ID")
-@_JSON
+@JSON
 def show(operation_id: str, as_json: bool) -> None:
     """Show every field of operation ID: its error, warnings, the charges of its documents, the notifications about
     them, request and response.
@@ -163,7 +161,7 @@ def _print_operation(store: Store, operation_id: str, as_json: bool) -> Operatio
 @ops.command()
 @click.argument("operation_id", metavar="ID")
 @notification_url_option
-@_JSON
+@JSON
 def resend(operation_id: str, notification_url: str | None, as_json: bool) -> None:
     """Send the FAILED operation ID again, its request rebuilt from the data as it is now (G9): fix, then resend.
 
@@ -190,7 +188,7 @@ def resend(operation_id: str, notification_url: str | None, as_json: bool) -> No
 @click.option("--idle", "idle_s", type=click.FloatRange(min=0.05), default=FOLLOW_IDLE_S, show_default=True,
               metavar="SECONDS", help="With --follow: the longest sleep between rounds.")  # fmt: skip
 @notification_url_option
-@_JSON
+@JSON
 def drain(concurrency: int, limit: int | None, follow: bool, idle_s: float, notification_url: str | None,
           as_json: bool) -> None:  # fmt: skip
     """Send (or look up) every operation that is due, and print how they went; what a worker runs.
@@ -265,7 +263,7 @@ def _secret_set() -> bool:
 
 
 @ops.command()
-@_JSON
+@JSON
 def account(as_json: bool) -> None:
     """Show the stored gateway account, and whether this environment supplies its secret (never the secret).
 
@@ -304,7 +302,7 @@ _FIRST_NEEDS = {"client_id": "--client-id", "agreement_id": "--agreement", "bank
 @click.option("--notify", multiple=True, metavar="USER", help="A user told of failed operations (repeat; replaces).")
 @click.option("--no-notify", is_flag=True, help="Tell nobody of failed operations.")
 @click.option("--active/--inactive", default=None, help="An inactive account sends nothing (kept; a new one: active).")
-@_JSON
+@JSON
 def configure(environment: str, client_id: str | None, agreement_id: str | None, bank_account: str | None,
               payment_fee: Money | None, receipt_history: str | None, entries_history: str | None,
               fees_history: str | None, notify: tuple[str, ...], no_notify: bool, active: bool | None,

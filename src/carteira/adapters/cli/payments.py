@@ -13,6 +13,7 @@ from datetime import datetime, tzinfo
 import click
 
 from carteira.adapters.cli.json_output import dumps, event_json
+from carteira.adapters.cli.options import JSON
 from carteira.adapters.cli.render import moment
 from carteira.adapters.cli.session import session
 from carteira.domain.notifications import Notification, SeenEvent
@@ -21,7 +22,6 @@ __all__ = ["payments"]
 
 _LIMIT = 100
 """Rows each list prints unless told otherwise: the newest."""
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead (decision 0604).")
 _LIMIT_OPTION = click.option(
     "--limit", type=click.IntRange(min=1), default=_LIMIT, show_default=True, help="The newest N only."
 )
@@ -40,7 +40,7 @@ def payments() -> None:
 
 @payments.command()
 @_LIMIT_OPTION
-@_JSON
+@JSON
 def pending(limit: int, as_json: bool) -> None:
     """List the notification tokens kept and not processed yet, newest first, with the error of a failed fetch.
 
@@ -61,7 +61,7 @@ def pending(limit: int, as_json: bool) -> None:
 
 @payments.command()
 @_LIMIT_OPTION
-@_JSON
+@JSON
 def flagged(limit: int, as_json: bool) -> None:
     """List what carteira would not guess at: flagged events, then tokens the gateway does not know, newest first.
 

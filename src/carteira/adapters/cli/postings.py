@@ -17,13 +17,12 @@ from rich import box
 from rich.table import Table
 
 from carteira.adapters.cli.json_output import dumps
+from carteira.adapters.cli.options import ISO_DATE
 from carteira.adapters.cli.render import shown, table_console
 from carteira.adapters.cli.session import session
 from carteira.domain.postings import Posting, PostingTotals, totals
 
 __all__ = ["postings"]
-
-_ISO_DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
 @click.group()
@@ -38,8 +37,8 @@ def postings() -> None:
 
 
 @postings.command("list")
-@click.option("--from", "from_", type=_ISO_DATE, required=True, metavar="YYYY-MM-DD", help="The first day, included.")
-@click.option("--to", type=_ISO_DATE, required=True, metavar="YYYY-MM-DD", help="The last day, included.")
+@click.option("--from", "from_", type=ISO_DATE, required=True, metavar="YYYY-MM-DD", help="The first day, included.")
+@click.option("--to", type=ISO_DATE, required=True, metavar="YYYY-MM-DD", help="The last day, included.")
 @click.option("--account", metavar="ACCOUNT", help="Only the postings to this bank account.")
 @click.option("--history", metavar="CODE", help="Only the postings under this history code.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead (decisions 0604, 0607).")

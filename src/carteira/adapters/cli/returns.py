@@ -2,7 +2,8 @@
 
 Each command parses its arguments, calls one verb of ``portfolio.returns`` and prints what came back;
 the rules live in the use case. Refusals inside a batch (a record beyond tolerance, a closed period)
-are printed with their reasons and do not fail the command.
+are printed with their reasons and do not fail the command. ``--json`` prints one JSON document instead
+(decision 0604; the records' words in ``json_output``).
 """
 
 from __future__ import annotations
@@ -16,15 +17,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from carteira.adapters.cli.exit_codes import ExitCode
+from carteira.adapters.cli.json_output import auto_link_json, batch_json, confirm_json, dumps, record_json, review_json
+from carteira.adapters.cli.options import ISO_DATE, JSON
 from carteira.adapters.cli.render import batch_line, batches_table, review_table
 from carteira.adapters.cli.session import session
 from carteira.domain.return_batch import RecordFilter
 from carteira.garbage_collection import paused_collection
 
 __all__ = ["returns"]
-
-_ISO_DATE = click.DateTime(formats=["%Y-%m-%d"])
-
 
 def _day(value: datetime | None) -> date:
     """The date given, or today by the portfolio's clock."""
@@ -45,10 +45,12 @@ def returns() -> None:
 @returns.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--description", required=True, help="What the clerk calls this file (shown in lists).")
-@click.option("--date", "process_date", type=_ISO_DATE, metavar="YYYY-MM-DD", help="The process date (default: today).")
+@click.option("--date", "process_date", type=ISO_DATE, metavar="YYYY-MM-DD", help="The process date (default: today).")
 @click.option("--no-link", is_flag=True, help="Do not auto-link; every settlement record stays open.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the new batch's id (for scripts).")
-def import_(file: Path, description: str, process_date: datetime | None, no_link: bool, quiet: bool) -> None:
+@JSON
+def import_(file: Path, description: str, process_date: datetime | None, no_link: bool, quiet: bool,
+            as_json: bool) -> None:  # fmt: skip
     """Import a CNAB 240/400 return FILE as a new batch, and auto-link its settlement records.
 
     Nothing is settled: review the batch (show) and settle it (confirm). The same file twice is refused,
@@ -67,6 +69,10 @@ def import_(file: Path, description: str, process_date: datetime | None, no_link
     if quiet:
         click.echo(batch.id)
         return
+    if as_json:
+        found = {"batch": batch_json(batch, session().zone())}
+        click.echo(dumps({**found, "auto_link": None if report is None else auto_link_json(report)}))
+        return
     click.echo(batch_line(batch))
     for warning in batch.warnings:
         click.echo(f"warning: {warning}")
@@ -77,14 +83,20 @@ def import_(file: Path, description: str, process_date: datetime | None, no_link
 
 
 @returns.command("list")
-def list_() -> None:
+@JSON
+def list_(as_json: bool) -> None:
     """List the batches, newest process date first.
 
     \b
     Example:
       carteira returns list
+      carteira returns list --json
     """
-    Console().print(batches_table(session().portfolio().returns.batches()))
+    batches = session().portfolio().returns.batches()
+    if as_json:
+        click.echo(dumps([batch_json(batch, session().zone()) for batch in batches]))
+        return
+    Console().print(batches_table(batches))
 
 
 @returns.command()
@@ -94,7 +106,8 @@ def list_() -> None:
 @click.option("--auto", "records", flag_value=RecordFilter.AUTO.value, help="Only records linked by auto-link.")
 @click.option("--flagged", "records", flag_value=RecordFilter.FLAGGED.value,
               help="Only records the file's checks flagged that are not acknowledged yet.")  # fmt: skip
-def show(batch: str, records: str | None) -> None:
+@JSON
+def show(batch: str, records: str | None, as_json: bool) -> None:
     """Show the records of BATCH: links, amount due, paid, and the difference (flagged with !).
 
     The flags column lists what the file's own checks found odd about a record (sum:paid, sequence_gap, length),
@@ -103,10 +116,15 @@ def show(batch: str, records: str | None) -> None:
     \b
     Example:
       carteira returns show B5f0c2a91d3e4b7a8 --open
+      carteira returns show B5f0c2a91d3e4b7a8 --json
     """
     returns_ = session().portfolio().returns
     found = returns_.get(batch)
     rows = returns_.review(batch, records=RecordFilter(records or RecordFilter.ALL.value))
+    if as_json:
+        zone = session().zone()
+        click.echo(dumps({"batch": batch_json(found, zone), "records": [review_json(row, zone) for row in rows]}))
+        return
     click.echo(batch_line(found))
     Console().print(review_table(rows))
 
@@ -115,7 +133,8 @@ def show(batch: str, records: str | None) -> None:
 @click.argument("batch")
 @click.argument("line", type=int)
 @click.argument("installments", nargs=-1, required=True)
-def link(batch: str, line: int, installments: tuple[str, ...]) -> None:
+@JSON
+def link(batch: str, line: int, installments: tuple[str, ...], as_json: bool) -> None:
     """Link the record on LINE of BATCH to INSTALLMENTS by hand, replacing its links.
 
     \b
@@ -123,13 +142,17 @@ def link(batch: str, line: int, installments: tuple[str, ...]) -> None:
       carteira returns link B5f0c2a91d3e4b7a8 7 inst-1041 inst-1042
     """
     record = session().portfolio().returns.link(batch, line, installments)
+    if as_json:
+        click.echo(dumps(record_json(record, session().zone())))
+        return
     click.echo(f"line {record.line} linked to {', '.join(record.links)} (MANUAL)")
 
 
 @returns.command()
 @click.argument("batch")
 @click.argument("line", type=int)
-def unlink(batch: str, line: int) -> None:
+@JSON
+def unlink(batch: str, line: int, as_json: bool) -> None:
     """Remove the links of the record on LINE of BATCH.
 
     \b
@@ -137,6 +160,9 @@ def unlink(batch: str, line: int) -> None:
       carteira returns unlink B5f0c2a91d3e4b7a8 7
     """
     record = session().portfolio().returns.unlink(batch, line)
+    if as_json:
+        click.echo(dumps(record_json(record, session().zone())))
+        return
     click.echo(f"line {record.line} unlinked")
 
 
@@ -152,7 +178,8 @@ def _login_name() -> str:
 @click.argument("batch")
 @click.argument("lines", metavar="LINE...", type=int, nargs=-1, required=True)
 @click.option("--by", metavar="NAME", help="Who acknowledges (default: your login name).")
-def acknowledge(batch: str, lines: tuple[int, ...], by: str | None) -> None:
+@JSON
+def acknowledge(batch: str, lines: tuple[int, ...], by: str | None, as_json: bool) -> None:
     """Acknowledge the flags of the records on LINE... of BATCH, so confirm settles them.
 
     A record whose figures the file's own checks found odd (sum:paid, sequence_gap, length) settles nothing until
@@ -164,6 +191,9 @@ def acknowledge(batch: str, lines: tuple[int, ...], by: str | None) -> None:
       carteira returns acknowledge B5f0c2a91d3e4b7a8 3 7 --by ana
     """
     records = session().portfolio().returns.acknowledge(batch, lines, by=by if by is not None else _login_name())
+    if as_json:
+        click.echo(dumps([record_json(record, session().zone()) for record in records]))
+        return
     for record in records:
         click.echo(f"line {record.line}: {', '.join(record.flags)} acknowledged by {record.acknowledged_by}")
 
@@ -173,7 +203,8 @@ def acknowledge(batch: str, lines: tuple[int, ...], by: str | None) -> None:
 @click.option("--line", "lines", type=int, multiple=True, help="Confirm only this record (repeat for more).")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=500, show_default=True,
               help="Records settled per committed unit (a run stopped midway resumes after the last one).")  # fmt: skip
-def confirm(batch: str, lines: tuple[int, ...], chunk_size: int) -> None:
+@JSON
+def confirm(batch: str, lines: tuple[int, ...], chunk_size: int, as_json: bool) -> None:
     """Settle the linked records of BATCH (or those on --line) with the file's values.
 
     Resumable: run it again after a crash and it settles what is left, never a record twice. Records the
@@ -184,6 +215,7 @@ def confirm(batch: str, lines: tuple[int, ...], chunk_size: int) -> None:
     Example:
       carteira returns confirm B5f0c2a91d3e4b7a8
       carteira returns confirm B5f0c2a91d3e4b7a8 --line 3 --line 5
+      carteira returns confirm B5f0c2a91d3e4b7a8 --json
     """
     returns_ = session().portfolio().returns
     columns = (TextColumn("confirming"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -194,6 +226,9 @@ def confirm(batch: str, lines: tuple[int, ...], chunk_size: int) -> None:
             bar.update(task, completed=done, total=total)
 
         report = returns_.confirm(batch, lines=lines or None, progress=progress, chunk_size=chunk_size)
+    if as_json:
+        click.echo(dumps(confirm_json(report)))
+        return
     click.echo(f"settled {report.settled}, refused {len(report.refused)}")
     for line, reason in sorted(report.refused.items()):
         click.echo(f"  line {line}: {reason}")
@@ -206,9 +241,10 @@ def confirm(batch: str, lines: tuple[int, ...], chunk_size: int) -> None:
 
 @returns.command()
 @click.argument("installment")
-@click.option("--date", "on", type=_ISO_DATE, metavar="YYYY-MM-DD", help="The reversal date (default: today).")
+@click.option("--date", "on", type=ISO_DATE, metavar="YYYY-MM-DD", help="The reversal date (default: today).")
 @click.option("--yes", is_flag=True, help="Reactivate even though a return batch made the settlement.")
-def reactivate(installment: str, on: datetime | None, yes: bool) -> None:
+@JSON
+def reactivate(installment: str, on: datetime | None, yes: bool, as_json: bool) -> None:
     """Reverse the latest settlement of INSTALLMENT, so it is open again.
 
     When a return batch made that settlement, this prints the warning and exits 4 without changing
@@ -223,6 +259,10 @@ def reactivate(installment: str, on: datetime | None, yes: bool) -> None:
         warning = result.warning.removesuffix(": call again with acknowledge=True")
         click.echo(f"warning: {warning}; rerun with --yes to reactivate", err=True)
         raise click.exceptions.Exit(ExitCode.NEEDS_YES)
+    if as_json:
+        reopened = {"batch_id": result.batch_id, "line": result.line}
+        click.echo(dumps({"reactivated": [item.id for item in result.installments], **reopened}))
+        return
     click.echo(f"reactivated {', '.join(item.id for item in result.installments)}")
     if result.batch_id is not None:
         click.echo(f"batch {result.batch_id} line {result.line} is open again: confirm it again, or change its links")
@@ -231,7 +271,8 @@ def reactivate(installment: str, on: datetime | None, yes: bool) -> None:
 @returns.command()
 @click.argument("batch")
 @click.option("--yes", is_flag=True, help="Delete without asking (needed outside a terminal).")
-def delete(batch: str, yes: bool) -> None:
+@JSON
+def delete(batch: str, yes: bool, as_json: bool) -> None:
     """Reverse every settlement BATCH made (dated today) and remove the batch, all or nothing.
 
     Without --yes this prints what would be undone and exits 4 without changing anything.
@@ -251,4 +292,4 @@ def delete(batch: str, yes: bool) -> None:
         )
         raise click.exceptions.Exit(ExitCode.NEEDS_YES)
     returns_.delete(batch)
-    click.echo(f"batch {batch} deleted")
+    click.echo(dumps({"deleted": batch}) if as_json else f"batch {batch} deleted")
