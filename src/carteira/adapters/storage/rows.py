@@ -201,7 +201,7 @@ def _cents(value: int) -> Money:
 
 
 def _optional_cents(value: int | None) -> Money | None:
-    return None if value is None else Money.from_cents(value)
+    return None if value is None else _cents(value)  # a file's discount, abatement and the like are mostly zero
 
 
 def _customer_row(c: Customer, _codec: Codec) -> Row:
