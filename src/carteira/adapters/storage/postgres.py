@@ -375,7 +375,9 @@ class PostgresUnitOfWork(SqlUnitOfWork):
                 self._temporary.add(temporary)
             self._c.execute(f"TRUNCATE {temporary}")
             self._copy(temporary, columns, rows)
-            self._c.execute(f"ANALYZE {temporary}")
+            # The planner needs the row count and the keys' statistics to join by the key; the other columns'
+            # cost 3-4x as much to gather (10,000 records: 9.6 ms against 2.6 ms) and nothing reads them.
+            self._c.execute(f"ANALYZE {temporary} ({', '.join(columns[:keys])})")
             sets = ", ".join([*(f"{column} = s.{column}" for column in columns[keys:-1]), "version = s.version + 1"])
             match = " AND ".join(f"t.{column} = s.{column}" for column in columns[:keys])
             return self._c.execute(
