@@ -26,6 +26,7 @@ from carteira.garbage_collection import paused_collection
 
 __all__ = ["returns"]
 
+
 def _day(value: datetime | None) -> date:
     """The date given, or today by the portfolio's clock."""
     return value.date() if value is not None else session().portfolio().clock.today()
@@ -59,6 +60,7 @@ def import_(file: Path, description: str, process_date: datetime | None, no_link
     \b
     Example:
       carteira returns import retorno-0312.ret --description "BB 2026-03-12" --date 2026-03-12
+      carteira returns import retorno-0312.ret --description "BB 2026-03-12" --json
     """
     returns_ = session().portfolio().returns
     with paused_collection():  # the command owns its process (decision 0500): bulk parsing gains from the pause
