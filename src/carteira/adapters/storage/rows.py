@@ -184,6 +184,7 @@ class Table(Generic[T]):
 
 # Enum lookups by value through a dict: Enum.__call__ costs several times more, once per row.
 _STATUS = {status.value: status for status in InstallmentStatus}
+_ORIGIN = {origin.value: origin for origin in LinkOrigin}
 
 
 def _c(money: Money) -> int:
@@ -784,7 +785,7 @@ def record_from_row(
         anticipation_rate=None if row[19] is None else codec.rate_in(row[19]),
         payer_tax_id=row[20],
         links=links,
-        origin=None if row[21] is None else LinkOrigin(row[21]),
+        origin=None if row[21] is None else _ORIGIN[row[21]],
         settlement_ids=settlement_ids,
         confirmed_once=codec.flag_in(row[22]),
         note=row[23],
