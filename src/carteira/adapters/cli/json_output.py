@@ -36,6 +36,7 @@ __all__ = [
     "operation_json",
     "process_json",
     "record_json",
+    "record_state",
     "report_json",
     "review_json",
 ]
@@ -174,12 +175,14 @@ def record_json(record: BatchRecord, zone: tzinfo) -> Json:
     """A batch's record: what the file said, its links and who made them, its settlements and flags; ``state``
     is ``"settled"``, ``"linked"`` or ``"open"`` for a settlement record (``null`` for any other movement)."""
     found = _fields(record, zone)
-    found["state"] = _state(record)
+    found["state"] = record_state(record)
     found["awaits_acknowledgement"] = record.awaits_acknowledgement
     return found
 
 
-def _state(record: BatchRecord) -> str | None:
+def record_state(record: BatchRecord) -> str | None:
+    """``"settled"``, ``"linked"`` (waits for confirm) or ``"open"`` (waits for a link) for a settlement record;
+    ``None`` for any other movement. The JSON's ``state`` and the review table's column both read it."""
     if not record.is_settlement:
         return None
     if record.is_settled:

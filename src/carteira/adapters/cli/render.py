@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from carteira.adapters.cli.json_output import record_state
 from carteira.domain.money import Money
 from carteira.domain.notifications import SeenEvent
 from carteira.domain.operations import GatewayAccount, GatewayCharge, Operation, OperationStatus
@@ -47,6 +48,7 @@ FLAG = "!"
 """Written after a difference that a person should look at before confirming (B8), in red where there is colour."""
 
 _STATUS_STYLE = {BatchStatus.IMPORTED: "cyan", BatchStatus.PENDING: "yellow", BatchStatus.COMPLETED: "green"}
+_RECORD_STYLE = {"settled": "green", "linked": "cyan", "open": "bold"}
 _OPERATION_STYLE = {OperationStatus.PENDING: "yellow", OperationStatus.SENT: "green",
                     OperationStatus.FAILED: "bold red", OperationStatus.UNKNOWN: "magenta"}  # fmt: skip
 
@@ -147,13 +149,10 @@ def _flags(row: ReviewRow) -> Text:
 def _state(row: ReviewRow) -> Text:
     """SETTLED, LINKED (waits for confirm) or OPEN (waits for a link) for a settlement record; else the category."""
     record = row.record
-    if not record.is_settlement:
+    state = record_state(record)
+    if state is None:
         return Text(record.category, style="yellow" if record.is_rejection else "dim")
-    if record.is_settled:
-        return Text("SETTLED", style="green")
-    if record.links:
-        return Text("LINKED", style="cyan")
-    return Text("OPEN", style="bold")
+    return Text(state.upper(), style=_RECORD_STYLE[state])
 
 
 def moment(value: datetime | None, zone: tzinfo, *, seconds: bool = True) -> str:
