@@ -190,10 +190,7 @@ _ORIGIN = {origin.value: origin for origin in LinkOrigin}
 def _c(money: Money) -> int:
     """``money.cents``, in the library's decimal context: times 100 in the caller's, a precision of 3 stored
     R$ 12.345,67 as 1,230,000 cents (decision 0014)."""
-    return 0 if money is _ZERO else money.cents  # most parts of a settlement are the shared zero
-
-
-_ZERO = Money.ZERO
+    return 0 if money is Money.ZERO else money.cents  # most parts of a settlement are the shared zero
 
 
 def _cents(value: int) -> Money:
